@@ -1,0 +1,163 @@
+"""Finding and parsing the JSON backups (`seed_backup_*.json`)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import BackupError
+from .records import InvalidEntry, StudentRecord, record_from_document
+
+BACKUP_NAME = re.compile(r"seed_backup_(\d{8})_(\d{4}(?:\d{2})?)\.json")
+
+
+class BackupUnusable(Exception):
+    """One backup file cannot be used; the message names the problem."""
+
+
+@dataclass
+class Backup:
+    path: Path
+    timestamp: str  # YYYYMMDDHHMMSS from the file name
+    records: dict[str, StudentRecord] = field(default_factory=dict)
+    invalid: list[InvalidEntry] = field(default_factory=list)
+    conflicting_ids: set[str] = field(default_factory=set)  # one id, different records
+    count: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass
+class BackupChoice:
+    backup: Backup
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file name, why)
+
+
+def _extended_json(obj: dict) -> object:
+    """Collapse MongoDB Extended JSON wrappers ($oid, $date, $numberLong, ...) to plain values."""
+    if len(obj) == 1:
+        (key, value), = obj.items()
+        if key == "$oid" and isinstance(value, str):
+            return value
+        if key == "$date":
+            if isinstance(value, dict) and "$numberLong" in value:
+                return _date_from_millis(value["$numberLong"])
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return _date_from_millis(value)
+            return value if isinstance(value, str) else None
+        if key in ("$numberLong", "$numberInt") and isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                return value
+        if key in ("$numberDouble", "$numberDecimal") and isinstance(value, str):
+            return value
+    return obj
+
+
+def _date_from_millis(millis: object) -> str | None:
+    from datetime import datetime, timezone
+    try:
+        return datetime.fromtimestamp(int(millis) / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError, TypeError):
+        return None
+
+
+def timestamp_of(path: Path) -> str | None:
+    match = BACKUP_NAME.fullmatch(path.name)
+    if not match:
+        return None
+    return (match.group(1) + match.group(2)).ljust(14, "0")
+
+
+def list_backups(backup_dir: Path) -> list[Path]:
+    """Backup files, newest first by the timestamp in the name (never by mtime)."""
+    try:
+        names = [p for p in backup_dir.iterdir() if timestamp_of(p)]
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise BackupError(f"Cannot read the backup folder {backup_dir}: {exc.strerror or exc}") from exc
+    return sorted(names, key=lambda p: (timestamp_of(p), p.name), reverse=True)
+
+
+def parse_backup(path: Path, match_fields: tuple[str, ...] = ()) -> Backup:
+    try:
+        with open(path, "rb") as handle:
+            data = json.load(handle, object_hook=_extended_json)
+    except PermissionError:
+        raise BackupUnusable("permission denied") from None
+    except OSError as exc:
+        raise BackupUnusable(exc.strerror or str(exc)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BackupUnusable(f"not valid JSON ({exc})") from None
+    except RecursionError:
+        raise BackupUnusable("not valid JSON (nested too deeply)") from None
+    if isinstance(data, dict):
+        students = data.get("students")
+    else:
+        students = data
+    if not isinstance(students, list):
+        raise BackupUnusable("holds no student list (expected {\"students\": [...]} or a JSON array)")
+    backup = Backup(path=path, timestamp=timestamp_of(path) or "", count=len(students))
+    for doc in students:
+        entry = record_from_document(doc, f"backup {path.name}", match_fields)
+        if isinstance(entry, InvalidEntry):
+            backup.invalid.append(entry)
+            continue
+        previous = backup.records.get(entry.student_id)
+        if previous is None:
+            backup.records[entry.student_id] = entry
+        elif (previous.name, previous.photo, previous.identity) != (entry.name, entry.photo, entry.identity):
+            backup.conflicting_ids.add(entry.student_id)
+    return backup
+
+
+def choose_backup(backup_dir: Path, backup_file: str | None = None,
+                  match_fields: tuple[str, ...] = ()) -> BackupChoice:
+    """The named backup, or the newest one that parses; bad newer ones are skipped with a reason."""
+    if backup_file:
+        path = Path(backup_file).expanduser()
+        try:
+            return BackupChoice(parse_backup(path, match_fields))
+        except BackupUnusable as exc:
+            raise BackupError(f"Backup file {path} is unusable: {exc}") from None
+    skipped: list[tuple[str, str]] = []
+    for path in list_backups(backup_dir):
+        try:
+            return BackupChoice(parse_backup(path, match_fields), skipped)
+        except BackupUnusable as exc:
+            skipped.append((path.name, str(exc)))
+    detail = f" ({len(skipped)} unusable: " + "; ".join(f"{n}: {w}" for n, w in skipped) + ")" if skipped else ""
+    raise BackupError(f"No backup file found! (looked for seed_backup_*.json in {backup_dir}){detail}")
+
+
+@dataclass
+class Evidence:
+    """What every backup says about each old id; the newest backup holding an id wins."""
+
+    records: dict[str, tuple[StudentRecord, str]] = field(default_factory=dict)
+    conflicting: set[str] = field(default_factory=set)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    used: list[str] = field(default_factory=list)
+
+
+def load_evidence(backup_dir: Path, match_fields: tuple[str, ...]) -> Evidence:
+    evidence = Evidence()
+    for path in list_backups(backup_dir):  # newest first: the first backup to hold an id wins
+        try:
+            backup = parse_backup(path, match_fields)
+        except BackupUnusable as exc:
+            evidence.skipped.append((path.name, str(exc)))
+            continue
+        evidence.used.append(path.name)
+        for student_id, record in backup.records.items():
+            if student_id not in evidence.records:
+                evidence.records[student_id] = (record, path.name)
+                if student_id in backup.conflicting_ids:
+                    evidence.conflicting.add(student_id)
+    return evidence

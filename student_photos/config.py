@@ -1,0 +1,127 @@
+"""Settings: the only module that reads the environment (and ``.env``)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_MATCH_FIELDS = ("date_of_birth", "student_number", "admission_number", "roll_number", "email")
+EMBEDDED_DB_NAME = "school_attendance"
+
+
+@dataclass(frozen=True)
+class Settings:
+    mongo_url: str | None  # None means the embedded database
+    db_name: str
+    collection: str
+    photo_dir: Path
+    backup_dir: Path
+    embedded_dir: Path
+    match_fields: tuple[str, ...] = DEFAULT_MATCH_FIELDS
+    lock_wait_seconds: float = 10.0
+    server_timeout_ms: int = 8000
+    clean_min_age_seconds: float = 600.0
+    workers: int = 4
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        return self.mongo_url is None
+
+    @property
+    def students_dir(self) -> Path:
+        return self.photo_dir / "students"
+
+    def database_label(self) -> str:
+        """Where the data lives, safe to print (credentials masked)."""
+        if self.embedded:
+            return f"embedded SecantusDB in {self.embedded_dir} / {self.db_name}"
+        return f"{mask_url(self.mongo_url)} / {self.db_name}"
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a MongoDB URL, and drop options (they can carry secrets too)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "****" if "@" in url else url
+    rest = rest.split("?", 1)[0]
+    userinfo, at, hosts = rest.rpartition("@")  # the last '@': a password may hold '/' or '@'
+    if not at:
+        return f"{scheme}://{rest}"
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:****@{hosts}" if user else f"{scheme}://****@{hosts}"
+
+
+def hosts_of(url: str) -> str:
+    """The host list of a MongoDB URL, without user info, database or options."""
+    rest = url.partition("://")[2].split("?", 1)[0].rpartition("@")[2]
+    return rest.split("/", 1)[0] or "?"
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    try:
+        values = dotenv_values(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read {path}: {exc}") from exc
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _number(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def load_settings(photo_dir: str | None = None, backup_dir: str | None = None,
+                  environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from flags, then the environment, then ``.env``, then defaults."""
+    real_env = dict(os.environ if environ is None else environ)
+    env_file = Path(real_env.get("STUDENT_PHOTOS_ENV_FILE", PROJECT_DIR / ".env"))
+    env = {**_read_dotenv(env_file), **real_env}  # real environment variables win over .env
+
+    mongo_url = env.get("MONGO_URL", "").strip() or None
+    db_name = env.get("DB_NAME", "").strip()
+    if mongo_url and not db_name:
+        raise ConfigError(f"MONGO_URL is set ({mask_url(mongo_url)}) but DB_NAME is empty: set DB_NAME in .env")
+    if mongo_url and not mongo_url.startswith(("mongodb://", "mongodb+srv://")):
+        raise ConfigError(f"MONGO_URL must start with mongodb:// or mongodb+srv://, got {mask_url(mongo_url)}")
+    if not mongo_url:
+        db_name = db_name or EMBEDDED_DB_NAME
+
+    collection = env.get("STUDENTS_COLLECTION", "").strip() or "students"
+    fields = env.get("MATCH_FIELDS")
+    match_fields = tuple(f.strip() for f in fields.split(",") if f.strip()) if fields is not None else DEFAULT_MATCH_FIELDS
+
+    def _path(flag: str | None, name: str, default: str) -> Path:
+        raw = flag or env.get(name, "").strip() or str(PROJECT_DIR / default)
+        return Path(raw).expanduser().absolute()
+
+    return Settings(
+        mongo_url=mongo_url,
+        db_name=db_name,
+        collection=collection,
+        photo_dir=_path(photo_dir, "PHOTO_DIR", "photos"),
+        backup_dir=_path(backup_dir, "BACKUP_DIR", "backups"),
+        embedded_dir=_path(None, "EMBEDDED_DB_DIR", ".data"),
+        match_fields=match_fields,
+        lock_wait_seconds=_number(env, "LOCK_WAIT_SECONDS", 10.0),
+        server_timeout_ms=int(_number(env, "DB_TIMEOUT_SECONDS", 8.0) * 1000),
+        clean_min_age_seconds=_number(env, "CLEAN_MIN_AGE_SECONDS", 600.0),
+        workers=max(1, int(_number(env, "WORKERS", 4))),
+    )

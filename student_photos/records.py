@@ -1,0 +1,82 @@
+"""Student records as read from a backup or the database, held compactly."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# One safe path component; a leading '.' is refused because dot-entries are the tool's own.
+SAFE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+
+
+def is_safe_id(value: object) -> bool:
+    return isinstance(value, str) and SAFE_ID.fullmatch(value) is not None
+
+
+def normalise_text(value: object) -> str:
+    """Case- and whitespace-insensitive form used to compare identities."""
+    text = unicodedata.normalize("NFKC", str(value))
+    return " ".join(text.split()).casefold()
+
+
+def normalise_field(value: object) -> str | None:
+    """An identifying field's comparable form; None when it carries nothing."""
+    if value is None or isinstance(value, (dict, list, bool)):
+        return None
+    text = normalise_text(value)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}t[\d:.]+(z|[+-]\d{2}:?\d{2})?", text):
+        text = text[:10]  # a date of birth stored as a datetime compares by its date
+    return text or None
+
+
+@dataclass(slots=True)
+class StudentRecord:
+    student_id: str
+    name: str
+    photo: object = None  # the `photo` field as stored (any type; None when absent)
+    identity: tuple[tuple[str, str], ...] = ()  # normalised identifying fields that are present
+    doc_id: object = None  # the database `_id`, for conditional writes
+
+    def identity_dict(self) -> dict[str, str]:
+        return dict(self.identity)
+
+
+@dataclass(slots=True)
+class InvalidEntry:
+    """A student entry skipped because its id cannot be a folder name."""
+
+    raw_id: str
+    name: str
+    reason: str
+    source: str
+
+
+def display_name(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    return "" if value is None else repr(value)
+
+
+def describe_id(value: object) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def record_from_document(doc: object, source: str, match_fields: tuple[str, ...] = ()
+                         ) -> StudentRecord | InvalidEntry:
+    if not isinstance(doc, dict):
+        return InvalidEntry(describe_id(doc), "", f"entry is a {type(doc).__name__}, not a document", source)
+    raw_id = doc.get("student_id")
+    name = display_name(doc.get("name"))
+    if raw_id is None:
+        return InvalidEntry("(missing)", name, "student_id is missing", source)
+    if not is_safe_id(raw_id):
+        kind = "not a string" if not isinstance(raw_id, str) else "not a safe folder name"
+        return InvalidEntry(describe_id(raw_id), name, f"student_id is {kind}", source)
+    identity = []
+    for field in match_fields:
+        value = normalise_field(doc.get(field))
+        if value is not None:
+            identity.append((field, value))
+    return StudentRecord(raw_id, name, doc.get("photo"), tuple(identity), doc.get("_id"))

@@ -1,0 +1,298 @@
+"""Restore: rebuild every student's folders and relink photos and database links from evidence."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from .backups import choose_backup
+from .config import Settings
+from .db import Database, LinkChange
+from .errors import ConfigError, PhotoRootError
+from .records import InvalidEntry, StudentRecord, is_safe_id, record_from_document
+from .report import Problem, RestoreReport, RunInfo, StopFlag, StudentOutcome
+from .store import (ATTENDANCE, PhotoStore, StoreProblem, canonical_link, check_root, ensure_dir,
+                    link_problem, photo_state, resolve_api_photo, safe_copy, store_lock,
+                    students_dir_is_empty, sweep_temporaries)
+
+CHUNK = 256
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Progress(Protocol):
+    """Where a run reports as it goes (``console`` implements it; tests may collect)."""
+
+    def started(self, info: RunInfo) -> None: ...
+    def note(self, kind: str, text: str) -> None: ...
+    def student(self, index: int, total: int, outcome: StudentOutcome, verify_only: bool) -> None: ...
+
+
+@dataclass(frozen=True)
+class RestoreOptions:
+    verify_only: bool = False
+    backup_file: str | None = None
+    students: tuple[str, ...] = ()
+    force: bool = False
+
+
+@dataclass(slots=True)
+class StudentPlan:
+    student_id: str
+    name: str
+    backup_photo: object
+    db: StudentRecord | None
+    in_backup: bool
+    duplicate_in_db: int = 0
+    conflicting_in_backup: bool = False
+
+
+async def map_in_threads(func: Callable[[T], R], items: Sequence[T], workers: int, stop: StopFlag,
+                         on_result: Callable[[int, R], None]) -> int:
+    """Run ``func`` over ``items`` on a small thread pool; results arrive in order. Returns how many ran."""
+    loop = asyncio.get_running_loop()
+    done = 0
+
+    def run_chunk(chunk: Sequence[T]) -> list[R]:
+        results = []
+        for item in chunk:
+            if stop.requested:  # finish the file in hand, start no new one
+                break
+            results.append(func(item))
+        return results
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photos") as pool:
+        pending: deque = deque()
+
+        def drain_one(results: list[R]) -> None:
+            nonlocal done
+            for result in results:
+                done += 1
+                on_result(done, result)
+
+        for start in range(0, len(items), CHUNK):
+            pending.append(loop.run_in_executor(pool, run_chunk, items[start:start + CHUNK]))
+            if len(pending) > workers * 2:
+                drain_one(await pending.popleft())
+        while pending:
+            drain_one(await pending.popleft())
+    return done
+
+
+def owner_of(link: object) -> str | None:
+    """The student id whose folder an `/api/photos/students/{id}/...` link points into."""
+    if isinstance(link, str) and link.startswith("/api/photos/students/"):
+        return link[len("/api/photos/students/"):].split("/", 1)[0] or None
+    return None
+
+
+class Restorer:
+    def __init__(self, store: PhotoStore, known_ids: set[str], verify_only: bool) -> None:
+        self.store = store
+        self.known_ids = known_ids
+        self.verify_only = verify_only
+
+    def __call__(self, plan: StudentPlan) -> StudentOutcome:
+        outcome = StudentOutcome(plan.student_id, plan.name, in_database=plan.db is not None,
+                                 in_backup=plan.in_backup, doc_id=plan.db.doc_id if plan.db else None)
+        try:
+            self._folders(plan, outcome)
+            self._photo(plan, outcome)
+        except StoreProblem as exc:
+            outcome.errors.append(str(exc))
+            outcome.photo = "unknown"
+        except OSError as exc:  # anything the filesystem refuses for this one student
+            outcome.errors.append(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
+            outcome.photo = "unknown"
+        self._link(plan, outcome)
+        return outcome
+
+    def _folders(self, plan: StudentPlan, outcome: StudentOutcome) -> None:
+        folder = self.store.student_dir(plan.student_id)
+        if ensure_dir(folder, self.verify_only):
+            outcome.created.append(f"{plan.student_id}/")
+        if ensure_dir(folder / ATTENDANCE, self.verify_only):
+            outcome.created.append(f"{plan.student_id}/{ATTENDANCE}/")
+
+    def _photo(self, plan: StudentPlan, outcome: StudentOutcome) -> None:
+        profile = self.store.profile(plan.student_id)
+        outcome.photo = photo_state(profile)
+        if outcome.photo != "missing":
+            return
+        source, why_not = self._evidence(plan)
+        if why_not:
+            outcome.notes.append(why_not)
+        if source is None:
+            return
+        rel = str(source.relative_to(self.store.root))
+        if self.verify_only:
+            outcome.photo, outcome.relinked_from = "ok", rel
+            return
+        sweep_temporaries(profile.parent)  # a killed earlier run may have left one
+        result = safe_copy(source, profile)
+        if result.outcome == "conflict":  # someone put a photo in place meanwhile: theirs wins
+            outcome.notes.append("a different photo appeared during the run; kept it")
+        outcome.photo = photo_state(profile)
+        if result.outcome == "copied":
+            outcome.relinked_from = rel
+
+    def _evidence(self, plan: StudentPlan):
+        """The one file the links point to, if they agree and it is this student's own."""
+        links = [("backup", plan.backup_photo)] if not plan.conflicting_in_backup else []
+        if plan.db is not None:
+            links.append(("database", plan.db.photo))
+        found = {}
+        notes = []
+        for where, link in links:
+            if link_problem(link):
+                continue
+            owner = owner_of(link)
+            if owner and owner != plan.student_id and owner in self.known_ids:
+                notes.append(f"{where} photo link points at another student's folder ({owner}); not copied")
+                continue
+            source = resolve_api_photo(self.store, link)
+            if source is None or source == self.store.profile(plan.student_id):
+                continue
+            if photo_state(source) == "ok":
+                found[source] = where
+        if len(found) > 1:
+            return None, "backup and database links point at different photos; not relinked"
+        if found:
+            return next(iter(found)), "; ".join(notes) or None
+        return None, "; ".join(notes) or None
+
+    def _link(self, plan: StudentPlan, outcome: StudentOutcome) -> None:
+        if plan.db is None:
+            return
+        problem = link_problem(plan.db.photo)
+        if problem:
+            outcome.notes.append(problem)
+        if plan.duplicate_in_db:
+            outcome.errors.append(f"student_id appears {plan.duplicate_in_db} times in the database; "
+                                  "links left unchanged")
+            return
+        wanted = canonical_link(plan.student_id)
+        if outcome.photo_ok and plan.db.photo != wanted:
+            outcome.link_change = (plan.db.photo, wanted)
+
+
+def problems_of(outcome: StudentOutcome) -> list[Problem]:
+    problems = [Problem(outcome.student_id, outcome.name, "error", e) for e in outcome.errors]
+    if outcome.in_database and not outcome.errors and not outcome.photo_ok:
+        kind = "missing" if outcome.photo == "missing" else "corrupt"
+        detail = "; ".join(outcome.notes) if kind == "missing" else outcome.photo
+        problems.append(Problem(outcome.student_id, outcome.name, kind, detail))
+    return problems
+
+
+def _bad_entry(entry: InvalidEntry) -> Problem:
+    return Problem(entry.raw_id, entry.name, "invalid id", f"{entry.reason} ({entry.source}); skipped")
+
+
+async def run_restore(settings: Settings, options: RestoreOptions, progress: Progress, stop: StopFlag
+                      ) -> RestoreReport:
+    for wanted in options.students:
+        if not is_safe_id(wanted):
+            raise ConfigError(f"--student {wanted!r} is not a valid student id")
+    store = PhotoStore(settings.photo_dir)
+    info = RunInfo("STUDENT PHOTO RESTORATION & RELINK", datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+                   settings.database_label(), settings.embedded, str(settings.photo_dir),
+                   "verify-only" if options.verify_only else "restore")
+    progress.started(info)
+    check_root(store, options.force, create=not options.verify_only)
+    report = RestoreReport(info, options.verify_only)
+    root_exists = store.root.exists()
+    if not root_exists:  # --verify-only --force on a missing root: nothing to lock, nothing to create
+        return await _restore_locked(settings, options, progress, stop, store, report)
+    with store_lock(store, shared=options.verify_only, wait_seconds=settings.lock_wait_seconds):
+        return await _restore_locked(settings, options, progress, stop, store, report)
+
+
+async def _restore_locked(settings: Settings, options: RestoreOptions, progress: Progress, stop: StopFlag,
+                          store: PhotoStore, report: RestoreReport) -> RestoreReport:
+    choice = choose_backup(settings.backup_dir, options.backup_file)
+    backup = choice.backup
+    report.backup_name, report.backup_students = backup.name, backup.count
+    report.backups_skipped = choice.skipped
+    for name, why in choice.skipped:
+        progress.note("warning", f"Skipped unusable backup {name}: {why}")
+    progress.note("backup", f"Loading backup from: {backup.name}")
+    progress.note("count", f"Found {backup.count} students in backup")
+    wanted = set(options.students)
+    problems = report.problems
+    problems.extend(_bad_entry(e) for e in backup.invalid)
+
+    async with Database(settings) as database:
+        db_records: dict[str, StudentRecord] = {}
+        duplicates: dict[str, int] = {}
+        any_photo_set = False
+        async for doc in database.read_students((), sorted(wanted) if wanted else None):
+            entry = record_from_document(doc, "database")
+            if isinstance(entry, InvalidEntry):
+                problems.append(_bad_entry(entry))
+                continue
+            any_photo_set = any_photo_set or bool(entry.photo)
+            if entry.student_id in db_records:
+                duplicates[entry.student_id] = duplicates.get(entry.student_id, 1) + 1
+            else:
+                db_records[entry.student_id] = entry
+        if any_photo_set and not options.force and students_dir_is_empty(store):
+            raise PhotoRootError(f"{store.students} is empty but the database links photos "
+                                 "(is the share mounted?); use --force to rebuild it anyway")
+
+        plans: list[StudentPlan] = []
+        for sid, record in backup.records.items():
+            if wanted and sid not in wanted:
+                continue
+            plans.append(StudentPlan(sid, record.name, record.photo, db_records.get(sid), True,
+                                     duplicates.get(sid, 0), sid in backup.conflicting_ids))
+        for sid, record in db_records.items():
+            if sid not in backup.records:
+                plans.append(StudentPlan(sid, record.name, None, record, False, duplicates.get(sid, 0)))
+        for sid in sorted(wanted - {p.student_id for p in plans}):
+            problems.append(Problem(sid, "", "not found", "in neither the backup nor the database"))
+
+        summary = report.summary
+        summary.students = len(plans)
+        changes: list[LinkChange] = []
+        progress.note("processing", "Processing students...")
+
+        def collect(index: int, outcome: StudentOutcome) -> None:
+            progress.student(index, len(plans), outcome, options.verify_only)
+            summary.directories_created += bool(outcome.created)
+            summary.photos_verified += outcome.photo_ok
+            summary.photos_relinked += outcome.relinked_from is not None
+            summary.not_in_database += not outcome.in_database
+            if outcome.in_database and not outcome.errors and not outcome.photo_ok:
+                if outcome.photo == "missing":
+                    summary.photos_missing += 1
+                else:
+                    summary.photos_corrupt += 1
+            summary.errors += bool(outcome.errors)
+            problems.extend(problems_of(outcome))
+            if outcome.link_change is not None:
+                changes.append(LinkChange(outcome.doc_id, outcome.student_id, *outcome.link_change))
+
+        known_ids = set(backup.records) | set(db_records)
+        await map_in_threads(Restorer(store, known_ids, options.verify_only), plans, settings.workers,
+                             stop, collect)
+        if stop.requested:
+            report.interrupted_by = stop.signum
+        elif options.verify_only:
+            summary.database_updated = len(changes)
+        elif changes:
+            written = await database.set_photo_links(changes)
+            summary.database_updated = written.updated
+            summary.database_skipped_changed = written.skipped_changed + written.failed
+            if summary.database_skipped_changed:
+                problems.append(Problem("", "", "database", f"{summary.database_skipped_changed} link(s) "
+                                        "not updated: the record changed since it was read; run again"))
+        report.round_trips = database.round_trips.count
+    summary.invalid_ids = sum(1 for p in problems if p.problem == "invalid id")
+    summary.backups_skipped = len(report.backups_skipped)
+    return report

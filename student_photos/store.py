@@ -1,0 +1,354 @@
+"""The photo store on disk: layout, photo checks, safe atomic copies, scanning and the run lock."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import LockError, PhotoRootError
+from .records import is_safe_id
+
+API_PREFIX = "/api/photos/"
+PROFILE = "profile.jpg"
+ATTENDANCE = "attendance"
+TEMP_SUFFIX = ".partial"  # temporary copies are ".<name>.<random>.partial": hidden and recognisable
+JPEG_SIGNATURE = b"\xff\xd8\xff"
+DIR_MODE = 0o775  # the umask narrows it further; world-write is never granted
+FILE_MODE = 0o664
+CHUNK = 1 << 20
+
+
+class StoreProblem(Exception):
+    """A problem with one student's files; the run reports it and goes on."""
+
+
+def canonical_link(student_id: str) -> str:
+    return f"{API_PREFIX}students/{student_id}/{PROFILE}"
+
+
+@dataclass(frozen=True)
+class PhotoStore:
+    root: Path
+
+    @property
+    def students(self) -> Path:
+        return self.root / "students"
+
+    def student_dir(self, student_id: str) -> Path:
+        if not is_safe_id(student_id):  # the last guard: nothing outside students/ is ever touched
+            raise StoreProblem(f"unsafe student id {student_id!r}")
+        return self.students / student_id
+
+    def profile(self, student_id: str) -> Path:
+        return self.student_dir(student_id) / PROFILE
+
+    def attendance(self, student_id: str) -> Path:
+        return self.student_dir(student_id) / ATTENDANCE
+
+
+def check_root(store: PhotoStore, force: bool, create: bool) -> None:
+    """Refuse a missing or unusable photo root (an unmounted share) unless forced."""
+    if not os.path.lexists(store.root):
+        if not force:
+            raise PhotoRootError(f"Photo folder {store.root} does not exist (is the share mounted?); "
+                                 "use --force to create it")
+        if create:
+            _mkdir(store.root, parents=True)
+        return
+    try:
+        is_dir = stat.S_ISDIR(os.stat(store.root).st_mode)  # the root itself may be a symlink to a share
+    except OSError as exc:
+        raise PhotoRootError(f"Cannot read photo folder {store.root}: {exc.strerror}") from None
+    if not is_dir:
+        raise PhotoRootError(f"Photo folder {store.root} is not a folder")
+    if not os.access(store.root, os.R_OK | os.X_OK):
+        raise PhotoRootError(f"Cannot read photo folder {store.root}: permission denied")
+    if os.path.islink(store.students):
+        raise PhotoRootError(f"{store.students} is a symlink; refusing to work through it")
+
+
+def students_dir_is_empty(store: PhotoStore) -> bool:
+    try:
+        with os.scandir(store.students) as entries:
+            return not any(not e.name.startswith(".") for e in entries)
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        raise PhotoRootError(f"Cannot read {store.students}: {exc.strerror}") from None
+
+
+def _mkdir(path: Path, parents: bool = False) -> None:
+    if parents:
+        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+    else:
+        os.mkdir(path, DIR_MODE)
+    mode = stat.S_IMODE(os.lstat(path).st_mode)
+    if mode & stat.S_IWOTH:  # a permissive umask must not make a child's photos world-writable
+        os.chmod(path, mode & ~stat.S_IWOTH)
+
+
+def ensure_dir(path: Path, dry_run: bool) -> bool:
+    """Make sure ``path`` is a real folder; True when it was (or would be) created."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        if not dry_run:
+            try:
+                _mkdir(path)
+            except FileExistsError:
+                return ensure_dir(path, dry_run)
+            except OSError as exc:
+                raise StoreProblem(f"Failed to create directory {path.name}/: {exc.strerror}") from None
+        return True
+    except OSError as exc:
+        raise StoreProblem(f"Cannot read {path.name}/: {exc.strerror}") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise StoreProblem(f"{path.name}/ is a symlink; not followed")
+    if not stat.S_ISDIR(info.st_mode):
+        raise StoreProblem(f"{path.name} is not a folder")
+    return False
+
+
+def photo_state(path: Path) -> str:
+    """'ok', or what is wrong: 'missing', 'empty', 'corrupt', 'symlink', 'not a file', 'unreadable: ...'."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return "missing"
+    except NotADirectoryError:
+        return "missing"
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
+    if stat.S_ISLNK(info.st_mode):
+        return "symlink"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a file"
+    if info.st_size == 0:
+        return "empty"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            head = os.read(fd, 3)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
+    return "ok" if head == JPEG_SIGNATURE else "corrupt"
+
+
+def resolve_api_photo(store: PhotoStore, value: object) -> Path | None:
+    """The file an `/api/photos/...` link names, if it is safely inside the store; else None."""
+    if not isinstance(value, str) or not value.startswith(API_PREFIX) or "\x00" in value:
+        return None
+    parts = value[len(API_PREFIX):].split("/")
+    if not parts or any(p in ("", ".", "..") or "\\" in p for p in parts):
+        return None
+    path = store.root
+    for part in parts:  # walk it ourselves so no symlink anywhere on the way is followed
+        path = path / part
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return None
+        except OSError:
+            return None
+    return path
+
+
+def link_problem(value: object) -> str | None:
+    """Why a stored `photo` value cannot be followed, or None if it is a plain string or empty."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        return f"photo field is a {type(value).__name__}, not a path"
+    if value.startswith("data:"):
+        return "photo field holds a data URI, not a path"
+    if value.startswith(API_PREFIX) and any(p in ("..", ".") for p in value[len(API_PREFIX):].split("/")):
+        return "photo field path contains '..'; not followed"
+    return None
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        while chunk := os.read(fd, CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    return digest.hexdigest(), size
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    outcome: str  # 'copied', 'same' (identical bytes already there), 'conflict' (different file there)
+    sha256: str
+    size: int
+
+
+def safe_copy(source: Path, dest: Path) -> CopyResult:
+    """Copy to a temporary file beside ``dest``, verify size and SHA-256, then link it into place.
+
+    Never replaces an existing ``dest``; the source is left as it was.
+    """
+    src_fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+    tmp = dest.parent / f".{dest.name}.{os.getpid()}-{os.urandom(4).hex()}{TEMP_SUFFIX}"
+    try:
+        digest = hashlib.sha256()
+        size = 0
+        out_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+        try:
+            if stat.S_IMODE(os.fstat(out_fd).st_mode) & stat.S_IWOTH:
+                os.fchmod(out_fd, stat.S_IMODE(os.fstat(out_fd).st_mode) & ~stat.S_IWOTH)
+            while chunk := os.read(src_fd, CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(out_fd, view):]
+            os.fsync(out_fd)
+        finally:
+            os.close(out_fd)
+        source_sha = digest.hexdigest()
+        copy_sha, copy_size = sha256_file(tmp)
+        if (copy_sha, copy_size) != (source_sha, size):
+            raise StoreProblem(f"copy of {source.name} did not verify (size or SHA-256 differs)")
+        try:
+            os.link(tmp, dest)  # fails if dest exists: an existing photo is never replaced
+        except FileExistsError:
+            existing_sha, existing_size = sha256_file(dest)
+            same = (existing_sha, existing_size) == (source_sha, size)
+            return CopyResult("same" if same else "conflict", source_sha, size)
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+                raise
+            if os.path.lexists(dest):  # filesystems without hard links: check, then rename
+                existing_sha, _ = sha256_file(dest)
+                return CopyResult("same" if existing_sha == source_sha else "conflict", source_sha, size)
+            os.rename(tmp, dest)
+        _fsync_dir(dest.parent)
+        return CopyResult("copied", source_sha, size)
+    finally:
+        os.close(src_fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def sweep_temporaries(folder: Path) -> int:
+    """Remove temporary copies a killed run left in ``folder``; the lock means none is in use."""
+    removed = 0
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX) and \
+                        entry.is_file(follow_symlinks=False):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
+                        removed += 1
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    return removed
+
+
+@dataclass
+class FolderScan:
+    """What one student-style folder holds, read without following any symlink."""
+
+    profile: bool = False
+    files: list[str] | None = None  # relative paths of regular files
+    symlinks: list[str] | None = None
+    others: list[str] | None = None  # sockets, devices, unreadable entries
+    newest_mtime: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.files = self.files or []
+        self.symlinks = self.symlinks or []
+        self.others = self.others or []
+
+    @property
+    def attendance_count(self) -> int:
+        return sum(1 for f in self.files if f.startswith(ATTENDANCE + "/"))
+
+
+def scan_folder(folder: Path) -> FolderScan:
+    scan = FolderScan()
+    pending = [("", folder)]
+    while pending:
+        prefix, current = pending.pop()
+        try:
+            scan.newest_mtime = max(scan.newest_mtime, os.lstat(current).st_mtime)
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    rel = prefix + entry.name
+                    info = entry.stat(follow_symlinks=False)
+                    scan.newest_mtime = max(scan.newest_mtime, info.st_mtime)
+                    if stat.S_ISLNK(info.st_mode):
+                        scan.symlinks.append(rel)
+                    elif stat.S_ISDIR(info.st_mode):
+                        pending.append((rel + "/", Path(entry.path)))
+                    elif stat.S_ISREG(info.st_mode):
+                        scan.files.append(rel)
+                    else:
+                        scan.others.append(rel)
+        except OSError as exc:
+            scan.others.append(f"{prefix or './'} ({exc.strerror})")
+    scan.files.sort()
+    scan.profile = PROFILE in scan.files
+    return scan
+
+
+def list_student_folders(store: PhotoStore) -> list[os.DirEntry]:
+    """Entries of students/, except the tool's own dot-entries."""
+    try:
+        with os.scandir(store.students) as entries:
+            return sorted((e for e in entries if not e.name.startswith(".")), key=lambda e: e.name)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise PhotoRootError(f"Cannot read {store.students}: {exc.strerror}") from None
+
+
+@contextlib.contextmanager
+def store_lock(store: PhotoStore, shared: bool, wait_seconds: float) -> Iterator[None]:
+    """One writing run at a time per photo store: an flock on the photo root itself.
+
+    The kernel drops an flock when its holder dies, so a killed run never blocks the next one,
+    and locking the folder (not a lock file) means a read-only run creates nothing.
+    """
+    try:
+        fd = os.open(store.root, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise PhotoRootError(f"Cannot open photo folder {store.root}: {exc.strerror}") from None
+    try:
+        deadline = time.monotonic() + wait_seconds
+        mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+        while True:
+            try:
+                fcntl.flock(fd, mode)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockError(f"Another run is in progress on {store.root} "
+                                    f"(waited {wait_seconds:g} s); try again later") from None
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)

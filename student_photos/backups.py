@@ -13,6 +13,27 @@ from .records import InvalidEntry, StudentRecord, record_from_document
 BACKUP_NAME = re.compile(r"seed_backup_(\d{8})_(\d{4}(?:\d{2})?)\.json")
 
 
+class ObjectIdValue:
+    """An Extended JSON ``{"$oid": ...}``: compares by its text, but is not a string id."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"ObjectId({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ObjectIdValue) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
 class BackupUnusable(Exception):
     """One backup file cannot be used; the message names the problem."""
 
@@ -42,7 +63,7 @@ def _extended_json(obj: dict) -> object:
     if len(obj) == 1:
         (key, value), = obj.items()
         if key == "$oid" and isinstance(value, str):
-            return value
+            return ObjectIdValue(value)
         if key == "$date":
             if isinstance(value, dict) and "$numberLong" in value:
                 return _date_from_millis(value["$numberLong"])

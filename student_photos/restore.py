@@ -210,6 +210,8 @@ async def run_restore(settings: Settings, options: RestoreOptions, progress: Pro
     if not root_exists:  # --verify-only --force on a missing root: nothing to lock, nothing to create
         return await _restore_locked(settings, options, progress, stop, store, report)
     with store_lock(store, shared=options.verify_only, wait_seconds=settings.lock_wait_seconds):
+        if not options.verify_only:
+            ensure_dir(store.students, dry_run=False)
         return await _restore_locked(settings, options, progress, stop, store, report)
 
 

@@ -1,0 +1,393 @@
+"""restore_student_photos.py against a real wire-protocol server and real folders."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+
+import pytest
+
+from conftest import BACKUP_NAME, School, drop_dac_capabilities
+from student_photos.sample import jpeg_bytes
+
+CANON = "/api/photos/students/{}/profile.jpg"
+
+
+def mixed_school(school: School) -> dict[str, dict]:
+    """Students in every state the restore must handle; returns them by role."""
+    s = {role: school.new_student(role.replace("_", " ").title(), date_of_birth="2015-01-02")
+         for role in ("good", "vanished", "relink", "wrong_link", "null_link", "corrupt", "empty", "new",
+                      "left")}
+    for role in ("good", "wrong_link", "null_link"):
+        school.put_photo(s[role]["student_id"], attendance=1)
+    school.put_photo(s["corrupt"]["student_id"], b"<html>502</html>")
+    school.put_photo(s["empty"]["student_id"], b"")
+    upload = school.photos / "uploads" / "relink.jpg"
+    upload.parent.mkdir()
+    upload.write_bytes(jpeg_bytes("relink's own photo"))
+    db = [dict(s[r]) for r in s if r != "left"]
+    by_id = {d["student_id"]: d for d in db}
+    by_id[s["relink"]["student_id"]]["photo"] = "/api/photos/uploads/relink.jpg"
+    by_id[s["wrong_link"]["student_id"]]["photo"] = "photos/students/x/profile.jpg"
+    by_id[s["null_link"]["student_id"]]["photo"] = None
+    school.seed(db)
+    school.write_backup([s[r] for r in s if r != "new"])
+    return s
+
+
+def test_full_restore_repairs_what_it_can_and_reports_the_rest(school):
+    s = mixed_school(school)
+    ids = {role: d["student_id"] for role, d in s.items()}
+    before = school.db_docs()
+
+    result = school.restore()
+
+    assert result.code == 1, result.text
+    out = result.out
+    assert "🔄 STUDENT PHOTO RESTORATION & RELINK" in out and "📊 RESTORATION SUMMARY" in out
+    assert f"📦 Loading backup from: {BACKUP_NAME}" in out
+    assert f"📁 Created directory: {ids['vanished']}/" in out
+    assert f"📁 Created subdirectory: {ids['new']}/attendance/" in out
+    assert "🔗 Relinked photo from: uploads/relink.jpg" in out
+    assert "⚠️  Missing photo file: Vanished" in out
+    assert "❌ Corrupt photo file (not a JPEG): Corrupt" in out
+    assert "❌ Corrupt photo file (empty file): Empty" in out
+    assert "✅ Database records updated: 3" in out  # relink, wrong_link, null_link
+    assert "🔗 Photos relinked: 1" in out and "ℹ️  Not in database (backup only): 1" in out
+
+    for role in s:
+        assert (school.folder(ids[role]) / "attendance").is_dir()
+    assert school.photo_of(ids["relink"]) == jpeg_bytes("relink's own photo")
+    assert (school.photos / "uploads" / "relink.jpg").exists(), "the relink source is kept"
+    assert school.photo_of(ids["corrupt"]) == b"<html>502</html>", "a corrupt photo is reported, never replaced"
+
+    after = school.db_docs()
+    assert len(after) == len(before)
+    for sid, doc in after.items():
+        others = {k: v for k, v in doc.items() if k != "photo"}
+        assert others == {k: v for k, v in before[sid].items() if k != "photo"}, "only `photo` may change"
+    for role in ("good", "relink", "wrong_link", "null_link"):
+        assert after[ids[role]]["photo"] == CANON.format(ids[role])
+    assert after[ids["vanished"]]["photo"] == before[ids["vanished"]]["photo"]
+    assert "left" not in {d["name"].lower() for d in after.values()}, "never inserts a student"
+
+
+def test_rerun_with_nothing_to_fix_changes_nothing(school):
+    mixed_school(school)
+    assert school.restore().code == 1
+    snapshot = school.snapshot()
+
+    again = school.restore("--json")
+
+    assert again.code == 1
+    report = again.json
+    assert report["summary"]["directories_created"] == 0
+    assert report["summary"]["database_updated"] == 0
+    assert report["summary"]["photos_relinked"] == 0
+    assert report["database_round_trips"] == 1, "one read, no writes"
+    assert school.snapshot() == snapshot
+    text = school.restore()
+    assert "✅ Database records updated: 0" in text.out and "✅ Directories created: 0" in text.out
+
+
+def test_everything_linked_exits_zero(school):
+    students = [school.new_student(f"Pupil {i}") for i in range(3)]
+    for st in students:
+        school.put_photo(st["student_id"])
+    school.seed(students)
+    school.write_backup(students)
+
+    result = school.restore()
+
+    assert result.code == 0, result.text
+    assert "✅ Photos verified: 3" in result.out and "(exit 0)" in result.out
+
+
+def test_verify_only_changes_nothing_and_reports_every_fix(school):
+    s = mixed_school(school)
+    before = school.snapshot()
+
+    result = school.restore("--verify-only", "--json")
+
+    assert result.code == 1
+    assert school.snapshot() == before
+    summary = result.json["summary"]
+    assert summary["directories_created"] == 4  # vanished, relink, new and left have no folder
+    assert summary["photos_relinked"] == 1
+    assert summary["database_updated"] == 3, "wrong database links are reported too"
+    assert summary["photos_missing"] == 2 and summary["photos_corrupt"] == 2  # vanished and new
+    problems = {(p["student_id"], p["problem"]) for p in result.json["problems"]}
+    assert (s["vanished"]["student_id"], "missing") in problems
+    assert (s["corrupt"]["student_id"], "corrupt") in problems
+    text = school.restore("--verify-only")
+    assert "🔎 Mode: VERIFY-ONLY" in text.out and "✏️  Database records to update: 3" in text.out
+    assert school.snapshot() == before
+
+
+def test_newest_backup_is_chosen_by_name_not_mtime(school):
+    old = school.new_student("Old Backup Only")
+    new = school.new_student("New Backup Only")
+    school.write_backup([new], name="seed_backup_20251116_080000.json")
+    older = school.write_backup([old], name="seed_backup_20251115_0537.json")
+    os.utime(older, (time.time() + 1000, time.time() + 1000))  # the older backup is touched last
+    school.seed([])
+
+    result = school.restore("--verify-only")
+
+    assert "📦 Loading backup from: seed_backup_20251116_080000.json" in result.out
+    assert "New Backup Only" in result.out and "Old Backup Only" not in result.out
+
+
+@pytest.mark.parametrize("content,why", [
+    ("{not json", "not valid JSON"),
+    ('{"timestamp": "x", "classes": []}', "holds no student list"),
+    ('"just a string"', "holds no student list"),
+])
+def test_unusable_newest_backup_is_skipped_with_a_warning(school, content, why):
+    good = school.new_student("Ok Pupil")
+    school.put_photo(good["student_id"])
+    school.seed([good])
+    school.write_backup([good], name="seed_backup_20251101_0900.json")
+    (school.backups / "seed_backup_20251120_0900.json").write_text(content)
+
+    result = school.restore()
+
+    assert result.code == 1, "a skipped backup is a problem to look at"
+    assert f"⚠️  Skipped unusable backup seed_backup_20251120_0900.json: {why}" in result.out
+    assert "📦 Loading backup from: seed_backup_20251101_0900.json" in result.out
+    report = school.restore("--json").json
+    assert report["backup"]["used"] == "seed_backup_20251101_0900.json"
+    assert report["backup"]["skipped"][0]["file"] == "seed_backup_20251120_0900.json"
+
+
+def test_named_bad_backup_file_exits_2_naming_it(school):
+    bad = school.backups / "mine.json"
+    bad.write_text("[1, 2")
+    result = school.restore("--backup-file", str(bad))
+    assert result.code == 2
+    assert f"Backup file {bad} is unusable: not valid JSON" in result.err
+    assert "Traceback" not in result.text
+    missing = school.restore("--backup-file", str(school.backups / "nope.json"))
+    assert missing.code == 2 and "nope.json is unusable: No such file or directory" in missing.err
+
+
+def test_no_backup_at_all_exits_2(school):
+    school.seed([])
+    result = school.restore()
+    assert result.code == 2
+    assert result.err.startswith("❌ No backup file found!")
+
+
+def test_mongoexport_array_with_extended_json(school):
+    sid = "5f1e0c2a-aaaa-4bbb-8ccc-000000000001"
+    school.put_photo(sid)
+    school.write_backup([{"_id": {"$oid": "5f1e0c2a9d1b2c3d4e5f6a7b"}, "student_id": sid, "name": "Ext Json",
+                          "date_of_birth": {"$date": "2015-03-04T00:00:00Z"},
+                          "created": {"$date": {"$numberLong": "1700000000000"}},
+                          "photo": CANON.format(sid)}], wrap=False)
+    school.seed([{"student_id": sid, "name": "Ext Json", "photo": None}])
+
+    result = school.restore()
+
+    assert result.code == 0, result.text
+    assert "📚 Found 1 students in backup" in result.out
+    assert school.db_docs()[sid]["photo"] == CANON.format(sid)
+
+
+@pytest.mark.parametrize("bad_id", ["../escape", "a/b", ".", "..", "", ".hidden", "x\x00y", 42, None,
+                                    {"$oid": "nested"}, "é" * 3])
+def test_unsafe_ids_are_reported_and_nothing_is_created_outside(school, bad_id):
+    ok = school.new_student("Fine")
+    school.put_photo(ok["student_id"])
+    school.seed([ok, {"student_id": bad_id, "name": "Bad Db", "photo": "/api/photos/x"}])
+    school.write_backup([ok, {"student_id": bad_id, "name": "Bad Backup"}])
+    outside_before = sorted(p.name for p in school.root.iterdir())
+
+    result = school.restore("--json")
+
+    assert result.code == 1
+    report = result.json
+    assert report["summary"]["invalid_ids"] == 2
+    assert {p["problem"] for p in report["problems"]} == {"invalid id"}
+    assert sorted(p.name for p in school.root.iterdir()) == outside_before
+    assert sorted(p.name for p in school.students_dir.iterdir()) == [ok["student_id"]]
+
+
+def test_database_only_student_gets_folders_and_backup_only_is_reported(school):
+    in_db = school.new_student("Joined Later")
+    in_backup = school.new_student("Left School")
+    school.seed([in_db])
+    school.write_backup([in_backup])
+
+    result = school.restore("--json", "--force")  # --force: students/ starts empty
+
+    assert (school.folder(in_db["student_id"]) / "attendance").is_dir()
+    assert (school.folder(in_backup["student_id"]) / "attendance").is_dir()
+    assert result.json["summary"]["not_in_database"] == 1
+    assert result.json["summary"]["photos_missing"] == 1, "only the database student's photo counts"
+
+
+def test_relink_never_takes_another_current_students_photo(school):
+    alice = school.new_student("Alice")
+    bob = school.new_student("Bob")
+    school.put_photo(bob["student_id"], jpeg_bytes("bob"))
+    alice_db = {**alice, "photo": CANON.format(bob["student_id"])}  # drifted onto Bob's folder
+    school.seed([alice_db, bob])
+    school.write_backup([alice, bob])
+
+    result = school.restore()
+
+    assert result.code == 1
+    assert school.photo_of(alice["student_id"]) is None, "Bob's photo must never be linked to Alice"
+    assert "points at another student's folder" in result.out
+    assert school.db_docs()[alice["student_id"]]["photo"] == alice_db["photo"], "no link to a missing file"
+
+
+def test_relink_refuses_when_backup_and_database_disagree(school):
+    st = school.new_student("Two Sources")
+    (school.photos / "uploads").mkdir()
+    (school.photos / "uploads" / "a.jpg").write_bytes(jpeg_bytes("a"))
+    (school.photos / "uploads" / "b.jpg").write_bytes(jpeg_bytes("b"))
+    school.write_backup([{**st, "photo": "/api/photos/uploads/a.jpg"}])
+    school.seed([{**st, "photo": "/api/photos/uploads/b.jpg"}])
+
+    result = school.restore("--force")
+
+    assert school.photo_of(st["student_id"]) is None
+    assert "point at different photos; not relinked" in result.out
+
+
+def test_student_flag_limits_the_run(school):
+    a, b, c = (school.new_student(n) for n in "ABC")
+    school.seed([a, b, c])
+    school.write_backup([a, b, c])
+
+    result = school.restore("--student", a["student_id"], "--student", c["student_id"], "--json", "--force")
+
+    assert result.json["summary"]["students"] == 2
+    assert school.folder(a["student_id"]).is_dir() and school.folder(c["student_id"]).is_dir()
+    assert not school.folder(b["student_id"]).exists()
+    bad = school.restore("--student", "../x")
+    assert bad.code == 2 and "not a valid student id" in bad.err
+
+
+def test_second_run_waits_then_exits_2_while_locked(school):
+    school.seed([])
+    school.write_backup([])
+    fd = os.open(school.photos, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        started = time.monotonic()
+        result = school.restore(LOCK_WAIT_SECONDS="1")
+        waited = time.monotonic() - started
+    finally:
+        os.close(fd)
+    assert result.code == 2
+    assert "Another run is in progress" in result.err
+    assert waited >= 1
+    assert school.restore().code == 0
+
+
+def test_configuration_errors_exit_2(school):
+    result = school.restore(DB_NAME="")
+    assert result.code == 2 and "MONGO_URL is set" in result.err and "DB_NAME is empty" in result.err
+
+    missing_root = school.restore(PHOTO_DIR=str(school.root / "unmounted"))
+    assert missing_root.code == 2 and "does not exist (is the share mounted?)" in missing_root.err
+    assert not (school.root / "unmounted").exists()
+
+
+def test_empty_students_folder_with_linked_database_is_refused_unless_forced(school):
+    students = [school.new_student(f"P{i}") for i in range(3)]
+    school.seed(students)
+    school.write_backup(students)
+
+    refused = school.restore()
+    assert refused.code == 2 and "is empty but the database links photos" in refused.err
+    assert list(school.students_dir.iterdir()) == []
+
+    forced = school.restore("--force")
+    assert forced.code == 1 and len(list(school.students_dir.iterdir())) == 3
+
+
+def test_force_creates_a_missing_photo_root(school):
+    school.seed([])
+    school.write_backup([school.new_student("Solo")])
+    root = school.root / "fresh"
+    result = school.restore("--force", PHOTO_DIR=str(root))
+    assert result.code == 0 and (root / "students").is_dir()  # Solo is backup-only: not a problem
+
+
+def test_unreachable_database_names_host_never_password(school):
+    school.write_backup([])
+    url = "mongodb://admin:hunter2secret@127.0.0.1:9/?authSource=admin"
+    started = time.monotonic()
+    result = school.restore(MONGO_URL=url, DB_TIMEOUT_SECONDS="2")
+    assert time.monotonic() - started < 10
+    assert result.code == 2
+    assert "❌ Failed to connect to database: 127.0.0.1:9 did not answer" in result.err
+    assert "hunter2secret" not in result.text
+    as_json = school.restore("--json", MONGO_URL=url, DB_TIMEOUT_SECONDS="1")
+    assert as_json.code == 2 and "hunter2secret" not in as_json.text
+    assert as_json.json["exit_code"] == 2
+
+
+def test_quiet_prints_only_problems_and_summary(school):
+    s = mixed_school(school)
+    result = school.restore("--quiet")
+    assert s["good"]["student_id"] not in result.out
+    assert s["vanished"]["student_id"] in result.out
+    assert "📊 RESTORATION SUMMARY" in result.out and "⏰ Started at" not in result.out
+
+
+def test_json_is_exactly_one_document(school):
+    mixed_school(school)
+    result = school.restore("--json")
+    document = json.loads(result.out)  # raises if anything else was printed
+    assert set(document) >= {"summary", "problems", "backup", "exit_code"}
+    assert document["exit_code"] == result.code == 1
+    for problem in document["problems"]:
+        assert set(problem) == {"student_id", "name", "problem", "detail"}
+
+
+def test_end_to_end_as_a_subprocess(school):
+    s = mixed_school(school)
+    first = school.subprocess("restore_student_photos")
+    assert first.code == 1, first.text
+    assert "📊 RESTORATION SUMMARY" in first.out
+    second = school.subprocess("restore_student_photos", "--verify-only", "--quiet")
+    assert second.code == 1
+    assert "✏️  Database records to update: 0" in second.out
+    assert school.db_docs()[s["relink"]["student_id"]]["photo"] == CANON.format(s["relink"]["student_id"])
+
+
+def test_permission_denied_on_one_student_is_reported_and_the_run_goes_on(school):
+    locked, fine = school.new_student("Locked"), school.new_student("Fine")
+    school.put_photo(locked["student_id"])
+    school.put_photo(fine["student_id"])
+    school.seed([locked, {**fine, "photo": None}])
+    school.write_backup([locked, fine])
+    os.chmod(school.folder(locked["student_id"]), 0)
+    try:
+        result = school.subprocess("restore_student_photos", preexec_fn=drop_dac_capabilities)
+    finally:
+        os.chmod(school.folder(locked["student_id"]), 0o755)
+    assert result.code == 1, result.text
+    assert "Permission denied" in result.out
+    assert school.db_docs()[fine["student_id"]]["photo"] == CANON.format(fine["student_id"])
+
+
+def test_help_documents_flags_and_exit_codes():
+    from conftest import _load_script
+    parser = _load_script("restore_student_photos").build_parser()
+    text = parser.format_help()
+    for code in ("0 ", "1 ", "2 "):
+        assert f"  {code}" in text
+    readme = (os.path.dirname(__file__) + "/../README.md")
+    readme_text = open(readme, encoding="utf-8").read()
+    for action in parser._actions:
+        for option in action.option_strings:
+            if option.startswith("--"):
+                assert f"`{option}" in readme_text, f"{option} is not documented in README.md"

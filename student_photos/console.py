@@ -186,7 +186,6 @@ class Console:
         self.line()
         for i, orphan in enumerate(report.orphans, 1):
             self._orphan(i, orphan, report)
-        self.line(RULE)
         self._migrate_summary(report)
 
     def _orphan(self, index: int, orphan: OrphanReport, report: MigrateReport) -> None:
@@ -208,7 +207,7 @@ class Console:
                 out.append(f"   {orphan.copied} file(s) copied, {orphan.already} already in place")
         else:
             out.append(f"⛔ {orphan.decision.capitalize()}: {safe(orphan.reason)}")
-        for conflict in orphan.conflicts:
+        for conflict in orphan.conflicts[1 if orphan.decision == "conflict" else 0:]:
             out.append(f"⚠️  Conflict: {safe(conflict)}")
         for error in orphan.errors:
             out.append(f"❌ {safe(error)}")

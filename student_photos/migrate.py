@@ -1,0 +1,342 @@
+"""Migrate: carry photos from the folders of old ids to the student they belong to, and clean up safely."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .backups import load_evidence
+from .config import Settings
+from .db import Database
+from .errors import ConfigError
+from .matching import OldRecord, match_by_identity, match_by_order
+from .records import InvalidEntry, StudentRecord, record_from_document
+from .report import MigrateReport, OrphanReport, RunInfo, StopFlag
+from .restore import Progress, map_in_threads
+from .store import (ATTENDANCE, PROFILE, FolderScan, PhotoStore, StoreProblem, check_root, ensure_dir,
+                    list_student_folders, safe_copy, scan_folder, sha256_file, store_lock,
+                    sweep_temporaries)
+
+DELETING_PREFIX = ".deleting-"
+AUDIT_DIR = ".migrations"
+
+
+@dataclass(frozen=True)
+class MigrateOptions:
+    action: str  # list, migrate or clean
+    dry_run: bool = True
+    match: str = "identity"  # or "order", the design document's unsafe pairing, only when asked for
+
+
+@dataclass
+class OrphanWork:
+    report: OrphanReport
+    scan: FolderScan | None = None
+    target: StudentRecord | None = None
+    audit_files: list[dict] = field(default_factory=list)
+
+
+def photo_files(scan: FolderScan) -> list[str]:
+    """What a migration carries: profile.jpg and every regular file under attendance/."""
+    return [f for f in scan.files if f == PROFILE or f.startswith(ATTENDANCE + "/")]
+
+
+def survey(store: PhotoStore, name: str) -> OrphanWork:
+    work = OrphanWork(OrphanReport(name))
+    path = store.students / name
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError as exc:
+        work.report.decision, work.report.reason = "error", f"cannot read: {exc.strerror}"
+        return work
+    if stat.S_ISLNK(mode):
+        work.report.is_symlink = True
+        work.report.decision, work.report.reason = "symlink", "a symlink; never followed"
+        return work
+    if not stat.S_ISDIR(mode):
+        work.report.decision, work.report.reason = "not a folder", "a file, not a student folder; left alone"
+        return work
+    work.scan = scan_folder(path)
+    work.report.has_profile = work.scan.profile
+    work.report.attendance_photos = work.scan.attendance_count
+    work.report.files = list(work.scan.files)
+    return work
+
+
+def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path
+                        ) -> tuple[list[str], list[str]]:
+    """(files already byte-identical in the target, files where the target holds a different file)."""
+    same, different = [], []
+    target_dir = store.student_dir(work.target.student_id)
+    for rel in photo_files(work.scan):
+        dest = target_dir / rel
+        try:
+            if stat.S_ISLNK(os.lstat(dest).st_mode):
+                different.append(rel)
+                continue
+        except OSError:
+            continue
+        if sha256_file(dest) == sha256_file(source_dir / rel):
+            same.append(rel)
+        else:
+            different.append(rel)
+    return same, different
+
+
+def conflict_text(rel: str, target: StudentRecord) -> str:
+    if rel == PROFILE:
+        return (f"{target.name} already has a different profile.jpg (uploaded after the reseed?); "
+                "theirs is kept")
+    return f"{rel} differs from the file of that name in {target.student_id}; theirs is kept"
+
+
+class Migrator:
+    """Copies one orphan's photos into its matched student's folder (runs on a worker thread)."""
+
+    def __init__(self, store: PhotoStore, dry_run: bool, stop: StopFlag) -> None:
+        self.store, self.dry_run, self.stop = store, dry_run, stop
+
+    def __call__(self, work: OrphanWork) -> OrphanWork:
+        report = work.report
+        if report.decision != "migrate":
+            return work
+        try:
+            if self.dry_run:
+                same, different = compare_with_target(self.store, work, self.store.students / report.name)
+                report.conflicts = [conflict_text(rel, work.target) for rel in different]
+                if same and same == photo_files(work.scan):
+                    report.decision = "migrated"  # an earlier --migrate already carried every photo
+            else:
+                self._copy_all(work)
+        except (StoreProblem, OSError) as exc:
+            report.errors.append(str(exc) if isinstance(exc, StoreProblem) else
+                                 f"{exc.strerror or exc}: {getattr(exc, 'filename', '')}")
+            report.decision = "error"
+            return work
+        if report.conflicts:
+            report.decision = "conflict"
+            report.reason = report.conflicts[0]
+        elif not self.dry_run and not self.stop.requested:
+            report.decision = "migrated"
+        return work
+
+    def _copy_all(self, work: OrphanWork) -> None:
+        report = work.report
+        source_dir = self.store.students / report.name
+        target_dir = self.store.student_dir(work.target.student_id)
+        ensure_dir(target_dir, dry_run=False)
+        ensure_dir(target_dir / ATTENDANCE, dry_run=False)
+        swept: set[Path] = set()
+        for rel in photo_files(work.scan):
+            if self.stop.requested:  # the file in hand is finished; the rest waits for a rerun
+                return
+            dest = target_dir / rel
+            for parent in reversed(dest.relative_to(target_dir).parents[:-1]):
+                ensure_dir(target_dir / parent, dry_run=False)
+            if dest.parent not in swept:
+                sweep_temporaries(dest.parent)  # a killed earlier run may have left one
+                swept.add(dest.parent)
+            result = safe_copy(source_dir / rel, dest)
+            if result.outcome == "conflict":
+                report.conflicts.append(conflict_text(rel, work.target))
+                continue
+            report.copied += result.outcome == "copied"
+            report.already += result.outcome == "same"
+            work.audit_files.append({"file": rel, "sha256": result.sha256, "size": result.size,
+                                     "outcome": result.outcome})
+
+
+class Cleaner:
+    """Decides, and with --confirm does, the removal of one orphaned folder (runs on a worker thread)."""
+
+    def __init__(self, store: PhotoStore, confirm: bool, min_age: float, stop: StopFlag) -> None:
+        self.store, self.confirm, self.min_age, self.stop = store, confirm, min_age, stop
+
+    def verdict(self, work: OrphanWork, folder: Path) -> tuple[bool, str]:
+        report = work.report
+        if report.is_symlink or report.decision in ("symlink", "not a folder", "error"):
+            return False, report.reason or report.decision
+        scan = scan_folder(folder)
+        if scan.symlinks or scan.others:
+            return False, f"holds symlinks or special entries ({', '.join((scan.symlinks + scan.others)[:3])})"
+        age = time.time() - scan.newest_mtime
+        if age < self.min_age:
+            return False, f"changed {int(age)} s ago (an upload may be in flight); left for a later run"
+        if not scan.files:
+            return True, "holds no photo"
+        if work.target is None:
+            return False, f"{report.decision}: {report.reason}"
+        work.scan = scan
+        extra = [f for f in scan.files if f not in photo_files(scan)]
+        if extra:
+            return False, f"holds files that are not migrated ({', '.join(extra[:3])})"
+        same, _ = compare_with_target(self.store, work, folder)
+        missing = len(scan.files) - len(same)
+        if missing:
+            return False, (f"{missing} file(s) are not (byte-identical) in {work.target.student_id}; "
+                           "run --migrate first" if report.decision in ("migrate", "migrated") else report.reason)
+        if report.decision == "migrate":
+            report.decision = "migrated"  # an earlier --migrate already carried every photo
+        return True, f"every file is byte-identical in {work.target.student_id} ({work.target.name})"
+
+    def __call__(self, work: OrphanWork) -> OrphanWork:
+        report = work.report
+        folder = self.store.students / report.name
+        try:
+            removable, why = self.verdict(work, folder)
+        except (OSError, StoreProblem) as exc:
+            removable, why = False, f"could not check: {exc}"
+        report.clean, report.clean_reason = ("remove" if removable else "keep"), why
+        if removable and self.confirm and not self.stop.requested:
+            self._remove(work, folder)
+        return work
+
+    def _remove(self, work: OrphanWork, folder: Path) -> None:
+        """Move the folder aside (atomic), check it again there, then delete, or move it back."""
+        report = work.report
+        aside = self.store.students / f"{DELETING_PREFIX}{report.name}.{os.urandom(4).hex()}"
+        try:
+            os.rename(folder, aside)
+        except OSError as exc:
+            report.clean, report.clean_reason = "keep", f"could not move aside: {exc.strerror}"
+            return
+        removable, why = self.verdict(work, aside)
+        if not removable:
+            os.rename(aside, folder)
+            report.clean, report.clean_reason = "keep", f"changed while cleaning: {why}"
+            return
+        try:
+            shutil.rmtree(aside)  # symlink-safe: it never follows links, and the check found none
+        except OSError as exc:
+            report.errors.append(f"could not remove: {exc.strerror}")
+            report.clean = "keep"
+            return
+        report.clean = "removed"
+
+
+def recover_interrupted_cleans(store: PhotoStore) -> None:
+    """A clean killed between moving a folder aside and deleting it: put the folder back."""
+    try:
+        entries = [e for e in os.scandir(store.students) if e.name.startswith(DELETING_PREFIX)]
+    except OSError:
+        return
+    for entry in entries:
+        original = store.students / entry.name[len(DELETING_PREFIX):].rsplit(".", 1)[0]
+        if not os.path.lexists(original):
+            os.rename(entry.path, original)
+
+
+def append_audit(store: PhotoStore, works: list[OrphanWork]) -> str | None:
+    records = [w for w in works if w.report.copied]  # a rerun that copies nothing logs nothing
+    if not records:
+        return None
+    folder = store.root / AUDIT_DIR
+    ensure_dir(folder, dry_run=False)
+    path = folder / "audit.jsonl"
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = [json.dumps({"time": now, "old_id": w.report.name, "new_id": w.target.student_id,
+                         "student": w.target.name, "files": w.audit_files}, ensure_ascii=False) + "\n"
+             for w in records]
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
+    try:
+        os.write(fd, "".join(lines).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return str(path)
+
+
+async def read_current_students(settings: Settings) -> tuple[list[StudentRecord], int]:
+    current: list[StudentRecord] = []
+    async with Database(settings) as database:
+        async for doc in database.read_students(settings.match_fields):
+            entry = record_from_document(doc, "database", settings.match_fields)
+            if not isinstance(entry, InvalidEntry):
+                current.append(entry)
+        return current, database.round_trips.count
+
+
+async def run_migrate(settings: Settings, options: MigrateOptions, progress: Progress, stop: StopFlag
+                      ) -> MigrateReport:
+    if options.match == "order" and options.action == "clean":
+        raise ConfigError("--match order only applies to --list and --migrate")
+    store = PhotoStore(settings.photo_dir)
+    changes = options.action != "list" and not options.dry_run
+    mode = {"list": "list", "migrate": "migrate", "clean": "clean"}[options.action]
+    if options.action != "list" and options.dry_run:
+        mode += " (dry run)"
+    info = RunInfo("ORPHANED PHOTO MIGRATION", datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+                   settings.database_label(), settings.embedded, str(settings.photo_dir), mode)
+    progress.started(info)
+    check_root(store, force=False, create=False)
+    report = MigrateReport(info, options.action, options.dry_run, options.match)
+    with store_lock(store, shared=not changes, wait_seconds=settings.lock_wait_seconds):
+        if changes:
+            recover_interrupted_cleans(store)
+        current, report.round_trips = await read_current_students(settings)
+        current_ids = {s.student_id for s in current}
+        names = [e.name for e in list_student_folders(store) if e.name not in current_ids]
+        works: list[OrphanWork] = []
+        await map_in_threads(lambda name: survey(store, name), names, settings.workers, StopFlag(),
+                             lambda _i, w: works.append(w))
+        evidence = load_evidence(settings.backup_dir, settings.match_fields)
+        report.backups_used, report.backups_skipped = evidence.used, evidence.skipped
+        _decide(works, evidence, current, options, report)
+        if options.match == "order" and options.dry_run:
+            report.orphans = [w.report for w in works]
+            return report
+        if options.action in ("list", "migrate"):
+            migrator = Migrator(store, dry_run=not changes, stop=stop)
+            done: list[OrphanWork] = []
+            await map_in_threads(migrator, works, settings.workers, stop, lambda _i, w: done.append(w))
+            if changes:
+                report.audit_file = append_audit(store, done)
+        else:
+            cleaner = Cleaner(store, confirm=changes, min_age=settings.clean_min_age_seconds, stop=stop)
+            await map_in_threads(cleaner, works, settings.workers, stop, lambda _i, w: None)
+        if stop.requested:
+            report.interrupted_by = stop.signum
+    report.orphans = [w.report for w in works]
+    return report
+
+
+def _decide(works: list[OrphanWork], evidence, current: list[StudentRecord], options: MigrateOptions,
+            report: MigrateReport) -> None:
+    """Fill in each orphan's old record and what --migrate would do with it."""
+    old: dict[str, OldRecord] = {}
+    for work in works:
+        found = evidence.records.get(work.report.name)
+        if found:
+            work.report.old_name, work.report.backup = found[0].name, found[1]
+        if work.report.decision:  # symlink, not a folder, error: already decided
+            continue
+        if not work.scan.files:
+            work.report.decision, work.report.reason = "nothing to migrate", "holds no photo"
+            continue
+        old[work.report.name] = OldRecord(found[0] if found else None, found[1] if found else None,
+                                          work.report.name in evidence.conflicting)
+    if options.match == "order":
+        pairs = match_by_order([n for n in old], current)
+        report.order_pairing = [(folder, s.student_id, s.name) for folder, s in pairs]
+        paired = dict(pairs)
+        for work in works:
+            if work.report.name in old:
+                target = paired.get(work.report.name)
+                work.report.decision = "migrate" if target else "no current student"
+                work.report.reason = "paired by sort order (--match order)" if target else "no student left"
+                work.target = target
+    else:
+        by_name = {w.report.name: w for w in works}
+        for name, pairing in match_by_identity(old, current).items():
+            work = by_name[name]
+            work.report.decision, work.report.reason = pairing.decision, pairing.reason
+            work.target = pairing.target
+    for work in works:
+        if work.target is not None:
+            work.report.target_id, work.report.target_name = work.target.student_id, work.target.name

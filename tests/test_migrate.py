@@ -1,0 +1,296 @@
+"""migrate_orphaned_photos.py: photos follow identity across a reseed; nothing unique is ever deleted."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from conftest import ROOT, School
+from student_photos.sample import jpeg_bytes
+
+
+class Reseed:
+    """A school before and after a reseed: old ids own the folders, the database has new ids."""
+
+    def __init__(self, school: School) -> None:
+        self.school = school
+        self.old: dict[str, dict] = {}  # key -> old record
+        self.new: dict[str, dict] = {}  # key -> new record
+        self.photos: dict[str, bytes] = {}  # key -> that child's own profile photo
+
+    def child(self, key: str, name: str, *, photo: bool = True, attendance: int = 2, stays: bool = True,
+              **fields: object) -> None:
+        old_id = str(uuid.uuid4())
+        self.old[key] = {"student_id": old_id, "name": name, "photo": f"/api/photos/students/{old_id}/profile.jpg",
+                         **fields}
+        if photo:
+            self.photos[key] = self.school.put_photo(old_id, jpeg_bytes(f"the real face of {key}"), attendance)
+        if stays:
+            self.new[key] = {**self.old[key], "student_id": str(uuid.uuid4()), "photo": None}
+
+    def newcomer(self, key: str, name: str, **fields: object) -> None:
+        self.new[key] = {"student_id": str(uuid.uuid4()), "name": name, "photo": None, **fields}
+
+    def commit(self, shuffle_seed: int = 7) -> None:
+        self.school.write_backup(list(self.old.values()))
+        docs = list(self.new.values())
+        random.Random(shuffle_seed).shuffle(docs)
+        self.school.seed(docs)
+
+    def old_id(self, key: str) -> str:
+        return self.old[key]["student_id"]
+
+    def new_id(self, key: str) -> str:
+        return self.new[key]["student_id"]
+
+    def assert_every_photo_is_its_own(self) -> None:
+        """The safeguarding invariant: a child's folder holds their own photo or none."""
+        for key, record in self.new.items():
+            photo = self.school.photo_of(record["student_id"])
+            own = {self.photos.get(key), jpeg_bytes(f"uploaded after reseed {key}")}
+            assert photo is None or photo in own, f"{key} holds someone else's photo"
+
+
+@pytest.fixture
+def adversarial(school):
+    r = Reseed(school)
+    for i in range(6):
+        r.child(f"plain{i}", f"Pupil Number{i}", date_of_birth=f"2014-0{i + 1}-01")
+    r.child("twin_a", "Sam Taylor", date_of_birth="2015-02-03")  # same name, told apart by birth date
+    r.child("twin_b", "sam  TAYLOR", date_of_birth="2016-07-08")
+    r.child("clone_a", "Alex Kim")  # same name, nothing else on record: cannot be told apart
+    r.child("clone_b", "Alex Kim")
+    r.child("leaver", "Gone Away", date_of_birth="2013-01-01", stays=False)
+    r.child("reupload", "Fresh Photo", date_of_birth="2014-09-09")
+    r.child("no_photo", "Never Photographed", photo=False)
+    r.newcomer("newcomer", "Brand New", date_of_birth="2017-01-01")
+    r.commit()
+    school.put_photo(r.new_id("reupload"), jpeg_bytes("uploaded after reseed reupload"))
+    (school.folder(r.old_id("no_photo")) / "attendance").mkdir(parents=True)  # an empty orphan
+    unknown = school.folder("0d0d0d0d-no-backup-knows-me")
+    (unknown / "attendance").mkdir(parents=True)
+    (unknown / "profile.jpg").write_bytes(jpeg_bytes("stranger"))
+    outside = school.root / "outside"
+    outside.mkdir()
+    (outside / "profile.jpg").write_bytes(jpeg_bytes("outside the store"))
+    os.symlink(outside, school.folder("1e1e1e1e-symlinked"))
+    return r
+
+
+def orphans_by_name(report: dict) -> dict[str, dict]:
+    return {o["name"]: o for o in report["orphans"]}
+
+
+def test_list_shows_every_orphan_with_its_evidence_and_plan(school, adversarial):
+    r = adversarial
+    before = school.snapshot()
+
+    result = school.migrate("--list")
+
+    assert school.snapshot() == before
+    assert result.code == 1, "ambiguous, unknown, conflict and symlink orphans need a person"
+    out = result.out
+    assert "🔍 ORPHANED PHOTO DIRECTORIES" in out and "⚠️  Found 15 orphaned directories:" in out
+    assert "✅ Has profile.jpg" in out and "📸 2 attendance photo(s)" in out
+    assert f"📇 Backup record: Sam Taylor (in seed_backup_20251115_0537.json)" in out
+    assert f"➡️  Would migrate to: Sam Taylor ({r.new_id('twin_a')})" in out
+    report = orphans_by_name(school.migrate("--list", "--json").json)
+    assert report[r.old_id("twin_b")]["target_id"] == r.new_id("twin_b")
+    assert report[r.old_id("clone_a")]["decision"] == "ambiguous"
+    assert report[r.old_id("leaver")]["decision"] == "no current student"
+    assert report[r.old_id("reupload")]["decision"] == "conflict"
+    assert report[r.old_id("no_photo")]["decision"] == "nothing to migrate"
+    assert report["0d0d0d0d-no-backup-knows-me"]["decision"] == "unknown"
+    assert report["1e1e1e1e-symlinked"]["decision"] == "symlink"
+    assert report["1e1e1e1e-symlinked"]["is_symlink"] is True
+
+
+def test_migrate_gives_every_child_only_their_own_photo(school, adversarial):
+    r = adversarial
+    result = school.migrate("--migrate")
+
+    assert result.code == 1, result.text
+    r.assert_every_photo_is_its_own()
+    for key in [f"plain{i}" for i in range(6)] + ["twin_a", "twin_b"]:
+        assert school.photo_of(r.new_id(key)) == r.photos[key]
+        assert len(list((school.folder(r.new_id(key)) / "attendance").iterdir())) == 2
+    for key in ("clone_a", "clone_b", "newcomer"):
+        assert school.photo_of(r.new_id(key)) is None, f"{key} must get no photo"
+    assert school.photo_of(r.new_id("reupload")) == jpeg_bytes("uploaded after reseed reupload")
+    for key in r.photos:  # the orphans are left as they were
+        assert school.photo_of(r.old_id(key)) == r.photos[key]
+    assert not (school.root / "outside" / "attendance").exists()
+    assert "💡 Next: run restore_student_photos.py so the database links follow" in result.out
+    assert "⛔ Conflict: Fresh Photo already has a different profile.jpg" in result.out
+
+    audit = [json.loads(line) for line in (school.photos / ".migrations" / "audit.jsonl").read_text().splitlines()]
+    assert {(a["old_id"], a["new_id"]) for a in audit} >= {(r.old_id("twin_a"), r.new_id("twin_a"))}
+    twin = next(a for a in audit if a["old_id"] == r.old_id("twin_a"))
+    assert {f["file"] for f in twin["files"]} == {"profile.jpg", "attendance/2025-11-10_AM.jpg",
+                                                  "attendance/2025-11-11_AM.jpg"}
+    assert all(len(f["sha256"]) == 64 for f in twin["files"])
+
+
+def test_migrate_is_idempotent(school, adversarial):
+    school.migrate("--migrate")
+    snapshot = school.snapshot()
+    again = school.migrate("--migrate", "--json")
+    report = again.json
+    assert sum(o["copied"] for o in report["orphans"]) == 0
+    assert school.snapshot() == snapshot, "a second --migrate changes nothing (not even the audit log)"
+
+
+def test_dry_run_changes_nothing(school, adversarial):
+    before = school.snapshot()
+    result = school.migrate("--migrate", "--dry-run")
+    assert school.snapshot() == before
+    assert "➡️  Would migrate to" in result.out and "🔎 Mode: MIGRATE (DRY RUN)" in result.out
+
+
+def test_same_bytes_already_in_place_count_as_migrated(school):
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01")
+    r.commit()
+    school.put_photo(r.new_id("kid"), r.photos["kid"])
+    report = orphans_by_name(school.migrate("--migrate", "--json").json)
+    orphan = report[r.old_id("kid")]
+    assert orphan["decision"] == "migrated" and orphan["already"] == 1 and orphan["copied"] == 2
+
+
+def test_reseed_that_shuffles_order_never_pairs_by_position(school):
+    r = Reseed(school)
+    names = ["Zoe Adams", "Yuri Baker", "Xena Clark", "Will Dunn", "Vera Evans", "Umar Ford"]
+    for i, name in enumerate(names):
+        r.child(f"k{i}", name, date_of_birth=f"2012-01-{i + 10}")
+    r.commit(shuffle_seed=3)
+    assert school.migrate("--migrate").code == 0
+    r.assert_every_photo_is_its_own()
+    assert all(school.photo_of(r.new_id(f"k{i}")) == r.photos[f"k{i}"] for i in range(6))
+
+
+def test_order_matching_only_when_asked_warns_and_dry_run_does_nothing(school, adversarial):
+    before = school.snapshot()
+    result = school.migrate("--migrate", "--match", "order", "--dry-run")
+    assert school.snapshot() == before
+    assert "⚠️  --match order pairs folders with students by sort order, NOT by identity." in result.out
+    assert result.out.count(" → ") >= 10, "the whole pairing is printed"
+
+
+def test_identifying_fields_are_configurable(school):
+    r = Reseed(school)
+    r.child("a", "Jo Park", student_number="A1")
+    r.child("b", "Jo Park", student_number="B2")
+    r.commit()
+    default = orphans_by_name(school.migrate("--list", "--json").json)
+    assert default[r.old_id("a")]["target_id"] == r.new_id("a")
+    narrowed = orphans_by_name(school.migrate("--list", "--json", MATCH_FIELDS="date_of_birth").json)
+    assert narrowed[r.old_id("a")]["decision"] == "ambiguous"
+
+
+def test_clean_dry_run_shows_remove_and_keep_and_changes_nothing(school, adversarial):
+    r = adversarial
+    school.migrate("--migrate")
+    before = school.snapshot()
+    result = school.migrate("--clean", "--json")
+    assert school.snapshot() == before
+    report = orphans_by_name(result.json)
+    assert report[r.old_id("twin_a")]["clean"] == "remove"
+    assert report[r.old_id("no_photo")]["clean"] == "remove"
+    for key in ("clone_a", "leaver", "reupload"):
+        assert report[r.old_id(key)]["clean"] == "keep", key
+    assert report["0d0d0d0d-no-backup-knows-me"]["clean"] == "keep"
+    assert report["1e1e1e1e-symlinked"]["clean"] == "keep"
+    assert "Nothing was removed" in school.migrate("--clean").out
+
+
+def test_clean_confirm_removes_only_folders_whose_every_file_exists_elsewhere(school, adversarial):
+    r = adversarial
+    school.migrate("--migrate")
+    result = school.migrate("--clean", "--confirm")
+    assert result.code == 1
+    for key in [f"plain{i}" for i in range(6)] + ["twin_a", "twin_b", "no_photo"]:
+        assert not school.folder(r.old_id(key)).exists(), key
+    for key in ("clone_a", "clone_b", "leaver", "reupload"):
+        assert school.photo_of(r.old_id(key)) == r.photos[key], f"{key}'s only copy must survive"
+    assert school.folder("0d0d0d0d-no-backup-knows-me").is_dir()
+    assert os.path.islink(school.folder("1e1e1e1e-symlinked"))
+    assert (school.root / "outside" / "profile.jpg").exists()
+    r.assert_every_photo_is_its_own()
+
+
+def test_clean_confirm_before_migrate_removes_nothing_with_photos(school, adversarial):
+    r = adversarial
+    school.migrate("--clean", "--confirm")
+    for key in r.photos:
+        assert school.photo_of(r.old_id(key)) == r.photos[key]
+
+
+def test_clean_never_touches_a_recently_changed_folder(school, adversarial):
+    r = adversarial
+    school.migrate("--migrate")
+    result = school.migrate("--clean", "--confirm", "--json", CLEAN_MIN_AGE_SECONDS="600")
+    report = orphans_by_name(result.json)
+    assert report[r.old_id("twin_a")]["clean"] == "keep"
+    assert "an upload may be in flight" in report[r.old_id("twin_a")]["clean_reason"]
+    assert school.folder(r.old_id("twin_a")).is_dir()
+
+
+def test_clean_keeps_a_folder_whose_file_differs_from_the_migrated_copy(school):
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01")
+    r.commit()
+    school.migrate("--migrate")
+    extra = school.folder(r.old_id("kid")) / "attendance" / "2025-12-01_AM.jpg"
+    extra.write_bytes(jpeg_bytes("taken after the migration"))
+    school.migrate("--clean", "--confirm")
+    assert extra.exists()
+
+
+def test_flags_are_validated(school):
+    for args in (["--confirm", "--list"], ["--dry-run", "--clean"], [], ["--list", "--migrate"]):
+        with pytest.raises(SystemExit) as exc:
+            school.migrate(*args)
+        assert exc.value.code == 2
+
+
+def test_migration_killed_with_sigkill_mid_copy_completes_on_rerun(school):
+    r = Reseed(school)
+    for i in range(30):
+        r.child(f"k{i}", f"Child {i}", date_of_birth=f"2011-01-{i % 28 + 1:02d}", attendance=3)
+    r.commit()
+    for key in r.photos:  # large photos so the copy is in flight when the kill lands
+        big = jpeg_bytes(f"the real face of {key}", size=400_000)
+        (school.folder(r.old_id(key)) / "profile.jpg").write_bytes(big)
+        r.photos[key] = big
+    env = {**os.environ, **school.env()}
+    killed_mid_copy = False
+    for delay in (0.15, 0.3, 0.6, 1.0):
+        proc = subprocess.Popen([sys.executable, str(ROOT / "migrate_orphaned_photos.py"), "--migrate"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        copied = sum(1 for k in r.new if school.photo_of(r.new_id(k)) is not None)
+        if 0 < copied < 30 or any(school.students_dir.rglob("*.partial")):
+            killed_mid_copy = True
+            break
+    assert killed_mid_copy, "the kill never landed mid-migration"
+    for path in school.students_dir.rglob("profile.jpg"):  # every file in place is whole
+        assert path.read_bytes().endswith(b"\xff\xd9")
+
+    rerun = school.subprocess("migrate_orphaned_photos", "--migrate")
+
+    assert rerun.code == 0, rerun.text
+    assert not list(school.students_dir.rglob("*.partial")), "no temporary file is left"
+    r.assert_every_photo_is_its_own()
+    for key in r.new:
+        assert school.photo_of(r.new_id(key)) == r.photos[key]
+        assert len(list((school.folder(r.new_id(key)) / "attendance").iterdir())) == 3

@@ -9,10 +9,12 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 # MONGO_URL empty on purpose: the demo always uses the embedded database, never the one in .env.
 export MONGO_URL= DB_NAME=demo_school PHOTO_DIR="$PWD/.demo/photos" BACKUP_DIR="$PWD/.demo/backups"
-.venv/bin/python -m student_photos.sample .demo
+if [ ! -d .demo ]; then  # a rerun works on the repaired school; rm -rf .demo to start over
+  .venv/bin/python -m student_photos.sample .demo
+fi
 status=0
 .venv/bin/python restore_student_photos.py "$@" || status=$?
 echo
 echo "Demo finished with exit code $status (1 = repaired what it could; some photos need a person)."
-echo "Try: MONGO_URL= DB_NAME=demo_school PHOTO_DIR=.demo/photos BACKUP_DIR=.demo/backups .venv/bin/python restore_student_photos.py --verify-only"
+echo "Run 'bash demo.sh' again: nothing new to fix, nothing written. 'rm -rf .demo' starts over."
 exit 0

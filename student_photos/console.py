@@ -276,6 +276,7 @@ def migrate_json(report: MigrateReport) -> dict:
         "orphans": [{k: getattr(o, k) for k in keys} for o in report.orphans],
         "order_pairing": [{"folder": f, "student_id": s, "name": n} for f, s, n in report.order_pairing],
         "audit_file": report.audit_file,
+        "database_round_trips": report.round_trips,
         "interrupted": signal_name(report.interrupted_by),
         "exit_code": report.exit_code,
     }

@@ -33,7 +33,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class TestServer:
+class MongoTestServer:
     """SecantusDB as a separate process on a loopback port (``--standalone``, in memory)."""
 
     def __init__(self, *extra: str, storage: str = ":memory:", port: int | None = None) -> None:
@@ -46,7 +46,7 @@ class TestServer:
     def url(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}/"
 
-    def start(self) -> "TestServer":
+    def start(self) -> "MongoTestServer":
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(self.port),
              "--storage-path", self.storage, "--standalone", "--log-level", "ERROR", *self.extra],
@@ -76,7 +76,7 @@ def mongo_url():
     if url:
         yield url
         return
-    server = TestServer().start()
+    server = MongoTestServer().start()
     yield server.url
     server.stop()
 

@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""District-scale benchmark: every scenario against the same data and server, in one run.
+
+    python benchmarks/bench.py                       # N=20,000 students, K=2; migrate 5,000 x ~50 KB
+    python benchmarks/bench.py --students 200000 --skip-loop
+
+Starts SecantusDB with --standalone on a free loopback port (its replica-set mode keeps an oplog that
+slows every later write), generates a synthetic district under a scratch folder, and prints a table:
+wall time, database round trips (PyMongo command monitoring), files touched per second, and peak RSS
+of the process, with the floor and the per-student loop as references and the ratios between them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from pymongo import MongoClient, UpdateOne
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from student_photos.sample import jpeg_bytes  # noqa: E402
+
+
+@dataclass
+class Timing:
+    scenario: str
+    seconds: float
+    round_trips: int | None
+    files: int
+    rss_mb: float
+    exit_code: int
+    detail: str = ""
+
+    @property
+    def files_per_second(self) -> float:
+        return self.files / self.seconds if self.seconds else 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(storage: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port),
+                             "--storage-path", str(storage), "--standalone", "--log-level", "ERROR"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return proc, f"mongodb://127.0.0.1:{port}/"
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("benchmark: the test server did not start")
+
+
+def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, int, float, str]:
+    """Fork-exec a command and reap it with wait4, so its own peak RSS is known."""
+    read_fd, write_fd = os.pipe()
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.dup2(write_fd, 1)
+        os.dup2(write_fd, 2)
+        os.close(read_fd)
+        os.execve(cmd[0], cmd, env)
+    os.close(write_fd)
+    chunks = []
+    while chunk := os.read(read_fd, 1 << 16):
+        chunks.append(chunk)
+    os.close(read_fd)
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - started
+    return seconds, os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024, b"".join(chunks).decode(
+        errors="replace")
+
+
+class District:
+    """N students in a backup and the database, each with profile.jpg and K attendance photos."""
+
+    def __init__(self, root: Path, client: MongoClient, db_name: str, students: int, attendance: int,
+                 photo_kb: int) -> None:
+        self.root, self.client, self.db_name = root, client, db_name
+        self.n, self.k, self.photo_size = students, attendance, photo_kb * 1024
+        self.photos, self.backups = root / "photos", root / "backups"
+        self.collection = client[db_name]["students"]
+        self.ids: list[str] = []
+
+    def generate(self) -> None:
+        (self.photos / "students").mkdir(parents=True)
+        self.backups.mkdir(parents=True)
+        records = []
+        for i in range(self.n):
+            sid = str(uuid.uuid4())
+            self.ids.append(sid)
+            records.append({"student_id": sid, "name": f"Student {i:06d}", "date_of_birth":
+                            f"20{10 + i % 8}-{1 + i % 12:02d}-{1 + i % 28:02d}", "grade": i % 12,
+                            "photo": f"/api/photos/students/{sid}/profile.jpg"})
+            folder = self.photos / "students" / sid
+            (folder / "attendance").mkdir(parents=True)
+            (folder / "profile.jpg").write_bytes(jpeg_bytes(f"profile {sid}", self.photo_size))
+            for day in range(self.k):
+                (folder / "attendance" / f"2025-11-{day + 1:02d}_AM.jpg").write_bytes(
+                    jpeg_bytes(f"{sid} {day}", self.photo_size))
+        self.backup_file = self.backups / "seed_backup_20251115_0537.json"
+        self.backup_file.write_text(json.dumps({"timestamp": "2025-11-15T05:37:00", "students": records}))
+        for start in range(0, len(records), 5000):
+            self.collection.insert_many([dict(r) for r in records[start:start + 5000]], ordered=False)
+        self.collection.create_index("student_id", unique=True)  # as the app would have
+
+    def break_half_the_links(self) -> int:
+        """Not timed: half the database links wrong (null or an old format), as after field drift."""
+        requests = [UpdateOne({"student_id": sid}, {"$set": {"photo": None if i % 4 == 0 else
+                                                             f"photos/students/{sid}/profile.jpg"}})
+                    for i, sid in enumerate(self.ids) if i % 2 == 0]
+        for start in range(0, len(requests), 1000):
+            self.collection.bulk_write(requests[start:start + 1000], ordered=False)
+        return len(requests)
+
+
+class ReseededDistrict(District):
+    """Orphaned folders of old ids; the database reseeded with new ids, same people."""
+
+    def generate(self) -> None:
+        super().generate()
+        self.collection.delete_many({})
+        self.collection.drop_indexes()
+        with open(self.backup_file) as handle:
+            records = json.load(handle)["students"]
+        new = [{**r, "student_id": str(uuid.uuid4()), "photo": None} for r in records]
+        for start in range(0, len(new), 5000):
+            self.collection.insert_many(new[start:start + 5000], ordered=False)
+
+    def files(self) -> int:
+        return self.n * (1 + self.k)
+
+
+def script_env(url: str, district: District, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URL", "DB_NAME")}
+    env.update({"MONGO_URL": url, "DB_NAME": district.db_name, "PHOTO_DIR": str(district.photos),
+                "BACKUP_DIR": str(district.backups), "STUDENT_PHOTOS_ENV_FILE": "/nonexistent",
+                "CLEAN_MIN_AGE_SECONDS": "0", "LOCK_WAIT_SECONDS": "30"})
+    env.update(extra)
+    return env
+
+
+def script(name: str, *args: str) -> list[str]:
+    return [sys.executable, str(ROOT / name), *args]
+
+
+def reference(kind: str, url: str, district: District) -> list[str]:
+    return [sys.executable, str(HERE / "references.py"), kind, url, district.db_name, str(district.backup_file),
+            str(district.photos)]
+
+
+def measure(name: str, cmd: list[str], env: dict[str, str], files: int) -> Timing:
+    seconds, code, rss, out = run_child(cmd, env)
+    trips = None
+    detail = ""
+    try:
+        document = json.loads(out[out.index("{"):])
+        trips = document.get("database_round_trips", document.get("round_trips"))
+        if "summary" in document:
+            detail = f"updated {document['summary']['database_updated']}"
+        elif "updated" in document:
+            detail = f"updated {document['updated']}"
+        elif "orphans" in document:
+            detail = (f"migrated {sum(1 for o in document['orphans'] if o['decision'] == 'migrated')}, "
+                      f"removed {sum(1 for o in document['orphans'] if o['clean'] == 'removed')}")
+    except ValueError:
+        if code not in (0, 1):
+            raise SystemExit(f"benchmark: {name} failed with exit {code}:\n{out[-2000:]}")
+    if code not in (0, 1):
+        raise SystemExit(f"benchmark: {name} failed with exit {code}:\n{out[-2000:]}")
+    print(f"  {name:<34} {seconds:8.2f} s", file=sys.stderr, flush=True)
+    return Timing(name, seconds, trips, files, rss, code, detail)
+
+
+def restore_scenarios(url: str, d: District, skip_loop: bool) -> list[Timing]:
+    env = script_env(url, d)
+    n = d.n
+    rows = []
+    changed = d.break_half_the_links()
+    rows.append(measure("floor: restore, first run", reference("floor-restore", url, d), env, n))
+    d.break_half_the_links()
+    rows.append(measure("restore, first run", script("restore_student_photos.py", "--json"), env, n))
+    rows[-1].detail += f" (expected {changed})"
+    rows.append(measure("floor: rerun / verify", reference("floor-verify", url, d), env, n))
+    rows.append(measure("restore, rerun (nothing to do)", script("restore_student_photos.py", "--json"), env, n))
+    rows.append(measure("restore --verify-only", script("restore_student_photos.py", "--verify-only", "--json"),
+                        env, n))
+    if not skip_loop:
+        d.break_half_the_links()
+        rows.append(measure("loop: first run (per student)", reference("loop", url, d), env, n))
+        rows.append(measure("loop: rerun (per student)", reference("loop", url, d), env, n))
+    return rows
+
+
+def migrate_scenarios(url: str, d: ReseededDistrict) -> list[Timing]:
+    env = script_env(url, d)
+    files = d.files()
+    copy_root = d.root / "cp-a-target"
+    copy_root.mkdir()
+    sources = [str(d.photos / "students" / sid) for sid in d.ids]
+    rows = []
+    cmd = ["/bin/cp", "-a", *sources, str(copy_root)] if len(sources) < 20000 else None
+    if cmd is None:  # argument lists this long: cp -a of the parent folder does the same copying
+        cmd = ["/bin/cp", "-a", str(d.photos / "students"), str(copy_root / "students")]
+    rows.append(measure("floor: cp -a of the same files", cmd, env, files))
+    shutil.rmtree(copy_root)
+    os.sync()
+    rows.append(measure("migrate --migrate", script("migrate_orphaned_photos.py", "--migrate", "--json"), env,
+                        files))
+    rows.append(measure("migrate --clean --confirm",
+                        script("migrate_orphaned_photos.py", "--clean", "--confirm", "--json"), env, files))
+    return rows
+
+
+def ratio(a: Timing | None, b: Timing | None) -> str:
+    if not a or not b or not b.seconds:
+        return "-"
+    return f"{a.seconds / b.seconds:.2f}x"
+
+
+def table(rows: list[Timing]) -> str:
+    lines = ["| scenario | wall s | round trips | files/s | peak RSS MB | result |",
+             "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for r in rows:
+        trips = "-" if r.round_trips is None else str(r.round_trips)
+        lines.append(f"| {r.scenario} | {r.seconds:.2f} | {trips} | {r.files_per_second:,.0f} | "
+                     f"{r.rss_mb:.0f} | exit {r.exit_code}{'; ' + r.detail if r.detail else ''} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=20_000, help="N for the restore scenarios")
+    parser.add_argument("--attendance", type=int, default=2, help="K attendance photos per student")
+    parser.add_argument("--migrate-students", type=int, default=5_000, help="N for the migrate scenarios")
+    parser.add_argument("--photo-kb", type=int, default=50, help="photo size for the migrate scenarios")
+    parser.add_argument("--skip-loop", action="store_true", help="skip the per-student loop reference")
+    parser.add_argument("--skip-large", action="store_true", help="tiny smoke run (CI): fewer checks")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    args = parser.parse_args(argv)
+
+    scratch = Path(tempfile.mkdtemp(prefix="photo-bench-"))
+    server, url = start_server(scratch / "db")
+    client = MongoClient(url)
+    try:
+        print(f"benchmark: generating {args.students} students x {1 + args.attendance} photos ...",
+              file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        district = District(scratch / "restore", client, "bench_restore", args.students, args.attendance, 0)
+        district.generate()
+        reseeded = ReseededDistrict(scratch / "migrate", client, "bench_migrate", args.migrate_students,
+                                    args.attendance, args.photo_kb)
+        reseeded.generate()
+        print(f"benchmark: generated in {time.perf_counter() - started:.0f} s; running", file=sys.stderr)
+        rows = restore_scenarios(url, district, args.skip_loop) + migrate_scenarios(url, reseeded)
+    finally:
+        client.close()
+        server.terminate()
+        server.wait()
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    by = {r.scenario: r for r in rows}
+    first, floor1 = by["restore, first run"], by["floor: restore, first run"]
+    rerun, floor2 = by["restore, rerun (nothing to do)"], by["floor: rerun / verify"]
+    verify = by["restore --verify-only"]
+    loop1, loop2 = by.get("loop: first run (per student)"), by.get("loop: rerun (per student)")
+    migrate, cp = by["migrate --migrate"], by["floor: cp -a of the same files"]
+    print(f"\nN = {args.students:,} students, K = {args.attendance}; migrate N = {args.migrate_students:,} "
+          f"with ~{args.photo_kb} KB photos; {os.cpu_count()} cores, {platform.python_implementation()} "
+          f"{platform.python_version()}, SecantusDB --standalone\n")
+    print(table(rows))
+    print("\n| ratio | measured | target |\n| --- | ---: | --- |")
+    print(f"| restore first run / floor | {ratio(first, floor1)} | <= 1.5x |")
+    print(f"| per-student loop / restore first run | {ratio(loop1, first)} | >= 4x |")
+    print(f"| restore rerun / floor | {ratio(rerun, floor2)} | <= 2x |")
+    print(f"| per-student loop rerun / restore rerun | {ratio(loop2, rerun)} | >= 8x |")
+    print(f"| --verify-only / floor | {ratio(verify, floor2)} | <= 2x |")
+    print(f"| --migrate / cp -a | {ratio(migrate, cp)} | <= 1.5x |")
+    changed = (args.students + 1) // 2
+    limit = 2 + -(-changed // 1000)
+    print(f"| restore first run round trips | {first.round_trips} | <= {limit} |")
+    print(f"| restore rerun round trips | {rerun.round_trips} | no writes |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

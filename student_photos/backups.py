@@ -107,9 +107,18 @@ def list_backups(backup_dir: Path) -> list[Path]:
 
 
 def parse_backup(path: Path, match_fields: tuple[str, ...] = ()) -> Backup:
+    source = f"backup {path.name}"
+
+    def compact(obj: dict) -> object:
+        """Each student document becomes a compact record as soon as it is parsed (memory at 200k)."""
+        value = _extended_json(obj)
+        if isinstance(value, dict) and "student_id" in value:
+            return record_from_document(value, source, match_fields)
+        return value
+
     try:
         with open(path, "rb") as handle:
-            data = json.load(handle, object_hook=_extended_json)
+            data = json.load(handle, object_hook=compact)
     except PermissionError:
         raise BackupUnusable("permission denied") from None
     except OSError as exc:
@@ -126,7 +135,7 @@ def parse_backup(path: Path, match_fields: tuple[str, ...] = ()) -> Backup:
         raise BackupUnusable("holds no student list (expected {\"students\": [...]} or a JSON array)")
     backup = Backup(path=path, timestamp=timestamp_of(path) or "", count=len(students))
     for doc in students:
-        entry = record_from_document(doc, f"backup {path.name}", match_fields)
+        entry = doc if isinstance(doc, (StudentRecord, InvalidEntry)) else record_from_document(doc, source)
         if isinstance(entry, InvalidEntry):
             backup.invalid.append(entry)
             continue

@@ -26,7 +26,8 @@ class Settings:
     lock_wait_seconds: float = 10.0
     server_timeout_ms: int = 8000
     clean_min_age_seconds: float = 600.0
-    workers: int = 4
+    workers: int = 2
+    copy_workers: int = 4
     extra: dict = field(default_factory=dict)
 
     @property
@@ -123,5 +124,6 @@ def load_settings(photo_dir: str | None = None, backup_dir: str | None = None,
         lock_wait_seconds=_number(env, "LOCK_WAIT_SECONDS", 10.0),
         server_timeout_ms=int(_number(env, "DB_TIMEOUT_SECONDS", 8.0) * 1000),
         clean_min_age_seconds=_number(env, "CLEAN_MIN_AGE_SECONDS", 600.0),
-        workers=max(1, int(_number(env, "WORKERS", 4))),
+        workers=max(1, int(_number(env, "WORKERS", 2))),
+        copy_workers=max(1, int(_number(env, "COPY_WORKERS", 4))),
     )

@@ -71,9 +71,11 @@ class Console:
             self.line()
 
     def student(self, index: int, total: int, outcome: StudentOutcome, verify_only: bool) -> None:
+        problem = bool(outcome.errors) or (outcome.in_database and not outcome.photo_ok)
+        if self.as_json or (self.quiet and not problem):
+            return  # nothing to print: skip building the lines (200,000 students add up)
         would = verify_only
         lines = []
-        problem = bool(outcome.errors) or (outcome.in_database and not outcome.photo_ok)
         for created in outcome.created:
             kind = "subdirectory" if created.count("/") > 1 else "directory"
             lines.append(f"📁 {'Would create' if would else 'Created'} {kind}: {safe(created)}")
@@ -157,8 +159,7 @@ class Console:
             print(f"❌ {message}", file=self.err, flush=True)
 
     def emit_json(self, document: dict) -> None:
-        json.dump(document, self.out, ensure_ascii=False, indent=2, default=str)
-        self.out.write("\n")
+        self.out.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
         self.out.flush()
 
     # ---- migrate ----

@@ -19,7 +19,7 @@ from .matching import OldRecord, match_by_identity, match_by_order
 from .records import InvalidEntry, StudentRecord, record_from_document
 from .report import MigrateReport, OrphanReport, RunInfo, StopFlag
 from .restore import Progress, map_in_threads
-from .store import (ATTENDANCE, PROFILE, FolderScan, PhotoStore, StoreProblem, check_root, ensure_dir,
+from .store import (ATTENDANCE, PROFILE, FolderScan, PhotoStore, StoreProblem, check_root, ensure_dir, fsync_dir,
                     list_student_folders, safe_copy, scan_folder, sha256_file, store_lock,
                     sweep_temporaries)
 
@@ -133,6 +133,16 @@ class Migrator:
         ensure_dir(target_dir, dry_run=False)
         ensure_dir(target_dir / ATTENDANCE, dry_run=False)
         swept: set[Path] = set()
+        touched: set[Path] = set()
+        try:
+            self._copy_files(work, source_dir, target_dir, swept, touched)
+        finally:
+            for folder in touched:  # the new names are durable before the audit log says so
+                fsync_dir(folder)
+
+    def _copy_files(self, work: OrphanWork, source_dir: Path, target_dir: Path, swept: set[Path],
+                    touched: set[Path]) -> None:
+        report = work.report
         for rel in photo_files(work.scan):
             if self.stop.requested:  # the file in hand is finished; the rest waits for a rerun
                 return
@@ -143,6 +153,8 @@ class Migrator:
                 sweep_temporaries(dest.parent)  # a killed earlier run may have left one
                 swept.add(dest.parent)
             result = safe_copy(source_dir / rel, dest)
+            if result.outcome == "copied":
+                touched.add(dest.parent)
             if result.outcome == "conflict":
                 report.conflicts.append(conflict_text(rel, work.target))
                 continue
@@ -294,7 +306,8 @@ async def run_migrate(settings: Settings, options: MigrateOptions, progress: Pro
         if options.action in ("list", "migrate"):
             migrator = Migrator(store, dry_run=not changes, stop=stop)
             done: list[OrphanWork] = []
-            await map_in_threads(migrator, works, settings.workers, stop, lambda _i, w: done.append(w))
+            workers = settings.copy_workers if changes else settings.workers  # copies wait on fsync, not the CPU
+            await map_in_threads(migrator, works, workers, stop, lambda _i, w: done.append(w))
             if changes:
                 report.audit_file = append_audit(store, done)
         else:

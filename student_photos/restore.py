@@ -16,7 +16,7 @@ from .db import Database, LinkChange
 from .errors import ConfigError, PhotoRootError
 from .records import InvalidEntry, StudentRecord, is_safe_id, record_from_document
 from .report import Problem, RestoreReport, RunInfo, StopFlag, StudentOutcome
-from .store import (ATTENDANCE, PhotoStore, StoreProblem, canonical_link, check_root, ensure_dir,
+from .store import (ATTENDANCE, PROFILE, PhotoStore, StoreProblem, canonical_link, check_root, ensure_dir, fsync_dir,
                     link_problem, photo_state, resolve_api_photo, safe_copy, store_lock,
                     students_dir_is_empty, sweep_temporaries)
 
@@ -94,6 +94,7 @@ def owner_of(link: object) -> str | None:
 class Restorer:
     def __init__(self, store: PhotoStore, known_ids: set[str], verify_only: bool) -> None:
         self.store = store
+        self.students = str(store.students)  # plain strings: pathlib costs more than the syscalls here
         self.known_ids = known_ids
         self.verify_only = verify_only
 
@@ -113,17 +114,17 @@ class Restorer:
         return outcome
 
     def _folders(self, plan: StudentPlan, outcome: StudentOutcome) -> None:
-        folder = self.store.student_dir(plan.student_id)
+        folder = f"{self.students}/{plan.student_id}"  # ids are checked safe when records are built
         if ensure_dir(folder, self.verify_only):
             outcome.created.append(f"{plan.student_id}/")
-        if ensure_dir(folder / ATTENDANCE, self.verify_only):
+        if ensure_dir(f"{folder}/{ATTENDANCE}", self.verify_only):
             outcome.created.append(f"{plan.student_id}/{ATTENDANCE}/")
 
     def _photo(self, plan: StudentPlan, outcome: StudentOutcome) -> None:
-        profile = self.store.profile(plan.student_id)
-        outcome.photo = photo_state(profile)
+        outcome.photo = photo_state(f"{self.students}/{plan.student_id}/{PROFILE}")
         if outcome.photo != "missing":
             return
+        profile = self.store.profile(plan.student_id)
         source, why_not = self._evidence(plan)
         if why_not:
             outcome.notes.append(why_not)
@@ -135,6 +136,7 @@ class Restorer:
             return
         sweep_temporaries(profile.parent)  # a killed earlier run may have left one
         result = safe_copy(source, profile)
+        fsync_dir(profile.parent)
         if result.outcome == "conflict":  # someone put a photo in place meanwhile: theirs wins
             outcome.notes.append("a different photo appeared during the run; kept it")
         outcome.photo = photo_state(profile)

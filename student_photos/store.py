@@ -95,8 +95,9 @@ def _mkdir(path: Path, parents: bool = False) -> None:
         os.chmod(path, mode & ~stat.S_IWOTH)
 
 
-def ensure_dir(path: Path, dry_run: bool) -> bool:
+def ensure_dir(path: Path | str, dry_run: bool) -> bool:
     """Make sure ``path`` is a real folder; True when it was (or would be) created."""
+    name = os.path.basename(path)
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -106,41 +107,38 @@ def ensure_dir(path: Path, dry_run: bool) -> bool:
             except FileExistsError:
                 return ensure_dir(path, dry_run)
             except OSError as exc:
-                raise StoreProblem(f"Failed to create directory {path.name}/: {exc.strerror}") from None
+                raise StoreProblem(f"Failed to create directory {name}/: {exc.strerror}") from None
         return True
     except OSError as exc:
-        raise StoreProblem(f"Cannot read {path.name}/: {exc.strerror}") from None
+        raise StoreProblem(f"Cannot read {name}/: {exc.strerror}") from None
     if stat.S_ISLNK(info.st_mode):
-        raise StoreProblem(f"{path.name}/ is a symlink; not followed")
+        raise StoreProblem(f"{name}/ is a symlink; not followed")
     if not stat.S_ISDIR(info.st_mode):
-        raise StoreProblem(f"{path.name} is not a folder")
+        raise StoreProblem(f"{name} is not a folder")
     return False
 
 
-def photo_state(path: Path) -> str:
+def photo_state(path: Path | str) -> str:
     """'ok', or what is wrong: 'missing', 'empty', 'corrupt', 'symlink', 'not a file', 'unreadable: ...'."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return "missing"
-    except NotADirectoryError:
+    try:  # O_NOFOLLOW refuses a symlink; O_NONBLOCK keeps a FIFO from hanging the run
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except (FileNotFoundError, NotADirectoryError):
         return "missing"
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink"
         return f"unreadable: {exc.strerror}"
-    if stat.S_ISLNK(info.st_mode):
-        return "symlink"
-    if not stat.S_ISREG(info.st_mode):
-        return "not a file"
-    if info.st_size == 0:
-        return "empty"
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        try:
-            head = os.read(fd, 3)
-        finally:
-            os.close(fd)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return "not a file"
+        if info.st_size == 0:
+            return "empty"
+        head = os.read(fd, 3)
     except OSError as exc:
         return f"unreadable: {exc.strerror}"
+    finally:
+        os.close(fd)
     return "ok" if head == JPEG_SIGNATURE else "corrupt"
 
 
@@ -235,15 +233,14 @@ def safe_copy(source: Path, dest: Path) -> CopyResult:
                 existing_sha, _ = sha256_file(dest)
                 return CopyResult("same" if existing_sha == source_sha else "conflict", source_sha, size)
             os.rename(tmp, dest)
-        _fsync_dir(dest.parent)
-        return CopyResult("copied", source_sha, size)
+        return CopyResult("copied", source_sha, size)  # the caller fsyncs the folder once per batch
     finally:
         os.close(src_fd)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path | str) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,7 +106,7 @@ def load_settings(photo_dir: str | None = None, backup_dir: str | None = None,
 
     collection = env.get("STUDENTS_COLLECTION", "").strip() or "students"
     fields = env.get("MATCH_FIELDS")
-    match_fields = tuple(f.strip() for f in fields.split(",") if f.strip()) if fields is not None else DEFAULT_MATCH_FIELDS
+    match_fields = DEFAULT_MATCH_FIELDS if fields is None else tuple(f.strip() for f in fields.split(",") if f.strip())
 
     def _path(flag: str | None, name: str, default: str) -> Path:
         raw = flag or env.get(name, "").strip() or str(PROJECT_DIR / default)

@@ -89,4 +89,4 @@ def match_by_order(orphans_with_photos: list[str], current: list[StudentRecord]
                    ) -> list[tuple[str, StudentRecord]]:
     """The design document's pairing (name-sorted students with name-sorted folders). Unsafe."""
     students = sorted(current, key=lambda s: (s.name, s.student_id))
-    return list(zip(sorted(orphans_with_photos), students))
+    return list(zip(sorted(orphans_with_photos), students))  # noqa: B905 (unequal lengths are the point)

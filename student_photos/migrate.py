@@ -17,14 +17,15 @@ from .db import Database
 from .errors import ConfigError
 from .matching import OldRecord, match_by_identity, match_by_order
 from .records import InvalidEntry, StudentRecord, record_from_document
-from .report import MigrateReport, OrphanReport, RunInfo, StopFlag
-from .restore import Progress, map_in_threads
-from .store import (ATTENDANCE, PROFILE, FolderScan, PhotoStore, StoreProblem, check_root, ensure_dir, fsync_dir,
-                    list_student_folders, safe_copy, scan_folder, sha256_file, store_lock,
-                    sweep_temporaries)
+from .report import MigrateReport, OrphanReport, Progress, RunInfo, StopFlag
+from .store import (ATTENDANCE, PROFILE, CopyResult, FolderScan, PhotoStore, StagedCopy, StoreProblem,
+                    check_root, ensure_dir, existing_outcome, fsync_dir, list_student_folders, map_in_threads,
+                    place_copy, scan_folder, sha256_file, stage_copy, store_lock, sweep_temporaries,
+                    sync_filesystem)
 
 DELETING_PREFIX = ".deleting-"
 AUDIT_DIR = ".migrations"
+MIGRATE_BATCH = 32  # orphans per durable batch: one filesystem flush for about a hundred files
 
 
 @dataclass(frozen=True)
@@ -69,20 +70,26 @@ def survey(store: PhotoStore, name: str) -> OrphanWork:
     return work
 
 
-def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path
+def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path, thorough: bool = True
                         ) -> tuple[list[str], list[str]]:
-    """(files already byte-identical in the target, files where the target holds a different file)."""
+    """(files already byte-identical in the target, files where the target holds a different file).
+
+    ``thorough=False`` compares sizes only: a cheap first pass, always followed by the full check.
+    """
     same, different = [], []
     target_dir = store.student_dir(work.target.student_id)
     for rel in photo_files(work.scan):
         dest = target_dir / rel
         try:
-            if stat.S_ISLNK(os.lstat(dest).st_mode):
+            info = os.lstat(dest)
+            if stat.S_ISLNK(info.st_mode):
                 different.append(rel)
                 continue
         except OSError:
             continue
-        if sha256_file(dest) == sha256_file(source_dir / rel):
+        if not thorough:
+            (same if info.st_size == os.lstat(source_dir / rel).st_size else different).append(rel)
+        elif sha256_file(dest) == sha256_file(source_dir / rel):
             same.append(rel)
         else:
             different.append(rel)
@@ -97,54 +104,74 @@ def conflict_text(rel: str, target: StudentRecord) -> str:
 
 
 class Migrator:
-    """Copies one orphan's photos into its matched student's folder (runs on a worker thread)."""
+    """Copies a batch of orphans' photos into their matched students' folders (on a worker thread).
+
+    Every file of the batch is staged and verified first, one filesystem flush makes them all durable,
+    and only then does each get its real name: no photo is ever in place before its bytes are on disk.
+    """
 
     def __init__(self, store: PhotoStore, dry_run: bool, stop: StopFlag) -> None:
         self.store, self.dry_run, self.stop = store, dry_run, stop
 
-    def __call__(self, work: OrphanWork) -> OrphanWork:
-        report = work.report
-        if report.decision != "migrate":
-            return work
-        try:
-            if self.dry_run:
-                same, different = compare_with_target(self.store, work, self.store.students / report.name)
-                report.conflicts = [conflict_text(rel, work.target) for rel in different]
-                if same and same == photo_files(work.scan):
-                    report.decision = "migrated"  # an earlier --migrate already carried every photo
-            else:
-                self._copy_all(work)
-        except (StoreProblem, OSError) as exc:
-            report.errors.append(str(exc) if isinstance(exc, StoreProblem) else
-                                 f"{exc.strerror or exc}: {getattr(exc, 'filename', '')}")
-            report.decision = "error"
-            return work
-        if report.conflicts:
-            report.decision = "conflict"
-            report.reason = report.conflicts[0]
-        elif not self.dry_run and not self.stop.requested:
-            report.decision = "migrated"
-        return work
+    def __call__(self, batch: list[OrphanWork]) -> list[OrphanWork]:
+        works = [w for w in batch if w.report.decision == "migrate"]
+        if self.dry_run:
+            for work in works:
+                self._guarded(work, self._plan)
+        else:
+            self._copy(works)
+        for work in works:
+            report = work.report
+            if report.decision == "error":
+                continue
+            if report.conflicts:
+                report.decision, report.reason = "conflict", report.conflicts[0]
+            elif not self.dry_run and not self.stop.requested:
+                report.decision = "migrated"
+        return batch
 
-    def _copy_all(self, work: OrphanWork) -> None:
-        report = work.report
-        source_dir = self.store.students / report.name
+    def _guarded(self, work: OrphanWork, step) -> None:
+        try:
+            step(work)
+        except (StoreProblem, OSError) as exc:
+            work.report.errors.append(str(exc) if isinstance(exc, StoreProblem) else
+                                      f"{exc.strerror or exc}: {getattr(exc, 'filename', '')}")
+            work.report.decision = "error"
+
+    def _plan(self, work: OrphanWork) -> None:
+        same, different = compare_with_target(self.store, work, self.store.students / work.report.name)
+        work.report.conflicts = [conflict_text(rel, work.target) for rel in different]
+        if same and same == photo_files(work.scan):
+            work.report.decision = "migrated"  # an earlier --migrate already carried every photo
+
+    def _copy(self, works: list[OrphanWork]) -> None:
+        staged: list[tuple[OrphanWork, str, StagedCopy]] = []
+        try:
+            for work in works:
+                if self.stop.requested:  # the file in hand is finished; the rest waits for a rerun
+                    break
+                self._guarded(work, lambda w: self._stage(w, staged))
+            if staged:
+                sync_filesystem(self.store.students)  # one flush makes every staged copy durable
+            touched: set[Path] = set()
+            for work, rel, copy in staged:
+                if work.report.decision != "error":
+                    self._guarded(work, lambda w, rel=rel, copy=copy: self._record(w, rel, place_copy(copy)))
+                    touched.add(copy.dest.parent)
+            for folder in touched:  # the new names are durable before the audit log says so
+                fsync_dir(folder)
+        finally:
+            for _, _, copy in staged:
+                copy.discard()
+
+    def _stage(self, work: OrphanWork, staged: list) -> None:
+        source_dir = self.store.students / work.report.name
         target_dir = self.store.student_dir(work.target.student_id)
         ensure_dir(target_dir, dry_run=False)
         ensure_dir(target_dir / ATTENDANCE, dry_run=False)
         swept: set[Path] = set()
-        touched: set[Path] = set()
-        try:
-            self._copy_files(work, source_dir, target_dir, swept, touched)
-        finally:
-            for folder in touched:  # the new names are durable before the audit log says so
-                fsync_dir(folder)
-
-    def _copy_files(self, work: OrphanWork, source_dir: Path, target_dir: Path, swept: set[Path],
-                    touched: set[Path]) -> None:
-        report = work.report
         for rel in photo_files(work.scan):
-            if self.stop.requested:  # the file in hand is finished; the rest waits for a rerun
+            if self.stop.requested:
                 return
             dest = target_dir / rel
             for parent in reversed(dest.relative_to(target_dir).parents[:-1]):
@@ -152,16 +179,21 @@ class Migrator:
             if dest.parent not in swept:
                 sweep_temporaries(dest.parent)  # a killed earlier run may have left one
                 swept.add(dest.parent)
-            result = safe_copy(source_dir / rel, dest)
-            if result.outcome == "copied":
-                touched.add(dest.parent)
-            if result.outcome == "conflict":
-                report.conflicts.append(conflict_text(rel, work.target))
+            if os.path.lexists(dest):  # already there: the same bytes, or a conflict; nothing to copy
+                digest, size = sha256_file(source_dir / rel)
+                self._record(work, rel, existing_outcome(dest, digest, size) or CopyResult("conflict", digest, size))
                 continue
-            report.copied += result.outcome == "copied"
-            report.already += result.outcome == "same"
-            work.audit_files.append({"file": rel, "sha256": result.sha256, "size": result.size,
-                                     "outcome": result.outcome})
+            staged.append((work, rel, stage_copy(source_dir / rel, dest, durable=False)))
+
+    @staticmethod
+    def _record(work: OrphanWork, rel: str, result: CopyResult) -> None:
+        if result.outcome == "conflict":
+            work.report.conflicts.append(conflict_text(rel, work.target))
+            return
+        work.report.copied += result.outcome == "copied"
+        work.report.already += result.outcome == "same"
+        work.audit_files.append({"file": rel, "sha256": result.sha256, "size": result.size,
+                                 "outcome": result.outcome})
 
 
 class Cleaner:
@@ -170,7 +202,7 @@ class Cleaner:
     def __init__(self, store: PhotoStore, confirm: bool, min_age: float, stop: StopFlag) -> None:
         self.store, self.confirm, self.min_age, self.stop = store, confirm, min_age, stop
 
-    def verdict(self, work: OrphanWork, folder: Path) -> tuple[bool, str]:
+    def verdict(self, work: OrphanWork, folder: Path, thorough: bool) -> tuple[bool, str]:
         report = work.report
         if report.is_symlink or report.decision in ("symlink", "not a folder", "error"):
             return False, report.reason or report.decision
@@ -188,7 +220,7 @@ class Cleaner:
         extra = [f for f in scan.files if f not in photo_files(scan)]
         if extra:
             return False, f"holds files that are not migrated ({', '.join(extra[:3])})"
-        same, _ = compare_with_target(self.store, work, folder)
+        same, _ = compare_with_target(self.store, work, folder, thorough)
         missing = len(scan.files) - len(same)
         if missing:
             return False, (f"{missing} file(s) are not (byte-identical) in {work.target.student_id}; "
@@ -201,7 +233,7 @@ class Cleaner:
         report = work.report
         folder = self.store.students / report.name
         try:
-            removable, why = self.verdict(work, folder)
+            removable, why = self.verdict(work, folder, thorough=not self.confirm)  # --confirm checks fully below
         except (OSError, StoreProblem) as exc:
             removable, why = False, f"could not check: {exc}"
         report.clean, report.clean_reason = ("remove" if removable else "keep"), why
@@ -218,10 +250,13 @@ class Cleaner:
         except OSError as exc:
             report.clean, report.clean_reason = "keep", f"could not move aside: {exc.strerror}"
             return
-        removable, why = self.verdict(work, aside)
+        try:
+            removable, why = self.verdict(work, aside, thorough=True)
+        except (OSError, StoreProblem) as exc:
+            removable, why = False, f"could not check: {exc}"
         if not removable:
             os.rename(aside, folder)
-            report.clean, report.clean_reason = "keep", f"changed while cleaning: {why}"
+            report.clean, report.clean_reason = "keep", why
             return
         try:
             shutil.rmtree(aside)  # symlink-safe: it never follows links, and the check found none
@@ -306,8 +341,9 @@ async def run_migrate(settings: Settings, options: MigrateOptions, progress: Pro
         if options.action in ("list", "migrate"):
             migrator = Migrator(store, dry_run=not changes, stop=stop)
             done: list[OrphanWork] = []
-            workers = settings.copy_workers if changes else settings.workers  # copies wait on fsync, not the CPU
-            await map_in_threads(migrator, works, workers, stop, lambda _i, w: done.append(w))
+            batches = [works[i:i + MIGRATE_BATCH] for i in range(0, len(works), MIGRATE_BATCH)]
+            workers = settings.copy_workers if changes else settings.workers  # copies wait on the disk
+            await map_in_threads(migrator, batches, workers, stop, lambda _i, batch: done.extend(batch), chunk=1)
             if changes:
                 report.audit_file = append_audit(store, done)
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 from dataclasses import dataclass, field
+from typing import Protocol
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -151,3 +152,11 @@ class MigrateReport:
         if any(o.needs_attention for o in self.orphans) or self.backups_skipped:
             return EXIT_PROBLEMS
         return EXIT_OK
+
+
+class Progress(Protocol):
+    """Where a run reports as it goes (``console`` implements it; tests may collect)."""
+
+    def started(self, info: RunInfo) -> None: ...
+    def note(self, kind: str, text: str) -> None: ...
+    def student(self, index: int, total: int, outcome: StudentOutcome, verify_only: bool) -> None: ...

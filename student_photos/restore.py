@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from pathlib import Path
 
 from .backups import choose_backup
 from .config import Settings
 from .db import Database, LinkChange
 from .errors import ConfigError, PhotoRootError
 from .records import InvalidEntry, StudentRecord, is_safe_id, record_from_document
-from .report import Problem, RestoreReport, RunInfo, StopFlag, StudentOutcome
-from .store import (ATTENDANCE, PROFILE, PhotoStore, StoreProblem, canonical_link, check_root, ensure_dir, fsync_dir,
-                    link_problem, photo_state, resolve_api_photo, safe_copy, store_lock,
-                    students_dir_is_empty, sweep_temporaries)
-
-CHUNK = 256
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-class Progress(Protocol):
-    """Where a run reports as it goes (``console`` implements it; tests may collect)."""
-
-    def started(self, info: RunInfo) -> None: ...
-    def note(self, kind: str, text: str) -> None: ...
-    def student(self, index: int, total: int, outcome: StudentOutcome, verify_only: bool) -> None: ...
+from .report import Problem, Progress, RestoreReport, RunInfo, StopFlag, StudentOutcome
+from .store import (ATTENDANCE, PROFILE, PhotoStore, StoreProblem, canonical_link, check_root, ensure_dir,
+                    fsync_dir, link_problem, map_in_threads, photo_state, resolve_api_photo, safe_copy,
+                    store_lock, students_dir_is_empty, sweep_temporaries)
 
 
 @dataclass(frozen=True)
@@ -52,38 +37,6 @@ class StudentPlan:
     conflicting_in_backup: bool = False
 
 
-async def map_in_threads(func: Callable[[T], R], items: Sequence[T], workers: int, stop: StopFlag,
-                         on_result: Callable[[int, R], None]) -> int:
-    """Run ``func`` over ``items`` on a small thread pool; results arrive in order. Returns how many ran."""
-    loop = asyncio.get_running_loop()
-    done = 0
-
-    def run_chunk(chunk: Sequence[T]) -> list[R]:
-        results = []
-        for item in chunk:
-            if stop.requested:  # finish the file in hand, start no new one
-                break
-            results.append(func(item))
-        return results
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photos") as pool:
-        pending: deque = deque()
-
-        def drain_one(results: list[R]) -> None:
-            nonlocal done
-            for result in results:
-                done += 1
-                on_result(done, result)
-
-        for start in range(0, len(items), CHUNK):
-            pending.append(loop.run_in_executor(pool, run_chunk, items[start:start + CHUNK]))
-            if len(pending) > workers * 2:
-                drain_one(await pending.popleft())
-        while pending:
-            drain_one(await pending.popleft())
-    return done
-
-
 def owner_of(link: object) -> str | None:
     """The student id whose folder an `/api/photos/students/{id}/...` link points into."""
     if isinstance(link, str) and link.startswith("/api/photos/students/"):
@@ -91,11 +44,21 @@ def owner_of(link: object) -> str | None:
     return None
 
 
+def shared_links(plans: list[StudentPlan]) -> Counter:
+    """How many students each `/api/photos/` link is claimed by (a photo two children claim is no one's)."""
+    claims: Counter = Counter()
+    for plan in plans:
+        links = (plan.backup_photo, plan.db.photo if plan.db else None)
+        claims.update({link for link in links if isinstance(link, str) and link.startswith("/api/photos/")})
+    return claims
+
+
 class Restorer:
-    def __init__(self, store: PhotoStore, known_ids: set[str], verify_only: bool) -> None:
+    def __init__(self, store: PhotoStore, known_ids: set[str], claims: Counter, verify_only: bool) -> None:
         self.store = store
         self.students = str(store.students)  # plain strings: pathlib costs more than the syscalls here
         self.known_ids = known_ids
+        self.claims = claims
         self.verify_only = verify_only
 
     def __call__(self, plan: StudentPlan) -> StudentOutcome:
@@ -143,7 +106,7 @@ class Restorer:
         if result.outcome == "copied":
             outcome.relinked_from = rel
 
-    def _evidence(self, plan: StudentPlan):
+    def _evidence(self, plan: StudentPlan) -> tuple[Path | None, str | None]:
         """The one file the links point to, if they agree and it is this student's own."""
         links = [("backup", plan.backup_photo)] if not plan.conflicting_in_backup else []
         if plan.db is not None:
@@ -156,6 +119,9 @@ class Restorer:
             owner = owner_of(link)
             if owner and owner != plan.student_id and owner in self.known_ids:
                 notes.append(f"{where} photo link points at another student's folder ({owner}); not copied")
+                continue
+            if self.claims.get(link, 0) > 1:
+                notes.append(f"{where} photo link is claimed by {self.claims[link]} students; not copied")
                 continue
             source = resolve_api_photo(self.store, link)
             if source is None or source == self.store.profile(plan.student_id):
@@ -283,8 +249,8 @@ async def _restore_locked(settings: Settings, options: RestoreOptions, progress:
                 changes.append(LinkChange(outcome.doc_id, outcome.student_id, *outcome.link_change))
 
         known_ids = set(backup.records) | set(db_records)
-        await map_in_threads(Restorer(store, known_ids, options.verify_only), plans, settings.workers,
-                             stop, collect)
+        restorer = Restorer(store, known_ids, shared_links(plans), options.verify_only)
+        await map_in_threads(restorer, plans, settings.workers, stop, collect)
         if stop.requested:
             report.interrupted_by = stop.signum
         elif options.verify_only:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import ctypes
 import errno
 import fcntl
 import hashlib
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import LockError, PhotoRootError
 from .records import is_safe_id
@@ -24,6 +29,9 @@ JPEG_SIGNATURE = b"\xff\xd8\xff"
 DIR_MODE = 0o775  # the umask narrows it further; world-write is never granted
 FILE_MODE = 0o664
 CHUNK = 1 << 20
+WORK_CHUNK = 256  # items per thread-pool task: large enough that the pool's own cost stays small
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class StoreProblem(Exception):
@@ -193,10 +201,36 @@ class CopyResult:
     size: int
 
 
-def safe_copy(source: Path, dest: Path) -> CopyResult:
-    """Copy to a temporary file beside ``dest``, verify size and SHA-256, then link it into place.
+@dataclass(frozen=True)
+class StagedCopy:
+    """A verified copy waiting beside its destination under a temporary name."""
 
-    Never replaces an existing ``dest``; the source is left as it was.
+    tmp: Path
+    dest: Path
+    sha256: str
+    size: int
+
+    def discard(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp)
+
+
+def existing_outcome(dest: Path, sha256: str, size: int) -> CopyResult | None:
+    """'same' or 'conflict' when something is already at ``dest``; None when nothing is."""
+    try:
+        if stat.S_ISLNK(os.lstat(dest).st_mode):
+            return CopyResult("conflict", sha256, size)
+    except FileNotFoundError:
+        return None
+    same = sha256_file(dest) == (sha256, size)
+    return CopyResult("same" if same else "conflict", sha256, size)
+
+
+def stage_copy(source: Path, dest: Path, durable: bool) -> StagedCopy:
+    """Copy ``source`` to a temporary file beside ``dest`` and verify its size and SHA-256.
+
+    ``durable`` fsyncs it now; a caller staging many files instead makes them durable with one
+    ``sync_filesystem`` before placing any. The source is only read.
     """
     src_fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
     tmp = dest.parent / f".{dest.name}.{os.getpid()}-{os.urandom(4).hex()}{TEMP_SUFFIX}"
@@ -205,39 +239,69 @@ def safe_copy(source: Path, dest: Path) -> CopyResult:
         size = 0
         out_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
         try:
-            if stat.S_IMODE(os.fstat(out_fd).st_mode) & stat.S_IWOTH:
-                os.fchmod(out_fd, stat.S_IMODE(os.fstat(out_fd).st_mode) & ~stat.S_IWOTH)
+            mode = stat.S_IMODE(os.fstat(out_fd).st_mode)
+            if mode & stat.S_IWOTH:
+                os.fchmod(out_fd, mode & ~stat.S_IWOTH)
             while chunk := os.read(src_fd, CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
                 view = memoryview(chunk)
                 while view:
                     view = view[os.write(out_fd, view):]
-            os.fsync(out_fd)
+            if durable:
+                os.fsync(out_fd)
         finally:
             os.close(out_fd)
-        source_sha = digest.hexdigest()
-        copy_sha, copy_size = sha256_file(tmp)
-        if (copy_sha, copy_size) != (source_sha, size):
+        staged = StagedCopy(tmp, dest, digest.hexdigest(), size)
+        if sha256_file(tmp) != (staged.sha256, size):
             raise StoreProblem(f"copy of {source.name} did not verify (size or SHA-256 differs)")
-        try:
-            os.link(tmp, dest)  # fails if dest exists: an existing photo is never replaced
-        except FileExistsError:
-            existing_sha, existing_size = sha256_file(dest)
-            same = (existing_sha, existing_size) == (source_sha, size)
-            return CopyResult("same" if same else "conflict", source_sha, size)
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
-                raise
-            if os.path.lexists(dest):  # filesystems without hard links: check, then rename
-                existing_sha, _ = sha256_file(dest)
-                return CopyResult("same" if existing_sha == source_sha else "conflict", source_sha, size)
-            os.rename(tmp, dest)
-        return CopyResult("copied", source_sha, size)  # the caller fsyncs the folder once per batch
-    finally:
-        os.close(src_fd)
+        return staged
+    except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        raise
+    finally:
+        os.close(src_fd)
+
+
+def place_copy(staged: StagedCopy) -> CopyResult:
+    """Give a staged copy its real name, never over an existing file; the temporary name goes."""
+    dest = staged.dest
+    try:
+        os.link(staged.tmp, dest)  # fails if dest exists: an existing photo is never replaced
+    except FileExistsError:
+        return existing_outcome(dest, staged.sha256, staged.size) or place_copy(staged)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            raise
+        found = existing_outcome(dest, staged.sha256, staged.size)  # no hard links here: check, then rename
+        if found:
+            return found
+        os.rename(staged.tmp, dest)
+    finally:
+        staged.discard()
+    return CopyResult("copied", staged.sha256, staged.size)
+
+
+def safe_copy(source: Path, dest: Path) -> CopyResult:
+    """One durable, verified copy that never replaces an existing ``dest``."""
+    staged = stage_copy(source, dest, durable=True)
+    return place_copy(staged)
+
+
+def sync_filesystem(path: Path | str) -> None:
+    """Flush every dirty page of the filesystem holding ``path`` (syncfs; os.sync where missing)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except (OSError, AttributeError):
+        os.sync()
+        return
+    try:
+        if getattr(libc, "syncfs", None) is None or libc.syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
 
 
 def fsync_dir(path: Path | str) -> None:
@@ -349,3 +413,35 @@ def store_lock(store: PhotoStore, shared: bool, wait_seconds: float) -> Iterator
         yield
     finally:
         os.close(fd)
+
+
+async def map_in_threads(func: Callable[[T], R], items: Sequence[T], workers: int, stop,
+                         on_result: Callable[[int, R], None], chunk: int = WORK_CHUNK) -> int:
+    """Run ``func`` over ``items`` on a small thread pool; results arrive in order. Returns how many ran."""
+    loop = asyncio.get_running_loop()
+    done = 0
+
+    def run_chunk(chunk: Sequence[T]) -> list[R]:
+        results = []
+        for item in chunk:
+            if stop.requested:  # finish the file in hand, start no new one
+                break
+            results.append(func(item))
+        return results
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photos") as pool:
+        pending: deque = deque()
+
+        def drain_one(results: list[R]) -> None:
+            nonlocal done
+            for result in results:
+                done += 1
+                on_result(done, result)
+
+        for start in range(0, len(items), chunk):
+            pending.append(loop.run_in_executor(pool, run_chunk, items[start:start + chunk]))
+            if len(pending) > workers * 2:
+                drain_one(await pending.popleft())
+        while pending:
+            drain_one(await pending.popleft())
+    return done

@@ -100,7 +100,7 @@ def test_list_shows_every_orphan_with_its_evidence_and_plan(school, adversarial)
     out = result.out
     assert "🔍 ORPHANED PHOTO DIRECTORIES" in out and "⚠️  Found 15 orphaned directories:" in out
     assert "✅ Has profile.jpg" in out and "📸 2 attendance photo(s)" in out
-    assert f"📇 Backup record: Sam Taylor (in seed_backup_20251115_0537.json)" in out
+    assert "📇 Backup record: Sam Taylor (in seed_backup_20251115_0537.json)" in out
     assert f"➡️  Would migrate to: Sam Taylor ({r.new_id('twin_a')})" in out
     report = orphans_by_name(school.migrate("--list", "--json").json)
     assert report[r.old_id("twin_b")]["target_id"] == r.new_id("twin_b")

@@ -379,15 +379,15 @@ def test_permission_denied_on_one_student_is_reported_and_the_run_goes_on(school
     assert school.db_docs()[fine["student_id"]]["photo"] == CANON.format(fine["student_id"])
 
 
-def test_help_documents_flags_and_exit_codes():
-    from conftest import _load_script
-    parser = _load_script("restore_student_photos").build_parser()
-    text = parser.format_help()
-    for code in ("0 ", "1 ", "2 "):
-        assert f"  {code}" in text
-    readme = (os.path.dirname(__file__) + "/../README.md")
-    readme_text = open(readme, encoding="utf-8").read()
-    for action in parser._actions:
-        for option in action.option_strings:
-            if option.startswith("--"):
-                assert f"`{option}" in readme_text, f"{option} is not documented in README.md"
+def test_relink_refuses_a_photo_claimed_by_two_students(school):
+    a, b = school.new_student("Claim A"), school.new_student("Claim B")
+    (school.photos / "uploads").mkdir()
+    (school.photos / "uploads" / "shared.jpg").write_bytes(jpeg_bytes("whose is it?"))
+    school.seed([{**a, "photo": "/api/photos/uploads/shared.jpg"}, {**b, "photo": "/api/photos/uploads/shared.jpg"}])
+    school.write_backup([a, b])
+
+    result = school.restore("--force")
+
+    assert result.code == 1
+    assert school.photo_of(a["student_id"]) is None and school.photo_of(b["student_id"]) is None
+    assert "claimed by 2 students; not copied" in result.out

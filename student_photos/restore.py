@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import stat
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,17 +56,33 @@ def shared_links(plans: list[StudentPlan]) -> Counter:
     return claims
 
 
+def is_in_order(students: str, student_id: str) -> bool:
+    """Folder, attendance/ and a valid profile.jpg all in place (read-only; plain string paths)."""
+    folder = f"{students}/{student_id}"
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode) or not stat.S_ISDIR(os.lstat(f"{folder}/{ATTENDANCE}").st_mode):
+            return False
+    except OSError:
+        return False
+    return photo_state(f"{folder}/{PROFILE}") == "ok"
+
+
 class Restorer:
-    def __init__(self, store: PhotoStore, known_ids: set[str], claims: Counter, verify_only: bool) -> None:
+    def __init__(self, store: PhotoStore, known_ids: set[str], claims: Counter, verify_only: bool,
+                 in_order: set[str]) -> None:
         self.store = store
         self.students = str(store.students)  # plain strings: pathlib costs more than the syscalls here
         self.known_ids = known_ids
         self.claims = claims
         self.verify_only = verify_only
+        self.in_order = in_order  # checked moments ago, while the database was being read
 
     def __call__(self, plan: StudentPlan) -> StudentOutcome:
         outcome = StudentOutcome(plan.student_id, plan.name, in_database=plan.db is not None,
                                  in_backup=plan.in_backup, doc_id=plan.db.doc_id if plan.db else None)
+        if plan.student_id in self.in_order:
+            self._link(plan, outcome)
+            return outcome
         try:
             self._folders(plan, outcome)
             self._photo(plan, outcome)
@@ -201,16 +220,36 @@ async def _restore_locked(settings: Settings, options: RestoreOptions, progress:
         db_records: dict[str, StudentRecord] = {}
         duplicates: dict[str, int] = {}
         any_photo_set = False
-        async for doc in database.read_students((), sorted(wanted) if wanted else None):
-            entry = record_from_document(doc, "database")
-            if isinstance(entry, InvalidEntry):
-                problems.append(_bad_entry(entry))
-                continue
-            any_photo_set = any_photo_set or bool(entry.photo)
-            if entry.student_id in db_records:
-                duplicates[entry.student_id] = duplicates.get(entry.student_id, 1) + 1
-            else:
-                db_records[entry.student_id] = entry
+
+        async def read_database() -> None:
+            nonlocal any_photo_set
+            async for doc in database.read_students((), sorted(wanted) if wanted else None):
+                entry = record_from_document(doc, "database")
+                if isinstance(entry, InvalidEntry):
+                    problems.append(_bad_entry(entry))
+                    continue
+                any_photo_set = any_photo_set or bool(entry.photo)
+                if entry.student_id in db_records:
+                    duplicates[entry.student_id] = duplicates.get(entry.student_id, 1) + 1
+                else:
+                    db_records[entry.student_id] = entry
+
+        # While the server answers, check the backup's students on disk (read-only): the ones found
+        # in order need no filesystem work later.
+        reading = asyncio.create_task(read_database())
+        in_order: set[str] = set()
+        early = [sid for sid in backup.records if not wanted or sid in wanted]
+        students_path = str(store.students)
+
+        def note_in_order(_index: int, checked: tuple[str, bool]) -> None:
+            if checked[1]:
+                in_order.add(checked[0])
+
+        try:
+            await map_in_threads(lambda sid: (sid, is_in_order(students_path, sid)), early, settings.workers,
+                                 stop, note_in_order)
+        finally:
+            await reading
         if any_photo_set and not options.force and students_dir_is_empty(store):
             raise PhotoRootError(f"{store.students} is empty but the database links photos "
                                  "(is the share mounted?); use --force to rebuild it anyway")
@@ -249,7 +288,7 @@ async def _restore_locked(settings: Settings, options: RestoreOptions, progress:
                 changes.append(LinkChange(outcome.doc_id, outcome.student_id, *outcome.link_change))
 
         known_ids = set(backup.records) | set(db_records)
-        restorer = Restorer(store, known_ids, shared_links(plans), options.verify_only)
+        restorer = Restorer(store, known_ids, shared_links(plans), options.verify_only, in_order)
         await map_in_threads(restorer, plans, settings.workers, stop, collect)
         if stop.requested:
             report.interrupted_by = stop.signum

@@ -74,11 +74,13 @@ def start_server(storage: Path) -> tuple[subprocess.Popen, str]:
 # forking from this (large) benchmark process would start the child's high-water mark at our size.
 LAUNCHER = """
 import os, sys
+report = int(sys.argv[1])
 pid = os.fork()
 if pid == 0:
-    os.execv(sys.argv[1], sys.argv[1:])
+    os.close(report)
+    os.execv(sys.argv[2], sys.argv[2:])
 _, status, usage = os.wait4(pid, 0)
-os.write(3, b"%d %d" % (os.waitstatus_to_exitcode(status), usage.ru_maxrss))
+os.write(report, b"%d %d" % (os.waitstatus_to_exitcode(status), usage.ru_maxrss))
 """
 
 
@@ -86,9 +88,8 @@ def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, int, float, s
     """(wall seconds, exit code, peak RSS in MB of the command itself, its output)."""
     report_read, report_write = os.pipe()
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, *cmd], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, pass_fds=(report_write,),
-                            preexec_fn=lambda: os.dup2(report_write, 3))
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(report_write), *cmd], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(report_write,))
     os.close(report_write)
     out, _ = proc.communicate()
     seconds = time.perf_counter() - started
@@ -226,20 +227,37 @@ def settle() -> None:
         pass
 
 
-def migrate_scenarios(url: str, d: ReseededDistrict) -> list[Timing]:
+def median_row(rows: list[Timing]) -> Timing:
+    return sorted(rows, key=lambda r: r.seconds)[len(rows) // 2]
+
+
+def migrate_scenarios(url: str, d: ReseededDistrict, repeat: int) -> list[Timing]:
+    """cp -a, cp -a + sync and --migrate, each the median of ``repeat`` cold-cache runs; then one clean."""
     env = script_env(url, d)
     files = d.files()
     copy_root = d.root / "cp-a-target"
-    rows = []
     source = str(d.photos / "students")
-    for name, cmd in (("floor: cp -a of the same files", ["/bin/cp", "-a", source, str(copy_root)]),
-                      ("floor: cp -a, then sync", ["/bin/sh", "-c", f"cp -a '{source}' '{copy_root}' && sync"])):
-        settle()
-        rows.append(measure(name, cmd, env, files))
-        shutil.rmtree(copy_root)
-    settle()
-    rows.append(measure("migrate --migrate", script("migrate_orphaned_photos.py", "--migrate", "--json"), env,
-                        files))
+    orphans = set(d.ids)
+    runs: dict[str, list[Timing]] = {}
+    commands = (("floor: cp -a of the same files", ["/bin/cp", "-a", source, str(copy_root)]),
+                ("floor: cp -a, then sync", ["/bin/sh", "-c", f"cp -a '{source}' '{copy_root}' && sync"]),
+                ("migrate --migrate", script("migrate_orphaned_photos.py", "--migrate", "--json")))
+    for attempt in range(repeat):
+        for name, cmd in commands:
+            if name.startswith("migrate"):  # undo the previous migration: only the orphans remain
+                for entry in os.scandir(source):
+                    if entry.name not in orphans:
+                        shutil.rmtree(entry.path)
+                shutil.rmtree(d.photos / ".migrations", ignore_errors=True)
+            settle()
+            runs.setdefault(name, []).append(measure(f"{name} ({attempt + 1}/{repeat})", cmd, env, files))
+            shutil.rmtree(copy_root, ignore_errors=True)
+    rows = []
+    for name, measured in runs.items():
+        row = median_row(measured)
+        row.scenario = name
+        row.detail = "; ".join(x for x in (row.detail, f"median of {repeat}" if repeat > 1 else "") if x)
+        rows.append(row)
     settle()
     rows.append(measure("migrate --clean --confirm",
                         script("migrate_orphaned_photos.py", "--clean", "--confirm", "--json"), env, files))
@@ -269,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--migrate-students", type=int, default=5_000, help="N for the migrate scenarios")
     parser.add_argument("--photo-kb", type=int, default=50, help="photo size for the migrate scenarios")
     parser.add_argument("--skip-loop", action="store_true", help="skip the per-student loop reference")
+    parser.add_argument("--repeat", type=int, default=3, help="cold-cache runs of each copy scenario (median)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args(argv)
 
@@ -285,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                                     args.attendance, args.photo_kb)
         reseeded.generate()
         print(f"benchmark: generated in {time.perf_counter() - started:.0f} s; running", file=sys.stderr)
-        rows = restore_scenarios(url, district, args.skip_loop) + migrate_scenarios(url, reseeded)
+        rows = restore_scenarios(url, district, args.skip_loop) + migrate_scenarios(url, reseeded, args.repeat)
     finally:
         client.close()
         server.terminate()

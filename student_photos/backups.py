@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,19 +107,120 @@ def list_backups(backup_dir: Path) -> list[Path]:
     return sorted(names, key=lambda p: (timestamp_of(p), p.name), reverse=True)
 
 
+class _StreamingReader:
+    """Reads JSON values one at a time from a file, holding about a megabyte, not the whole file."""
+
+    SPACE = " \t\n\r"
+
+    def __init__(self, handle, decoder: json.JSONDecoder) -> None:
+        self.handle, self.decoder = handle, decoder
+        self.buffer, self.pos, self.eof = "", 0, False
+
+    def _more(self, size: int = 1 << 20) -> bool:
+        data = "" if self.eof else self.handle.read(size)
+        if not data:
+            self.eof = True
+            return False
+        self.buffer, self.pos = self.buffer[self.pos:] + data, 0
+        return True
+
+    def peek(self) -> str:
+        """The next character that is not white space ('' at the end of the file)."""
+        while True:
+            while self.pos < len(self.buffer) and self.buffer[self.pos] in self.SPACE:
+                self.pos += 1
+            if self.pos < len(self.buffer):
+                return self.buffer[self.pos]
+            if not self._more():
+                return ""
+
+    def take(self, char: str) -> None:
+        if self.peek() != char:
+            raise json.JSONDecodeError(f"Expecting {char!r}", self.buffer, self.pos)
+        self.pos += 1
+
+    def value(self) -> object:
+        self.peek()
+        size = 1 << 20
+        while True:
+            try:
+                value, end = self.decoder.raw_decode(self.buffer, self.pos)
+            except json.JSONDecodeError:
+                if not self._more(size):  # a value cut by the buffer's end: read on and try again
+                    raise
+                size *= 2
+                continue
+            if end == len(self.buffer) and self._more():  # a number may go on in the next chunk
+                continue
+            self.pos = end
+            return value
+
+    def array(self) -> Iterator[object]:
+        self.take("[")
+        if self.peek() == "]":
+            self.take("]")
+            return
+        while True:
+            yield self.value()
+            if self.peek() != ",":
+                self.take("]")
+                return
+            self.take(",")
+
+    def students(self) -> Iterator[object]:
+        """The student documents of `{"students": [...], ...}` or of a bare array."""
+        first = self.peek()
+        if first == "[":
+            yield from self.array()
+        elif first == "{":
+            self.take("{")
+            found = False
+            while self.peek() != "}":
+                key = self.value()
+                if not isinstance(key, str):
+                    raise json.JSONDecodeError("Expecting property name", self.buffer, self.pos)
+                self.take(":")
+                if key == "students" and self.peek() == "[":
+                    if found:
+                        raise BackupUnusable("holds two student lists")
+                    found = True
+                    yield from self.array()
+                else:
+                    self.value()  # other top-level keys are ignored
+                if self.peek() != ",":
+                    break
+                self.take(",")
+            self.take("}")
+            if not found:
+                raise BackupUnusable(NO_STUDENT_LIST)
+        else:
+            self.value()
+            raise BackupUnusable(NO_STUDENT_LIST)
+        if self.peek() != "":
+            raise json.JSONDecodeError("Extra data", self.buffer, self.pos)
+
+
+NO_STUDENT_LIST = "holds no student list (expected {\"students\": [...]} or a JSON array)"
+
+
 def parse_backup(path: Path, match_fields: tuple[str, ...] = ()) -> Backup:
+    """Parse a backup as a stream: each student becomes a compact record as soon as it is read."""
     source = f"backup {path.name}"
 
     def compact(obj: dict) -> object:
-        """Each student document becomes a compact record as soon as it is parsed (memory at 200k)."""
         value = _extended_json(obj)
         if isinstance(value, dict) and "student_id" in value:
             return record_from_document(value, source, match_fields)
         return value
 
+    backup = Backup(path=path, timestamp=timestamp_of(path) or "")
     try:
-        with open(path, "rb") as handle:
-            data = json.load(handle, object_hook=compact)
+        with open(path, encoding="utf-8-sig") as handle:
+            reader = _StreamingReader(handle, json.JSONDecoder(object_hook=compact))
+            for doc in reader.students():
+                backup.count += 1
+                _add(backup, doc if isinstance(doc, (StudentRecord, InvalidEntry)) else
+                     record_from_document(doc, source))
     except PermissionError:
         raise BackupUnusable("permission denied") from None
     except OSError as exc:
@@ -127,24 +229,18 @@ def parse_backup(path: Path, match_fields: tuple[str, ...] = ()) -> Backup:
         raise BackupUnusable(f"not valid JSON ({exc})") from None
     except RecursionError:
         raise BackupUnusable("not valid JSON (nested too deeply)") from None
-    if isinstance(data, dict):
-        students = data.get("students")
-    else:
-        students = data
-    if not isinstance(students, list):
-        raise BackupUnusable("holds no student list (expected {\"students\": [...]} or a JSON array)")
-    backup = Backup(path=path, timestamp=timestamp_of(path) or "", count=len(students))
-    for doc in students:
-        entry = doc if isinstance(doc, (StudentRecord, InvalidEntry)) else record_from_document(doc, source)
-        if isinstance(entry, InvalidEntry):
-            backup.invalid.append(entry)
-            continue
-        previous = backup.records.get(entry.student_id)
-        if previous is None:
-            backup.records[entry.student_id] = entry
-        elif (previous.name, previous.photo, previous.identity) != (entry.name, entry.photo, entry.identity):
-            backup.conflicting_ids.add(entry.student_id)
     return backup
+
+
+def _add(backup: Backup, entry: StudentRecord | InvalidEntry) -> None:
+    if isinstance(entry, InvalidEntry):
+        backup.invalid.append(entry)
+        return
+    previous = backup.records.get(entry.student_id)
+    if previous is None:
+        backup.records[entry.student_id] = entry
+    elif (previous.name, previous.photo, previous.identity) != (entry.name, entry.photo, entry.identity):
+        backup.conflicting_ids.add(entry.student_id)
 
 
 def choose_backup(backup_dir: Path, backup_file: str | None = None,

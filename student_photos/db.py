@@ -18,7 +18,8 @@ from pymongo.errors import (BulkWriteError, ConfigurationError, InvalidURI, Oper
 from .config import Settings, hosts_of, mask_url
 from .errors import ConfigError, DatabaseError
 
-WRITE_BATCH = 1000
+WRITE_BATCH = 5000  # updates per bulk write (one round trip each)
+READ_BATCH = 20_000  # documents per round trip when reading: bounds memory, few round trips
 IN_CHUNK = 500  # the wire-protocol test server wants $in lists of at most 500 ids
 
 
@@ -40,7 +41,7 @@ class RoundTripCounter(monitoring.CommandListener):
         pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LinkChange:
     doc_id: object
     student_id: str
@@ -131,7 +132,7 @@ class Database:
             {"student_id": {"$in": only_ids[i:i + IN_CHUNK]}} for i in range(0, len(only_ids), IN_CHUNK)]
         try:
             for query in queries:
-                async for doc in self._collection.find(query, projection, batch_size=100_000):
+                async for doc in self._collection.find(query, projection, batch_size=READ_BATCH):
                     yield doc
         except PyMongoError as exc:
             raise DatabaseError(_explain(exc, self.settings)) from None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from dataclasses import dataclass
 
@@ -81,8 +80,4 @@ def record_from_document(doc: object, source: str, match_fields: tuple[str, ...]
         value = normalise_field(doc.get(field))
         if value is not None:
             identity.append((field, value))
-    photo = doc.get("photo")
-    # Interned: the backup and the database repeat the same ids, names and links; at 200,000 students
-    # sharing one copy of each string keeps the run well under 200 MB.
-    return StudentRecord(sys.intern(raw_id), sys.intern(name), sys.intern(photo) if type(photo) is str else photo,
-                         tuple(identity), doc.get("_id"))
+    return StudentRecord(raw_id, name, doc.get("photo"), tuple(identity), doc.get("_id"))

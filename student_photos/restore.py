@@ -14,7 +14,7 @@ from .backups import choose_backup
 from .config import Settings
 from .db import Database, LinkChange
 from .errors import ConfigError, PhotoRootError
-from .records import InvalidEntry, StudentRecord, is_safe_id, record_from_document
+from .records import InvalidEntry, display_name, is_safe_id, record_from_document
 from .report import Problem, Progress, RestoreReport, RunInfo, StopFlag, StudentOutcome
 from .store import (ATTENDANCE, PROFILE, PhotoStore, StoreProblem, canonical_link, check_root, ensure_dir,
                     fsync_dir, link_problem, map_in_threads, photo_state, resolve_api_photo, safe_copy,
@@ -29,15 +29,39 @@ class RestoreOptions:
     force: bool = False
 
 
+class _Canonical:
+    """Stands for a `photo` that already is the student's canonical link (saves a string per student)."""
+
+    def __repr__(self) -> str:
+        return "<canonical link>"
+
+
+CANONICAL = _Canonical()
+
+
+def compact_link(student_id: str, photo: object, other: object = None) -> object:
+    """``photo`` as held in a plan: CANONICAL, the same object as ``other`` when equal, or itself."""
+    if type(photo) is str:
+        if photo == canonical_link(student_id):
+            return CANONICAL
+        if photo == other:
+            return other
+    return photo
+
+
 @dataclass(slots=True)
 class StudentPlan:
+    """All a run knows about one student, from the backup and the database: one object per student."""
+
     student_id: str
     name: str
-    backup_photo: object
-    db: StudentRecord | None
-    in_backup: bool
-    duplicate_in_db: int = 0
+    backup_photo: object = None
+    db_photo: object = None
+    doc_id: object = None
+    in_backup: bool = False
+    in_db: int = 0  # database documents holding this id; more than one is a problem
     conflicting_in_backup: bool = False
+    in_order: bool = False  # folders and photo found in order while the database was being read
 
 
 def owner_of(link: object) -> str | None:
@@ -51,7 +75,7 @@ def shared_links(plans: list[StudentPlan]) -> Counter:
     """How many students each `/api/photos/` link is claimed by (a photo two children claim is no one's)."""
     claims: Counter = Counter()
     for plan in plans:
-        links = (plan.backup_photo, plan.db.photo if plan.db else None)
+        links = (plan.backup_photo, plan.db_photo)
         claims.update({link for link in links if isinstance(link, str) and link.startswith("/api/photos/")})
     return claims
 
@@ -68,19 +92,18 @@ def is_in_order(students: str, student_id: str) -> bool:
 
 
 class Restorer:
-    def __init__(self, store: PhotoStore, known_ids: set[str], claims: Counter, verify_only: bool,
-                 in_order: set[str]) -> None:
+    def __init__(self, store: PhotoStore, known_ids: dict[str, StudentPlan], claims: Counter,
+                 verify_only: bool) -> None:
         self.store = store
         self.students = str(store.students)  # plain strings: pathlib costs more than the syscalls here
         self.known_ids = known_ids
         self.claims = claims
         self.verify_only = verify_only
-        self.in_order = in_order  # checked moments ago, while the database was being read
 
     def __call__(self, plan: StudentPlan) -> StudentOutcome:
-        outcome = StudentOutcome(plan.student_id, plan.name, in_database=plan.db is not None,
-                                 in_backup=plan.in_backup, doc_id=plan.db.doc_id if plan.db else None)
-        if plan.student_id in self.in_order:
+        outcome = StudentOutcome(plan.student_id, plan.name, in_database=plan.in_db > 0,
+                                 in_backup=plan.in_backup, doc_id=plan.doc_id)
+        if plan.in_order:
             self._link(plan, outcome)
             return outcome
         try:
@@ -128,12 +151,12 @@ class Restorer:
     def _evidence(self, plan: StudentPlan) -> tuple[Path | None, str | None]:
         """The one file the links point to, if they agree and it is this student's own."""
         links = [("backup", plan.backup_photo)] if not plan.conflicting_in_backup else []
-        if plan.db is not None:
-            links.append(("database", plan.db.photo))
+        if plan.in_db:
+            links.append(("database", plan.db_photo))
         found = {}
         notes = []
         for where, link in links:
-            if link_problem(link):
+            if link is CANONICAL or link_problem(link):
                 continue
             owner = owner_of(link)
             if owner and owner != plan.student_id and owner in self.known_ids:
@@ -154,18 +177,18 @@ class Restorer:
         return None, "; ".join(notes) or None
 
     def _link(self, plan: StudentPlan, outcome: StudentOutcome) -> None:
-        if plan.db is None:
+        if not plan.in_db:
             return
-        problem = link_problem(plan.db.photo)
+        if plan.in_db > 1:
+            outcome.errors.append(f"student_id appears {plan.in_db} times in the database; links left unchanged")
+            return
+        if plan.db_photo is CANONICAL:
+            return
+        problem = link_problem(plan.db_photo)
         if problem:
             outcome.notes.append(problem)
-        if plan.duplicate_in_db:
-            outcome.errors.append(f"student_id appears {plan.duplicate_in_db} times in the database; "
-                                  "links left unchanged")
-            return
-        wanted = canonical_link(plan.student_id)
-        if outcome.photo_ok and plan.db.photo != wanted:
-            outcome.link_change = (plan.db.photo, wanted)
+        if outcome.photo_ok:
+            outcome.link_change = (plan.db_photo, canonical_link(plan.student_id))
 
 
 def problems_of(outcome: StudentOutcome) -> list[Problem]:
@@ -216,54 +239,51 @@ async def _restore_locked(settings: Settings, options: RestoreOptions, progress:
     problems = report.problems
     problems.extend(_bad_entry(e) for e in backup.invalid)
 
+    # One plan per student, in the backup's order; the backup's own records are then let go.
+    plans: dict[str, StudentPlan] = {}
+    for sid, record in backup.records.items():
+        if not wanted or sid in wanted:
+            plans[sid] = StudentPlan(sid, record.name, compact_link(sid, record.photo), in_backup=True,
+                                     conflicting_in_backup=sid in backup.conflicting_ids)
+    backup.records.clear()
+
     async with Database(settings) as database:
-        db_records: dict[str, StudentRecord] = {}
-        duplicates: dict[str, int] = {}
         any_photo_set = False
 
         async def read_database() -> None:
             nonlocal any_photo_set
             async for doc in database.read_students((), sorted(wanted) if wanted else None):
-                entry = record_from_document(doc, "database")
-                if isinstance(entry, InvalidEntry):
-                    problems.append(_bad_entry(entry))
+                sid = doc.get("student_id")
+                if not is_safe_id(sid):
+                    problems.append(_bad_entry(record_from_document(doc, "database")))
                     continue
-                any_photo_set = any_photo_set or bool(entry.photo)
-                if entry.student_id in db_records:
-                    duplicates[entry.student_id] = duplicates.get(entry.student_id, 1) + 1
-                else:
-                    db_records[entry.student_id] = entry
+                photo = doc.get("photo")
+                any_photo_set = any_photo_set or bool(photo)
+                plan = plans.get(sid)
+                if plan is None:
+                    plan = plans[sid] = StudentPlan(sid, display_name(doc.get("name")))
+                plan.in_db += 1
+                if plan.in_db == 1:
+                    plan.doc_id = doc.get("_id")
+                    plan.db_photo = compact_link(sid, photo, plan.backup_photo)
 
         # While the server answers, check the backup's students on disk (read-only): the ones found
         # in order need no filesystem work later.
         reading = asyncio.create_task(read_database())
-        in_order: set[str] = set()
-        early = [sid for sid in backup.records if not wanted or sid in wanted]
         students_path = str(store.students)
 
-        def note_in_order(_index: int, checked: tuple[str, bool]) -> None:
-            if checked[1]:
-                in_order.add(checked[0])
+        def check_in_order(plan: StudentPlan) -> None:
+            plan.in_order = is_in_order(students_path, plan.student_id)
 
         try:
-            await map_in_threads(lambda sid: (sid, is_in_order(students_path, sid)), early, settings.workers,
-                                 stop, note_in_order)
+            await map_in_threads(check_in_order, list(plans.values()), settings.workers, stop,
+                                 lambda _i, _r: None)
         finally:
             await reading
         if any_photo_set and not options.force and students_dir_is_empty(store):
             raise PhotoRootError(f"{store.students} is empty but the database links photos "
                                  "(is the share mounted?); use --force to rebuild it anyway")
-
-        plans: list[StudentPlan] = []
-        for sid, record in backup.records.items():
-            if wanted and sid not in wanted:
-                continue
-            plans.append(StudentPlan(sid, record.name, record.photo, db_records.get(sid), True,
-                                     duplicates.get(sid, 0), sid in backup.conflicting_ids))
-        for sid, record in db_records.items():
-            if sid not in backup.records:
-                plans.append(StudentPlan(sid, record.name, None, record, False, duplicates.get(sid, 0)))
-        for sid in sorted(wanted - {p.student_id for p in plans}):
+        for sid in sorted(wanted - plans.keys()):
             problems.append(Problem(sid, "", "not found", "in neither the backup nor the database"))
 
         summary = report.summary
@@ -287,9 +307,9 @@ async def _restore_locked(settings: Settings, options: RestoreOptions, progress:
             if outcome.link_change is not None:
                 changes.append(LinkChange(outcome.doc_id, outcome.student_id, *outcome.link_change))
 
-        known_ids = set(backup.records) | set(db_records)
-        restorer = Restorer(store, known_ids, shared_links(plans), options.verify_only, in_order)
-        await map_in_threads(restorer, plans, settings.workers, stop, collect)
+        ordered = list(plans.values())
+        restorer = Restorer(store, plans, shared_links(ordered), options.verify_only)
+        await map_in_threads(restorer, ordered, settings.workers, stop, collect)
         if stop.requested:
             report.interrupted_by = stop.signum
         elif options.verify_only:

@@ -164,8 +164,15 @@ class Console:
 
     # ---- migrate ----
     def migrate_report(self, report: MigrateReport) -> None:
-        if self.as_json:
-            self.emit_json(migrate_json(report))
+        if self.as_json:  # streamed: one orphan at a time, never the whole document in memory
+            document = migrate_json(report)
+            orphans = document.pop("orphans")
+            head = json.dumps(document, ensure_ascii=False, indent=2, default=str)
+            self.out.write(head[:-2] + ',\n  "orphans": [')
+            for i, orphan in enumerate(orphans):
+                self.out.write(("," if i else "") + "\n    " + json.dumps(orphan, ensure_ascii=False, default=str))
+            self.out.write("\n  ]\n}\n" if report.orphans else "]\n}\n")
+            self.out.flush()
             return
         if report.order_pairing:
             self.line("⚠️  --match order pairs folders with students by sort order, NOT by identity.", problem=True)
@@ -274,7 +281,7 @@ def migrate_json(report: MigrateReport) -> dict:
         "match": report.match,
         "backups": {"used": report.backups_used,
                     "skipped": [{"file": n, "error": w} for n, w in report.backups_skipped]},
-        "orphans": [{k: getattr(o, k) for k in keys} for o in report.orphans],
+        "orphans": ({k: getattr(o, k) for k in keys} for o in report.orphans),
         "order_pairing": [{"folder": f, "student_id": s, "name": n} for f, s, n in report.order_pairing],
         "audit_file": report.audit_file,
         "database_round_trips": report.round_trips,

@@ -35,7 +35,7 @@ class MigrateOptions:
     match: str = "identity"  # or "order", the design document's unsafe pairing, only when asked for
 
 
-@dataclass
+@dataclass(slots=True)
 class OrphanWork:
     report: OrphanReport
     scan: FolderScan | None = None
@@ -66,7 +66,6 @@ def survey(store: PhotoStore, name: str) -> OrphanWork:
     work.scan = scan_folder(path)
     work.report.has_profile = work.scan.profile
     work.report.attendance_photos = work.scan.attendance_count
-    work.report.files = list(work.scan.files)
     return work
 
 

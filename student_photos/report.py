@@ -100,7 +100,7 @@ class RestoreReport:
         return EXIT_PROBLEMS if self.problems or self.backups_skipped else EXIT_OK
 
 
-@dataclass
+@dataclass(slots=True)
 class OrphanReport:
     """One orphaned folder: what it holds, what the backups say, and the decision."""
 
@@ -108,7 +108,6 @@ class OrphanReport:
     is_symlink: bool = False
     has_profile: bool = False
     attendance_photos: int = 0
-    files: list[str] = field(default_factory=list)
     old_name: str | None = None
     backup: str | None = None
     decision: str = ""  # migrate, migrated, ambiguous, unknown, no current student, conflict, symlink, ...

@@ -329,7 +329,7 @@ def sweep_temporaries(folder: Path) -> int:
     return removed
 
 
-@dataclass
+@dataclass(slots=True)
 class FolderScan:
     """What one student-style folder holds, read without following any symlink."""
 

@@ -261,31 +261,50 @@ def test_flags_are_validated(school):
         assert exc.value.code == 2
 
 
-def test_migration_killed_with_sigkill_mid_copy_completes_on_rerun(school):
+def _kill_when(env: dict, ready) -> bool:
+    """Start a --migrate and SIGKILL it the moment ``ready()`` holds; False if it finished first."""
+    proc = subprocess.Popen([sys.executable, str(ROOT / "migrate_orphaned_photos.py"), "--migrate"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if ready():
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+    proc.kill()
+    proc.wait()
+    return False
+
+
+@pytest.mark.parametrize("moment", ["while staging copies", "while placing copies"])
+def test_migration_killed_with_sigkill_mid_copy_completes_on_rerun(school, moment):
     r = Reseed(school)
-    for i in range(30):
+    for i in range(70):  # three batches of 32: a kill can land between and inside them
         r.child(f"k{i}", f"Child {i}", date_of_birth=f"2011-01-{i % 28 + 1:02d}", attendance=3)
     r.commit()
     for key in r.photos:  # large photos so the copy is in flight when the kill lands
         big = jpeg_bytes(f"the real face of {key}", size=400_000)
         (school.folder(r.old_id(key)) / "profile.jpg").write_bytes(big)
         r.photos[key] = big
-    env = {**os.environ, **school.env()}
-    killed_mid_copy = False
-    for delay in (0.15, 0.3, 0.6, 1.0):
-        proc = subprocess.Popen([sys.executable, str(ROOT / "migrate_orphaned_photos.py"), "--migrate"],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        copied = sum(1 for k in r.new if school.photo_of(r.new_id(k)) is not None)
-        if 0 < copied < 30 or any(school.students_dir.rglob("*.partial")):
-            killed_mid_copy = True
-            break
-    assert killed_mid_copy, "the kill never landed mid-migration"
-    for path in school.students_dir.rglob("profile.jpg"):  # every file in place is whole
-        assert path.read_bytes().endswith(b"\xff\xd9")
+    new_profiles = [school.folder(r.new_id(k)) / "profile.jpg" for k in r.new]
 
+    def staging() -> bool:
+        return any(name.endswith(".partial") for folder in new_profiles if folder.parent.is_dir()
+                   for name in os.listdir(folder.parent))
+
+    def placing() -> bool:
+        return any(path.exists() for path in new_profiles)
+
+    killed = _kill_when({**os.environ, **school.env()}, staging if moment.endswith("staging copies") else placing)
+
+    assert killed, "the kill never landed mid-migration"
+    placed = sum(path.exists() for path in new_profiles)
+    assert placed < 70, "killed before every photo was in place"
+    if moment.endswith("staging copies"):
+        assert staging(), "a temporary copy was left behind for the rerun to sweep"
+    for path in new_profiles:  # every file in place is whole
+        if path.exists():
+            assert path.read_bytes() in r.photos.values() and path.read_bytes().endswith(b"\xff\xd9")
     rerun = school.subprocess("migrate_orphaned_photos", "--migrate")
 
     assert rerun.code == 0, rerun.text

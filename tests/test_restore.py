@@ -391,3 +391,75 @@ def test_relink_refuses_a_photo_claimed_by_two_students(school):
     assert result.code == 1
     assert school.photo_of(a["student_id"]) is None and school.photo_of(b["student_id"]) is None
     assert "claimed by 2 students; not copied" in result.out
+
+
+class ChangeLinkDuringRun:
+    """A Progress that, mid-run, has 'the app' change a student's photo field behind the restore's back."""
+
+    def __init__(self, collection, student_id: str) -> None:
+        self.collection, self.student_id = collection, student_id
+
+    def started(self, info):
+        pass
+
+    def note(self, kind, text):
+        pass
+
+    def student(self, index, total, outcome, verify_only):
+        if index == 1:
+            self.collection.update_one({"student_id": self.student_id},
+                                       {"$set": {"photo": "/api/photos/uploads/new-upload.jpg"}})
+
+
+def test_conditional_write_never_overwrites_a_link_changed_during_the_run(school, monkeypatch):
+    import asyncio
+
+    from student_photos.config import load_settings
+    from student_photos.report import StopFlag
+    from student_photos.restore import RestoreOptions, run_restore
+
+    racing, calm = school.new_student("Racing"), school.new_student("Calm")
+    for st in (racing, calm):
+        school.put_photo(st["student_id"])
+    school.seed([{**racing, "photo": None}, {**calm, "photo": None}])
+    school.write_backup([racing, calm])
+    for key, value in school.env().items():
+        monkeypatch.setenv(key, value)
+
+    report = asyncio.run(run_restore(load_settings(), RestoreOptions(),
+                                     ChangeLinkDuringRun(school.collection, racing["student_id"]), StopFlag()))
+
+    assert report.exit_code == 1
+    assert report.summary.database_updated == 1 and report.summary.database_skipped_changed == 1
+    assert any("changed since it was read" in p.detail for p in report.problems)
+    docs = school.db_docs()
+    assert docs[racing["student_id"]]["photo"] == "/api/photos/uploads/new-upload.jpg", "the app's write wins"
+    assert docs[calm["student_id"]]["photo"] == CANON.format(calm["student_id"])
+    rerun = school.restore("--json")
+    assert rerun.json["summary"]["database_updated"] == 1, "a rerun fixes it from the new value"
+
+
+def test_embedded_default_is_announced_and_works(school):
+    st = school.new_student("Embedded")
+    school.put_photo(st["student_id"])
+    school.write_backup([st])
+    result = school.subprocess("restore_student_photos", "--verify-only", MONGO_URL="", DB_NAME="")
+    assert result.code == 0, result.text
+    assert "⚠️  EMBEDDED DATABASE IN USE (MONGO_URL is not set)" in result.out
+    assert (school.root / ".data").is_dir()
+
+
+def test_embedded_default_not_installed_exits_2_with_advice(school):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    school.write_backup([])
+    code = ("import sys, runpy; sys.modules['secantus'] = None; "
+            f"sys.argv = ['restore_student_photos.py']; runpy.run_path({str(ROOT / 'restore_student_photos.py')!r}, "
+            "run_name='__main__')")
+    env = {**os.environ, **school.env(MONGO_URL="", DB_NAME="")}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "MONGO_URL is not set and the embedded database is not installed" in proc.stderr
+    assert "requirements-dev.txt" in proc.stderr and "Traceback" not in proc.stderr

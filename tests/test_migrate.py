@@ -313,3 +313,56 @@ def test_migration_killed_with_sigkill_mid_copy_completes_on_rerun(school, momen
     for key in r.new:
         assert school.photo_of(r.new_id(key)) == r.photos[key]
         assert len(list((school.folder(r.new_id(key)) / "attendance").iterdir())) == 3
+
+
+def test_order_matching_without_dry_run_copies_by_position_but_never_overwrites(school):
+    r = Reseed(school)
+    r.child("a", "Ann Zed", date_of_birth="2015-01-01")
+    r.child("b", "Bob Young", date_of_birth="2015-02-02")
+    r.commit()
+    school.put_photo(r.new_id("a"), jpeg_bytes("uploaded after reseed a"))
+    result = school.migrate("--migrate", "--match", "order", "--json")
+    report = result.json
+    assert report["match"] == "order" and len(report["order_pairing"]) == 2
+    assert school.photo_of(r.new_id("a")) == jpeg_bytes("uploaded after reseed a"), "never overwritten"
+    for orphan in report["orphans"]:
+        if orphan["target_id"] == r.new_id("a"):
+            assert orphan["decision"] == "conflict"
+        else:
+            assert orphan["reason"] == "paired by sort order (--match order)"
+
+
+def test_quiet_and_json_for_migrate(school, adversarial):
+    r = adversarial
+    quiet = school.migrate("--list", "--quiet")
+    assert r.old_id("clone_a") in quiet.out, "problems are shown"
+    assert r.old_id("plain0") not in quiet.out, "orphans that need nothing are not"
+    assert "📊 MIGRATION SUMMARY" in quiet.out
+    document = school.migrate("--list", "--json").json
+    assert document["exit_code"] == 1 and len(document["orphans"]) == 15
+
+
+def test_sigterm_stops_a_migration_which_a_rerun_completes(school):
+    r = Reseed(school)
+    for i in range(200):
+        r.child(f"k{i}", f"Child {i}", date_of_birth=f"2011-01-{i % 28 + 1:02d}", attendance=3)
+    r.commit()
+    new_profiles = [school.folder(r.new_id(k)) / "profile.jpg" for k in r.new]
+    proc = subprocess.Popen([sys.executable, str(ROOT / "migrate_orphaned_photos.py"), "--migrate"],
+                            env={**os.environ, **school.env()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline and not any(p.exists() for p in new_profiles):
+        pass
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    if proc.returncode == 143:  # it stopped partway: summary so far, lock released
+        assert "🛑 Interrupted by SIGTERM" in out and "📊 MIGRATION SUMMARY" in out
+        assert sum(p.exists() for p in new_profiles) < 200
+    else:
+        assert proc.returncode == 0, out  # it had already finished when the signal came
+    assert not list(school.students_dir.rglob("*.partial"))
+    rerun = school.migrate("--migrate", LOCK_WAIT_SECONDS="0")
+    assert rerun.code == 0, rerun.text
+    r.assert_every_photo_is_its_own()
+    assert all(p.exists() for p in new_profiles)

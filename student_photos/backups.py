@@ -272,7 +272,8 @@ class Evidence:
     used: list[str] = field(default_factory=list)
 
 
-def load_evidence(backup_dir: Path, match_fields: tuple[str, ...]) -> Evidence:
+def load_evidence(backup_dir: Path, match_fields: tuple[str, ...], wanted: set[str]) -> Evidence:
+    """What the backups say about the ``wanted`` ids (the orphans); the rest is not kept."""
     evidence = Evidence()
     for path in list_backups(backup_dir):  # newest first: the first backup to hold an id wins
         try:
@@ -282,7 +283,7 @@ def load_evidence(backup_dir: Path, match_fields: tuple[str, ...]) -> Evidence:
             continue
         evidence.used.append(path.name)
         for student_id, record in backup.records.items():
-            if student_id not in evidence.records:
+            if student_id in wanted and student_id not in evidence.records:
                 evidence.records[student_id] = (record, path.name)
                 if student_id in backup.conflicting_ids:
                     evidence.conflicting.add(student_id)

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from .records import StudentRecord, normalise_text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pairing:
     decision: str  # migrate, ambiguous, unknown, no current student
     reason: str
     target: StudentRecord | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OldRecord:
     record: StudentRecord | None  # None: no backup holds the old id
     backup: str | None = None
@@ -29,10 +29,10 @@ class OldRecord:
 
 def _agree(old: StudentRecord, new: StudentRecord) -> tuple[bool, str]:
     """Every identifying field present on both agrees; else (False, the first that differs)."""
-    new_fields = new.identity_dict()
-    for field, value in old.identity:
-        if field in new_fields and new_fields[field] != value:
-            return False, field
+    for field, value in old.identity:  # a handful of fields: pairwise beats building a dict per call
+        for other_field, other_value in new.identity:
+            if field == other_field and value != other_value:
+                return False, field
     return True, ""
 
 

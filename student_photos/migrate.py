@@ -207,7 +207,7 @@ class Cleaner:
             return False, report.reason or report.decision
         scan = scan_folder(folder)
         if scan.symlinks or scan.others:
-            return False, f"holds symlinks or special entries ({', '.join((scan.symlinks + scan.others)[:3])})"
+            return False, f"holds symlinks or special entries ({', '.join((*scan.symlinks, *scan.others)[:3])})"
         age = time.time() - scan.newest_mtime
         if age < self.min_age:
             return False, f"changed {int(age)} s ago (an upload may be in flight); left for a later run"
@@ -216,7 +216,8 @@ class Cleaner:
         if work.target is None:
             return False, f"{report.decision}: {report.reason}"
         work.scan = scan
-        extra = [f for f in scan.files if f not in photo_files(scan)]
+        carried = set(photo_files(scan))
+        extra = [f for f in scan.files if f not in carried]
         if extra:
             return False, f"holds files that are not migrated ({', '.join(extra[:3])})"
         same, _ = compare_with_target(self.store, work, folder, thorough)
@@ -304,6 +305,7 @@ async def read_current_students(settings: Settings) -> tuple[list[StudentRecord]
         async for doc in database.read_students(settings.match_fields):
             entry = record_from_document(doc, "database", settings.match_fields)
             if not isinstance(entry, InvalidEntry):
+                entry.doc_id = None  # migrate never writes to the database
                 current.append(entry)
         return current, database.round_trips.count
 
@@ -327,11 +329,11 @@ async def run_migrate(settings: Settings, options: MigrateOptions, progress: Pro
             recover_interrupted_cleans(store)
         current, report.round_trips = await read_current_students(settings)
         current_ids = {s.student_id for s in current}
-        names = [e.name for e in list_student_folders(store) if e.name not in current_ids]
+        names = [name for name in list_student_folders(store) if name not in current_ids]
         works: list[OrphanWork] = []
         await map_in_threads(lambda name: survey(store, name), names, settings.workers, StopFlag(),
                              lambda _i, w: works.append(w))
-        evidence = load_evidence(settings.backup_dir, settings.match_fields)
+        evidence = load_evidence(settings.backup_dir, settings.match_fields, set(names))
         report.backups_used, report.backups_skipped = evidence.used, evidence.skipped
         _decide(works, evidence, current, options, report)
         if options.match == "order" and options.dry_run:

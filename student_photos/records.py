@@ -39,9 +39,6 @@ class StudentRecord:
     identity: tuple[tuple[str, str], ...] = ()  # normalised identifying fields that are present
     doc_id: object = None  # the database `_id`, for conditional writes
 
-    def identity_dict(self) -> dict[str, str]:
-        return dict(self.identity)
-
 
 @dataclass(slots=True)
 class InvalidEntry:

@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import os
 import stat
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -331,56 +332,53 @@ def sweep_temporaries(folder: Path) -> int:
 
 @dataclass(slots=True)
 class FolderScan:
-    """What one student-style folder holds, read without following any symlink."""
+    """What one student-style folder holds, read without following any symlink (held compactly)."""
 
     profile: bool = False
-    files: list[str] | None = None  # relative paths of regular files
-    symlinks: list[str] | None = None
-    others: list[str] | None = None  # sockets, devices, unreadable entries
+    files: tuple[str, ...] = ()  # relative paths of regular files, sorted
+    symlinks: tuple[str, ...] = ()
+    others: tuple[str, ...] = ()  # sockets, devices, unreadable entries
     newest_mtime: float = 0.0
-
-    def __post_init__(self) -> None:
-        self.files = self.files or []
-        self.symlinks = self.symlinks or []
-        self.others = self.others or []
 
     @property
     def attendance_count(self) -> int:
         return sum(1 for f in self.files if f.startswith(ATTENDANCE + "/"))
 
 
-def scan_folder(folder: Path) -> FolderScan:
-    scan = FolderScan()
-    pending = [("", folder)]
+def scan_folder(folder: Path | str) -> FolderScan:
+    files: list[str] = []
+    symlinks: list[str] = []
+    others: list[str] = []
+    newest = 0.0
+    pending = [("", str(folder))]
     while pending:
         prefix, current = pending.pop()
         try:
-            scan.newest_mtime = max(scan.newest_mtime, os.lstat(current).st_mtime)
+            newest = max(newest, os.lstat(current).st_mtime)
             with os.scandir(current) as entries:
                 for entry in entries:
-                    rel = prefix + entry.name
+                    rel = sys.intern(prefix + entry.name)  # the same few names recur in every folder
                     info = entry.stat(follow_symlinks=False)
-                    scan.newest_mtime = max(scan.newest_mtime, info.st_mtime)
+                    newest = max(newest, info.st_mtime)
                     if stat.S_ISLNK(info.st_mode):
-                        scan.symlinks.append(rel)
+                        symlinks.append(rel)
                     elif stat.S_ISDIR(info.st_mode):
-                        pending.append((rel + "/", Path(entry.path)))
+                        pending.append((rel + "/", entry.path))
                     elif stat.S_ISREG(info.st_mode):
-                        scan.files.append(rel)
+                        files.append(rel)
                     else:
-                        scan.others.append(rel)
+                        others.append(rel)
         except OSError as exc:
-            scan.others.append(f"{prefix or './'} ({exc.strerror})")
-    scan.files.sort()
-    scan.profile = PROFILE in scan.files
-    return scan
+            others.append(f"{prefix or './'} ({exc.strerror})")
+    files.sort()
+    return FolderScan(PROFILE in files, tuple(files), tuple(symlinks), tuple(others), newest)
 
 
-def list_student_folders(store: PhotoStore) -> list[os.DirEntry]:
-    """Entries of students/, except the tool's own dot-entries."""
+def list_student_folders(store: PhotoStore) -> list[str]:
+    """Names of the entries of students/, sorted, except the tool's own dot-entries."""
     try:
         with os.scandir(store.students) as entries:
-            return sorted((e for e in entries if not e.name.startswith(".")), key=lambda e: e.name)
+            return sorted(e.name for e in entries if not e.name.startswith("."))
     except FileNotFoundError:
         return []
     except OSError as exc:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from pymongo import MongoClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,11 @@ sys.path.insert(0, str(ROOT))
 from student_photos.sample import jpeg_bytes  # noqa: E402
 
 BACKUP_NAME = "seed_backup_20251115_0537.json"
+
+# In CI the property tests replay the same examples every run (no flaky red); locally they explore.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def free_port() -> int:

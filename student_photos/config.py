@@ -109,8 +109,10 @@ def load_settings(photo_dir: str | None = None, backup_dir: str | None = None,
     match_fields = DEFAULT_MATCH_FIELDS if fields is None else tuple(f.strip() for f in fields.split(",") if f.strip())
 
     def _path(flag: str | None, name: str, default: str) -> Path:
-        raw = flag or env.get(name, "").strip() or str(PROJECT_DIR / default)
-        return Path(raw).expanduser().absolute()
+        if flag:  # a flag is relative to where the command runs
+            return Path(flag).expanduser().absolute()
+        raw = Path(env.get(name, "").strip() or default).expanduser()
+        return raw if raw.is_absolute() else PROJECT_DIR / raw  # .env paths: relative to the scripts (cron)
 
     return Settings(
         mongo_url=mongo_url,

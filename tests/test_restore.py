@@ -463,3 +463,25 @@ def test_embedded_default_not_installed_exits_2_with_advice(school):
     assert proc.returncode == 2
     assert "MONGO_URL is not set and the embedded database is not installed" in proc.stderr
     assert "requirements-dev.txt" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_relative_paths_in_the_environment_are_relative_to_the_scripts(tmp_path, monkeypatch):
+    from conftest import ROOT
+    from student_photos.config import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    env = {"PHOTO_DIR": "photos", "BACKUP_DIR": "/srv/backups", "STUDENT_PHOTOS_ENV_FILE": str(tmp_path / "none")}
+    settings = load_settings(environ=env)
+    assert settings.photo_dir == ROOT / "photos" and str(settings.backup_dir) == "/srv/backups"
+    flagged = load_settings(photo_dir="here", environ=env)
+    assert flagged.photo_dir == tmp_path / "here"
+
+
+def test_dotenv_is_read_and_real_environment_wins(tmp_path):
+    from student_photos.config import load_settings
+
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("MONGO_URL=mongodb://u:pw@dotenv-host/\nDB_NAME=from_dotenv\nSTUDENTS_COLLECTION=pupils\n")
+    settings = load_settings(environ={"STUDENT_PHOTOS_ENV_FILE": str(dotenv), "DB_NAME": "from_env"})
+    assert settings.db_name == "from_env" and settings.collection == "pupils"
+    assert settings.database_label() == "mongodb://u:****@dotenv-host/ / from_env"

@@ -366,3 +366,25 @@ def test_sigterm_stops_a_migration_which_a_rerun_completes(school):
     assert rerun.code == 0, rerun.text
     r.assert_every_photo_is_its_own()
     assert all(p.exists() for p in new_profiles)
+
+
+def test_backup_with_two_different_records_under_one_old_id_is_ambiguous(school):
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01")
+    r.commit()
+    records = list(r.old.values()) + [{**r.old["kid"], "name": "Somebody Else"}]
+    school.write_backup(records, name="seed_backup_20251201_0000.json")
+    report = orphans_by_name(school.migrate("--migrate", "--json").json)
+    assert report[r.old_id("kid")]["decision"] == "ambiguous"
+    assert school.photo_of(r.new_id("kid")) is None
+
+
+def test_newest_backup_holding_an_old_id_gives_its_record(school):
+    r = Reseed(school)
+    r.child("kid", "New Name", date_of_birth="2015-01-01")
+    r.commit()
+    school.write_backup([{**r.old["kid"], "name": "Old Name"}], name="seed_backup_20240101_0000.json")
+    report = orphans_by_name(school.migrate("--list", "--json").json)
+    orphan = report[r.old_id("kid")]
+    assert orphan["old_name"] == "New Name" and orphan["backup"] == "seed_backup_20251115_0537.json"
+    assert orphan["decision"] == "migrate"

@@ -485,3 +485,28 @@ def test_dotenv_is_read_and_real_environment_wins(tmp_path):
     settings = load_settings(environ={"STUDENT_PHOTOS_ENV_FILE": str(dotenv), "DB_NAME": "from_env"})
     assert settings.db_name == "from_env" and settings.collection == "pupils"
     assert settings.database_label() == "mongodb://u:****@dotenv-host/ / from_env"
+
+
+def test_duplicate_student_id_in_database_is_reported_and_left_alone(school):
+    twin = school.new_student("Twin Record")
+    school.put_photo(twin["student_id"])
+    school.seed([{**twin, "photo": None}, {**twin, "name": "Other Record", "photo": "x"}])
+    school.write_backup([twin])
+
+    result = school.restore("--json")
+
+    assert result.code == 1
+    assert any(p["problem"] == "error" and "appears 2 times in the database" in p["detail"]
+               for p in result.json["problems"])
+    assert sorted(str(d.get("photo")) for d in school.collection.find({}, {"_id": 0})) == ["None", "x"]
+
+
+def test_unknown_student_flag_is_reported_not_found(school):
+    st = school.new_student("Known")
+    school.put_photo(st["student_id"])
+    school.seed([st])
+    school.write_backup([st])
+    result = school.restore("--student", "no-such-student", "--json")
+    assert result.code == 1
+    assert result.json["problems"] == [{"student_id": "no-such-student", "name": "", "problem": "not found",
+                                        "detail": "in neither the backup nor the database"}]

@@ -42,7 +42,6 @@ class BackupUnusable(Exception):
 @dataclass
 class Backup:
     path: Path
-    timestamp: str  # YYYYMMDDHHMMSS from the file name
     records: dict[str, StudentRecord] = field(default_factory=dict)
     invalid: list[InvalidEntry] = field(default_factory=list)
     conflicting_ids: set[str] = field(default_factory=set)  # one id, different records
@@ -213,7 +212,7 @@ def parse_backup(path: Path, match_fields: tuple[str, ...] = ()) -> Backup:
             return record_from_document(value, source, match_fields)
         return value
 
-    backup = Backup(path=path, timestamp=timestamp_of(path) or "")
+    backup = Backup(path=path)
     try:
         with open(path, encoding="utf-8-sig") as handle:
             reader = _StreamingReader(handle, json.JSONDecoder(object_hook=compact))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
@@ -27,7 +27,6 @@ class Settings:
     clean_min_age_seconds: float = 600.0
     workers: int = 2
     copy_workers: int = 4
-    extra: dict = field(default_factory=dict)
 
     @property
     def embedded(self) -> bool:

@@ -51,7 +51,6 @@ class StudentOutcome:
     student_id: str
     name: str
     in_database: bool = True
-    in_backup: bool = True
     created: list[str] = field(default_factory=list)
     photo: str = "ok"  # state after the run: ok, missing, empty, corrupt, symlink, ...
     relinked_from: str | None = None

@@ -58,7 +58,6 @@ class StudentPlan:
     backup_photo: object = None
     db_photo: object = None
     doc_id: object = None
-    in_backup: bool = False
     in_db: int = 0  # database documents holding this id; more than one is a problem
     conflicting_in_backup: bool = False
     in_order: bool = False  # folders and photo found in order while the database was being read
@@ -101,8 +100,7 @@ class Restorer:
         self.verify_only = verify_only
 
     def __call__(self, plan: StudentPlan) -> StudentOutcome:
-        outcome = StudentOutcome(plan.student_id, plan.name, in_database=plan.in_db > 0,
-                                 in_backup=plan.in_backup, doc_id=plan.doc_id)
+        outcome = StudentOutcome(plan.student_id, plan.name, in_database=plan.in_db > 0, doc_id=plan.doc_id)
         if plan.in_order:
             self._link(plan, outcome)
             return outcome
@@ -243,7 +241,7 @@ async def _restore_locked(settings: Settings, options: RestoreOptions, progress:
     plans: dict[str, StudentPlan] = {}
     for sid, record in backup.records.items():
         if not wanted or sid in wanted:
-            plans[sid] = StudentPlan(sid, record.name, compact_link(sid, record.photo), in_backup=True,
+            plans[sid] = StudentPlan(sid, record.name, compact_link(sid, record.photo),
                                      conflicting_in_backup=sid in backup.conflicting_ids)
     backup.records.clear()
 

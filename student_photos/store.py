@@ -59,9 +59,6 @@ class PhotoStore:
     def profile(self, student_id: str) -> Path:
         return self.student_dir(student_id) / PROFILE
 
-    def attendance(self, student_id: str) -> Path:
-        return self.student_dir(student_id) / ATTENDANCE
-
 
 def check_root(store: PhotoStore, force: bool, create: bool) -> None:
     """Refuse a missing or unusable photo root (an unmounted share) unless forced."""

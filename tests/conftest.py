@@ -102,6 +102,19 @@ def drop_dac_capabilities() -> None:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
 
 
+class SilentProgress:
+    """A Progress that prints nothing; tests subclass it to act at a chosen moment of a run."""
+
+    def started(self, info):
+        pass
+
+    def note(self, kind, text):
+        pass
+
+    def student(self, index, total, outcome, verify_only):
+        pass
+
+
 @dataclass
 class Result:
     code: int

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymongo import MongoClient
 
-from conftest import ROOT, School, MongoTestServer, drop_dac_capabilities, free_port
+from conftest import ROOT, MongoTestServer, School, SilentProgress, drop_dac_capabilities, free_port
 from student_photos.backups import BackupUnusable, parse_backup
 from student_photos.config import load_settings
 from student_photos.errors import DatabaseError
@@ -194,17 +194,11 @@ def test_odd_photo_fields_are_reported_never_followed(school, photo):
 
 
 # ---------------------------------------------------------------- faults mid-run
-class StopServerOnFirstStudent:
+class StopServerOnFirstStudent(SilentProgress):
     """A Progress that stops the database right after the students were read."""
 
     def __init__(self, server: MongoTestServer) -> None:
         self.server = server
-
-    def started(self, info):
-        pass
-
-    def note(self, kind, text):
-        pass
 
     def student(self, index, total, outcome, verify_only):
         if index == 1:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import BACKUP_NAME, School, drop_dac_capabilities
+from conftest import BACKUP_NAME, School, SilentProgress, drop_dac_capabilities
 from student_photos.sample import jpeg_bytes
 
 CANON = "/api/photos/students/{}/profile.jpg"
@@ -393,17 +393,11 @@ def test_relink_refuses_a_photo_claimed_by_two_students(school):
     assert "claimed by 2 students; not copied" in result.out
 
 
-class ChangeLinkDuringRun:
+class ChangeLinkDuringRun(SilentProgress):
     """A Progress that, mid-run, has 'the app' change a student's photo field behind the restore's back."""
 
     def __init__(self, collection, student_id: str) -> None:
         self.collection, self.student_id = collection, student_id
-
-    def started(self, info):
-        pass
-
-    def note(self, kind, text):
-        pass
 
     def student(self, index, total, outcome, verify_only):
         if index == 1:

@@ -19,7 +19,7 @@ from .matching import OldRecord, match_by_identity, match_by_order
 from .records import InvalidEntry, StudentRecord, record_from_document
 from .report import MigrateReport, OrphanReport, Progress, RunInfo, StopFlag
 from .store import (ATTENDANCE, PROFILE, CopyResult, FolderScan, PhotoStore, StagedCopy, StoreProblem,
-                    check_root, ensure_dir, existing_outcome, fsync_dir, list_student_folders, map_in_threads,
+                    check_root, ensure_dir, existing_outcome, list_student_folders, map_in_threads,
                     place_copy, scan_folder, sha256_file, stage_copy, store_lock, sweep_temporaries,
                     sync_filesystem)
 
@@ -152,13 +152,11 @@ class Migrator:
                 self._guarded(work, lambda w: self._stage(w, staged))
             if staged:
                 sync_filesystem(self.store.students)  # one flush makes every staged copy durable
-            touched: set[Path] = set()
             for work, rel, copy in staged:
                 if work.report.decision != "error":
                     self._guarded(work, lambda w, rel=rel, copy=copy: self._record(w, rel, place_copy(copy)))
-                    touched.add(copy.dest.parent)
-            for folder in touched:  # the new names are durable before the audit log says so
-                fsync_dir(folder)
+            if staged:  # and one more makes the new names durable before the audit log says so
+                sync_filesystem(self.store.students)
         finally:
             for _, _, copy in staged:
                 copy.discard()

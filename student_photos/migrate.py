@@ -111,6 +111,7 @@ class Migrator:
 
     def __init__(self, store: PhotoStore, dry_run: bool, stop: StopFlag) -> None:
         self.store, self.dry_run, self.stop = store, dry_run, stop
+        self.swept: set[Path] = set()  # folders already cleared of a killed run's temporaries
 
     def __call__(self, batch: list[OrphanWork]) -> list[OrphanWork]:
         works = [w for w in batch if w.report.decision == "migrate"]
@@ -145,6 +146,7 @@ class Migrator:
 
     def _copy(self, works: list[OrphanWork]) -> None:
         staged: list[tuple[OrphanWork, str, StagedCopy]] = []
+        placed = 0
         try:
             for work in works:
                 if self.stop.requested:  # the file in hand is finished; the rest waits for a rerun
@@ -153,30 +155,36 @@ class Migrator:
             if staged:
                 sync_filesystem(self.store.students)  # one flush makes every staged copy durable
             for work, rel, copy in staged:
+                placed += 1  # from here on this copy is place_copy's (or discard's) to clean up
                 if work.report.decision != "error":
                     self._guarded(work, lambda w, rel=rel, copy=copy: self._record(w, rel, place_copy(copy)))
+                else:
+                    copy.discard()
             if staged:  # and one more makes the new names durable before the audit log says so
                 sync_filesystem(self.store.students)
         finally:
-            for _, _, copy in staged:
+            for _, _, copy in staged[placed:]:  # anything not placed (an error above) goes
                 copy.discard()
 
     def _stage(self, work: OrphanWork, staged: list) -> None:
         source_dir = self.store.students / work.report.name
         target_dir = self.store.student_dir(work.target.student_id)
-        ensure_dir(target_dir, dry_run=False)
-        ensure_dir(target_dir / ATTENDANCE, dry_run=False)
-        swept: set[Path] = set()
+        ready: dict[Path, bool] = {}  # folder -> created by this run (then nothing can be in it yet)
+        for folder in (target_dir, target_dir / ATTENDANCE):
+            ready[folder] = ensure_dir(folder, dry_run=False)
         for rel in photo_files(work.scan):
             if self.stop.requested:
                 return
             dest = target_dir / rel
-            for parent in reversed(dest.relative_to(target_dir).parents[:-1]):
-                ensure_dir(target_dir / parent, dry_run=False)
-            if dest.parent not in swept:
+            if dest.parent not in ready:  # nested folders under attendance/
+                for parent in reversed(dest.relative_to(target_dir).parents[:-1]):
+                    if target_dir / parent not in ready:
+                        ready[target_dir / parent] = ensure_dir(target_dir / parent, dry_run=False)
+            fresh = ready[dest.parent]
+            if not fresh and dest.parent not in self.swept:
                 sweep_temporaries(dest.parent)  # a killed earlier run may have left one
-                swept.add(dest.parent)
-            if os.path.lexists(dest):  # already there: the same bytes, or a conflict; nothing to copy
+                self.swept.add(dest.parent)
+            if not fresh and os.path.lexists(dest):  # already there: the same bytes, or a conflict
                 digest, size = sha256_file(source_dir / rel)
                 self._record(work, rel, existing_outcome(dest, digest, size) or CopyResult("conflict", digest, size))
                 continue

@@ -8,6 +8,7 @@ import ctypes
 import errno
 import fcntl
 import hashlib
+import itertools
 import os
 import stat
 import sys
@@ -30,6 +31,7 @@ JPEG_SIGNATURE = b"\xff\xd8\xff"
 DIR_MODE = 0o775  # the umask narrows it further; world-write is never granted
 FILE_MODE = 0o664
 CHUNK = 1 << 20
+_PID = os.getpid()
 WORK_CHUNK = 256  # items per thread-pool task: large enough that the pool's own cost stays small
 T = TypeVar("T")
 R = TypeVar("R")
@@ -91,13 +93,13 @@ def students_dir_is_empty(store: PhotoStore) -> bool:
         raise PhotoRootError(f"Cannot read {store.students}: {exc.strerror}") from None
 
 
-def _mkdir(path: Path, parents: bool = False) -> None:
-    if parents:
-        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
-    else:
-        os.mkdir(path, DIR_MODE)
+def _mkdir(path: Path | str, parents: bool = False) -> None:
+    if not parents:
+        os.mkdir(path, DIR_MODE)  # DIR_MODE has no world-write bit, and the umask only removes bits
+        return
+    os.makedirs(path, mode=DIR_MODE, exist_ok=True)
     mode = stat.S_IMODE(os.lstat(path).st_mode)
-    if mode & stat.S_IWOTH:  # a permissive umask must not make a child's photos world-writable
+    if mode & stat.S_IWOTH:  # makedirs gives the folders above the leaf 0o777 less the umask
         os.chmod(path, mode & ~stat.S_IWOTH)
 
 
@@ -224,34 +226,50 @@ def existing_outcome(dest: Path, sha256: str, size: int) -> CopyResult | None:
     return CopyResult("same" if same else "conflict", sha256, size)
 
 
+_TEMP_NUMBERS = itertools.count()  # with the pid, unique temporary names without a syscall each
+
+
 def stage_copy(source: Path, dest: Path, durable: bool) -> StagedCopy:
     """Copy ``source`` to a temporary file beside ``dest`` and verify its size and SHA-256.
 
     ``durable`` fsyncs it now; a caller staging many files instead makes them durable with one
-    ``sync_filesystem`` before placing any. The source is only read.
+    ``sync_filesystem`` before placing any. The source is only read. Few system calls per file:
+    at district scale every one of them is a handoff between worker threads.
     """
     src_fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
-    tmp = dest.parent / f".{dest.name}.{os.getpid()}-{os.urandom(4).hex()}{TEMP_SUFFIX}"
+    tmp = dest.parent / f".{dest.name}.{_PID}-{next(_TEMP_NUMBERS)}{TEMP_SUFFIX}"
     try:
+        expected = os.fstat(src_fd).st_size
         digest = hashlib.sha256()
         size = 0
-        out_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+        # FILE_MODE has no world-write bit, and the umask only removes bits.
+        out_fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
         try:
-            mode = stat.S_IMODE(os.fstat(out_fd).st_mode)
-            if mode & stat.S_IWOTH:
-                os.fchmod(out_fd, mode & ~stat.S_IWOTH)
-            while chunk := os.read(src_fd, CHUNK):
+            want = min(expected + 1, CHUNK)
+            while chunk := os.read(src_fd, want):
                 digest.update(chunk)
                 size += len(chunk)
                 view = memoryview(chunk)
                 while view:
                     view = view[os.write(out_fd, view):]
+                if len(chunk) < want and size >= expected:  # a short read past the known size: the end
+                    break
+                want = CHUNK
             if durable:
                 os.fsync(out_fd)
+            copy_digest = hashlib.sha256()
+            copied = 0
+            want = min(size + 1, CHUNK)
+            while part := os.pread(out_fd, want, copied):  # read the copy back, from its own descriptor
+                copy_digest.update(part)
+                copied += len(part)
+                if len(part) < want:
+                    break
+                want = CHUNK
         finally:
             os.close(out_fd)
         staged = StagedCopy(tmp, dest, digest.hexdigest(), size)
-        if sha256_file(tmp) != (staged.sha256, size):
+        if (copy_digest.hexdigest(), copied) != (staged.sha256, size):
             raise StoreProblem(f"copy of {source.name} did not verify (size or SHA-256 differs)")
         return staged
     except BaseException:

@@ -71,7 +71,7 @@ class Console:
             self.line()
 
     def student(self, index: int, total: int, outcome: StudentOutcome, verify_only: bool) -> None:
-        problem = bool(outcome.errors) or (outcome.in_database and not outcome.photo_ok)
+        problem = outcome.has_problem
         if self.as_json or (self.quiet and not problem):
             return  # nothing to print: skip building the lines (200,000 students add up)
         would = verify_only

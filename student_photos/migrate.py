@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .backups import load_evidence
+from .backups import Evidence, load_evidence
 from .config import Settings
 from .db import Database
 from .errors import ConfigError
@@ -362,7 +362,7 @@ async def run_migrate(settings: Settings, options: MigrateOptions, progress: Pro
     return report
 
 
-def _decide(works: list[OrphanWork], evidence, current: list[StudentRecord], options: MigrateOptions,
+def _decide(works: list[OrphanWork], evidence: Evidence, current: list[StudentRecord], options: MigrateOptions,
             report: MigrateReport) -> None:
     """Fill in each orphan's old record and what --migrate would do with it."""
     old: dict[str, OldRecord] = {}

@@ -63,6 +63,17 @@ class StudentOutcome:
     def photo_ok(self) -> bool:
         return self.photo == "ok"
 
+    @property
+    def photo_problem(self) -> str | None:
+        """'missing' or 'corrupt' for a database student whose photo is not in order (else None)."""
+        if not self.in_database or self.errors or self.photo_ok:
+            return None
+        return "missing" if self.photo == "missing" else "corrupt"
+
+    @property
+    def has_problem(self) -> bool:
+        return bool(self.errors) or self.photo_problem is not None
+
 
 @dataclass
 class RestoreSummary:

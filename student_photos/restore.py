@@ -191,8 +191,8 @@ class Restorer:
 
 def problems_of(outcome: StudentOutcome) -> list[Problem]:
     problems = [Problem(outcome.student_id, outcome.name, "error", e) for e in outcome.errors]
-    if outcome.in_database and not outcome.errors and not outcome.photo_ok:
-        kind = "missing" if outcome.photo == "missing" else "corrupt"
+    kind = outcome.photo_problem
+    if kind:
         detail = "; ".join(outcome.notes) if kind == "missing" else outcome.photo
         problems.append(Problem(outcome.student_id, outcome.name, kind, detail))
     return problems
@@ -295,11 +295,8 @@ async def _restore_locked(settings: Settings, options: RestoreOptions, progress:
             summary.photos_verified += outcome.photo_ok
             summary.photos_relinked += outcome.relinked_from is not None
             summary.not_in_database += not outcome.in_database
-            if outcome.in_database and not outcome.errors and not outcome.photo_ok:
-                if outcome.photo == "missing":
-                    summary.photos_missing += 1
-                else:
-                    summary.photos_corrupt += 1
+            summary.photos_missing += outcome.photo_problem == "missing"
+            summary.photos_corrupt += outcome.photo_problem == "corrupt"
             summary.errors += bool(outcome.errors)
             problems.extend(problems_of(outcome))
             if outcome.link_change is not None:

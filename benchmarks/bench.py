@@ -270,6 +270,18 @@ def migrate_scenarios(url: str, d: ReseededDistrict, repeat: int) -> list[Timing
     return rows
 
 
+def district_reseed_scenarios(url: str, d: ReseededDistrict) -> list[Timing]:
+    """A whole district reseeded at once: every command once over N orphaned folders (memory is the point)."""
+    env = script_env(url, d)
+    files = d.files()
+    rows = []
+    for name, args in (("migrate --list", ("--list",)), ("migrate --migrate --dry-run", ("--migrate", "--dry-run")),
+                       ("migrate --migrate", ("--migrate",)), ("migrate --clean --confirm", ("--clean", "--confirm"))):
+        settle()
+        rows.append(measure(name, script("migrate_orphaned_photos.py", *args, "--json"), env, files))
+    return rows
+
+
 def ratio(a: Timing | None, b: Timing | None) -> str:
     if not a or not b or not b.seconds:
         return "-"
@@ -294,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photo-kb", type=int, default=50, help="photo size for the migrate scenarios")
     parser.add_argument("--skip-loop", action="store_true", help="skip the per-student loop reference")
     parser.add_argument("--repeat", type=int, default=3, help="cold-cache runs of each copy scenario (median)")
+    parser.add_argument("--orphans", type=int, default=0,
+                        help="also run migrate over this many orphaned folders (~1 KB photos): a whole district "
+                             "reseeded at once")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args(argv)
 
@@ -311,6 +326,11 @@ def main(argv: list[str] | None = None) -> int:
         reseeded.generate()
         print(f"benchmark: generated in {time.perf_counter() - started:.0f} s; running", file=sys.stderr)
         rows = restore_scenarios(url, district, args.skip_loop) + migrate_scenarios(url, reseeded, args.repeat)
+        district_rows = []
+        if args.orphans:
+            whole = ReseededDistrict(scratch / "district", client, "bench_district", args.orphans, args.attendance, 1)
+            whole.generate()
+            district_rows = district_reseed_scenarios(url, whole)
     finally:
         client.close()
         server.terminate()
@@ -341,6 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     limit = 2 + -(-changed // 1000)
     print(f"| restore first run round trips | {first.round_trips} | <= {limit} |")
     print(f"| restore rerun round trips | {rerun.round_trips} | no writes |")
+    if district_rows:
+        print(f"\nA whole district reseeded: {args.orphans:,} orphaned folders x {1 + args.attendance} photos of "
+              "~1 KB, as many current students\n")
+        print(table(district_rows))
     return 0
 
 

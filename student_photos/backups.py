@@ -202,8 +202,8 @@ class _StreamingReader:
 NO_STUDENT_LIST = "holds no student list (expected {\"students\": [...]} or a JSON array)"
 
 
-def parse_backup(path: Path, match_fields: tuple[str, ...] = ()) -> Backup:
-    """Parse a backup as a stream: each student becomes a compact record as soon as it is read."""
+def read_students(path: Path, match_fields: tuple[str, ...] = ()) -> Iterator[StudentRecord | InvalidEntry]:
+    """A backup's students, one compact record at a time as the file is read (never the whole file)."""
     source = f"backup {path.name}"
 
     def compact(obj: dict) -> object:
@@ -212,14 +212,11 @@ def parse_backup(path: Path, match_fields: tuple[str, ...] = ()) -> Backup:
             return record_from_document(value, source, match_fields)
         return value
 
-    backup = Backup(path=path)
     try:
         with open(path, encoding="utf-8-sig") as handle:
             reader = _StreamingReader(handle, json.JSONDecoder(object_hook=compact))
             for doc in reader.students():
-                backup.count += 1
-                _add(backup, doc if isinstance(doc, (StudentRecord, InvalidEntry)) else
-                     record_from_document(doc, source))
+                yield doc if isinstance(doc, (StudentRecord, InvalidEntry)) else record_from_document(doc, source)
     except PermissionError:
         raise BackupUnusable("permission denied") from None
     except OSError as exc:
@@ -228,6 +225,14 @@ def parse_backup(path: Path, match_fields: tuple[str, ...] = ()) -> Backup:
         raise BackupUnusable(f"not valid JSON ({exc})") from None
     except RecursionError:
         raise BackupUnusable("not valid JSON (nested too deeply)") from None
+
+
+def parse_backup(path: Path, match_fields: tuple[str, ...] = ()) -> Backup:
+    """Parse a whole backup into compact records, keyed by student id."""
+    backup = Backup(path=path)
+    for entry in read_students(path, match_fields):
+        backup.count += 1
+        _add(backup, entry)
     return backup
 
 
@@ -263,27 +268,22 @@ def choose_backup(backup_dir: Path, backup_file: str | None = None,
 
 @dataclass
 class Evidence:
-    """What every backup says about each old id; the newest backup holding an id wins."""
+    """Which backups were read for the orphans' old records, and which were unusable."""
 
-    records: dict[str, tuple[StudentRecord, str]] = field(default_factory=dict)
-    conflicting: set[str] = field(default_factory=set)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     used: list[str] = field(default_factory=list)
 
 
-def load_evidence(backup_dir: Path, match_fields: tuple[str, ...], wanted: set[str]) -> Evidence:
-    """What the backups say about the ``wanted`` ids (the orphans); the rest is not kept."""
+def load_evidence(backup_dir: Path, match_fields: tuple[str, ...], wanted: set[str], book) -> Evidence:
+    """Give ``book`` (a ``MatchBook``) every backup's records of the ``wanted`` ids, newest backup first."""
     evidence = Evidence()
-    for path in list_backups(backup_dir):  # newest first: the first backup to hold an id wins
+    for path in list_backups(backup_dir):
+        records = (entry for entry in read_students(path, match_fields)
+                   if isinstance(entry, StudentRecord) and entry.student_id in wanted)
         try:
-            backup = parse_backup(path, match_fields)
+            book.add_backup(path.name, records)
         except BackupUnusable as exc:
             evidence.skipped.append((path.name, str(exc)))
             continue
         evidence.used.append(path.name)
-        for student_id, record in backup.records.items():
-            if student_id in wanted and student_id not in evidence.records:
-                evidence.records[student_id] = (record, path.name)
-                if student_id in backup.conflicting_ids:
-                    evidence.conflicting.add(student_id)
     return evidence

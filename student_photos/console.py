@@ -43,6 +43,8 @@ class Console:
         self.err = err or sys.stderr
         self.quiet = quiet
         self.as_json = as_json
+        self._open_orphans = False  # JSON: the migrate document's orphan list is being streamed
+        self._head_written = False
 
     def line(self, text: str = "", *, problem: bool = False) -> None:
         if self.as_json or (self.quiet and not problem):
@@ -152,7 +154,11 @@ class Console:
 
     # ---- errors ----
     def error(self, message: str, exit_code: int) -> None:
-        if self.as_json:
+        if self.as_json and self._open_orphans:  # the document is under way: finish it with the error
+            self._close_orphans(1)
+            self.out.write(f',\n  "error": {json.dumps(message, ensure_ascii=False)},\n  "exit_code": {exit_code}\n}}\n')
+            self.out.flush()
+        elif self.as_json:
             self.emit_json({"error": message, "exit_code": exit_code})
         else:
             self.out.flush()
@@ -162,17 +168,12 @@ class Console:
         self.out.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
         self.out.flush()
 
-    # ---- migrate ----
-    def migrate_report(self, report: MigrateReport) -> None:
+    # ---- migrate: the head once the orphans are known, each orphan as it is done, then the summary ----
+    def orphans_found(self, report: MigrateReport) -> None:
         if self.as_json:  # streamed: one orphan at a time, never the whole document in memory
-            document = migrate_json(report)
-            orphans = document.pop("orphans")
-            head = json.dumps(document, ensure_ascii=False, indent=2, default=str)
+            head = json.dumps(migrate_json_head(report), ensure_ascii=False, indent=2, default=str)
             self.out.write(head[:-2] + ',\n  "orphans": [')
-            for i, orphan in enumerate(orphans):
-                self.out.write(("," if i else "") + "\n    " + json.dumps(orphan, ensure_ascii=False, default=str))
-            self.out.write("\n  ]\n}\n" if report.orphans else "]\n}\n")
-            self.out.flush()
+            self._open_orphans = self._head_written = True
             return
         if report.order_pairing:
             self.line("⚠️  --match order pairs folders with students by sort order, NOT by identity.", problem=True)
@@ -187,14 +188,34 @@ class Console:
         self.line(RULE)
         self.line(titles[report.action])
         self.line(RULE)
-        if not report.orphans:
+        if not report.orphans_found:
             self.line("✅ No orphaned directories found")
         else:
-            self.line(f"⚠️  Found {len(report.orphans)} orphaned directories:")
+            self.line(f"⚠️  Found {report.orphans_found} orphaned directories:")
         self.line()
-        for i, orphan in enumerate(report.orphans, 1):
-            self._orphan(i, orphan, report)
+
+    def orphan(self, index: int, orphan: OrphanReport, report: MigrateReport) -> None:
+        if self.as_json:
+            self.out.write(("," if index > 1 else "") + "\n    " +
+                           json.dumps(orphan_json(orphan), ensure_ascii=False, default=str))
+        elif not self.quiet or orphan.needs_attention:
+            self._orphan(index, orphan, report)
+
+    def migrate_report(self, report: MigrateReport) -> None:
+        if self.as_json:
+            if not self._head_written:
+                self.orphans_found(report)
+            self._close_orphans(report.orphans_done)
+            tail = json.dumps(migrate_json_tail(report), ensure_ascii=False, indent=2, default=str)
+            self.out.write(",\n" + tail[2:])
+            self.out.flush()
+            return
         self._migrate_summary(report)
+
+    def _close_orphans(self, written: int) -> None:
+        if self._open_orphans:
+            self.out.write("\n  ]" if written else "]")
+            self._open_orphans = False
 
     def _orphan(self, index: int, orphan: OrphanReport, report: MigrateReport) -> None:
         problem = orphan.needs_attention
@@ -230,7 +251,7 @@ class Console:
     def _migrate_summary(self, report: MigrateReport) -> None:
         c = report.count
         rows = [f"📦 Backups consulted: {len(report.backups_used)}",
-                f"📂 Orphaned directories: {len(report.orphans)}"]
+                f"📂 Orphaned directories: {report.orphans_found}"]
         if report.action == "migrate" and not report.dry_run:
             rows.append(f"✅ Migrated: {c('decision', 'migrated')}")
         else:
@@ -245,6 +266,8 @@ class Console:
             rows.append(f"🛡️  Kept: {c('clean', 'keep')}")
         if report.audit_file:
             rows.append(f"📝 Audit log: {safe(report.audit_file, 400)}")
+        if report.audit_error:
+            rows.append(f"❌ Audit log: {safe(report.audit_error, 400)}")
         self._summary_block("📊 MIGRATION SUMMARY", rows, report.exit_code, report.interrupted_by)
         if report.action == "migrate" and not report.interrupted_by:
             tail = ("Next: run this again without --dry-run to copy the photos"
@@ -269,10 +292,17 @@ def restore_json(report: RestoreReport) -> dict:
     }
 
 
-def migrate_json(report: MigrateReport) -> dict:
-    keys = ("name", "is_symlink", "has_profile", "attendance_photos", "old_name", "backup", "decision",
-            "reason", "target_id", "target_name", "copied", "already", "conflicts", "errors", "clean",
-            "clean_reason")
+ORPHAN_KEYS = ("name", "is_symlink", "has_profile", "attendance_photos", "old_name", "backup", "decision",
+               "reason", "target_id", "target_name", "copied", "already", "conflicts", "errors", "clean",
+               "clean_reason")
+
+
+def orphan_json(orphan: OrphanReport) -> dict:
+    return {k: getattr(orphan, k) for k in ORPHAN_KEYS}
+
+
+def migrate_json_head(report: MigrateReport) -> dict:
+    """Everything that comes before the (streamed) "orphans" list."""
     return {
         "tool": "migrate_orphaned_photos",
         **_info_json(report.info),
@@ -281,9 +311,16 @@ def migrate_json(report: MigrateReport) -> dict:
         "match": report.match,
         "backups": {"used": report.backups_used,
                     "skipped": [{"file": n, "error": w} for n, w in report.backups_skipped]},
-        "orphans": ({k: getattr(o, k) for k in keys} for o in report.orphans),
+    }
+
+
+def migrate_json_tail(report: MigrateReport) -> dict:
+    """Everything after it, once the run is over."""
+    return {
+        "orphans_found": report.orphans_found,
         "order_pairing": [{"folder": f, "student_id": s, "name": n} for f, s, n in report.order_pairing],
         "audit_file": report.audit_file,
+        "audit_error": report.audit_error,
         "database_round_trips": report.round_trips,
         "interrupted": signal_name(report.interrupted_by),
         "exit_code": report.exit_code,

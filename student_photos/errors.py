@@ -25,3 +25,7 @@ class LockError(ToolError):
 
 class PhotoRootError(ToolError):
     """The photo root is missing, unreadable or looks unmounted."""
+
+
+class ScratchError(ToolError):
+    """The temporary file that matching works in could not be created or written (TMPDIR)."""

@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import stat
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .backups import Evidence, load_evidence
+from .backups import load_evidence
 from .config import Settings
 from .db import Database
-from .errors import ConfigError
-from .matching import OldRecord, match_by_identity, match_by_order
+from .errors import ConfigError, ScratchError
+from .matching import MatchBook, Orphan, Student
 from .records import InvalidEntry, StudentRecord, record_from_document
 from .report import MigrateReport, OrphanReport, Progress, RunInfo, StopFlag
 from .store import (ATTENDANCE, PROFILE, CopyResult, FolderScan, PhotoStore, StagedCopy, StoreProblem,
@@ -39,7 +41,7 @@ class MigrateOptions:
 class OrphanWork:
     report: OrphanReport
     scan: FolderScan | None = None
-    target: StudentRecord | None = None
+    target: Student | None = None
     audit_files: list[dict] = field(default_factory=list)
 
 
@@ -63,7 +65,7 @@ def survey(store: PhotoStore, name: str) -> OrphanWork:
     if not stat.S_ISDIR(mode):
         work.report.decision, work.report.reason = "not a folder", "a file, not a student folder; left alone"
         return work
-    work.scan = scan_folder(path)
+    work.scan = scan_folder(path, times=False)  # the clean rescans with times before it decides
     work.report.has_profile = work.scan.profile
     work.report.attendance_photos = work.scan.attendance_count
     return work
@@ -77,6 +79,8 @@ def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path, t
     """
     same, different = [], []
     target_dir = store.student_dir(work.target.student_id)
+    if not os.path.lexists(target_dir):  # a student with no folder yet holds nothing to compare
+        return same, different
     for rel in photo_files(work.scan):
         dest = target_dir / rel
         try:
@@ -95,7 +99,7 @@ def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path, t
     return same, different
 
 
-def conflict_text(rel: str, target: StudentRecord) -> str:
+def conflict_text(rel: str, target: Student) -> str:
     if rel == PROFILE:
         return (f"{target.name} already has a different profile.jpg (uploaded after the reseed?); "
                 "theirs is kept")
@@ -285,39 +289,96 @@ def recover_interrupted_cleans(store: PhotoStore) -> None:
             os.rename(entry.path, original)
 
 
-def append_audit(store: PhotoStore, works: list[OrphanWork]) -> str | None:
-    records = [w for w in works if w.report.copied]  # a rerun that copies nothing logs nothing
-    if not records:
-        return None
-    folder = store.root / AUDIT_DIR
-    ensure_dir(folder, dry_run=False)
-    path = folder / "audit.jsonl"
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    lines = [json.dumps({"time": now, "old_id": w.report.name, "new_id": w.target.student_id,
-                         "student": w.target.name, "files": w.audit_files}, ensure_ascii=False) + "\n"
-             for w in records]
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
-    try:
-        os.write(fd, "".join(lines).encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return str(path)
+class AuditLog:
+    """Appends one JSON line per migrated orphan to ``.migrations/audit.jsonl``.
+
+    Each batch's lines are written as soon as its copies are durable, so a killed run leaves a line
+    for every batch it finished; they are fsynced every ``SYNC_EVERY`` lines and at the end.
+    """
+
+    SYNC_EVERY = 256  # lines: a handful of fsyncs for a school, not one per batch
+
+    def __init__(self, store: PhotoStore) -> None:
+        self.path = store.root / AUDIT_DIR / "audit.jsonl"
+        self.lines: list[str] = []
+        self.unsynced = 0
+        self.fd: int | None = None
+        self.written = False
+        self.error: str | None = None
+
+    def add(self, work: OrphanWork) -> None:
+        if not work.report.copied:  # a rerun that copies nothing logs nothing
+            return
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.lines.append(json.dumps({"time": now, "old_id": work.report.name, "new_id": work.target.student_id,
+                                      "student": work.target.name, "files": work.audit_files},
+                                     ensure_ascii=False) + "\n")
+
+    def write(self, sync: bool = False) -> None:
+        lines, self.lines = self.lines, []
+        if self.error:
+            return
+        try:
+            if lines:
+                if self.fd is None:
+                    ensure_dir(self.path.parent, dry_run=False)
+                    self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
+                os.write(self.fd, "".join(lines).encode())
+                self.unsynced += len(lines)
+                self.written = True
+            if self.fd is not None and self.unsynced and (sync or self.unsynced >= self.SYNC_EVERY):
+                os.fsync(self.fd)
+                self.unsynced = 0
+        except (OSError, StoreProblem) as exc:
+            self.error = f"could not write the audit log {self.path}: {getattr(exc, 'strerror', None) or exc}"
+
+    def close(self) -> None:
+        self.write(sync=True)
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
-async def read_current_students(settings: Settings) -> tuple[list[StudentRecord], int]:
-    current: list[StudentRecord] = []
+async def read_current_students(settings: Settings, book: MatchBook) -> int:
+    """Every current student into ``book``; returns the database round trips."""
     async with Database(settings) as database:
+        chunk: list[StudentRecord] = []
         async for doc in database.read_students(settings.match_fields):
             entry = record_from_document(doc, "database", settings.match_fields)
             if not isinstance(entry, InvalidEntry):
-                entry.doc_id = None  # migrate never writes to the database
-                current.append(entry)
-        return current, database.round_trips.count
+                chunk.append(entry)
+            if len(chunk) >= 2000:
+                book.add_current(chunk)
+                chunk = []
+        book.add_current(chunk)
+        book.index_current()
+        return database.round_trips.count
+
+
+def holds_a_file(path: str) -> bool:
+    """Whether a real folder (not a symlink) holds any regular file: usually one directory read."""
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            return False
+    except OSError:
+        return False
+    pending = [path]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    if entry.is_file(follow_symlinks=False):
+                        return True
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+        except OSError:
+            continue
+    return False
 
 
 async def run_migrate(settings: Settings, options: MigrateOptions, progress: Progress, stop: StopFlag
                       ) -> MigrateReport:
+    """Decide every orphan first (compactly), then survey, act on and report them in batches, streaming."""
     if options.match == "order" and options.action == "clean":
         raise ConfigError("--match order only applies to --list and --migrate")
     store = PhotoStore(settings.photo_dir)
@@ -333,66 +394,104 @@ async def run_migrate(settings: Settings, options: MigrateOptions, progress: Pro
     with store_lock(store, shared=not changes, wait_seconds=settings.lock_wait_seconds):
         if changes:
             recover_interrupted_cleans(store)
-        current, report.round_trips = await read_current_students(settings)
-        current_ids = {s.student_id for s in current}
-        names = [name for name in list_student_folders(store) if name not in current_ids]
-        works: list[OrphanWork] = []
-        await map_in_threads(lambda name: survey(store, name), names, settings.workers, StopFlag(),
-                             lambda _i, w: works.append(w))
-        evidence = load_evidence(settings.backup_dir, settings.match_fields, set(names))
-        report.backups_used, report.backups_skipped = evidence.used, evidence.skipped
-        _decide(works, evidence, current, options, report)
-        if options.match == "order" and options.dry_run:
-            report.orphans = [w.report for w in works]
-            return report
-        if options.action in ("list", "migrate"):
-            migrator = Migrator(store, dry_run=not changes, stop=stop)
-            done: list[OrphanWork] = []
-            batches = [works[i:i + MIGRATE_BATCH] for i in range(0, len(works), MIGRATE_BATCH)]
-            workers = settings.copy_workers if changes else settings.workers  # copies wait on the disk
-            await map_in_threads(migrator, batches, workers, stop, lambda _i, batch: done.extend(batch), chunk=1)
-            if changes:
-                report.audit_file = append_audit(store, done)
-        else:
-            cleaner = Cleaner(store, confirm=changes, min_age=settings.clean_min_age_seconds, stop=stop)
-            await map_in_threads(cleaner, works, settings.workers, stop, lambda _i, w: None)
+        try:
+            book = MatchBook(settings.match_fields)
+            try:
+                await _decide(store, settings, options, book, report)
+                progress.orphans_found(report)
+                await _act(store, settings, options, book, report, progress, stop)
+            finally:
+                book.close()
+        except sqlite3.Error as exc:
+            raise ScratchError(f"Matching needs a temporary file and could not use one "
+                               f"(TMPDIR={tempfile.gettempdir()}): {exc}") from None
         if stop.requested:
             report.interrupted_by = stop.signum
-    report.orphans = [w.report for w in works]
     return report
 
 
-def _decide(works: list[OrphanWork], evidence: Evidence, current: list[StudentRecord], options: MigrateOptions,
-            report: MigrateReport) -> None:
-    """Fill in each orphan's old record and what --migrate would do with it."""
-    old: dict[str, OldRecord] = {}
-    for work in works:
-        found = evidence.records.get(work.report.name)
-        if found:
-            work.report.old_name, work.report.backup = found[0].name, found[1]
-        if work.report.decision:  # symlink, not a folder, error: already decided
-            continue
-        if not work.scan.files:
-            work.report.decision, work.report.reason = "nothing to migrate", "holds no photo"
-            continue
-        old[work.report.name] = OldRecord(found[0] if found else None, found[1] if found else None,
-                                          work.report.name in evidence.conflicting)
+async def _decide(store: PhotoStore, settings: Settings, options: MigrateOptions, book: MatchBook,
+                  report: MigrateReport) -> None:
+    """Find the orphaned folders and decide, for each, what --migrate would do (nothing on disk changes)."""
+    report.round_trips = await read_current_students(settings, book)
+    names = list_student_folders(store)
+    current = book.current_ids_among(names)
+    names = [name for name in names if name not in current]
+    report.orphans_found = len(names)
+    candidates = bytearray(len(names))  # real folders holding a file: the ones matching is about
+
+    def note(index: int, holds: bool) -> None:
+        candidates[index - 1] = holds
+
+    await map_in_threads(lambda name: holds_a_file(str(store.students / name)), names, settings.workers,
+                         StopFlag(), note)
+    book.add_orphans(zip(names, candidates))
+    evidence = load_evidence(settings.backup_dir, settings.match_fields, set(names), book)
+    report.backups_used, report.backups_skipped = evidence.used, evidence.skipped
     if options.match == "order":
-        pairs = match_by_order([n for n in old], current)
-        report.order_pairing = [(folder, s.student_id, s.name) for folder, s in pairs]
-        paired = dict(pairs)
-        for work in works:
-            if work.report.name in old:
-                target = paired.get(work.report.name)
-                work.report.decision = "migrate" if target else "no current student"
-                work.report.reason = "paired by sort order (--match order)" if target else "no student left"
-                work.target = target
+        report.order_pairing = [(folder, s.student_id, s.name) for folder, s in book.decide_by_order()]
     else:
-        by_name = {w.report.name: w for w in works}
-        for name, pairing in match_by_identity(old, current).items():
-            work = by_name[name]
-            work.report.decision, work.report.reason = pairing.decision, pairing.reason
-            work.target = pairing.target
-    for work in works:
-        if work.target is not None:
-            work.report.target_id, work.report.target_name = work.target.student_id, work.target.name
+        book.decide_by_identity()
+
+
+async def _act(store: PhotoStore, settings: Settings, options: MigrateOptions, book: MatchBook,
+               report: MigrateReport, progress: Progress, stop: StopFlag) -> None:
+    """Survey, act on and report the orphans in batches, in name order; only counts are kept."""
+    changes = options.action != "list" and not options.dry_run
+    act = OrphanActor(store, options, changes, settings.clean_min_age_seconds, stop)
+    audit = AuditLog(store)
+
+    def finished(_index: int, works: list[OrphanWork]) -> None:
+        for work in works:
+            report.add(work.report)
+            progress.orphan(report.orphans_done, work.report, report)
+            if changes:
+                audit.add(work)
+        audit.write()  # the batch's copies are durable: its lines go out now
+
+    workers = settings.copy_workers if changes and options.action == "migrate" else settings.workers
+    try:
+        await map_in_threads(act, book.orphans(MIGRATE_BATCH), workers, stop, finished, chunk=1)
+    finally:
+        audit.close()
+        report.audit_file = str(audit.path) if audit.written else None
+        report.audit_error = audit.error
+
+
+class OrphanActor:
+    """Surveys a batch of orphaned folders, applies the decisions made for them, and acts (on a worker)."""
+
+    def __init__(self, store: PhotoStore, options: MigrateOptions, changes: bool, min_age: float,
+                 stop: StopFlag) -> None:
+        self.store, self.options, self.stop = store, options, stop
+        self.migrator = Migrator(store, dry_run=not changes, stop=stop)
+        self.cleaner = Cleaner(store, confirm=changes, min_age=min_age, stop=stop)
+
+    def __call__(self, orphans: list[Orphan]) -> list[OrphanWork]:
+        works = []
+        for orphan in orphans:
+            if self.stop.requested and self.options.action == "clean":
+                break  # each clean is one folder: finish the one in hand, start no new one
+            work = self.prepare(orphan)
+            if self.options.action == "clean":
+                self.cleaner(work)
+            works.append(work)
+        if self.options.action != "clean" and not (self.options.match == "order" and self.options.dry_run):
+            self.migrator(works)
+        return works
+
+    def prepare(self, orphan: Orphan) -> OrphanWork:
+        work = survey(self.store, orphan.name)
+        report = work.report
+        report.old_name, report.backup = orphan.old_name, orphan.backup
+        if report.decision:  # symlink, not a folder, error: already decided
+            return work
+        if not work.scan.files:
+            report.decision, report.reason = "nothing to migrate", "holds no photo"
+        elif orphan.pairing is None:  # it held no file when matching ran
+            report.decision, report.reason = "error", "files appeared while this run was matching; run it again"
+        else:
+            report.decision, report.reason, work.target = orphan.pairing
+            if work.target is not None:
+                report.target_id, report.target_name = work.target.student_id, work.target.name
+        return work

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -139,26 +140,40 @@ class OrphanReport:
 
 @dataclass
 class MigrateReport:
+    """The run as a whole. Each orphan's own report goes to ``Progress.orphan`` and is only counted here,
+    so a district's 200,000 orphaned folders are never all held at once."""
+
     info: RunInfo
     action: str  # list, migrate, clean
     dry_run: bool
     match: str = "identity"
     backups_used: list[str] = field(default_factory=list)
     backups_skipped: list[tuple[str, str]] = field(default_factory=list)
-    orphans: list[OrphanReport] = field(default_factory=list)
+    orphans_found: int = 0
+    orphans_done: int = 0
+    tally: Counter = field(default_factory=Counter)  # ("decision" or "clean", value) -> orphans
+    attention: int = 0  # orphans that need a person
     order_pairing: list[tuple[str, str, str]] = field(default_factory=list)  # (folder, student id, name)
     audit_file: str | None = None
+    audit_error: str | None = None
     interrupted_by: int | None = None
     round_trips: int = 0
 
+    def add(self, orphan: OrphanReport) -> None:
+        self.orphans_done += 1
+        self.tally["decision", orphan.decision] += 1
+        if orphan.clean:
+            self.tally["clean", orphan.clean] += 1
+        self.attention += orphan.needs_attention
+
     def count(self, attribute: str, value: str) -> int:
-        return sum(1 for o in self.orphans if getattr(o, attribute) == value)
+        return self.tally[attribute, value]
 
     @property
     def exit_code(self) -> int:
         if self.interrupted_by:
             return 128 + self.interrupted_by
-        if any(o.needs_attention for o in self.orphans) or self.backups_skipped:
+        if self.attention or self.backups_skipped or self.audit_error:
             return EXIT_PROBLEMS
         return EXIT_OK
 
@@ -169,3 +184,5 @@ class Progress(Protocol):
     def started(self, info: RunInfo) -> None: ...
     def note(self, kind: str, text: str) -> None: ...
     def student(self, index: int, total: int, outcome: StudentOutcome, verify_only: bool) -> None: ...
+    def orphans_found(self, report: MigrateReport) -> None: ...
+    def orphan(self, index: int, orphan: OrphanReport, report: MigrateReport) -> None: ...

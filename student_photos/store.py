@@ -14,7 +14,7 @@ import stat
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,9 +186,11 @@ def sha256_file(path: Path) -> tuple[str, int]:
     size = 0
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
-        while chunk := os.read(fd, CHUNK):
+        want = min(os.fstat(fd).st_size + 1, CHUNK)  # a small photo in one read, without a 1 MB buffer
+        while chunk := os.read(fd, want):
             digest.update(chunk)
             size += len(chunk)
+            want = CHUNK
     finally:
         os.close(fd)
     return digest.hexdigest(), size
@@ -360,7 +362,9 @@ class FolderScan:
         return sum(1 for f in self.files if f.startswith(ATTENDANCE + "/"))
 
 
-def scan_folder(folder: Path | str) -> FolderScan:
+def scan_folder(folder: Path | str, times: bool = True) -> FolderScan:
+    """Walk a folder without following symlinks. ``times=False`` skips the per-file stat (and so
+    ``newest_mtime``): the directory entries' own types are enough to list what it holds."""
     files: list[str] = []
     symlinks: list[str] = []
     others: list[str] = []
@@ -369,17 +373,25 @@ def scan_folder(folder: Path | str) -> FolderScan:
     while pending:
         prefix, current = pending.pop()
         try:
-            newest = max(newest, os.lstat(current).st_mtime)
+            if times:
+                newest = max(newest, os.lstat(current).st_mtime)
             with os.scandir(current) as entries:
                 for entry in entries:
                     rel = sys.intern(prefix + entry.name)  # the same few names recur in every folder
-                    info = entry.stat(follow_symlinks=False)
-                    newest = max(newest, info.st_mtime)
-                    if stat.S_ISLNK(info.st_mode):
+                    if times:
+                        info = entry.stat(follow_symlinks=False)
+                        newest = max(newest, info.st_mtime)
+                        mode = info.st_mode
+                        link, folder_, regular = stat.S_ISLNK(mode), stat.S_ISDIR(mode), stat.S_ISREG(mode)
+                    else:
+                        link = entry.is_symlink()
+                        folder_ = not link and entry.is_dir(follow_symlinks=False)
+                        regular = not link and not folder_ and entry.is_file(follow_symlinks=False)
+                    if link:
                         symlinks.append(rel)
-                    elif stat.S_ISDIR(info.st_mode):
+                    elif folder_:
                         pending.append((rel + "/", entry.path))
-                    elif stat.S_ISREG(info.st_mode):
+                    elif regular:
                         files.append(rel)
                     else:
                         others.append(rel)
@@ -428,13 +440,16 @@ def store_lock(store: PhotoStore, shared: bool, wait_seconds: float) -> Iterator
         os.close(fd)
 
 
-async def map_in_threads(func: Callable[[T], R], items: Sequence[T], workers: int, stop,
+async def map_in_threads(func: Callable[[T], R], items: Iterable[T], workers: int, stop,
                          on_result: Callable[[int, R], None], chunk: int = WORK_CHUNK) -> int:
-    """Run ``func`` over ``items`` on a small thread pool; results arrive in order. Returns how many ran."""
+    """Run ``func`` over ``items`` on a small thread pool; results arrive in order. Returns how many ran.
+
+    ``items`` is read lazily, on this thread, a few chunks ahead of the workers.
+    """
     loop = asyncio.get_running_loop()
     done = 0
 
-    def run_chunk(chunk: Sequence[T]) -> list[R]:
+    def run_chunk(chunk: list[T]) -> list[R]:
         results = []
         for item in chunk:
             if stop.requested:  # finish the file in hand, start no new one
@@ -451,8 +466,9 @@ async def map_in_threads(func: Callable[[T], R], items: Sequence[T], workers: in
                 done += 1
                 on_result(done, result)
 
-        for start in range(0, len(items), chunk):
-            pending.append(loop.run_in_executor(pool, run_chunk, items[start:start + chunk]))
+        iterator = iter(items)
+        while not stop.requested and (part := list(itertools.islice(iterator, chunk))):
+            pending.append(loop.run_in_executor(pool, run_chunk, part))
             if len(pending) > workers * 2:
                 drain_one(await pending.popleft())
         while pending:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -137,6 +138,24 @@ def test_migrate_gives_every_child_only_their_own_photo(school, adversarial):
     assert {f["file"] for f in twin["files"]} == {"profile.jpg", "attendance/2025-11-10_AM.jpg",
                                                   "attendance/2025-11-11_AM.jpg"}
     assert all(len(f["sha256"]) == 64 for f in twin["files"])
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_an_audit_log_that_cannot_be_written_is_reported_and_the_copies_still_verified(school, output):
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01")
+    r.commit()
+    (school.photos / ".migrations").write_text("a file where the audit folder should be")
+    result = school.migrate("--migrate", *(["--json"] if output == "json" else []))
+
+    assert result.code == 1, result.text
+    assert school.photo_of(r.new_id("kid")) == r.photos["kid"]
+    if output == "json":
+        assert result.json["audit_file"] is None
+        assert result.json["audit_error"].startswith("could not write the audit log")
+    else:
+        assert "❌ Audit log: could not write the audit log" in result.out
+        assert "⚠️  Result: finished, but problems remain (exit 1)" in result.out
 
 
 def test_migrate_is_idempotent(school, adversarial):
@@ -305,6 +324,12 @@ def test_migration_killed_with_sigkill_mid_copy_completes_on_rerun(school, momen
     for path in new_profiles:  # every file in place is whole
         if path.exists():
             assert path.read_bytes() in r.photos.values() and path.read_bytes().endswith(b"\xff\xd9")
+    audit = school.photos / ".migrations" / "audit.jsonl"
+    for line in audit.read_text().splitlines() if audit.exists() else []:  # what the log claims is in place
+        entry = json.loads(line)
+        for file in entry["files"]:
+            data = (school.folder(entry["new_id"]) / file["file"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == file["sha256"] and len(data) == file["size"]
     rerun = school.subprocess("migrate_orphaned_photos", "--migrate")
 
     assert rerun.code == 0, rerun.text

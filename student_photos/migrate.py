@@ -293,15 +293,13 @@ class AuditLog:
     """Appends one JSON line per migrated orphan to ``.migrations/audit.jsonl``.
 
     Each batch's lines are written as soon as its copies are durable, so a killed run leaves a line
-    for every batch it finished; they are fsynced every ``SYNC_EVERY`` lines and at the end.
+    for every batch it finished. Later batches' ``syncfs`` make them durable along with their own copies
+    (the log is on the photo store's filesystem); one fsync at the end covers the rest.
     """
-
-    SYNC_EVERY = 256  # lines: a handful of fsyncs for a school, not one per batch
 
     def __init__(self, store: PhotoStore) -> None:
         self.path = store.root / AUDIT_DIR / "audit.jsonl"
         self.lines: list[str] = []
-        self.unsynced = 0
         self.fd: int | None = None
         self.written = False
         self.error: str | None = None
@@ -324,11 +322,9 @@ class AuditLog:
                     ensure_dir(self.path.parent, dry_run=False)
                     self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
                 os.write(self.fd, "".join(lines).encode())
-                self.unsynced += len(lines)
-                self.written = True
-            if self.fd is not None and self.unsynced and (sync or self.unsynced >= self.SYNC_EVERY):
+            if sync and self.fd is not None:
                 os.fsync(self.fd)
-                self.unsynced = 0
+            self.written = self.written or bool(lines)
         except (OSError, StoreProblem) as exc:
             self.error = f"could not write the audit log {self.path}: {getattr(exc, 'strerror', None) or exc}"
 

@@ -182,7 +182,7 @@ class MatchBook:
         pairs = list(zip(folders, students))  # noqa: B905 (unequal lengths are the point)
         paired = (Pairing("migrate", "paired by sort order (--match order)", s) for _, s in pairs)
         unpaired = [Pairing("no current student", "no student left")] * (len(folders) - len(pairs))
-        self._store(zip(map(_pack, folders), itertools.chain(paired, unpaired)))
+        self._store(zip(map(_pack, folders), itertools.chain(paired, unpaired), strict=True))
         return pairs
 
     def _store(self, decisions: Iterable[tuple[bytes, Pairing]]) -> None:

@@ -421,7 +421,7 @@ async def _decide(store: PhotoStore, settings: Settings, options: MigrateOptions
 
     await map_in_threads(lambda name: holds_a_file(str(store.students / name)), names, settings.workers,
                          StopFlag(), note)
-    book.add_orphans(zip(names, candidates))
+    book.add_orphans(zip(names, candidates, strict=True))
     evidence = load_evidence(settings.backup_dir, settings.match_fields, set(names), book)
     report.backups_used, report.backups_skipped = evidence.used, evidence.skipped
     if options.match == "order":

@@ -90,7 +90,7 @@ def differing_field(a: str, b: str, match_fields: tuple[str, ...]) -> str | None
     """The first identifying field present in both that differs; None when they agree."""
     if a == b or not a or not b:
         return None
-    for field, x, y in zip(match_fields, a.split(FIELD_SEPARATOR), b.split(FIELD_SEPARATOR)):
+    for field, x, y in zip(match_fields, a.split(FIELD_SEPARATOR), b.split(FIELD_SEPARATOR), strict=True):
         if x and y and x != y:
             return field
     return None

@@ -114,6 +114,12 @@ class SilentProgress:
     def student(self, index, total, outcome, verify_only):
         pass
 
+    def orphans_found(self, report):
+        pass
+
+    def orphan(self, index, orphan, report):
+        pass
+
 
 @dataclass
 class Result:

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT, School
+from conftest import ROOT, School, SilentProgress
 from student_photos.sample import jpeg_bytes
 
 
@@ -413,3 +413,43 @@ def test_newest_backup_holding_an_old_id_gives_its_record(school):
     orphan = report[r.old_id("kid")]
     assert orphan["old_name"] == "New Name" and orphan["backup"] == "seed_backup_20251115_0537.json"
     assert orphan["decision"] == "migrate"
+
+
+class UploadAfterMatching(SilentProgress):
+    """'The app' puts a photo into an empty orphaned folder after matching decided, before the copies."""
+
+    def __init__(self, folder) -> None:
+        self.folder, self.orphans = folder, {}
+
+    def orphans_found(self, report):
+        (self.folder / "profile.jpg").write_bytes(jpeg_bytes("uploaded while matching"))
+
+    def orphan(self, index, orphan, report):
+        self.orphans[orphan.name] = orphan
+
+
+def test_a_photo_that_appears_after_matching_is_not_acted_on_until_a_rerun(school, monkeypatch):
+    import asyncio
+
+    from student_photos.config import load_settings
+    from student_photos.migrate import MigrateOptions, run_migrate
+    from student_photos.report import StopFlag
+
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01", photo=False)
+    r.commit()
+    folder = school.folder(r.old_id("kid"))
+    (folder / "attendance").mkdir(parents=True)  # empty when matching looks at it
+    for key, value in school.env().items():
+        monkeypatch.setenv(key, value)
+    progress = UploadAfterMatching(folder)
+
+    report = asyncio.run(run_migrate(load_settings(), MigrateOptions("migrate", dry_run=False), progress, StopFlag()))
+
+    orphan = progress.orphans[r.old_id("kid")]
+    assert (orphan.decision, orphan.reason) == ("error", "files appeared while this run was matching; run it again")
+    assert report.exit_code == 1 and report.count("decision", "error") == 1
+    assert school.photo_of(r.new_id("kid")) is None, "nothing is copied on a decision made without the file"
+    rerun = school.migrate("--migrate")
+    assert rerun.code == 0, rerun.text
+    assert school.photo_of(r.new_id("kid")) == jpeg_bytes("uploaded while matching")

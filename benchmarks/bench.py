@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from student_photos.config import mask_url  # noqa: E402
 from student_photos.sample import jpeg_bytes  # noqa: E402
 
 
@@ -282,6 +283,12 @@ def district_reseed_scenarios(url: str, d: ReseededDistrict) -> list[Timing]:
     return rows
 
 
+def server_label(url: str) -> str:
+    with MongoClient(url, serverSelectionTimeoutMS=5000) as client:
+        info = client.server_info()
+    return f"server {info.get('version', '?')} at {mask_url(url)}"
+
+
 def ratio(a: Timing | None, b: Timing | None) -> str:
     if not a or not b or not b.seconds:
         return "-"
@@ -309,12 +316,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orphans", type=int, default=0,
                         help="also run migrate over this many orphaned folders (~1 KB photos): a whole district "
                              "reseeded at once")
+    parser.add_argument("--mongo-url", metavar="URL",
+                        help="run against this server (a real mongod) instead of starting SecantusDB; its "
+                             "bench_* databases are dropped at the end")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args(argv)
 
     scratch = Path(tempfile.mkdtemp(prefix="photo-bench-"))
-    server, url = start_server(scratch / "db")
+    server, url = (None, args.mongo_url) if args.mongo_url else start_server(scratch / "db")
     client = MongoClient(url)
+    if server is None:  # someone else's server: start from no benchmark data of an earlier run
+        for name in ("bench_restore", "bench_migrate", "bench_district"):
+            client.drop_database(name)
     try:
         print(f"benchmark: generating {args.students} students x {1 + args.attendance} photos ...",
               file=sys.stderr, flush=True)
@@ -332,9 +345,13 @@ def main(argv: list[str] | None = None) -> int:
             whole.generate()
             district_rows = district_reseed_scenarios(url, whole)
     finally:
+        if server is None:
+            for name in ("bench_restore", "bench_migrate", "bench_district"):
+                client.drop_database(name)
         client.close()
-        server.terminate()
-        server.wait()
+        if server is not None:
+            server.terminate()
+            server.wait()
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -347,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     cp_sync = by["floor: cp -a, then sync"]
     print(f"\nN = {args.students:,} students, K = {args.attendance}; migrate N = {args.migrate_students:,} "
           f"with ~{args.photo_kb} KB photos; {os.cpu_count()} cores, {platform.python_implementation()} "
-          f"{platform.python_version()}, SecantusDB --standalone\n")
+          f"{platform.python_version()}, {server_label(url) if args.mongo_url else 'SecantusDB --standalone'}\n")
     print(table(rows))
     print("\n| ratio | measured | target |\n| --- | ---: | --- |")
     print(f"| restore first run / floor | {ratio(first, floor1)} | <= 1.5x |")

@@ -7,9 +7,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import BackupError
 from .records import InvalidEntry, StudentRecord, record_from_document
+
+if TYPE_CHECKING:
+    from .matching import MatchBook
 
 BACKUP_NAME = re.compile(r"seed_backup_(\d{8})_(\d{4}(?:\d{2})?)\.json")
 
@@ -274,8 +278,9 @@ class Evidence:
     used: list[str] = field(default_factory=list)
 
 
-def load_evidence(backup_dir: Path, match_fields: tuple[str, ...], wanted: set[str], book) -> Evidence:
-    """Give ``book`` (a ``MatchBook``) every backup's records of the ``wanted`` ids, newest backup first."""
+def load_evidence(backup_dir: Path, match_fields: tuple[str, ...], wanted: set[str],
+                  book: MatchBook) -> Evidence:
+    """Give ``book`` every backup's records of the ``wanted`` ids, newest backup first."""
     evidence = Evidence()
     for path in list_backups(backup_dir):
         records = (entry for entry in read_students(path, match_fields)

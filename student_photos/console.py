@@ -45,6 +45,7 @@ class Console:
         self.as_json = as_json
         self._open_orphans = False  # JSON: the migrate document's orphan list is being streamed
         self._head_written = False
+        self._orphans_written = 0
 
     def line(self, text: str = "", *, problem: bool = False) -> None:
         if self.as_json or (self.quiet and not problem):
@@ -155,7 +156,7 @@ class Console:
     # ---- errors ----
     def error(self, message: str, exit_code: int) -> None:
         if self.as_json and self._open_orphans:  # the document is under way: finish it with the error
-            self._close_orphans(1)
+            self._close_orphans()
             self.out.write(f',\n  "error": {json.dumps(message, ensure_ascii=False)},\n  "exit_code": {exit_code}\n}}\n')
             self.out.flush()
         elif self.as_json:
@@ -196,8 +197,9 @@ class Console:
 
     def orphan(self, index: int, orphan: OrphanReport, report: MigrateReport) -> None:
         if self.as_json:
-            self.out.write(("," if index > 1 else "") + "\n    " +
+            self.out.write(("," if self._orphans_written else "") + "\n    " +
                            json.dumps(orphan_json(orphan), ensure_ascii=False, default=str))
+            self._orphans_written += 1
         elif not self.quiet or orphan.needs_attention:
             self._orphan(index, orphan, report)
 
@@ -205,16 +207,16 @@ class Console:
         if self.as_json:
             if not self._head_written:
                 self.orphans_found(report)
-            self._close_orphans(report.orphans_done)
+            self._close_orphans()
             tail = json.dumps(migrate_json_tail(report), ensure_ascii=False, indent=2, default=str)
             self.out.write(",\n" + tail[2:])
             self.out.flush()
             return
         self._migrate_summary(report)
 
-    def _close_orphans(self, written: int) -> None:
+    def _close_orphans(self) -> None:
         if self._open_orphans:
-            self.out.write("\n  ]" if written else "]")
+            self.out.write("\n  ]" if self._orphans_written else "]")
             self._open_orphans = False
 
     def _orphan(self, index: int, orphan: OrphanReport, report: MigrateReport) -> None:

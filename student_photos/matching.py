@@ -79,7 +79,6 @@ class MatchBook:
             CREATE TABLE decision (name BLOB PRIMARY KEY, decision TEXT, reason BLOB, target_sid TEXT,
                                    target_name BLOB) WITHOUT ROWID;
         """)
-        self.current_count = 0
 
     def close(self) -> None:
         self.db.close()
@@ -87,7 +86,6 @@ class MatchBook:
     # ---- filling it ----
     def add_current(self, records: Iterable[StudentRecord]) -> None:
         for chunk in _chunks(records, WRITE_CHUNK):
-            self.current_count += len(chunk)
             self.db.executemany("INSERT INTO current VALUES (?, ?, ?, ?)",
                                 ((r.student_id, _pack(normalise_text(r.name)) or None, _pack(r.name),
                                   _pack(r.identity)) for r in chunk))

@@ -21,7 +21,7 @@ from .matching import MatchBook, Orphan, Student
 from .records import InvalidEntry, StudentRecord, record_from_document
 from .report import MigrateReport, OrphanReport, Progress, RunInfo, StopFlag
 from .store import (ATTENDANCE, PROFILE, CopyResult, FolderScan, PhotoStore, StagedCopy, StoreProblem,
-                    check_root, ensure_dir, existing_outcome, list_student_folders, map_in_threads,
+                    check_root, ensure_dir, existing_outcome, holds_a_file, list_student_folders, map_in_threads,
                     place_copy, scan_folder, sha256_file, stage_copy, store_lock, sweep_temporaries,
                     sync_filesystem)
 
@@ -35,6 +35,11 @@ class MigrateOptions:
     action: str  # list, migrate or clean
     dry_run: bool = True
     match: str = "identity"  # or "order", the design document's unsafe pairing, only when asked for
+
+    @property
+    def changes(self) -> bool:
+        """Whether this run changes anything on disk (--migrate, --clean --confirm)."""
+        return self.action != "list" and not self.dry_run
 
 
 @dataclass(slots=True)
@@ -50,7 +55,7 @@ def photo_files(scan: FolderScan) -> list[str]:
     return [f for f in scan.files if f == PROFILE or f.startswith(ATTENDANCE + "/")]
 
 
-def survey(store: PhotoStore, name: str) -> OrphanWork:
+def survey(store: PhotoStore, name: str, times: bool = False) -> OrphanWork:
     work = OrphanWork(OrphanReport(name))
     path = store.students / name
     try:
@@ -65,7 +70,7 @@ def survey(store: PhotoStore, name: str) -> OrphanWork:
     if not stat.S_ISDIR(mode):
         work.report.decision, work.report.reason = "not a folder", "a file, not a student folder; left alone"
         return work
-    work.scan = scan_folder(path, times=False)  # the clean rescans with times before it decides
+    work.scan = scan_folder(path, times=times)  # only the clean needs times (how recently it changed)
     work.report.has_profile = work.scan.profile
     work.report.attendance_photos = work.scan.attendance_count
     return work
@@ -211,11 +216,13 @@ class Cleaner:
     def __init__(self, store: PhotoStore, confirm: bool, min_age: float, stop: StopFlag) -> None:
         self.store, self.confirm, self.min_age, self.stop = store, confirm, min_age, stop
 
-    def verdict(self, work: OrphanWork, folder: Path, thorough: bool) -> tuple[bool, str]:
+    def verdict(self, work: OrphanWork, folder: Path, thorough: bool, scan: FolderScan | None = None
+                ) -> tuple[bool, str]:
+        """Whether ``folder`` may go; ``scan`` is one just taken of it (else it is scanned now)."""
         report = work.report
         if report.is_symlink or report.decision in ("symlink", "not a folder", "error"):
             return False, report.reason or report.decision
-        scan = scan_folder(folder)
+        scan = scan or scan_folder(folder)
         if scan.symlinks or scan.others:
             return False, f"holds symlinks or special entries ({', '.join((*scan.symlinks, *scan.others)[:3])})"
         age = time.time() - scan.newest_mtime
@@ -243,7 +250,8 @@ class Cleaner:
         report = work.report
         folder = self.store.students / report.name
         try:
-            removable, why = self.verdict(work, folder, thorough=not self.confirm)  # --confirm checks fully below
+            # The survey's scan will do here: --confirm rescans and checks fully once the folder is aside.
+            removable, why = self.verdict(work, folder, thorough=not self.confirm, scan=work.scan)
         except (OSError, StoreProblem) as exc:
             removable, why = False, f"could not check: {exc}"
         report.clean, report.clean_reason = ("remove" if removable else "keep"), why
@@ -322,9 +330,9 @@ class AuditLog:
                     ensure_dir(self.path.parent, dry_run=False)
                     self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
                 os.write(self.fd, "".join(lines).encode())
+                self.written = True
             if sync and self.fd is not None:
                 os.fsync(self.fd)
-            self.written = self.written or bool(lines)
         except (OSError, StoreProblem) as exc:
             self.error = f"could not write the audit log {self.path}: {getattr(exc, 'strerror', None) or exc}"
 
@@ -351,34 +359,12 @@ async def read_current_students(settings: Settings, book: MatchBook) -> int:
         return database.round_trips.count
 
 
-def holds_a_file(path: str) -> bool:
-    """Whether a real folder (not a symlink) holds any regular file: usually one directory read."""
-    try:
-        if not stat.S_ISDIR(os.lstat(path).st_mode):
-            return False
-    except OSError:
-        return False
-    pending = [path]
-    while pending:
-        try:
-            with os.scandir(pending.pop()) as entries:
-                for entry in entries:
-                    if entry.is_file(follow_symlinks=False):
-                        return True
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append(entry.path)
-        except OSError:
-            continue
-    return False
-
-
 async def run_migrate(settings: Settings, options: MigrateOptions, progress: Progress, stop: StopFlag
                       ) -> MigrateReport:
     """Decide every orphan first (compactly), then survey, act on and report them in batches, streaming."""
     if options.match == "order" and options.action == "clean":
         raise ConfigError("--match order only applies to --list and --migrate")
     store = PhotoStore(settings.photo_dir)
-    changes = options.action != "list" and not options.dry_run
     mode = {"list": "list", "migrate": "migrate", "clean": "clean"}[options.action]
     if options.action != "list" and options.dry_run:
         mode += " (dry run)"
@@ -387,8 +373,8 @@ async def run_migrate(settings: Settings, options: MigrateOptions, progress: Pro
     progress.started(info)
     check_root(store, force=False, create=False)
     report = MigrateReport(info, options.action, options.dry_run, options.match)
-    with store_lock(store, shared=not changes, wait_seconds=settings.lock_wait_seconds):
-        if changes:
+    with store_lock(store, shared=not options.changes, wait_seconds=settings.lock_wait_seconds):
+        if options.changes:
             recover_interrupted_cleans(store)
         try:
             book = MatchBook(settings.match_fields)
@@ -433,19 +419,18 @@ async def _decide(store: PhotoStore, settings: Settings, options: MigrateOptions
 async def _act(store: PhotoStore, settings: Settings, options: MigrateOptions, book: MatchBook,
                report: MigrateReport, progress: Progress, stop: StopFlag) -> None:
     """Survey, act on and report the orphans in batches, in name order; only counts are kept."""
-    changes = options.action != "list" and not options.dry_run
-    act = OrphanActor(store, options, changes, settings.clean_min_age_seconds, stop)
+    act = OrphanActor(store, options, settings.clean_min_age_seconds, stop)
     audit = AuditLog(store)
 
     def finished(_index: int, works: list[OrphanWork]) -> None:
         for work in works:
             report.add(work.report)
             progress.orphan(report.orphans_done, work.report, report)
-            if changes:
+            if options.changes:
                 audit.add(work)
         audit.write()  # the batch's copies are durable: its lines go out now
 
-    workers = settings.copy_workers if changes and options.action == "migrate" else settings.workers
+    workers = settings.copy_workers if options.changes and options.action == "migrate" else settings.workers
     try:
         await map_in_threads(act, book.orphans(MIGRATE_BATCH), workers, stop, finished, chunk=1)
     finally:
@@ -457,11 +442,10 @@ async def _act(store: PhotoStore, settings: Settings, options: MigrateOptions, b
 class OrphanActor:
     """Surveys a batch of orphaned folders, applies the decisions made for them, and acts (on a worker)."""
 
-    def __init__(self, store: PhotoStore, options: MigrateOptions, changes: bool, min_age: float,
-                 stop: StopFlag) -> None:
+    def __init__(self, store: PhotoStore, options: MigrateOptions, min_age: float, stop: StopFlag) -> None:
         self.store, self.options, self.stop = store, options, stop
-        self.migrator = Migrator(store, dry_run=not changes, stop=stop)
-        self.cleaner = Cleaner(store, confirm=changes, min_age=min_age, stop=stop)
+        self.migrator = Migrator(store, dry_run=not options.changes, stop=stop)
+        self.cleaner = Cleaner(store, confirm=options.changes, min_age=min_age, stop=stop)
 
     def __call__(self, orphans: list[Orphan]) -> list[OrphanWork]:
         works = []
@@ -477,7 +461,7 @@ class OrphanActor:
         return works
 
     def prepare(self, orphan: Orphan) -> OrphanWork:
-        work = survey(self.store, orphan.name)
+        work = survey(self.store, orphan.name, times=self.options.action == "clean")
         report = work.report
         report.old_name, report.backup = orphan.old_name, orphan.backup
         if report.decision:  # symlink, not a folder, error: already decided

@@ -401,6 +401,27 @@ def scan_folder(folder: Path | str, times: bool = True) -> FolderScan:
     return FolderScan(PROFILE in files, tuple(files), tuple(symlinks), tuple(others), newest)
 
 
+def holds_a_file(path: str) -> bool:
+    """Whether a real folder (not a symlink) holds any regular file: usually one directory read."""
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            return False
+    except OSError:
+        return False
+    pending = [path]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    if entry.is_file(follow_symlinks=False):
+                        return True
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+        except OSError:
+            continue
+    return False
+
+
 def list_student_folders(store: PhotoStore) -> list[str]:
     """Names of the entries of students/, sorted, except the tool's own dot-entries."""
     try:

@@ -1,39 +1,21 @@
 #!/usr/bin/env python3
-"""Rebuild every student's photo folders and relink photos and database links from the JSON backups."""
+"""Rebuild every student's photo folders and relink photos and database links from the JSON backups.
 
-from __future__ import annotations
-
+A thin shim: the command line lives in student_photos/cli.py. Exit codes: 0 fine, 1 problems remain,
+2 could not run (see --help).
+"""
 import sys
 
-from student_photos import cli
-from student_photos.restore import RestoreOptions, run_restore
-
-
-def build_parser():
-    parser = cli.parser("restore_student_photos.py", __doc__)
-    parser.add_argument("--backup-file", metavar="FILE",
-                        help="use this backup instead of the newest seed_backup_*.json")
-    parser.add_argument("--verify-only", action="store_true",
-                        help="change nothing; report everything a restore would fix (what cron runs)")
-    parser.add_argument("--student", action="append", default=[], metavar="ID",
-                        help="limit the run to this student id (repeatable)")
-    parser.add_argument("--force", action="store_true",
-                        help="run even if the photo folder is missing or students/ is empty "
-                             "while the database links photos (an unmounted share looks like that)")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    console = cli.console_for(args)
-    options = RestoreOptions(verify_only=args.verify_only, backup_file=args.backup_file,
-                             students=tuple(args.student), force=args.force)
-
-    def job(settings, stop):
-        return run_restore(settings, options, console, stop)
-
-    return cli.run(args, console, job, console.restore_summary)
-
+if sys.version_info < (3, 10):
+    sys.stderr.write("❌ Python 3.10 or newer is needed (this is %d.%d)\n" % sys.version_info[:2])
+    sys.exit(2)
+try:
+    from student_photos.cli import restore_main, script_main
+except ModuleNotFoundError as exc:  # the system Python, without the environment: say how to set it up
+    sys.stderr.write(f"❌ {exc.name} is not installed for {sys.executable}. Set up the environment once with\n"
+                     "   python3 -m venv .venv && .venv/bin/pip install -r requirements.txt\n"
+                     "and run the script with .venv/bin/python\n")
+    sys.exit(2)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    script_main(restore_main)

@@ -1,21 +1,23 @@
-"""Finding and parsing the JSON backups (`seed_backup_*.json`)."""
+"""Finding and reading the JSON backups (`seed_backup_*.json`): streamed, bounded, never trusted."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .errors import BackupError
-from .records import InvalidEntry, StudentRecord, record_from_document
-
-if TYPE_CHECKING:
-    from .matching import MatchBook
+from .records import InvalidEntry, StudentRecord, describe_id, display_name, record_from_document
+from .store import NotRegularFile, open_regular
 
 BACKUP_NAME = re.compile(r"seed_backup_(\d{8})_(\d{4}(?:\d{2})?)\.json")
+NAME_PATTERN = "seed_backup_YYYYMMDD_HHMM[SS].json"
+MAX_VALUE_CHARS = 64 << 20  # one student record (or other value) larger than this is refused: memory stays bounded
 
 
 class ObjectIdValue:
@@ -43,75 +45,80 @@ class BackupUnusable(Exception):
     """One backup file cannot be used; the message names the problem."""
 
 
-@dataclass
-class Backup:
-    path: Path
-    records: dict[str, StudentRecord] = field(default_factory=dict)
-    invalid: list[InvalidEntry] = field(default_factory=list)
-    conflicting_ids: set[str] = field(default_factory=set)  # one id, different records
-    count: int = 0
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-
-@dataclass
-class BackupChoice:
-    backup: Backup
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file name, why)
-
-
 def _extended_json(obj: dict) -> object:
-    """Collapse MongoDB Extended JSON wrappers ($oid, $date, $numberLong, ...) to plain values."""
-    if len(obj) == 1:
-        (key, value), = obj.items()
-        if key == "$oid" and isinstance(value, str):
-            return ObjectIdValue(value)
-        if key == "$date":
-            if isinstance(value, dict) and "$numberLong" in value:
-                return _date_from_millis(value["$numberLong"])
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return _date_from_millis(value)
-            return value if isinstance(value, str) else None
-        if key in ("$numberLong", "$numberInt") and isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                return value
-        if key in ("$numberDouble", "$numberDecimal") and isinstance(value, str):
-            return value
+    """Collapse MongoDB Extended JSON wrappers ($oid, $date, $numberLong, ...) to plain values.
+
+    A wrapper whose content makes no sense is kept as the dict it is: identity then calls it
+    uncomparable (unknown), never absent.
+    """
+    if len(obj) != 1:
+        return obj
+    (key, value), = obj.items()
+    if key == "$oid" and isinstance(value, str):
+        return ObjectIdValue(value)
+    if key == "$date":
+        if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("$numberLong"), str):
+            return _date_from_millis(value["$numberLong"]) or obj
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return _date_from_millis(value) or obj
+        return value if isinstance(value, str) else obj
+    if key in ("$numberLong", "$numberInt") and isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return obj
+    if key in ("$numberDouble", "$numberDecimal") and isinstance(value, str):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return obj
     return obj
 
 
 def _date_from_millis(millis: object) -> str | None:
-    from datetime import datetime, timezone
     try:
-        return datetime.fromtimestamp(int(millis) / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = datetime.fromtimestamp(int(millis) / 1000, tz=timezone.utc)  # type: ignore[call-overload]
     except (ValueError, OverflowError, OSError, TypeError):
         return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def timestamp_of(path: Path) -> str | None:
-    match = BACKUP_NAME.fullmatch(path.name)
+def timestamp_of(path: Path | str) -> str | None:
+    match = BACKUP_NAME.fullmatch(os.path.basename(path))
     if not match:
         return None
     return (match.group(1) + match.group(2)).ljust(14, "0")
 
 
-def list_backups(backup_dir: Path) -> list[Path]:
+@dataclass
+class BackupListing:
+    paths: list[Path] = field(default_factory=list)  # newest first, by the timestamp in the name
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # look-alikes that do not match the name
+
+
+def list_backups(backup_dir: Path) -> BackupListing:
     """Backup files, newest first by the timestamp in the name (never by mtime)."""
+    listing = BackupListing()
     try:
-        names = [p for p in backup_dir.iterdir() if timestamp_of(p)]
+        names = os.listdir(backup_dir)
     except FileNotFoundError:
-        return []
+        raise BackupError(f"Backup folder {backup_dir} does not exist (check BACKUP_DIR or --backup-dir)") from None
+    except NotADirectoryError:
+        raise BackupError(f"Backup folder {backup_dir} is not a folder (check BACKUP_DIR or --backup-dir)") from None
     except OSError as exc:
-        raise BackupError(f"Cannot read the backup folder {backup_dir}: {exc.strerror or exc}") from exc
-    return sorted(names, key=lambda p: (timestamp_of(p), p.name), reverse=True)
+        raise BackupError(f"Cannot read the backup folder {backup_dir}: {exc.strerror or exc}") from None
+    for name in names:
+        if timestamp_of(name):
+            listing.paths.append(backup_dir / name)
+        elif name.startswith("seed_backup") or name.lower().endswith(".json"):
+            listing.ignored.append((name, f"name does not match {NAME_PATTERN}; ignored"))
+    listing.paths.sort(key=lambda p: (timestamp_of(p), p.name), reverse=True)
+    listing.ignored.sort()
+    return listing
 
 
 class _StreamingReader:
-    """Reads JSON values one at a time from a file, holding about a megabyte, not the whole file."""
+    """Reads JSON values one at a time from a file, holding one value (at most MAX_VALUE_CHARS) at a time."""
 
     SPACE = " \t\n\r"
 
@@ -144,27 +151,55 @@ class _StreamingReader:
 
     def value(self) -> object:
         self.peek()
-        size = 1 << 20
         while True:
             try:
                 value, end = self.decoder.raw_decode(self.buffer, self.pos)
-            except json.JSONDecodeError:
-                if not self._more(size):  # a value cut by the buffer's end: read on and try again
+            except json.JSONDecodeError as exc:
+                # Cut by the buffer's end (read on), or a real error (stop now: never read the whole file).
+                cut = exc.msg.startswith("Unterminated string") or exc.pos >= len(self.buffer) - 16
+                if not cut or len(self.buffer) - self.pos > MAX_VALUE_CHARS or not self._more():
+                    if cut and len(self.buffer) - self.pos > MAX_VALUE_CHARS:
+                        raise BackupUnusable(f"holds a value larger than {MAX_VALUE_CHARS >> 20} MB") from None
                     raise
-                size *= 2
                 continue
             if end == len(self.buffer) and self._more():  # a number may go on in the next chunk
                 continue
             self.pos = end
             return value
 
-    def array(self) -> Iterator[object]:
+    def skip(self) -> None:
+        """Pass over one value without holding it whole (another top-level key may be huge)."""
+        first = self.peek()
+        if first == "[":
+            for _ in self.array(self.skip):
+                pass
+        elif first == "{":
+            self.take("{")
+            while self.peek() != "}":
+                self.key()
+                self.skip()
+                if self.peek() != ",":
+                    break
+                self.take(",")
+            self.take("}")
+        else:
+            self.value()
+
+    def key(self) -> str:
+        key = self.value()
+        if not isinstance(key, str):
+            raise json.JSONDecodeError("Expecting property name", self.buffer, self.pos)
+        self.take(":")
+        return key
+
+    def array(self, item=None) -> Iterator[object]:
+        item = item or self.value
         self.take("[")
         if self.peek() == "]":
             self.take("]")
             return
         while True:
-            yield self.value()
+            yield item()
             if self.peek() != ",":
                 self.take("]")
                 return
@@ -179,17 +214,14 @@ class _StreamingReader:
             self.take("{")
             found = False
             while self.peek() != "}":
-                key = self.value()
-                if not isinstance(key, str):
-                    raise json.JSONDecodeError("Expecting property name", self.buffer, self.pos)
-                self.take(":")
+                key = self.key()
                 if key == "students" and self.peek() == "[":
                     if found:
                         raise BackupUnusable("holds two student lists")
                     found = True
                     yield from self.array()
                 else:
-                    self.value()  # other top-level keys are ignored
+                    self.skip()  # other top-level keys are ignored, and never held whole
                 if self.peek() != ",":
                     break
                 self.take(",")
@@ -197,7 +229,7 @@ class _StreamingReader:
             if not found:
                 raise BackupUnusable(NO_STUDENT_LIST)
         else:
-            self.value()
+            self.skip()
             raise BackupUnusable(NO_STUDENT_LIST)
         if self.peek() != "":
             raise json.JSONDecodeError("Extra data", self.buffer, self.pos)
@@ -206,89 +238,48 @@ class _StreamingReader:
 NO_STUDENT_LIST = "holds no student list (expected {\"students\": [...]} or a JSON array)"
 
 
-def read_students(path: Path, match_fields: tuple[str, ...] = ()) -> Iterator[StudentRecord | InvalidEntry]:
-    """A backup's students, one compact record at a time as the file is read (never the whole file)."""
+def read_backup(path: Path, fields: Sequence[str] = (), follow: bool = False
+                ) -> Iterator[StudentRecord | InvalidEntry]:
+    """A backup's students, one compact record at a time as the file is read (never the whole file).
+
+    Only a regular file is opened (a FIFO named like a backup must never hang a run); a symlink only when
+    ``follow`` (a file the person named). An unusable file raises BackupUnusable, possibly part-way.
+    """
     source = f"backup {path.name}"
 
     def compact(obj: dict) -> object:
         value = _extended_json(obj)
         if isinstance(value, dict) and "student_id" in value:
-            return record_from_document(value, source, match_fields)
+            return record_from_document(value, fields)
         return value
 
     try:
-        with open(path, encoding="utf-8-sig") as handle:
+        fd = open_regular(path, follow=follow)
+        with os.fdopen(fd, encoding="utf-8-sig") as handle:
             reader = _StreamingReader(handle, json.JSONDecoder(object_hook=compact))
             for doc in reader.students():
-                yield doc if isinstance(doc, (StudentRecord, InvalidEntry)) else record_from_document(doc, source)
+                if isinstance(doc, StudentRecord):
+                    yield doc
+                elif isinstance(doc, dict):  # a document without a student_id
+                    yield record_from_document(doc, fields)
+                else:
+                    yield InvalidEntry(describe_id(doc), "", f"entry is a {type(doc).__name__}, not a document",
+                                       source)
+    except NotRegularFile as exc:
+        raise BackupUnusable(f"is {exc.kind}, not a regular file; not opened") from None
     except PermissionError:
         raise BackupUnusable("permission denied") from None
     except OSError as exc:
         raise BackupUnusable(exc.strerror or str(exc)) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BackupUnusable(f"not valid JSON ({exc})") from None
+        raise BackupUnusable(f"not valid JSON ({str(exc)[:200]})") from None
     except RecursionError:
         raise BackupUnusable("not valid JSON (nested too deeply)") from None
 
 
-def parse_backup(path: Path, match_fields: tuple[str, ...] = ()) -> Backup:
-    """Parse a whole backup into compact records, keyed by student id."""
-    backup = Backup(path=path)
-    for entry in read_students(path, match_fields):
-        backup.count += 1
-        _add(backup, entry)
-    return backup
+def named_backup(backup_file: str) -> Path:
+    return Path(backup_file).expanduser().absolute()
 
 
-def _add(backup: Backup, entry: StudentRecord | InvalidEntry) -> None:
-    if isinstance(entry, InvalidEntry):
-        backup.invalid.append(entry)
-        return
-    previous = backup.records.get(entry.student_id)
-    if previous is None:
-        backup.records[entry.student_id] = entry
-    elif (previous.name, previous.photo, previous.identity) != (entry.name, entry.photo, entry.identity):
-        backup.conflicting_ids.add(entry.student_id)
-
-
-def choose_backup(backup_dir: Path, backup_file: str | None = None,
-                  match_fields: tuple[str, ...] = ()) -> BackupChoice:
-    """The named backup, or the newest one that parses; bad newer ones are skipped with a reason."""
-    if backup_file:
-        path = Path(backup_file).expanduser()
-        try:
-            return BackupChoice(parse_backup(path, match_fields))
-        except BackupUnusable as exc:
-            raise BackupError(f"Backup file {path} is unusable: {exc}") from None
-    skipped: list[tuple[str, str]] = []
-    for path in list_backups(backup_dir):
-        try:
-            return BackupChoice(parse_backup(path, match_fields), skipped)
-        except BackupUnusable as exc:
-            skipped.append((path.name, str(exc)))
-    detail = f" ({len(skipped)} unusable: " + "; ".join(f"{n}: {w}" for n, w in skipped) + ")" if skipped else ""
-    raise BackupError(f"No backup file found! (looked for seed_backup_*.json in {backup_dir}){detail}")
-
-
-@dataclass
-class Evidence:
-    """Which backups were read for the orphans' old records, and which were unusable."""
-
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    used: list[str] = field(default_factory=list)
-
-
-def load_evidence(backup_dir: Path, match_fields: tuple[str, ...], wanted: set[str],
-                  book: MatchBook) -> Evidence:
-    """Give ``book`` every backup's records of the ``wanted`` ids, newest backup first."""
-    evidence = Evidence()
-    for path in list_backups(backup_dir):
-        records = (entry for entry in read_students(path, match_fields)
-                   if isinstance(entry, StudentRecord) and entry.student_id in wanted)
-        try:
-            book.add_backup(path.name, records)
-        except BackupUnusable as exc:
-            evidence.skipped.append((path.name, str(exc)))
-            continue
-        evidence.used.append(path.name)
-    return evidence
+def display(record: StudentRecord | InvalidEntry) -> str:
+    return display_name(record.name)

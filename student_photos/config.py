@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from .errors import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MATCH_FIELDS = ("date_of_birth", "student_number", "admission_number", "roll_number", "email")
 EMBEDDED_DB_NAME = "school_attendance"
+TRUE = ("1", "yes", "true", "on")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,8 @@ class Settings:
     clean_min_age_seconds: float = 600.0
     workers: int = 2
     copy_workers: int = 4
+    min_database_ratio: float = 0.5
+    embedded_allowed: bool = False  # EMBEDDED_DB=1: the embedded database may be used without a terminal
 
     @property
     def embedded(self) -> bool:
@@ -38,28 +43,82 @@ class Settings:
 
     def database_label(self) -> str:
         """Where the data lives, safe to print (credentials masked)."""
-        if self.embedded:
+        if self.mongo_url is None:
             return f"embedded SecantusDB in {self.embedded_dir} / {self.db_name}"
         return f"{mask_url(self.mongo_url)} / {self.db_name}"
 
+    def collection_label(self) -> str:
+        return f"database {self.db_name!r}, collection {self.collection!r}"
+
+
+def _split_userinfo(rest: str) -> tuple[str | None, str]:
+    """(user info, the rest) of a URL after its scheme; None when there is none.
+
+    The user info ends at the *last* '@' (a password may hold '@', '/' or '?'), but only when what comes
+    before it looks like credentials: an '@' inside the options of a URL without any is not one.
+    """
+    at = rest.rfind("@")
+    if at < 0:
+        return None, rest
+    userinfo = rest[:at]
+    if ":" not in userinfo and ("/" in userinfo or "?" in userinfo):
+        return None, rest
+    return userinfo, rest[at + 1:]
+
 
 def mask_url(url: str) -> str:
-    """Hide the password of a MongoDB URL, and drop options (they can carry secrets too)."""
+    """The URL with its password masked and its options dropped (they can carry secrets too).
+
+    Masking comes before any parsing, so a password holding '?', '/', '@' or ':' is never split into
+    something that gets shown."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return "****" if "@" in url else url
-    rest = rest.split("?", 1)[0]
-    userinfo, at, hosts = rest.rpartition("@")  # the last '@': a password may hold '/' or '@'
-    if not at:
-        return f"{scheme}://{rest}"
+        return "(not a mongodb:// URL)"
+    userinfo, hosts = _split_userinfo(rest)
+    hosts = hosts.split("?", 1)[0]
+    if userinfo is None:
+        return f"{scheme}://{hosts}"
     user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}:****@{hosts}" if user else f"{scheme}://****@{hosts}"
+    if any(c in user for c in "/?#"):
+        return f"{scheme}://****@{hosts}"
+    return f"{scheme}://{user}:****@{hosts}" if ":" in userinfo else f"{scheme}://{user}@{hosts}"
 
 
 def hosts_of(url: str) -> str:
     """The host list of a MongoDB URL, without user info, database or options."""
-    rest = url.partition("://")[2].split("?", 1)[0].rpartition("@")[2]
-    return rest.split("/", 1)[0] or "?"
+    _, hosts = _split_userinfo(url.partition("://")[2])
+    return hosts.split("?", 1)[0].split("/", 1)[0] or "?"
+
+
+def database_in_url(url: str) -> str:
+    """The database a URL names (`mongodb://host/school_attendance`), or ''."""
+    _, hosts = _split_userinfo(url.partition("://")[2])
+    path = hosts.split("?", 1)[0].partition("/")[2]
+    return unquote(path)
+
+
+def check_mongo_url(url: str) -> None:
+    """Refuse what the driver would misread, with a message that shows no part of a password."""
+    if not url.startswith(("mongodb://", "mongodb+srv://")):
+        raise ConfigError(f"MONGO_URL must start with mongodb:// or mongodb+srv://, got {mask_url(url)}")
+    userinfo, hosts = _split_userinfo(url.partition("://")[2])
+    if userinfo is not None:
+        user, _, password = userinfo.partition(":")
+        for part in (user, password):
+            if any(c in part for c in "@/?#:[]") or _bad_percent(part):
+                raise ConfigError(f"MONGO_URL ({mask_url(url)}): the user name or password holds a character that "
+                                  "must be escaped (@ : / ? # [ ] %): write it percent-encoded, for example "
+                                  "with python3 -c \"import urllib.parse,getpass; "
+                                  "print(urllib.parse.quote_plus(getpass.getpass()))\"")
+    if not hosts.split("?", 1)[0].split("/", 1)[0]:
+        raise ConfigError(f"MONGO_URL ({mask_url(url)}) names no host")
+
+
+def _bad_percent(text: str) -> bool:
+    return _LONE_PERCENT.search(text) is not None
+
+
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")  # a '%' that does not start an escape
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -82,7 +141,7 @@ def _number(env: dict[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value < 0:
+    if value < 0 or value != value:
         raise ConfigError(f"{name} must not be negative, got {raw!r}")
     return value
 
@@ -96,16 +155,21 @@ def load_settings(photo_dir: str | None = None, backup_dir: str | None = None,
 
     mongo_url = env.get("MONGO_URL", "").strip() or None
     db_name = env.get("DB_NAME", "").strip()
-    if mongo_url and not db_name:
-        raise ConfigError(f"MONGO_URL is set ({mask_url(mongo_url)}) but DB_NAME is empty: set DB_NAME in .env")
-    if mongo_url and not mongo_url.startswith(("mongodb://", "mongodb+srv://")):
-        raise ConfigError(f"MONGO_URL must start with mongodb:// or mongodb+srv://, got {mask_url(mongo_url)}")
-    if not mongo_url:
+    if mongo_url:
+        check_mongo_url(mongo_url)
+        db_name = db_name or database_in_url(mongo_url)
+        if not db_name:
+            raise ConfigError(f"MONGO_URL is set ({mask_url(mongo_url)}) but names no database and DB_NAME is empty: "
+                              "set DB_NAME in .env")
+    else:
         db_name = db_name or EMBEDDED_DB_NAME
 
     collection = env.get("STUDENTS_COLLECTION", "").strip() or "students"
     fields = env.get("MATCH_FIELDS")
     match_fields = DEFAULT_MATCH_FIELDS if fields is None else tuple(f.strip() for f in fields.split(",") if f.strip())
+    ratio = _number(env, "MIN_DATABASE_RATIO", 0.5)
+    if ratio > 1:
+        raise ConfigError(f"MIN_DATABASE_RATIO must be between 0 and 1, got {ratio:g}")
 
     def _path(flag: str | None, name: str, default: str) -> Path:
         if flag:  # a flag is relative to where the command runs
@@ -126,4 +190,6 @@ def load_settings(photo_dir: str | None = None, backup_dir: str | None = None,
         clean_min_age_seconds=_number(env, "CLEAN_MIN_AGE_SECONDS", 600.0),
         workers=max(1, int(_number(env, "WORKERS", 2))),
         copy_workers=max(1, int(_number(env, "COPY_WORKERS", 4))),
+        min_database_ratio=ratio,
+        embedded_allowed=env.get("EMBEDDED_DB", "").strip().lower() in TRUE,
     )

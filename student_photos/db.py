@@ -7,20 +7,23 @@ PyMongo's async API replaced it) touches one file, and every error it raises bec
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from bson import json_util
 from pymongo import AsyncMongoClient, UpdateOne, monitoring
-from pymongo.errors import (BulkWriteError, ConfigurationError, InvalidURI, OperationFailure,
-                            PyMongoError, ServerSelectionTimeoutError)
+from pymongo.errors import (BulkWriteError, ConfigurationError, InvalidURI, OperationFailure, PyMongoError,
+                            ServerSelectionTimeoutError)
 
 from .config import Settings, hosts_of, mask_url
 from .errors import ConfigError, DatabaseError
 
-WRITE_BATCH = 5000  # updates per bulk write (one round trip each)
+WRITE_BATCH = 1000  # updates per bulk write: one round trip, and a stop request is honoured between them
 READ_BATCH = 20_000  # documents per round trip when reading: bounds memory, few round trips
 IN_CHUNK = 500  # the wire-protocol test server wants $in lists of at most 500 ids
+ABSENT = object()  # a `photo` field that was not there at all (an undo removes it again)
 
 
 class RoundTripCounter(monitoring.CommandListener):
@@ -28,11 +31,9 @@ class RoundTripCounter(monitoring.CommandListener):
 
     def __init__(self) -> None:
         self.count = 0
-        self.by_command: dict[str, int] = {}
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         self.count += 1
-        self.by_command[event.command_name] = self.by_command.get(event.command_name, 0) + 1
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -45,8 +46,8 @@ class RoundTripCounter(monitoring.CommandListener):
 class LinkChange:
     doc_id: object
     student_id: str
-    old_photo: object
-    new_photo: str
+    old_photo: object  # the value read (ABSENT: no field); the write applies only if it still holds it
+    new_photo: object  # the value to write (ABSENT: remove the field)
 
 
 @dataclass
@@ -54,15 +55,36 @@ class WriteOutcome:
     updated: int = 0
     skipped_changed: int = 0  # the field no longer held the value that was read
     failed: int = 0
+    stopped: int = 0  # not attempted: a stop was requested
+
+
+def encode_value(value: object) -> object:
+    """A BSON value as Extended JSON (the journal keeps exact old values: an undo writes them back)."""
+    if value is ABSENT:
+        return {"$absent": True}
+    return json.loads(json_util.dumps(value, json_options=json_util.CANONICAL_JSON_OPTIONS))
+
+
+def decode_value(encoded: object) -> object:
+    if isinstance(encoded, dict) and encoded.get("$absent") is True:
+        return ABSENT
+    return json_util.loads(json.dumps(encoded))
 
 
 def _explain(exc: BaseException, settings: Settings) -> str:
     where = hosts_of(settings.mongo_url) if settings.mongo_url else "the embedded database"
-    if isinstance(exc, OperationFailure) and (exc.code == 18 or "authentication" in str(exc).lower()):
-        return f"Failed to connect to database: authentication failed ({where})"
-    if isinstance(exc, ServerSelectionTimeoutError):
+    if isinstance(exc, OperationFailure):
+        if exc.code == 18 or "authentication" in str(exc).lower():
+            return f"Failed to connect to database: authentication failed ({where})"
+        if exc.code == 13 or (exc.details or {}).get("codeName") == "Unauthorized":
+            return (f"Database error on {where}: permission denied on {settings.collection_label()} "
+                    "(the user needs the read role, and readWrite to change links)")
+        text = str((exc.details or {}).get("errmsg") or str(exc).split(", full error:")[0])
+    elif isinstance(exc, ServerSelectionTimeoutError):
         return f"Failed to connect to database: {where} did not answer within {settings.server_timeout_ms // 1000} s"
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    else:
+        text = str(exc).split(", full error:")[0] or type(exc).__name__
+    text = " ".join(text.split())
     if settings.mongo_url:
         text = text.replace(settings.mongo_url, mask_url(settings.mongo_url))
     return f"Database error on {where}: {text[:300]}"
@@ -77,7 +99,7 @@ class Database:
         self._client: AsyncMongoClient | None = None
         self._embedded = None
 
-    async def __aenter__(self) -> "Database":
+    async def __aenter__(self) -> Database:
         url = self.settings.mongo_url or self._start_embedded()
         try:
             self._client = AsyncMongoClient(
@@ -87,9 +109,10 @@ class Database:
                 appname="student-photos",
                 event_listeners=[self.round_trips],
             )
-        except (ConfigurationError, InvalidURI, ValueError, TypeError) as exc:
-            self._stop_embedded()
-            raise ConfigError(f"MONGO_URL is not usable ({mask_url(url)}): {str(exc)[:200]}") from None
+        except (ConfigurationError, InvalidURI, ValueError, TypeError):
+            self._stop_embedded()  # the driver's message may quote the URL: say only what is safe
+            raise ConfigError(f"MONGO_URL is not usable ({mask_url(url)}): check its format "
+                              "(mongodb://user:password@host:port/database)") from None
         self._collection = self._client[self.settings.db_name][self.settings.collection]
         return self
 
@@ -106,7 +129,7 @@ class Database:
             from secantus import SecantusDBServer
         except ImportError:
             raise ConfigError("MONGO_URL is not set and the embedded database is not installed: "
-                              "set MONGO_URL in .env, or pip install -r requirements-dev.txt") from None
+                              "set MONGO_URL in .env (see README.md)") from None
         logging.getLogger("secantus").setLevel(logging.ERROR)
         try:
             self.settings.embedded_dir.mkdir(parents=True, exist_ok=True)
@@ -124,12 +147,12 @@ class Database:
             self._embedded.stop()
             self._embedded = None
 
-    async def read_students(self, fields: Iterable[str], only_ids: list[str] | None = None
+    async def read_students(self, fields: Iterable[str], only_ids: Sequence[object] | None = None
                             ) -> AsyncIterator[dict]:
         """One read of the collection with a projection (or chunked `$in` reads for chosen ids)."""
         projection = {name: 1 for name in ("student_id", "name", "photo", *fields)}
         queries = [{}] if only_ids is None else [
-            {"student_id": {"$in": only_ids[i:i + IN_CHUNK]}} for i in range(0, len(only_ids), IN_CHUNK)]
+            {"_id": {"$in": list(only_ids[i:i + IN_CHUNK])}} for i in range(0, len(only_ids), IN_CHUNK)]
         try:
             for query in queries:
                 async for doc in self._collection.find(query, projection, batch_size=READ_BATCH):
@@ -137,12 +160,24 @@ class Database:
         except PyMongoError as exc:
             raise DatabaseError(_explain(exc, self.settings)) from None
 
-    async def set_photo_links(self, changes: list[LinkChange]) -> WriteOutcome:
-        """Unordered bulk writes; each only applies if `photo` still holds the value that was read."""
+    async def set_photo_links(self, changes: Sequence[LinkChange], stop=None,
+                              before_batch: Callable[[Sequence[LinkChange]], None] | None = None) -> WriteOutcome:
+        """Unordered bulk writes; each only applies if `photo` still holds the value that was read.
+
+        ``before_batch`` runs before each round trip (the journal makes its lines durable there); a stop
+        request is honoured between round trips, so Ctrl-C is answered within one batch.
+        """
         outcome = WriteOutcome()
         for start in range(0, len(changes), WRITE_BATCH):
+            if stop is not None and stop.requested:
+                outcome.stopped = len(changes) - start
+                break
             batch = changes[start:start + WRITE_BATCH]
-            requests = [UpdateOne({"_id": c.doc_id, "student_id": c.student_id, "photo": c.old_photo},
+            if before_batch is not None:
+                before_batch(batch)
+            requests = [UpdateOne({"_id": c.doc_id, "student_id": c.student_id,
+                                   "photo": {"$exists": False} if c.old_photo is ABSENT else c.old_photo},
+                                  {"$unset": {"photo": ""}} if c.new_photo is ABSENT else
                                   {"$set": {"photo": c.new_photo}}) for c in batch]
             failed = 0
             try:
@@ -158,6 +193,18 @@ class Database:
             outcome.failed += failed
             outcome.skipped_changed += len(batch) - matched - failed
         return outcome
+
+    async def photos_of(self, doc_ids: Sequence[object]) -> dict[object, object]:
+        """The current `photo` of these documents (ABSENT where there is none), for an undo's report."""
+        found: dict[object, object] = {}
+        try:
+            for i in range(0, len(doc_ids), IN_CHUNK):
+                async for doc in self._collection.find({"_id": {"$in": list(doc_ids[i:i + IN_CHUNK])}},
+                                                       {"photo": 1}):
+                    found[doc["_id"]] = doc.get("photo", ABSENT)
+        except PyMongoError as exc:
+            raise DatabaseError(_explain(exc, self.settings)) from None
+        return found
 
     async def replace_all_students(self, docs: list[dict]) -> None:
         """Demo and benchmark seeding only: replace the whole collection."""

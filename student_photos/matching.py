@@ -1,9 +1,10 @@
-"""Pairing orphaned folders (old ids) with current students: by identity, never by position.
+"""Pairing orphaned folders (old ids) with current students: by identity (``identity.choose``), never by position.
 
-A pairing is made only when the old record and the current one identify the same person (same
-normalised name, and every identifying field present on both agrees) and the pairing is one-to-one:
-no other current student fits the orphan and no other orphan fits the student. Anything less is
-left for a person to decide.
+The universe is every database document: a record with an invalid id, or an id held by two documents,
+still counts as a possible owner (a match to it is reported, and moves nothing), so a namesake can
+never become the "unique" match for a photo that belongs to a record left out. An orphan's old record
+is every backup's record of its id, merged; records that disagree make it ambiguous or unknown.
+A pairing is one-to-one: no other orphan with a usable old record fits the student either.
 
 A reseeded district has 200,000 current students and as many orphaned folders; held as Python
 objects they took over 400 MB. ``MatchBook`` keeps them in a private temporary SQLite file instead,
@@ -14,21 +15,31 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
-from .records import StudentRecord, differing_field, normalise_text
+from .errors import ConfigError
+from .identity import Outcome, Person, choose, compare, merge_history, Verdict
+from .records import StudentRecord
+from .report import Decision
+
+WRITE_CHUNK = 2000  # rows per executemany
+IN_CHUNK = 500
+MAX_NAMELESS = 50  # database records with no usable name: each could be anyone, so each is checked per orphan
 
 
 class Student(NamedTuple):
     student_id: str
     name: str
+    receivable: bool = True
+    row: int = 0  # its row in the book (two documents may share an id)
 
 
 class Pairing(NamedTuple):
-    decision: str  # migrate, ambiguous, unknown, no current student
+    decision: Decision  # MIGRATE, AMBIGUOUS, UNKNOWN, NO_STUDENT, CANNOT_RECEIVE
     reason: str
     target: Student | None = None
+    paired_by: str = "identity"
 
 
 class Orphan(NamedTuple):
@@ -37,15 +48,11 @@ class Orphan(NamedTuple):
     name: str
     old_name: str | None
     backup: str | None
-    pairing: Pairing | None  # None: not a candidate (empty, a symlink, not a folder) when matching ran
+    pairing: Pairing
+    person: Person | None = None  # the old record, merged over every backup (None: unknown or disputed)
 
 
-UNKNOWN = Pairing("unknown", "no backup holds this old id")
-NO_NAME = Pairing("unknown", "the old record has no name")
-LEFT = Pairing("no current student", "no current student has this name (left the school?)")
-BY_IDENTITY = "same name and identifying fields"
-WRITE_CHUNK = 2000  # rows per executemany
-IN_CHUNK = 500
+UNKNOWN_ID = Pairing(Decision.UNKNOWN, "no backup holds this old id")
 
 
 def _pack(text: str | None) -> bytes | None:
@@ -66,19 +73,23 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
 class MatchBook:
     """Current students, the orphans' old records and the decisions for them (see the module's doc)."""
 
-    def __init__(self, match_fields: tuple[str, ...]) -> None:
-        self.match_fields = match_fields
+    def __init__(self, fields: Sequence[str]) -> None:
+        self.fields = tuple(fields)
         self.db = sqlite3.connect("", isolation_level=None)  # "": a private file, deleted on close
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-16384", "temp_store=FILE"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.executescript("""
-            CREATE TABLE current (sid TEXT, key BLOB, name BLOB, identity BLOB);
-            CREATE TABLE orphan (name BLOB PRIMARY KEY, candidate INTEGER, old_name BLOB, key BLOB,
-                                 identity BLOB, backup TEXT, conflicting INTEGER) WITHOUT ROWID;
-            CREATE TABLE seen (sid BLOB, name BLOB, key BLOB, identity BLOB);
-            CREATE TABLE decision (name BLOB PRIMARY KEY, decision TEXT, reason BLOB, target_sid TEXT,
-                                   target_name BLOB) WITHOUT ROWID;
+            CREATE TABLE current (row INTEGER PRIMARY KEY, sid BLOB, receivable INTEGER, key BLOB, name BLOB,
+                                  codes BLOB);
+            CREATE TABLE orphan (name BLOB PRIMARY KEY, old_name BLOB, backup TEXT, key BLOB, codes BLOB,
+                                 state TEXT, reason BLOB) WITHOUT ROWID;
+            CREATE TABLE history (orphan BLOB, rank INTEGER, backup TEXT, name BLOB, key BLOB, codes BLOB);
+            CREATE TABLE decision (name BLOB PRIMARY KEY, decision TEXT, reason BLOB, target INTEGER,
+                                   paired_by TEXT) WITHOUT ROWID;
+            CREATE TABLE fit (orphan BLOB, target INTEGER);
         """)
+        self.nameless: list[tuple[Student, Person]] = []
+        self.current_count = 0
 
     def close(self) -> None:
         self.db.close()
@@ -86,116 +97,214 @@ class MatchBook:
     # ---- filling it ----
     def add_current(self, records: Iterable[StudentRecord]) -> None:
         for chunk in _chunks(records, WRITE_CHUNK):
-            self.db.executemany("INSERT INTO current VALUES (?, ?, ?, ?)",
-                                ((r.student_id, _pack(normalise_text(r.name)) or None, _pack(r.name),
-                                  _pack(r.identity)) for r in chunk))
+            self.current_count += len(chunk)
+            self.db.executemany(
+                "INSERT INTO current (sid, receivable, key, name, codes) VALUES (?, ?, ?, ?, ?)",
+                ((_pack(r.student_id), int(r.receivable), _pack(r.person.name), _pack(r.name), r.person.codes)
+                 for r in chunk))
 
-    def index_current(self) -> None:
+    def finish_current(self) -> None:
+        """Index; an id held by two documents can receive nothing; keep the nameless records at hand."""
         self.db.execute("CREATE INDEX current_sid ON current (sid)")
         self.db.execute("CREATE INDEX current_key ON current (key)")
+        self.db.execute("UPDATE current SET receivable = 0 WHERE sid IN "
+                        "(SELECT sid FROM current GROUP BY sid HAVING count(*) > 1)")
+        rows = self.db.execute("SELECT row, sid, receivable, name, codes FROM current WHERE key IS NULL "
+                               f"LIMIT {MAX_NAMELESS + 1}").fetchall()
+        if len(rows) > MAX_NAMELESS:
+            total = self.db.execute("SELECT count(*) FROM current WHERE key IS NULL").fetchone()[0]
+            raise ConfigError(f"{total} of {self.current_count} database students have no usable name: matching "
+                              "by identity needs names (is the name stored in another field?)")
+        self.nameless = [(self._student(row), Person(None, row[4] or "")) for row in rows]
+
+    @staticmethod
+    def _student(row: tuple) -> Student:
+        number, sid, receivable, name, _codes = row
+        return Student(_unpack(sid) or "", _unpack(name) or "", bool(receivable), number)
 
     def current_ids_among(self, names: list[str]) -> set[str]:
-        """Which of these folder names are current student ids (ids are ASCII; others never are)."""
+        """Which of these folder names name a current database record (valid id or not)."""
         found: set[str] = set()
-        for chunk in _chunks((n for n in names if n.isascii()), IN_CHUNK):
+        for chunk in _chunks(names, IN_CHUNK):
             query = f"SELECT sid FROM current WHERE sid IN ({','.join('?' * len(chunk))})"
-            found.update(row[0] for row in self.db.execute(query, chunk))
+            found.update(_unpack(row[0]) or "" for row in self.db.execute(query, [_pack(n) for n in chunk]))
         return found
 
-    def add_orphans(self, names_and_candidacy: Iterable[tuple[str, bool]]) -> None:
-        for chunk in _chunks(names_and_candidacy, WRITE_CHUNK):
-            self.db.executemany("INSERT OR IGNORE INTO orphan (name, candidate) VALUES (?, ?)",
-                                ((_pack(name), int(candidate)) for name, candidate in chunk))
+    def students_with_id(self, student_id: str) -> list[Student]:
+        return [self._student(row) for row in self.db.execute(
+            "SELECT row, sid, receivable, name, codes FROM current WHERE sid = ?", (_pack(student_id),))]
 
-    def add_backup(self, backup: str, records: Iterable[StudentRecord]) -> None:
-        """One backup's records of orphan ids; ids an earlier (newer) backup already holds keep theirs.
+    def person_of_row(self, row: int) -> Person:
+        key, codes = self.db.execute("SELECT key, codes FROM current WHERE row = ?", (row,)).fetchone()
+        return Person(_unpack(key), codes or "")
 
-        An id this backup holds twice, as two different people (name or identifying fields), is marked
-        conflicting. If ``records`` raises (an unusable backup), nothing of this backup is kept.
-        """
-        self.db.execute("DELETE FROM seen")
-        for chunk in _chunks(records, WRITE_CHUNK):
-            self.db.executemany("INSERT INTO seen VALUES (?, ?, ?, ?)",
-                                ((_pack(r.student_id), _pack(r.name), _pack(normalise_text(r.name)),
-                                  _pack(r.identity)) for r in chunk))
-        # Bare columns beside min(rowid) come from that row: the first record of each id is the one kept.
-        self.db.execute("""
-            UPDATE orphan SET old_name = first.name, key = first.key, identity = first.identity,
-                              backup = ?, conflicting = first.kinds > 1
-            FROM (SELECT sid, name, key, identity, min(rowid),
-                         count(DISTINCT name || x'1e' || identity) AS kinds
-                  FROM seen GROUP BY sid) AS first
-            WHERE orphan.name = first.sid AND orphan.backup IS NULL""", (backup,))
-        self.db.execute("DELETE FROM seen")
+    def add_orphans(self, names: Iterable[str]) -> None:
+        for chunk in _chunks(names, WRITE_CHUNK):
+            self.db.executemany("INSERT OR IGNORE INTO orphan (name) VALUES (?)", ((_pack(n),) for n in chunk))
+
+    def add_backup(self, backup: str, rank: int, records: Iterable[StudentRecord]) -> None:
+        """One backup's records of orphan ids (rank 0 is the newest). If ``records`` raises (an unusable
+        backup), nothing of this backup is kept."""
+        try:
+            for chunk in _chunks(records, WRITE_CHUNK):
+                self.db.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?)",
+                                    ((_pack(r.student_id), rank, backup, _pack(r.name), _pack(r.person.name),
+                                      r.person.codes) for r in chunk))
+        except BaseException:
+            self.db.execute("DELETE FROM history WHERE rank = ?", (rank,))
+            raise
 
     # ---- deciding ----
-    def decide_by_identity(self) -> None:
-        rows = self.db.execute("""
-            SELECT o.name, o.backup, o.conflicting, o.key, o.identity, c.sid, c.name, c.identity
-            FROM orphan o LEFT JOIN current c ON c.key = o.key
-            WHERE o.candidate ORDER BY o.name""")
-        decisions = (self._decide(name, group) for name, group in itertools.groupby(rows, key=lambda r: r[0]))
-        self._store(decisions)
-        # Two old folders that fit one student: which one is theirs is not known, so neither is paired.
-        shared = self.db.execute("SELECT target_sid, count(*) FROM decision WHERE decision = 'migrate' "
-                                 "GROUP BY target_sid HAVING count(*) > 1").fetchall()
-        for student_id, count in shared:
-            self.db.execute("UPDATE decision SET decision = 'ambiguous', reason = ?, target_sid = NULL, "
-                            "target_name = NULL WHERE decision = 'migrate' AND target_sid = ?",
-                            (_pack(f"{count} orphaned folders fit current student {student_id}"), student_id))
-
-    def _decide(self, name: bytes, group: Iterator[tuple]) -> tuple[bytes, Pairing]:
-        first = next(group)
-        _, backup, conflicting, key, old_identity, _, _, _ = first
-        if backup is None:
-            return name, UNKNOWN
-        if conflicting:
-            return name, Pairing("ambiguous", f"{backup} holds different records under this id")
-        if not key:
-            return name, NO_NAME
-        old_identity = _unpack(old_identity)
-        candidates: list[Student] = []
-        differing: set[str] = set()
-        for row in itertools.chain([first], group):
-            if row[5] is None:  # no current student has this name
+    def merge_histories(self) -> None:
+        """Each orphan's old record: every backup's records of its id, merged (identity.merge_history)."""
+        self.db.execute("CREATE INDEX history_orphan ON history (orphan, rank)")
+        rows = self.db.execute("SELECT o.name, h.backup, h.name, h.key, h.codes FROM orphan o "
+                               "JOIN history h ON h.orphan = o.name ORDER BY o.name, h.rank, h.rowid")
+        updates = []
+        for name, group in itertools.groupby(rows, key=lambda r: r[0]):
+            records = list(group)
+            _, backup, old_name, _, _ = records[0]
+            history = merge_history((Person(_unpack(r[3]), r[4] or "") for r in records), self.fields)
+            if history.person is not None:
+                updates.append((old_name, backup, _pack(history.person.name), history.person.codes, "ok", None, name))
                 continue
-            field = differing_field(old_identity, _unpack(row[7]), self.match_fields)
-            if field is None:
-                candidates.append(Student(row[5], _unpack(row[6])))
-            else:
-                differing.add(field)
-        if not candidates:
-            return name, (Pairing("no current student", "a current student has this name but "
-                                  f"{', '.join(sorted(differing))} differs") if differing else LEFT)
-        if len(candidates) > 1:
-            return name, Pairing("ambiguous", f"{len(candidates)} current students fit "
-                                              "(same name, nothing on record tells them apart)")
-        return name, Pairing("migrate", BY_IDENTITY, candidates[0])
+            problem = history.problem
+            where = sorted({r[1] for r in records})
+            shown = f"{len(records)} records in {', '.join(where)}" if len(where) > 1 else f"{len(records)} records in {where[0]}"
+            state = "ambiguous" if problem.verdict is Verdict.DIFFERENT else "unknown"
+            reason = (f"the backups hold different people under this id ({shown}): {problem.reason}"
+                      if state == "ambiguous" else f"the records of this id cannot be compared ({shown}): "
+                                                   f"{problem.reason}")
+            updates.append((old_name, backup, None, None, state, _pack(reason), name))
+        for chunk in _chunks(updates, WRITE_CHUNK):
+            self.db.executemany("UPDATE orphan SET old_name = ?, backup = ?, key = ?, codes = ?, state = ?, reason = ? "
+                                "WHERE name = ?", chunk)
+
+    def decide_by_identity(self) -> None:
+        self.merge_histories()
+        rows = self.db.execute("""
+            SELECT o.name, o.state, o.reason, o.key, o.codes, c.row, c.sid, c.receivable, c.name, c.codes
+            FROM orphan o LEFT JOIN current c ON c.key = o.key AND o.key IS NOT NULL ORDER BY o.name""")
+        decisions, fits = [], []
+        for name, group in itertools.groupby(rows, key=lambda r: r[0]):
+            pairing, fitting = self._decide(list(group))
+            decisions.append((name, pairing))
+            fits.extend((name, row) for row in fitting)
+            if len(decisions) >= WRITE_CHUNK:
+                self._store(decisions, fits)
+                decisions, fits = [], []
+        self._store(decisions, fits)
+        # Two old folders that fit one student: which one is theirs is not known, so neither is paired.
+        self.db.execute("CREATE INDEX fit_target ON fit (target)")
+        shared = self.db.execute("""
+            SELECT d.name, counts.n, c.sid FROM decision d
+            JOIN (SELECT target, count(*) AS n FROM fit GROUP BY target HAVING count(*) > 1) AS counts
+                 ON counts.target = d.target
+            JOIN current c ON c.row = d.target
+            WHERE d.decision IN (?, ?)""", (Decision.MIGRATE.value, Decision.CANNOT_RECEIVE.value)).fetchall()
+        self.db.executemany(
+            "UPDATE decision SET decision = ?, reason = ?, target = NULL WHERE name = ?",
+            ((Decision.AMBIGUOUS.value, _pack(f"{n} orphaned folders fit current student {_unpack(sid)}"), name)
+             for name, n, sid in shared))
+
+    def _decide(self, rows: list[tuple]) -> tuple[Pairing, list[int]]:
+        _, state, reason, key, codes = rows[0][:5]
+        if state is None:
+            return UNKNOWN_ID, []
+        if state != "ok":
+            return Pairing(Decision(state), _unpack(reason) or ""), []
+        old = Person(_unpack(key), codes or "")
+        candidates = [(self._student(r[5:]), Person(_unpack(key), r[9] or "")) for r in rows if r[5] is not None]
+        choice = choose(old, candidates + self.nameless, self.fields,
+                        label=lambda s: f"{s.name or '(no name)'} ({s.student_id})")
+        fitting = [s.row for s in choice.fits]
+        if choice.outcome is Outcome.MATCH:
+            target = choice.target
+            if not target.receivable:
+                why = ("its student_id is held by more than one database document" if target.student_id and
+                       len(self.students_with_id(target.student_id)) > 1 else "its student_id is not a valid id")
+                return Pairing(Decision.CANNOT_RECEIVE, f"matches {target.name} ({target.student_id}), but {why}: "
+                                                        "fix the database record first", target), fitting
+            return Pairing(Decision.MIGRATE, choice.reason, target), fitting
+        decision = {Outcome.AMBIGUOUS: Decision.AMBIGUOUS, Outcome.UNKNOWN: Decision.UNKNOWN,
+                    Outcome.NONE: Decision.NO_STUDENT}[choice.outcome]
+        return Pairing(decision, choice.reason), fitting
 
     def decide_by_order(self) -> list[tuple[str, Student]]:
         """The design document's pairing (name-sorted students with name-sorted folders). Unsafe."""
-        folders = [_unpack(f) for (f,) in self.db.execute("SELECT name FROM orphan WHERE candidate ORDER BY name")]
-        students = [Student(sid, _unpack(name)) for sid, name in
-                    self.db.execute("SELECT sid, name FROM current ORDER BY name, sid")]
+        self.merge_histories()
+        folders = [_unpack(f) or "" for (f,) in self.db.execute("SELECT name FROM orphan ORDER BY name")]
+        students = [self._student(r) for r in self.db.execute(
+            "SELECT row, sid, receivable, name, codes FROM current WHERE receivable ORDER BY name, sid")]
         pairs = list(zip(folders, students))  # noqa: B905 (unequal lengths are the point)
-        paired = (Pairing("migrate", "paired by sort order (--match order)", s) for _, s in pairs)
-        unpaired = [Pairing("no current student", "no student left")] * (len(folders) - len(pairs))
-        self._store(zip(map(_pack, folders), itertools.chain(paired, unpaired), strict=True))
+        paired = (Pairing(Decision.MIGRATE, "paired by sort order (--match order)", s, "order") for _, s in pairs)
+        unpaired = [Pairing(Decision.NO_STUDENT, "no student left")] * (len(folders) - len(pairs))
+        self._store(list(zip(map(_pack, folders), itertools.chain(paired, unpaired), strict=True)), [])
         return pairs
 
-    def _store(self, decisions: Iterable[tuple[bytes, Pairing]]) -> None:
-        for chunk in _chunks(decisions, WRITE_CHUNK):
-            self.db.executemany("INSERT INTO decision VALUES (?, ?, ?, ?, ?)",
-                                ((name, p.decision, _pack(p.reason), p.target.student_id if p.target else None,
-                                  _pack(p.target.name) if p.target else None) for name, p in chunk))
+    def pair_by_person(self, orphan: str, target: Student, reason: str, paired_by: str) -> None:
+        """A pairing a person made (a reviewed file): it replaces the tool's own, and the tool's own pairing
+        of any other folder with that student is no longer one-to-one."""
+        self.db.execute("UPDATE decision SET decision = ?, reason = ?, target = NULL WHERE target = ? AND name != ? "
+                        "AND paired_by = 'identity'",
+                        (Decision.AMBIGUOUS.value, _pack(f"a reviewed pairing gives student {target.student_id} "
+                                                         "another folder"), target.row, _pack(orphan)))
+        self.db.execute("INSERT OR REPLACE INTO decision VALUES (?, ?, ?, ?, ?)",
+                        (_pack(orphan), Decision.MIGRATE.value, _pack(reason), target.row, paired_by))
+
+    def _store(self, decisions: list[tuple[bytes, Pairing]], fits: list[tuple[bytes, int]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO decision VALUES (?, ?, ?, ?, ?)",
+                            ((name, p.decision.value, _pack(p.reason), p.target.row if p.target else None,
+                              p.paired_by) for name, p in decisions))
+        self.db.executemany("INSERT INTO fit VALUES (?, ?)", fits)
 
     # ---- reading it back, in folder-name order ----
+    def orphan_names(self) -> list[str]:
+        return [_unpack(n) or "" for (n,) in self.db.execute("SELECT name FROM orphan ORDER BY name")]
+
+    def orphan(self, name: str) -> Orphan | None:
+        for batch in self._orphans("WHERE o.name = ?", (_pack(name),), 1):
+            return batch[0]
+        return None
+
     def orphans(self, batch: int) -> Iterator[list[Orphan]]:
-        rows = self.db.execute("""
-            SELECT o.name, o.old_name, o.backup, d.decision, d.reason, d.target_sid, d.target_name
-            FROM orphan o LEFT JOIN decision d ON d.name = o.name ORDER BY o.name""")
+        return self._orphans("", (), batch)
+
+    def _orphans(self, where: str, args: tuple, batch: int) -> Iterator[list[Orphan]]:
+        rows = self.db.execute(f"""
+            SELECT o.name, o.old_name, o.backup, o.state, o.key, o.codes, d.decision, d.reason, d.paired_by,
+                   c.row, c.sid, c.receivable, c.name, c.codes
+            FROM orphan o LEFT JOIN decision d ON d.name = o.name LEFT JOIN current c ON c.row = d.target
+            {where} ORDER BY o.name""", args)
         while chunk := rows.fetchmany(batch):
-            yield [Orphan(_unpack(name), _unpack(old_name), backup,
-                          None if decision is None else
-                          Pairing(decision, _unpack(reason), Student(sid, _unpack(target)) if sid else None))
-                   for name, old_name, backup, decision, reason, sid, target in chunk]
+            out = []
+            for name, old_name, backup, state, key, codes, decision, reason, paired_by, *target in chunk:
+                student = self._student(tuple(target)) if target[0] is not None else None
+                pairing = (Pairing(Decision(decision), _unpack(reason) or "", student, paired_by or "identity")
+                           if decision else UNKNOWN_ID)
+                person = Person(_unpack(key), codes or "") if state == "ok" else None
+                out.append(Orphan(_unpack(name) or "", _unpack(old_name), backup, pairing, person))
+            yield out
+
+    def candidates_of(self, orphan: Orphan, limit: int = 6) -> list[tuple[Student, Person]]:
+        """The current students a person should look at for this orphan: its namesakes, and whoever fits."""
+        rows = self.db.execute("""
+            SELECT row, sid, receivable, name, codes, key FROM current
+            WHERE (key IS NOT NULL AND key = (SELECT key FROM orphan WHERE name = ?))
+               OR row IN (SELECT target FROM fit WHERE orphan = ?)
+            ORDER BY name, sid LIMIT ?""", (_pack(orphan.name), _pack(orphan.name), limit)).fetchall()
+        return [(self._student(r[:5]), Person(_unpack(r[5]), r[4] or "")) for r in rows]
+
+    def judge(self, orphan: Orphan, student: Student) -> tuple[Verdict, str]:
+        """The identity rule between an orphan's old records (all of them) and one current student."""
+        person = self.person_of_row(student.row)
+        records = [Person(_unpack(k), c or "") for k, c in self.db.execute(
+            "SELECT key, codes FROM history WHERE orphan = ? ORDER BY rank", (_pack(orphan.name),))]
+        if not records:
+            return Verdict.UNKNOWN, "no backup holds this old id"
+        judged = [compare(r, person, self.fields) for r in records]
+        for verdict in (Verdict.SAME, Verdict.UNKNOWN):
+            for j in judged:
+                if j.verdict is verdict:
+                    return verdict, j.reason
+        return Verdict.DIFFERENT, judged[0].reason

@@ -1,7 +1,14 @@
-"""Migrate: carry photos from the folders of old ids to the student they belong to, and clean up safely."""
+"""Migrate: carry photos from the folders of old ids to the student they belong to, and clean up safely.
+
+Phases: read every database record and every backup's records of the orphaned ids into a ``MatchBook``;
+decide each orphan by identity (one-to-one, across all of them); then, in batches in name order, survey
+each orphan once, compare it with its student's folder, copy (``--migrate``) or judge and remove
+(``--clean --confirm``), and give it its one final decision (``final_decision``), the same in every mode.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -9,99 +16,151 @@ import sqlite3
 import stat
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .backups import load_evidence
+from .backups import list_backups, read_backup
 from .config import Settings
 from .db import Database
 from .errors import ConfigError, ScratchError
+from .identity import Person
+from .journal import Journal
+from .links import ATTENDANCE, PROFILE
 from .matching import MatchBook, Orphan, Student
-from .records import InvalidEntry, StudentRecord, record_from_document
-from .report import MigrateReport, OrphanReport, Progress, RunInfo, StopFlag
-from .store import (ATTENDANCE, PROFILE, CopyResult, FolderScan, PhotoStore, StagedCopy, StoreProblem,
-                    check_root, ensure_dir, existing_outcome, holds_a_file, list_student_folders, map_in_threads,
-                    place_copy, scan_folder, sha256_file, stage_copy, store_lock, sweep_temporaries,
-                    sync_filesystem)
+from .records import StudentRecord, record_from_document
+from .report import (Action, BackupNote, CleanVerdict, Decision, MigrateReport, Mode, OrphanReport, Progress,
+                     StopFlag)
+from .session import Session, check_database_size, session
+from .store import (CopyResult, FolderScan, NotRegularFile, PhotoStore, StagedCopy, StoreProblem,
+                    check_photo, ensure_dir, list_student_folders, map_in_threads, place_copy,
+                    scan_folder, sha256_file, stage_copy, sweep_temporaries, sync_filesystem)
 
 DELETING_PREFIX = ".deleting-"
 AUDIT_DIR = ".migrations"
 MIGRATE_BATCH = 32  # orphans per durable batch: one filesystem flush for about a hundred files
+TITLE = "ORPHANED PHOTO MIGRATION"
+TOOL = "migrate_orphaned_photos"
 
 
 @dataclass(frozen=True)
 class MigrateOptions:
-    action: str  # list, migrate or clean
-    dry_run: bool = True
+    action: Action  # LIST, MIGRATE or CLEAN
+    writes: bool = False  # --migrate without --dry-run, --clean --confirm
     match: str = "identity"  # or "order", the design document's unsafe pairing, only when asked for
+    pairs_file: str | None = None  # --pairs: a reviewed CSV
+    csv_file: str | None = None  # --list --csv
+    html_file: str | None = None  # --list --html
 
     @property
-    def changes(self) -> bool:
-        """Whether this run changes anything on disk (--migrate, --clean --confirm)."""
-        return self.action != "list" and not self.dry_run
+    def mode(self) -> Mode:
+        return Mode(TOOL, self.action, self.writes)
 
 
 @dataclass(slots=True)
 class OrphanWork:
+    """One orphan on its way through a batch: what was found, what is to be done, what was done."""
+
     report: OrphanReport
+    orphan: Orphan
     scan: FolderScan | None = None
-    target: Student | None = None
+    carried: list[str] = field(default_factory=list)  # files a migration copies
+    uncarried: list[str] = field(default_factory=list)  # files it does not, with why
+    hashes: dict[str, tuple[str, int]] = field(default_factory=dict)  # carried file -> (SHA-256, size), if known
+    same: list[str] = field(default_factory=list)  # ... already byte-identical in the student's folder
+    different: list[str] = field(default_factory=list)  # ... where the student holds another file
+    missing: list[str] = field(default_factory=list)  # ... not in the student's folder yet
     audit_files: list[dict] = field(default_factory=list)
 
+    @property
+    def target(self) -> Student | None:
+        pairing = self.orphan.pairing
+        return pairing.target if pairing.decision is Decision.MIGRATE else None
 
-def photo_files(scan: FolderScan) -> list[str]:
-    """What a migration carries: profile.jpg and every regular file under attendance/."""
-    return [f for f in scan.files if f == PROFILE or f.startswith(ATTENDANCE + "/")]
 
-
-def survey(store: PhotoStore, name: str, times: bool = False) -> OrphanWork:
-    work = OrphanWork(OrphanReport(name))
-    path = store.students / name
+# ---------------------------------------------------------------- one orphan: survey, classify, compare
+def survey(store: PhotoStore, orphan: Orphan, times: bool) -> OrphanWork:
+    """Look at one orphaned folder once, without following anything."""
+    work = OrphanWork(OrphanReport(orphan.name, old_name=orphan.old_name, backup=orphan.backup,
+                                   paired_by=orphan.pairing.paired_by), orphan)
+    report = work.report
+    path = store.students / orphan.name
     try:
         mode = os.lstat(path).st_mode
     except OSError as exc:
-        work.report.decision, work.report.reason = "error", f"cannot read: {exc.strerror}"
+        report.decision, report.reason = Decision.ERROR, f"cannot read: {exc.strerror}"
         return work
     if stat.S_ISLNK(mode):
-        work.report.is_symlink = True
-        work.report.decision, work.report.reason = "symlink", "a symlink; never followed"
+        report.is_symlink = True
+        report.decision, report.reason = Decision.SYMLINK, "a symlink; never followed"
         return work
     if not stat.S_ISDIR(mode):
-        work.report.decision, work.report.reason = "not a folder", "a file, not a student folder; left alone"
+        report.decision, report.reason = Decision.NOT_A_FOLDER, "a file, not a student folder; left alone"
         return work
     work.scan = scan_folder(path, times=times)  # only the clean needs times (how recently it changed)
-    work.report.has_profile = work.scan.profile
-    work.report.attendance_photos = work.scan.attendance_count
+    _classify(work, path)
     return work
 
 
-def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path, thorough: bool = True
-                        ) -> tuple[list[str], list[str]]:
-    """(files already byte-identical in the target, files where the target holds a different file).
+def _classify(work: OrphanWork, path: Path) -> None:
+    """Which files a migration carries: a usable profile.jpg (the one photo check) and every regular file
+    under attendance/. Everything else is named as not carried, and is a problem for a person."""
+    scan, report = work.scan, work.report
+    assert scan is not None
+    for rel in scan.files:
+        if rel == PROFILE:
+            check = check_photo(path / PROFILE)
+            report.has_profile = True
+            report.profile_state = check.state.value
+            if check.ok:
+                work.carried.append(rel)
+            else:
+                work.uncarried.append(f"profile.jpg ({check.state.describe})")
+        elif rel.startswith(ATTENDANCE + "/"):
+            work.carried.append(rel)
+        else:
+            hint = " (names are case-sensitive: the app only serves profile.jpg and attendance/)" \
+                if rel.lower() == PROFILE or rel.lower().startswith(ATTENDANCE + "/") else ""
+            work.uncarried.append(rel + hint)
+    report.attendance_photos = sum(1 for f in work.carried if f.startswith(ATTENDANCE + "/"))
+    work.uncarried.extend(f"{rel} (a symlink; never followed)" for rel in scan.symlinks)
+    work.uncarried.extend(f"{rel} (not a regular file)" for rel in scan.others)
+    report.errors.extend(f"could not read {entry}: its photos cannot be carried" for entry in scan.unreadable)
 
-    ``thorough=False`` compares sizes only: a cheap first pass, always followed by the full check.
-    """
-    same, different = [], []
-    target_dir = store.student_dir(work.target.student_id)
+
+def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path) -> None:
+    """Sort the carried files into same / different / missing against the student's folder (size, then
+    SHA-256: content, never names)."""
+    target = work.target
+    assert target is not None
+    target_dir = store.student_dir(target.student_id)
+    work.same, work.different, work.missing = [], [], []
     if not os.path.lexists(target_dir):  # a student with no folder yet holds nothing to compare
-        return same, different
-    for rel in photo_files(work.scan):
+        work.missing = list(work.carried)
+        return
+    for rel in work.carried:
         dest = target_dir / rel
         try:
             info = os.lstat(dest)
-            if stat.S_ISLNK(info.st_mode):
-                different.append(rel)
-                continue
-        except OSError:
+        except FileNotFoundError:
+            work.missing.append(rel)
             continue
-        if not thorough:
-            (same if info.st_size == os.lstat(source_dir / rel).st_size else different).append(rel)
-        elif sha256_file(dest) == sha256_file(source_dir / rel):
-            same.append(rel)
-        else:
-            different.append(rel)
-    return same, different
+        except OSError:
+            work.different.append(rel)
+            continue
+        try:
+            if info.st_size != os.lstat(source_dir / rel).st_size:
+                work.different.append(rel)
+                continue
+            source_hash = sha256_file(source_dir / rel)
+            if sha256_file(dest) == source_hash:
+                work.same.append(rel)
+                work.hashes[rel] = source_hash
+            else:
+                work.different.append(rel)
+        except (NotRegularFile, OSError):
+            work.different.append(rel)
 
 
 def conflict_text(rel: str, target: Student) -> str:
@@ -111,49 +170,41 @@ def conflict_text(rel: str, target: Student) -> str:
     return f"{rel} differs from the file of that name in {target.student_id}; theirs is kept"
 
 
-class Migrator:
-    """Copies a batch of orphans' photos into their matched students' folders (on a worker thread).
+def final_decision(work: OrphanWork) -> tuple[Decision, str]:
+    """The one decision for an orphan, from its pairing, what its folder holds and how it compares."""
+    report, pairing = work.report, work.orphan.pairing
+    if work.scan is None:  # a symlink, not a folder, unreadable: the survey decided
+        return report.decision, report.reason
+    if not work.scan.files and not work.scan.symlinks and not work.scan.others:
+        if work.scan.unreadable:
+            return Decision.ERROR, f"cannot read {work.scan.unreadable[0]}"
+        return Decision.NOTHING, "holds no photo"
+    if work.target is None:
+        return pairing.decision, pairing.reason
+    if not work.carried:
+        return Decision.NOT_CARRIED, "holds files, but none the tool carries: " + ", ".join(work.uncarried[:3])
+    if work.different:
+        return Decision.CONFLICT, conflict_text(work.different[0], work.target)
+    if work.missing:
+        return Decision.MIGRATE, pairing.reason
+    return Decision.MIGRATED, pairing.reason
 
-    Every file of the batch is staged and verified first, one filesystem flush makes them all durable,
-    and only then does each get its real name: no photo is ever in place before its bytes are on disk.
+
+# ---------------------------------------------------------------- copying
+class Migrator:
+    """Copies a batch of orphans' photos into their students' folders (on a worker thread).
+
+    Every file of the batch is staged and verified first, its journal line is written, one filesystem
+    flush makes copies and lines durable together, and only then does each copy get its real name: no
+    photo is ever in place before its bytes, and the line that names it, are on disk.
     """
 
-    def __init__(self, store: PhotoStore, dry_run: bool, stop: StopFlag) -> None:
-        self.store, self.dry_run, self.stop = store, dry_run, stop
+    def __init__(self, store: PhotoStore, journal: Callable[[], Journal], stop: StopFlag, origin_of) -> None:
+        self.store, self.journal_of, self.stop, self.origin_of = store, journal, stop, origin_of
         self.swept: set[Path] = set()  # folders already cleared of a killed run's temporaries
+        self.journal_elsewhere: bool | None = None
 
-    def __call__(self, batch: list[OrphanWork]) -> list[OrphanWork]:
-        works = [w for w in batch if w.report.decision == "migrate"]
-        if self.dry_run:
-            for work in works:
-                self._guarded(work, self._plan)
-        else:
-            self._copy(works)
-        for work in works:
-            report = work.report
-            if report.decision == "error":
-                continue
-            if report.conflicts:
-                report.decision, report.reason = "conflict", report.conflicts[0]
-            elif not self.dry_run and not self.stop.requested:
-                report.decision = "migrated"
-        return batch
-
-    def _guarded(self, work: OrphanWork, step) -> None:
-        try:
-            step(work)
-        except (StoreProblem, OSError) as exc:
-            work.report.errors.append(str(exc) if isinstance(exc, StoreProblem) else
-                                      f"{exc.strerror or exc}: {getattr(exc, 'filename', '')}")
-            work.report.decision = "error"
-
-    def _plan(self, work: OrphanWork) -> None:
-        same, different = compare_with_target(self.store, work, self.store.students / work.report.name)
-        work.report.conflicts = [conflict_text(rel, work.target) for rel in different]
-        if same and same == photo_files(work.scan):
-            work.report.decision = "migrated"  # an earlier --migrate already carried every photo
-
-    def _copy(self, works: list[OrphanWork]) -> None:
+    def copy(self, works: list[OrphanWork]) -> None:
         staged: list[tuple[OrphanWork, str, StagedCopy]] = []
         placed = 0
         try:
@@ -161,27 +212,55 @@ class Migrator:
                 if self.stop.requested:  # the file in hand is finished; the rest waits for a rerun
                     break
                 self._guarded(work, lambda w: self._stage(w, staged))
-            if staged:
-                sync_filesystem(self.store.students)  # one flush makes every staged copy durable
+            if not staged:
+                return
+            journal = self.journal_of()  # opened at the first change: a run with nothing to do writes nothing
+            for work, rel, copy in staged:
+                journal.add({"type": "file", "path": f"students/{work.target.student_id}/{rel}",
+                                      "size": copy.size, "sha256": copy.sha256,
+                                      "source": f"students/{work.report.name}/{rel}",
+                             "origin": self.origin_of(work)})
+            self._make_durable(journal)  # copies and their journal lines, in one flush
             for work, rel, copy in staged:
                 placed += 1  # from here on this copy is place_copy's (or discard's) to clean up
-                if work.report.decision != "error":
+                if not work.report.errors:
                     self._guarded(work, lambda w, rel=rel, copy=copy: self._record(w, rel, place_copy(copy)))
                 else:
                     copy.discard()
-            if staged:  # and one more makes the new names durable before the audit log says so
-                sync_filesystem(self.store.students)
+            sync_filesystem(self.store.students)  # the new names, durable before the audit log says so
         finally:
             for _, _, copy in staged[placed:]:  # anything not placed (an error above) goes
                 copy.discard()
 
+    def _make_durable(self, journal: Journal) -> None:
+        journal.write()
+        if self.journal_elsewhere is None:
+            self.journal_elsewhere = os.stat(journal.path).st_dev != os.stat(self.store.students).st_dev
+        if self.journal_elsewhere:
+            journal.sync()
+        sync_filesystem(self.store.students)  # one flush makes every staged copy (and the journal) durable
+
+    @staticmethod
+    def _guarded(work: OrphanWork, step: Callable[[OrphanWork], None]) -> None:
+        try:
+            step(work)
+        except (StoreProblem, OSError) as exc:
+            work.report.errors.append(str(exc) if isinstance(exc, StoreProblem) else
+                                      f"{exc.strerror or exc}: {getattr(exc, 'filename', '')}")
+
     def _stage(self, work: OrphanWork, staged: list) -> None:
         source_dir = self.store.students / work.report.name
         target_dir = self.store.student_dir(work.target.student_id)
+        if not work.missing:  # all in place; a killed earlier run may still have left a temporary file
+            for folder in {target_dir, target_dir / ATTENDANCE, *((target_dir / rel).parent for rel in work.same)}:
+                if folder not in self.swept:
+                    sweep_temporaries(folder)
+                    self.swept.add(folder)
+            return
         ready: dict[Path, bool] = {}  # folder -> created by this run (then nothing can be in it yet)
         for folder in (target_dir, target_dir / ATTENDANCE):
             ready[folder] = ensure_dir(folder, dry_run=False)
-        for rel in photo_files(work.scan):
+        for rel in work.missing:
             if self.stop.requested:
                 return
             dest = target_dir / rel
@@ -189,100 +268,107 @@ class Migrator:
                 for parent in reversed(dest.relative_to(target_dir).parents[:-1]):
                     if target_dir / parent not in ready:
                         ready[target_dir / parent] = ensure_dir(target_dir / parent, dry_run=False)
-            fresh = ready[dest.parent]
-            if not fresh and dest.parent not in self.swept:
+            if not ready[dest.parent] and dest.parent not in self.swept:
                 sweep_temporaries(dest.parent)  # a killed earlier run may have left one
                 self.swept.add(dest.parent)
-            if not fresh and os.path.lexists(dest):  # already there: the same bytes, or a conflict
-                digest, size = sha256_file(source_dir / rel)
-                self._record(work, rel, existing_outcome(dest, digest, size) or CopyResult("conflict", digest, size))
-                continue
             staged.append((work, rel, stage_copy(source_dir / rel, dest, durable=False)))
 
     @staticmethod
     def _record(work: OrphanWork, rel: str, result: CopyResult) -> None:
-        if result.outcome == "conflict":
-            work.report.conflicts.append(conflict_text(rel, work.target))
+        work.missing.remove(rel)
+        if result.outcome == "conflict":  # someone put a different file there meanwhile: theirs wins
+            work.different.append(rel)
             return
+        work.same.append(rel)
+        work.hashes[rel] = (result.sha256, result.size)
         work.report.copied += result.outcome == "copied"
-        work.report.already += result.outcome == "same"
         work.audit_files.append({"file": rel, "sha256": result.sha256, "size": result.size,
                                  "outcome": result.outcome})
 
 
+# ---------------------------------------------------------------- cleaning
 class Cleaner:
-    """Decides, and with --confirm does, the removal of one orphaned folder (runs on a worker thread)."""
+    """Judges, and with --confirm does, the removal of one orphaned folder (on a worker thread)."""
 
-    def __init__(self, store: PhotoStore, confirm: bool, min_age: float, stop: StopFlag) -> None:
-        self.store, self.confirm, self.min_age, self.stop = store, confirm, min_age, stop
+    def __init__(self, store: PhotoStore, confirm: bool, min_age: float, stop: StopFlag,
+                 journal: Callable[[], Journal] | None) -> None:
+        self.store, self.confirm, self.min_age, self.stop, self.journal_of = store, confirm, min_age, stop, journal
 
-    def verdict(self, work: OrphanWork, folder: Path, thorough: bool, scan: FolderScan | None = None
-                ) -> tuple[bool, str]:
-        """Whether ``folder`` may go; ``scan`` is one just taken of it (else it is scanned now)."""
-        report = work.report
-        if report.is_symlink or report.decision in ("symlink", "not a folder", "error"):
-            return False, report.reason or report.decision
-        scan = scan or scan_folder(folder)
-        if scan.symlinks or scan.others:
-            return False, f"holds symlinks or special entries ({', '.join((*scan.symlinks, *scan.others)[:3])})"
+    def verdict(self, work: OrphanWork) -> tuple[bool, str]:
+        """Whether the folder may go: it holds nothing at all, or every file is byte-identical in the student's."""
+        report, scan = work.report, work.scan
+        if scan is None:
+            return False, report.reason or report.decision.value
+        if scan.symlinks or scan.others or scan.unreadable:
+            return False, f"holds symlinks, special or unreadable entries " \
+                          f"({', '.join((*scan.symlinks, *scan.others, *scan.unreadable)[:3])})"
         age = time.time() - scan.newest_mtime
         if age < self.min_age:
             return False, f"changed {int(age)} s ago (an upload may be in flight); left for a later run"
         if not scan.files:
             return True, "holds no photo"
-        if work.target is None:
-            return False, f"{report.decision}: {report.reason}"
-        work.scan = scan
-        carried = set(photo_files(scan))
-        extra = [f for f in scan.files if f not in carried]
-        if extra:
-            return False, f"holds files that are not migrated ({', '.join(extra[:3])})"
-        same, _ = compare_with_target(self.store, work, folder, thorough)
-        missing = len(scan.files) - len(same)
-        if missing:
-            return False, (f"{missing} file(s) are not (byte-identical) in {work.target.student_id}; "
-                           "run --migrate first" if report.decision in ("migrate", "migrated") else report.reason)
-        if report.decision == "migrate":
-            report.decision = "migrated"  # an earlier --migrate already carried every photo
+        if report.decision is not Decision.MIGRATED or work.uncarried or report.errors:
+            why = report.reason
+            if report.decision is Decision.MIGRATE:
+                why = f"{len(work.missing)} file(s) are not yet in {work.target.student_id}; run --migrate first"
+            elif work.uncarried:
+                why = "holds files that are not migrated (" + ", ".join(work.uncarried[:3]) + ")"
+            return False, f"{report.decision.value}: {why}"
         return True, f"every file is byte-identical in {work.target.student_id} ({work.target.name})"
 
-    def __call__(self, work: OrphanWork) -> OrphanWork:
+    def __call__(self, work: OrphanWork) -> None:
+        report = work.report
+        removable, why = self.verdict(work)
+        report.clean, report.clean_reason = (CleanVerdict.REMOVE if removable else CleanVerdict.KEEP), why
+        if removable and self.confirm and not self.stop.requested:
+            self._remove(work)
+
+    def _remove(self, work: OrphanWork) -> None:
+        """Move the folder aside (atomic), check it again there from scratch, then delete, or move it back."""
         report = work.report
         folder = self.store.students / report.name
-        try:
-            # The survey's scan will do here: --confirm rescans and checks fully once the folder is aside.
-            removable, why = self.verdict(work, folder, thorough=not self.confirm, scan=work.scan)
-        except (OSError, StoreProblem) as exc:
-            removable, why = False, f"could not check: {exc}"
-        report.clean, report.clean_reason = ("remove" if removable else "keep"), why
-        if removable and self.confirm and not self.stop.requested:
-            self._remove(work, folder)
-        return work
-
-    def _remove(self, work: OrphanWork, folder: Path) -> None:
-        """Move the folder aside (atomic), check it again there, then delete, or move it back."""
-        report = work.report
         aside = self.store.students / f"{DELETING_PREFIX}{report.name}.{os.urandom(4).hex()}"
         try:
             os.rename(folder, aside)
         except OSError as exc:
-            report.clean, report.clean_reason = "keep", f"could not move aside: {exc.strerror}"
+            report.clean, report.clean_reason = CleanVerdict.KEEP, f"could not move aside: {exc.strerror}"
             return
         try:
-            removable, why = self.verdict(work, aside, thorough=True)
+            again = OrphanWork(OrphanReport(report.name, decision=Decision.MIGRATED), work.orphan,
+                               scan_folder(aside, times=True))
+            _classify(again, aside)
+            if again.target is not None:
+                compare_with_target(self.store, again, aside)
+            again.report.decision, again.report.reason = final_decision(again)
+            removable, why = self.verdict(again)
+            if removable:
+                self._journal_removal(again, aside)
         except (OSError, StoreProblem) as exc:
             removable, why = False, f"could not check: {exc}"
         if not removable:
             os.rename(aside, folder)
-            report.clean, report.clean_reason = "keep", why
+            report.clean, report.clean_reason = CleanVerdict.KEEP, why
             return
         try:
             shutil.rmtree(aside)  # symlink-safe: it never follows links, and the check found none
         except OSError as exc:
             report.errors.append(f"could not remove: {exc.strerror}")
-            report.clean = "keep"
+            report.clean = CleanVerdict.KEEP
             return
-        report.clean = "removed"
+        report.clean = CleanVerdict.REMOVED
+
+    def _journal_removal(self, work: OrphanWork, aside: Path) -> None:
+        if self.journal_of is None:
+            return
+        journal = self.journal_of()
+        files = []
+        for rel in work.same:
+            digest, size = sha256_file(aside / rel)
+            files.append({"file": rel, "sha256": digest, "size": size,
+                          "copy": f"students/{work.target.student_id}/{rel}"})
+        journal.add({"type": "removed", "folder": f"students/{work.report.name}", "files": files,
+                     "reason": "every file is byte-identical in the student's folder" if files else "held no file"})
+        journal.sync()  # durable before the folder goes
 
 
 def recover_interrupted_cleans(store: PhotoStore) -> None:
@@ -297,28 +383,47 @@ def recover_interrupted_cleans(store: PhotoStore) -> None:
             os.rename(entry.path, original)
 
 
+# ---------------------------------------------------------------- the audit log
 class AuditLog:
     """Appends one JSON line per migrated orphan to ``.migrations/audit.jsonl``.
 
-    Each batch's lines are written as soon as its copies are durable, so a killed run leaves a line
-    for every batch it finished. Later batches' ``syncfs`` make them durable along with their own copies
-    (the log is on the photo store's filesystem); one fsync at the end covers the rest.
+    Each batch's lines are written as soon as its copies are placed, so a killed run leaves a line for
+    every batch it finished. A rerun that finds copies in place that no line names (the batch in flight
+    at a kill) writes their lines then. Later batches' ``syncfs`` make lines durable along with their own
+    copies (the log is on the photo store's filesystem); one fsync at the end covers the rest.
     """
 
-    def __init__(self, store: PhotoStore) -> None:
+    def __init__(self, store: PhotoStore, pairs: dict | None) -> None:
         self.path = store.root / AUDIT_DIR / "audit.jsonl"
+        self.pairs = pairs
         self.lines: list[str] = []
         self.fd: int | None = None
         self.written = False
         self.error: str | None = None
+        self._known: set[int] | None = None  # hashes of "new id/file" already named by a line
 
     def add(self, work: OrphanWork) -> None:
-        if not work.report.copied:  # a rerun that copies nothing logs nothing
+        files = [f for f in work.audit_files if f["outcome"] == "copied" or not self._named(work, f["file"])]
+        if not files:  # a rerun that copies nothing, and finds every copy logged, logs nothing
             return
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.lines.append(json.dumps({"time": now, "old_id": work.report.name, "new_id": work.target.student_id,
-                                      "student": work.target.name, "files": work.audit_files},
-                                     ensure_ascii=False) + "\n")
+        entry = {"time": now, "old_id": work.report.name, "new_id": work.target.student_id,
+                 "student": work.target.name, "paired_by": work.orphan.pairing.paired_by, "files": files}
+        if work.orphan.pairing.paired_by == "pairs file" and self.pairs:
+            entry["pairs_file"] = {"file": self.pairs["file"], "sha256": self.pairs["sha256"],
+                                   "override": "override" in work.orphan.pairing.reason}
+        self.lines.append(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def _named(self, work: OrphanWork, rel: str) -> bool:
+        if self._known is None:
+            self._known = set()
+            with contextlib.suppress(OSError, NotRegularFile), open(self.path, encoding="utf-8",
+                                                                     errors="surrogateescape") as handle:
+                for line in handle:
+                    with contextlib.suppress(ValueError, KeyError, TypeError):
+                        entry = json.loads(line)
+                        self._known.update(hash(f"{entry['new_id']}/{f['file']}") for f in entry["files"])
+        return hash(f"{work.target.student_id}/{rel}") in self._known
 
     def write(self, sync: bool = False) -> None:
         lines, self.lines = self.lines, []
@@ -329,7 +434,7 @@ class AuditLog:
                 if self.fd is None:
                     ensure_dir(self.path.parent, dry_run=False)
                     self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
-                os.write(self.fd, "".join(lines).encode())
+                os.write(self.fd, "".join(lines).encode("utf-8", "surrogateescape"))
                 self.written = True
             if sync and self.fd is not None:
                 os.fsync(self.fd)
@@ -343,135 +448,241 @@ class AuditLog:
             self.fd = None
 
 
+def _no_journal() -> Journal:
+    raise AssertionError("a run that writes nothing has no journal")
+
+
+def reviewed_pairings(store: PhotoStore) -> dict[str, str]:
+    """Orphans an earlier --migrate --pairs run paired by a person: {old id: new id} (the latest wins)."""
+    found: dict[str, str] = {}
+    with contextlib.suppress(OSError), open(store.root / AUDIT_DIR / "audit.jsonl", encoding="utf-8",
+                                            errors="surrogateescape") as handle:
+        for line in handle:
+            with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+                entry = json.loads(line)
+                if entry.get("paired_by") == "pairs file":
+                    found[str(entry["old_id"])] = str(entry["new_id"])
+    return found
+
+
+# ---------------------------------------------------------------- the run
 async def read_current_students(settings: Settings, book: MatchBook) -> int:
-    """Every current student into ``book``; returns the database round trips."""
+    """Every database document into ``book`` (whatever its id looks like); returns the round trips."""
     async with Database(settings) as database:
         chunk: list[StudentRecord] = []
         async for doc in database.read_students(settings.match_fields):
-            entry = record_from_document(doc, "database", settings.match_fields)
-            if not isinstance(entry, InvalidEntry):
-                chunk.append(entry)
+            chunk.append(record_from_document(doc, settings.match_fields))
             if len(chunk) >= 2000:
                 book.add_current(chunk)
                 chunk = []
         book.add_current(chunk)
-        book.index_current()
+        book.finish_current()
         return database.round_trips.count
+
+
+def load_history(settings: Settings, book: MatchBook, wanted: set[str], report: MigrateReport) -> int:
+    """Every backup's records of the wanted ids into ``book``, newest first; returns the newest usable
+    backup's student count (for the database check)."""
+    listing = list_backups(settings.backup_dir)
+    report.backups_ignored = [BackupNote(n, w) for n, w in listing.ignored]
+    newest_count = -1
+    for rank, path in enumerate(listing.paths):
+        counted = [0]
+
+        def records(path=path, counted=counted) -> Iterable[StudentRecord]:
+            for entry in read_backup(path, settings.match_fields):
+                counted[0] += 1
+                if isinstance(entry, StudentRecord) and entry.student_id in wanted:
+                    yield entry
+        try:
+            book.add_backup(path.name, rank, records())
+        except Exception as exc:  # BackupUnusable, with its message
+            report.backups_skipped.append(BackupNote(path.name, str(exc)))
+            continue
+        report.backups_used.append(path.name)
+        if newest_count < 0:
+            newest_count = counted[0]
+    return max(newest_count, 0)
 
 
 async def run_migrate(settings: Settings, options: MigrateOptions, progress: Progress, stop: StopFlag
                       ) -> MigrateReport:
-    """Decide every orphan first (compactly), then survey, act on and report them in batches, streaming."""
-    if options.match == "order" and options.action == "clean":
+    if options.match == "order" and options.action is Action.CLEAN:
         raise ConfigError("--match order only applies to --list and --migrate")
-    store = PhotoStore(settings.photo_dir)
-    mode = {"list": "list", "migrate": "migrate", "clean": "clean"}[options.action]
-    if options.action != "list" and options.dry_run:
-        mode += " (dry run)"
-    info = RunInfo("ORPHANED PHOTO MIGRATION", datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
-                   settings.database_label(), settings.embedded, str(settings.photo_dir), mode)
-    progress.started(info)
-    check_root(store, force=False, create=False)
-    report = MigrateReport(info, options.action, options.dry_run, options.match)
-    with store_lock(store, shared=not options.changes, wait_seconds=settings.lock_wait_seconds):
-        if options.changes:
-            recover_interrupted_cleans(store)
+    with session(settings, options.mode, TITLE, progress) as run:
+        report = MigrateReport(run.info, options.match)
         try:
             book = MatchBook(settings.match_fields)
             try:
-                await _decide(store, settings, options, book, report)
+                await _decide(run, options, book, report)
                 progress.orphans_found(report)
-                await _act(store, settings, options, book, report, progress, stop)
+                await _act(run, options, book, report, stop)
             finally:
                 book.close()
         except sqlite3.Error as exc:
             raise ScratchError(f"Matching needs a temporary file and could not use one "
                                f"(TMPDIR={tempfile.gettempdir()}): {exc}") from None
-        if stop.requested:
+        if stop.requested and stop.signum is not None:
             report.interrupted_by = stop.signum
+        run.finish(report.exit_code, {d.value: n for d, n in report.decisions.items()} |
+                   {"files_copied": report.files_copied, "removed": report.cleans[CleanVerdict.REMOVED]},
+                   interrupted=None if not report.interrupted_by else f"signal {report.interrupted_by}")
     return report
 
 
-async def _decide(store: PhotoStore, settings: Settings, options: MigrateOptions, book: MatchBook,
-                  report: MigrateReport) -> None:
+async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report: MigrateReport) -> None:
     """Find the orphaned folders and decide, for each, what --migrate would do (nothing on disk changes)."""
+    settings, store = run.settings, run.store
     report.round_trips = await read_current_students(settings, book)
     names = list_student_folders(store)
     current = book.current_ids_among(names)
-    names = [name for name in names if name not in current]
-    report.orphans_found = len(names)
-    candidates = bytearray(len(names))  # real folders holding a file: the ones matching is about
-
-    def note(index: int, holds: bool) -> None:
-        candidates[index - 1] = holds
-
-    await map_in_threads(lambda name: holds_a_file(str(store.students / name)), names, settings.workers,
-                         StopFlag(), note)
-    book.add_orphans(zip(names, candidates, strict=True))
-    evidence = load_evidence(settings.backup_dir, settings.match_fields, set(names), book)
-    report.backups_used, report.backups_skipped = evidence.used, evidence.skipped
+    orphans = [name for name in names if name not in current]
+    report.orphans_found = len(orphans)
+    book.add_orphans(orphans)
+    newest = load_history(settings, book, set(orphans), report)
+    check_database_size(settings, book.current_count, report.backups_used[0] if report.backups_used else None,
+                        newest)
     if options.match == "order":
         report.order_pairing = [(folder, s.student_id, s.name) for folder, s in book.decide_by_order()]
-    else:
-        book.decide_by_identity()
+        return
+    book.decide_by_identity()
+    for old_id, new_id in reviewed_pairings(store).items():  # an earlier reviewed pairing stands
+        targets = book.students_with_id(new_id)
+        if len(targets) == 1 and targets[0].receivable and book.orphan(old_id) is not None:
+            book.pair_by_person(old_id, targets[0], "paired by a reviewed file (earlier run)", "pairs file")
+    if options.pairs_file:
+        from .pairs import apply_pairs_file
+        report.pairs_file = apply_pairs_file(options.pairs_file, book, store)
 
 
-async def _act(store: PhotoStore, settings: Settings, options: MigrateOptions, book: MatchBook,
-               report: MigrateReport, progress: Progress, stop: StopFlag) -> None:
+async def _act(run: Session, options: MigrateOptions, book: MatchBook, report: MigrateReport,
+               stop: StopFlag) -> None:
     """Survey, act on and report the orphans in batches, in name order; only counts are kept."""
-    act = OrphanActor(store, options, settings.clean_min_age_seconds, stop)
-    audit = AuditLog(store)
+    store = run.store
+    journal = None
+    if options.mode.writes:
+        recover_interrupted_cleans(store)
+        journal = lambda: run.start_journal(match=options.match, pairs_file=report.pairs_file)  # noqa: E731
+    audit = AuditLog(store, report.pairs_file)
+    actor = OrphanActor(store, options, run.settings, stop, journal)
+    outputs = PlanOutputs.open(options, run, book) if options.action is Action.LIST else None
+
+    def record(work: OrphanWork) -> None:  # what must never be lost, even when reporting fails
+        if options.mode.writes and options.action is Action.MIGRATE and work.target is not None:
+            audit.add(work)
 
     def finished(_index: int, works: list[OrphanWork]) -> None:
         for work in works:
+            record(work)
+        audit.write()  # the batch's copies are in place: its lines go out now
+        for work in works:
             report.add(work.report)
-            progress.orphan(report.orphans_done, work.report, report)
-            if options.changes:
-                audit.add(work)
-        audit.write()  # the batch's copies are durable: its lines go out now
+            run.progress.orphan(report.orphans_done, work.report, report)
+            if outputs is not None:
+                outputs.add(work)
 
-    workers = settings.copy_workers if options.changes and options.action == "migrate" else settings.workers
+    def abandoned(works: list[OrphanWork]) -> None:
+        for work in works:
+            record(work)
+        audit.write()
+
+    workers = run.settings.copy_workers if options.mode.writes and options.action is Action.MIGRATE \
+        else run.settings.workers
     try:
-        await map_in_threads(act, book.orphans(MIGRATE_BATCH), workers, stop, finished, chunk=1)
+        await map_in_threads(actor, book.orphans(MIGRATE_BATCH), workers, stop, finished, chunk=1,
+                             on_abandoned=abandoned)
     finally:
         audit.close()
         report.audit_file = str(audit.path) if audit.written else None
         report.audit_error = audit.error
+        if outputs is not None:
+            outputs.close(report)
 
 
 class OrphanActor:
-    """Surveys a batch of orphaned folders, applies the decisions made for them, and acts (on a worker)."""
+    """Surveys a batch of orphaned folders, compares, and acts (on a worker thread)."""
 
-    def __init__(self, store: PhotoStore, options: MigrateOptions, min_age: float, stop: StopFlag) -> None:
+    def __init__(self, store: PhotoStore, options: MigrateOptions, settings: Settings, stop: StopFlag,
+                 journal: Callable[[], Journal] | None) -> None:
         self.store, self.options, self.stop = store, options, stop
-        self.migrator = Migrator(store, dry_run=not options.changes, stop=stop)
-        self.cleaner = Cleaner(store, confirm=options.changes, min_age=min_age, stop=stop)
+        self.copies = options.action is Action.MIGRATE and options.writes
+        self.migrator = Migrator(store, journal or _no_journal, stop, self.origin)
+        self.cleaner = Cleaner(store, confirm=options.writes, min_age=settings.clean_min_age_seconds, stop=stop,
+                               journal=journal) if options.action is Action.CLEAN else None
 
     def __call__(self, orphans: list[Orphan]) -> list[OrphanWork]:
         works = []
         for orphan in orphans:
-            if self.stop.requested and self.options.action == "clean":
+            if self.stop.requested and self.cleaner is not None and self.options.writes:
                 break  # each clean is one folder: finish the one in hand, start no new one
-            work = self.prepare(orphan)
-            if self.options.action == "clean":
-                self.cleaner(work)
+            work = survey(self.store, orphan, times=self.cleaner is not None)
+            if work.scan is not None and work.target is not None:
+                try:
+                    compare_with_target(self.store, work, self.store.students / orphan.name)
+                except (OSError, StoreProblem) as exc:
+                    work.report.errors.append(f"could not compare with the student's folder: {exc}")
             works.append(work)
-        if self.options.action != "clean" and not (self.options.match == "order" and self.options.dry_run):
-            self.migrator(works)
+        if self.copies:
+            self.migrator.copy([w for w in works if w.target is not None and not w.report.errors])
+        for work in works:
+            self._conclude(work)
+            if self.cleaner is not None:
+                self.cleaner(work)
         return works
 
-    def prepare(self, orphan: Orphan) -> OrphanWork:
-        work = survey(self.store, orphan.name, times=self.options.action == "clean")
+    def _conclude(self, work: OrphanWork) -> None:
         report = work.report
-        report.old_name, report.backup = orphan.old_name, orphan.backup
-        if report.decision:  # symlink, not a folder, error: already decided
-            return work
-        if not work.scan.files:
-            report.decision, report.reason = "nothing to migrate", "holds no photo"
-        elif orphan.pairing is None:  # it held no file when matching ran
-            report.decision, report.reason = "error", "files appeared while this run was matching; run it again"
-        else:
-            report.decision, report.reason, work.target = orphan.pairing
-            if work.target is not None:
-                report.target_id, report.target_name = work.target.student_id, work.target.name
-        return work
+        report.decision, report.reason = final_decision(work)
+        if work.target is not None and report.decision is not Decision.NOT_CARRIED:
+            report.target_id, report.target_name = work.target.student_id, work.target.name
+        elif report.decision in (Decision.CANNOT_RECEIVE,) and work.orphan.pairing.target is not None:
+            report.target_id = work.orphan.pairing.target.student_id
+            report.target_name = work.orphan.pairing.target.name
+        if work.target is not None:  # only what a migration carries can be "not carried"
+            report.conflicts = [conflict_text(rel, work.target) for rel in work.different]
+            report.not_carried = list(work.uncarried)
+            report.already = len(work.same) - report.copied
+        if report.errors and report.decision in (Decision.MIGRATE, Decision.MIGRATED):
+            report.decision = Decision.ERROR
+            report.reason = report.errors[0]
+        if self.copies:  # copies found in place: the audit log names them too if no line does yet
+            copied = {f["file"] for f in work.audit_files}
+            work.audit_files.extend({"file": rel, "sha256": digest, "size": size, "outcome": "same"}
+                                    for rel, (digest, size) in work.hashes.items() if rel not in copied)
+
+    @staticmethod
+    def origin(work: OrphanWork) -> dict:
+        """Who a migrated photo came from, for the journal (the deep check compares it with its holder)."""
+        person = work.orphan.person or Person(None)
+        return {"old_id": work.report.name, "old_name": work.orphan.old_name, "backup": work.orphan.backup,
+                "name_key": person.name, "codes": person.codes, "paired_by": work.orphan.pairing.paired_by}
+
+
+class PlanOutputs:
+    """--list --csv / --html: the plan written for a person to review (see ``pairs`` and ``review``)."""
+
+    def __init__(self) -> None:
+        self.csv = None
+        self.html = None
+
+    @classmethod
+    def open(cls, options: MigrateOptions, run: Session, book: MatchBook) -> PlanOutputs:
+        outputs = cls()
+        if options.csv_file:
+            from .pairs import PlanCsv
+            outputs.csv = PlanCsv(Path(options.csv_file), run.store)
+        if options.html_file:
+            from .pairs import PlanPage
+            outputs.html = PlanPage(Path(options.html_file), run, book)
+        return outputs
+
+    def add(self, work: OrphanWork) -> None:
+        for output in (self.csv, self.html):
+            if output is not None:
+                output.add(work)
+
+    def close(self, report: MigrateReport) -> None:
+        if self.csv is not None:
+            report.csv_file = self.csv.close()
+        if self.html is not None:
+            report.html_file = self.html.close(report)

@@ -1,37 +1,127 @@
-"""Plain result objects: logic fills them in, ``console`` renders them."""
+"""Plain result objects and the named values they hold: logic fills them in, ``console`` renders them."""
 
 from __future__ import annotations
 
+import enum
 import signal
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .store import PhotoState
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_RUN = 0, 1, 2
+EXIT_OUTPUT_CLOSED = 128 + signal.SIGPIPE  # 141, as a shell reports a pipeline whose reader went away
+SCHOOL_SIZE = 2000  # up to this many students every one gets its lines, as the design document shows
 
 
 class StopFlag:
-    """Set by SIGINT/SIGTERM; the work loops finish the file in hand and stop."""
+    """Set by SIGINT/SIGTERM, by a closed output, or by a failure: the work loops finish the file in hand
+    and start no new one."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self.failed = False
 
     @property
     def requested(self) -> bool:
-        return self.signum is not None
+        return self.signum is not None or self.failed
 
     def request(self, signum: int, _frame: object = None) -> None:
-        self.signum = signum
+        if self.signum is None:
+            self.signum = signum
 
-    def exit_code(self) -> int:
-        return 128 + int(self.signum or signal.SIGINT)
+    def fail(self) -> None:
+        self.failed = True
+
+
+class Action(enum.Enum):
+    RESTORE = "restore"
+    VERIFY = "verify-only"
+    LIST = "list"
+    MIGRATE = "migrate"
+    CLEAN = "clean"
+    UNDO = "undo"
+    HISTORY = "history"
+
+
+@dataclass(frozen=True)
+class Mode:
+    """What a run does, and whether it writes: the one answer every module asks for."""
+
+    tool: str  # restore_student_photos or migrate_orphaned_photos
+    action: Action
+    writes: bool
+
+    @property
+    def label(self) -> str:
+        if self.action is Action.MIGRATE and not self.writes:
+            return "migrate (dry run)"
+        if self.action is Action.CLEAN and not self.writes:
+            return "clean (dry run)"
+        if self.action is Action.CLEAN:
+            return "clean (confirm)"
+        if self.action is Action.UNDO and not self.writes:
+            return "undo (dry run)"
+        if self.action is Action.RESTORE and not self.writes:
+            return "restore (dry run)"
+        return self.action.value
+
+    @property
+    def read_only_banner(self) -> bool:
+        return not self.writes and self.action not in (Action.LIST, Action.HISTORY)
+
+
+class ProblemKind(enum.Enum):
+    MISSING = "missing"
+    CORRUPT = "corrupt"
+    INVALID_ID = "invalid id"
+    DUPLICATE_ID = "duplicate id"
+    IDENTITY = "identity"  # the records of this id disagree on who it is
+    ERROR = "error"
+    NOT_FOUND = "not found"
+    DATABASE = "database"
+    WRONG_CHILD = "wrong child"  # --deep: a photo that looks like someone else's
+    SOURCE = "photo source"  # --photo-source: a file used for no one that needs a person
+
+
+class Decision(enum.Enum):
+    """An orphaned folder's one decision, made the same way in every mode."""
+
+    MIGRATE = "migrate"  # matched; photos still to copy
+    MIGRATED = "migrated"  # every photo it carries is in the student's folder
+    CONFLICT = "conflict"  # the student already has a different file of that name
+    AMBIGUOUS = "ambiguous"
+    UNKNOWN = "unknown"
+    NO_STUDENT = "no current student"
+    CANNOT_RECEIVE = "cannot receive"  # matched a database record whose id is invalid or held twice
+    NOT_CARRIED = "not carried"  # holds files, none of which the tool carries (names in another case?)
+    NOTHING = "nothing to migrate"
+    SYMLINK = "symlink"
+    NOT_A_FOLDER = "not a folder"
+    ERROR = "error"
+
+    @property
+    def needs_person(self) -> bool:
+        return self in (Decision.AMBIGUOUS, Decision.UNKNOWN, Decision.CONFLICT, Decision.CANNOT_RECEIVE,
+                        Decision.NOT_CARRIED, Decision.SYMLINK, Decision.ERROR)
+
+    @property
+    def matched(self) -> bool:
+        return self in (Decision.MIGRATE, Decision.MIGRATED)
+
+
+class CleanVerdict(enum.Enum):
+    REMOVE = "remove"
+    REMOVED = "removed"
+    KEEP = "keep"
 
 
 @dataclass(frozen=True)
 class Problem:
     student_id: str
     name: str
-    problem: str  # short kind: missing, corrupt, invalid id, error, ...
+    problem: ProblemKind
     detail: str = ""
 
 
@@ -42,73 +132,107 @@ class RunInfo:
     database: str
     embedded: bool
     photo_dir: str
-    mode: str  # e.g. "restore", "verify-only", "migrate (dry run)"
+    mode: Mode
+    run_id: str | None = None  # set for every run that changes something
 
 
 @dataclass
 class StudentOutcome:
-    """What happened to one student's folder, photo and link."""
+    """What happened (or, verify-only, would happen) to one database student's folder, photo and link."""
 
     student_id: str
     name: str
-    in_database: bool = True
     created: list[str] = field(default_factory=list)
-    photo: str = "ok"  # state after the run: ok, missing, empty, corrupt, symlink, ...
+    photo: PhotoState = PhotoState.OK
     relinked_from: str | None = None
+    filled_from: list[str] = field(default_factory=list)  # --photo-source files
     link_change: tuple[object, str] | None = None  # (stored value, canonical value)
     doc_id: object = None
     notes: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    in_scope: bool = True
 
     @property
     def photo_ok(self) -> bool:
-        return self.photo == "ok"
+        return self.photo is PhotoState.OK
 
     @property
-    def photo_problem(self) -> str | None:
-        """'missing' or 'corrupt' for a database student whose photo is not in order (else None)."""
-        if not self.in_database or self.errors or self.photo_ok:
-            return None
-        return "missing" if self.photo == "missing" else "corrupt"
+    def changes(self) -> bool:
+        return bool(self.created or self.relinked_from or self.filled_from or self.link_change)
 
     @property
     def has_problem(self) -> bool:
-        return bool(self.errors) or self.photo_problem is not None
+        return bool(self.problems)
+
+    @property
+    def worth_a_line(self) -> bool:
+        """At district size only students with something to say are printed (a link fixed alone is counted in
+        the summary and recorded in the journal, not printed)."""
+        return self.has_problem or bool(self.notes or self.created or self.relinked_from or self.filled_from)
 
 
 @dataclass
 class RestoreSummary:
     students: int = 0
+    in_scope: int = 0
     directories_created: int = 0
     photos_verified: int = 0
     photos_missing: int = 0
     photos_corrupt: int = 0
     photos_relinked: int = 0
+    photos_filled: int = 0
     database_updated: int = 0
     database_skipped_changed: int = 0
     invalid_ids: int = 0
+    duplicate_ids: int = 0
+    identity_conflicts: int = 0
     not_in_database: int = 0
     errors: int = 0
     backups_skipped: int = 0
+    wrong_child: int = 0
+    quarantined: int = 0
+
+
+@dataclass
+class BackupNote:
+    file: str
+    error: str
 
 
 @dataclass
 class RestoreReport:
     info: RunInfo
-    verify_only: bool
     backup_name: str = ""
     backup_students: int = 0
-    backups_skipped: list[tuple[str, str]] = field(default_factory=list)
+    backups_read: list[str] = field(default_factory=list)
+    backups_skipped: list[BackupNote] = field(default_factory=list)
+    backups_ignored: list[BackupNote] = field(default_factory=list)
+    scope: tuple[str, ...] = ()
     summary: RestoreSummary = field(default_factory=RestoreSummary)
     problems: list[Problem] = field(default_factory=list)
+    not_in_database: list[tuple[str, str]] = field(default_factory=list)  # (id, name), school size only
+    source: dict | None = None  # --photo-source: what was read and how
+    deep: list[dict] = field(default_factory=list)  # --deep findings
     interrupted_by: int | None = None  # signal number
     round_trips: int = 0
+
+    @property
+    def verify_only(self) -> bool:
+        return not self.info.mode.writes
+
+    @property
+    def pending_changes(self) -> int:
+        """What a restore would still change (verify-only): cron must hear about it."""
+        s = self.summary
+        return s.directories_created + s.photos_relinked + s.photos_filled + s.database_updated
 
     @property
     def exit_code(self) -> int:
         if self.interrupted_by:
             return 128 + self.interrupted_by
-        return EXIT_PROBLEMS if self.problems or self.backups_skipped else EXIT_OK
+        if self.problems or self.backups_skipped or (self.verify_only and self.pending_changes):
+            return EXIT_PROBLEMS
+        return EXIT_OK
 
 
 @dataclass(slots=True)
@@ -118,24 +242,26 @@ class OrphanReport:
     name: str
     is_symlink: bool = False
     has_profile: bool = False
+    profile_state: str = ""  # the photo check of its profile.jpg, when it has one
     attendance_photos: int = 0
     old_name: str | None = None
     backup: str | None = None
-    decision: str = ""  # migrate, migrated, ambiguous, unknown, no current student, conflict, symlink, ...
+    decision: Decision = Decision.NOTHING
     reason: str = ""
+    paired_by: str = ""  # identity, pairs file, order
     target_id: str | None = None
     target_name: str | None = None
     copied: int = 0
     already: int = 0
     conflicts: list[str] = field(default_factory=list)
+    not_carried: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    clean: str = ""  # remove, removed, keep
+    clean: CleanVerdict | None = None
     clean_reason: str = ""
 
     @property
     def needs_attention(self) -> bool:
-        return bool(self.errors or self.conflicts) or self.decision in ("ambiguous", "unknown", "conflict",
-                                                                         "symlink", "error")
+        return bool(self.errors or self.conflicts or self.not_carried) or self.decision.needs_person
 
 
 @dataclass
@@ -144,14 +270,18 @@ class MigrateReport:
     so a district's 200,000 orphaned folders are never all held at once."""
 
     info: RunInfo
-    action: str  # list, migrate, clean
-    dry_run: bool
     match: str = "identity"
     backups_used: list[str] = field(default_factory=list)
-    backups_skipped: list[tuple[str, str]] = field(default_factory=list)
+    backups_skipped: list[BackupNote] = field(default_factory=list)
+    backups_ignored: list[BackupNote] = field(default_factory=list)
+    pairs_file: dict | None = None  # {"file", "sha256", "rows"}
+    csv_file: str | None = None
+    html_file: str | None = None
     orphans_found: int = 0
     orphans_done: int = 0
-    tally: Counter = field(default_factory=Counter)  # ("decision" or "clean", value) -> orphans
+    decisions: Counter = field(default_factory=Counter)  # Decision -> orphans
+    cleans: Counter = field(default_factory=Counter)  # CleanVerdict -> orphans
+    files_copied: int = 0
     attention: int = 0  # orphans that need a person
     order_pairing: list[tuple[str, str, str]] = field(default_factory=list)  # (folder, student id, name)
     audit_file: str | None = None
@@ -159,15 +289,21 @@ class MigrateReport:
     interrupted_by: int | None = None
     round_trips: int = 0
 
+    @property
+    def action(self) -> Action:
+        return self.info.mode.action
+
+    @property
+    def dry_run(self) -> bool:
+        return not self.info.mode.writes
+
     def add(self, orphan: OrphanReport) -> None:
         self.orphans_done += 1
-        self.tally["decision", orphan.decision] += 1
-        if orphan.clean:
-            self.tally["clean", orphan.clean] += 1
+        self.decisions[orphan.decision] += 1
+        if orphan.clean is not None:
+            self.cleans[orphan.clean] += 1
+        self.files_copied += orphan.copied
         self.attention += orphan.needs_attention
-
-    def count(self, attribute: str, value: str) -> int:
-        return self.tally[attribute, value]
 
     @property
     def exit_code(self) -> int:
@@ -183,6 +319,20 @@ class Progress(Protocol):
 
     def started(self, info: RunInfo) -> None: ...
     def note(self, kind: str, text: str) -> None: ...
-    def student(self, index: int, total: int, outcome: StudentOutcome, verify_only: bool) -> None: ...
+    def phase(self, name: str, total: int | None) -> PhaseMeter: ...
+    def student(self, index: int, total: int, outcome: StudentOutcome, report: RestoreReport) -> None: ...
     def orphans_found(self, report: MigrateReport) -> None: ...
     def orphan(self, index: int, orphan: OrphanReport, report: MigrateReport) -> None: ...
+
+
+class PhaseMeter(Protocol):
+    def advance(self, count: int = 1) -> None: ...
+    def done(self) -> None: ...
+
+
+class SilentMeter:
+    def advance(self, count: int = 1) -> None:
+        pass
+
+    def done(self) -> None:
+        pass

@@ -1,24 +1,44 @@
-"""Restore: rebuild every student's folders and relink photos and database links from evidence."""
+"""Restore: rebuild every current student's folders and relink their photo and database link.
+
+The current students are the database's. The whole database and every backup are read whatever the
+scope (``--student`` limits what is changed, never what is known). Phases:
+
+1. ``read_census``: every database document, every backup's records of those ids (each compared with
+   the database's record by the identity rule), and the state of each student's folder on disk.
+2. ``repair``: folders created, photos checked, and for a missing photo the candidate evidence (links
+   that point at a photo elsewhere in the store).
+3. ``judge_evidence``: a candidate is used only when its owner (by folder, by backup history) is the
+   same person and no other student claims the same bytes; then it is copied, verified and journalled.
+4. ``write_links``: the database `photo` set to the canonical link where the photo is in place, with
+   conditional bulk writes, journalled first, stopping between round trips when asked.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import stat
-from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .backups import choose_backup
+from .backups import BackupUnusable, list_backups, named_backup, read_backup
 from .config import Settings
 from .db import Database, LinkChange
 from .errors import ConfigError, PhotoRootError
-from .records import InvalidEntry, display_name, is_safe_id, record_from_document
-from .report import Problem, Progress, RestoreReport, RunInfo, StopFlag, StudentOutcome
-from .store import (ATTENDANCE, PROFILE, PhotoStore, StoreProblem, canonical_link, check_root, ensure_dir,
-                    fsync_dir, link_problem, map_in_threads, photo_state, resolve_api_photo, safe_copy,
-                    store_lock, students_dir_is_empty, sweep_temporaries)
+from .identity import History, Judgement, Person, Verdict, compare, merge_history
+from .links import ATTENDANCE, PROFILE, PhotoLink, canonical_link, read_link
+from .records import InvalidEntry, StudentRecord, is_safe_id, record_from_document
+from .report import (SCHOOL_SIZE, Action, BackupNote, Mode, Problem, ProblemKind, Progress, RestoreReport, StopFlag,
+                     StudentOutcome)
+from .session import Session, check_database_size, session
+from .store import (PhotoState, PhotoStore, StoreProblem, check_photo, ensure_dir, fsync_dir,
+                    make_dirs, map_in_threads, place_copy, sha256_file, stage_copy, store_lock, students_dir_is_empty,
+                    sweep_temporaries)
+
+TITLE = "STUDENT PHOTO RESTORATION & RELINK"
+TOOL = "restore_student_photos"
 
 
 @dataclass(frozen=True)
@@ -27,296 +47,613 @@ class RestoreOptions:
     backup_file: str | None = None
     students: tuple[str, ...] = ()
     force: bool = False
+    photo_source: str | None = None
+    source_key: str = "student_id"
+    source_map: str | None = None
+    deep: bool = False
+    quarantine: bool = False
 
-
-class _Canonical:
-    """Stands for a `photo` that already is the student's canonical link (saves a string per student)."""
-
-    def __repr__(self) -> str:
-        return "<canonical link>"
-
-
-CANONICAL = _Canonical()
-
-
-def compact_link(student_id: str, photo: object, other: object = None) -> object:
-    """``photo`` as held in a plan: CANONICAL, the same object as ``other`` when equal, or itself."""
-    if type(photo) is str:
-        if photo == canonical_link(student_id):
-            return CANONICAL
-        if photo == other:
-            return other
-    return photo
+    @property
+    def mode(self) -> Mode:
+        return Mode(TOOL, Action.VERIFY if self.verify_only else Action.RESTORE, not self.verify_only)
 
 
 @dataclass(slots=True)
 class StudentPlan:
-    """All a run knows about one student, from the backup and the database: one object per student."""
+    """All a run knows about one current student: one object per student, kept small."""
 
-    student_id: str
-    name: str
-    backup_photo: object = None
-    db_photo: object = None
-    doc_id: object = None
-    in_db: int = 0  # database documents holding this id; more than one is a problem
-    conflicting_in_backup: bool = False
-    in_order: bool = False  # folders and photo found in order while the database was being read
+    record: StudentRecord
+    documents: int = 1  # database documents holding this id; more than one is a problem
+    backup_links: tuple[PhotoLink, ...] = ()  # followable links in backup records of this same person
+    conflict: str | None = None  # a backup record under this id that is another (or an unknown) person
+    in_order: bool = False  # folder, attendance/ and a usable photo found in place
+    in_scope: bool = True
 
+    @property
+    def student_id(self) -> str:
+        return self.record.student_id
 
-def owner_of(link: object) -> str | None:
-    """The student id whose folder an `/api/photos/students/{id}/...` link points into."""
-    if isinstance(link, str) and link.startswith("/api/photos/students/"):
-        return link[len("/api/photos/students/"):].split("/", 1)[0] or None
-    return None
-
-
-def shared_links(plans: list[StudentPlan]) -> Counter:
-    """How many students each `/api/photos/` link is claimed by (a photo two children claim is no one's)."""
-    claims: Counter = Counter()
-    for plan in plans:
-        links = (plan.backup_photo, plan.db_photo)
-        claims.update({link for link in links if isinstance(link, str) and link.startswith("/api/photos/")})
-    return claims
+    @property
+    def receives(self) -> bool:
+        """Only a student with a safe id of their own, and no doubt about who the id was, gets changes."""
+        return self.documents == 1 and self.conflict is None
 
 
-def is_in_order(students: str, student_id: str) -> bool:
-    """Folder, attendance/ and a valid profile.jpg all in place (read-only; plain string paths)."""
+@dataclass
+class Census:
+    plans: dict[str, StudentPlan] = field(default_factory=dict)  # receivable ids, in database order
+    current_ids: set[str] = field(default_factory=set)  # every database id as text, valid or not
+    owners: dict[str, list[Person]] = field(default_factory=lambda: defaultdict(list))  # old id -> records
+    owners_read: set[str] = field(default_factory=set)  # old ids whose records were looked for
+    any_photo_set: bool = False
+    documents: int = 0
+    newest_count: int = 0
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A photo elsewhere in the store that a student's own links point at."""
+
+    plan: StudentPlan
+    path: Path
+    link: PhotoLink
+    where: str  # "backup" or "database"
+    digest: tuple[str, int] | None = None
+
+
+# ---------------------------------------------------------------- 1. census
+def _in_order(students: str, student_id: str) -> bool:
+    """Folder, attendance/ and a usable profile.jpg all in place (read-only; plain string paths)."""
     folder = f"{students}/{student_id}"
     try:
         if not stat.S_ISDIR(os.lstat(folder).st_mode) or not stat.S_ISDIR(os.lstat(f"{folder}/{ATTENDANCE}").st_mode):
             return False
     except OSError:
         return False
-    return photo_state(f"{folder}/{PROFILE}") == "ok"
+    return check_photo(f"{folder}/{PROFILE}").ok
 
 
-class Restorer:
-    def __init__(self, store: PhotoStore, known_ids: dict[str, StudentPlan], claims: Counter,
-                 verify_only: bool) -> None:
-        self.store = store
+async def read_census(settings: Settings, options: RestoreOptions, store: PhotoStore, database: Database,
+                      report: RestoreReport, progress: Progress, stop: StopFlag) -> Census:
+    census = Census()
+    fields = settings.match_fields
+    wanted = set(options.students)
+    meter = progress.phase("Reading the database", None)
+    async for doc in database.read_students(fields):
+        meter.advance()
+        census.documents += 1
+        record = record_from_document(doc, fields)
+        census.current_ids.add(record.student_id)
+        if not record.receivable:
+            report.problems.append(Problem(record.student_id, record.name, ProblemKind.INVALID_ID,
+                                           f"{record.id_problem} (database); skipped"))
+            continue
+        census.any_photo_set = census.any_photo_set or bool(record.photo)
+        plan = census.plans.get(record.student_id)
+        if plan is None:
+            census.plans[record.student_id] = StudentPlan(record, in_scope=not wanted or record.student_id in wanted)
+        else:
+            plan.documents += 1
+    meter.done()
+
+    # While the backups are read, check on disk (worker threads) which students are in order already.
+    students_path = str(store.students)
+    plans = list(census.plans.values())
+    meter = progress.phase("Checking folders", len(plans))
+
+    def check(plan: StudentPlan) -> None:
+        plan.in_order = _in_order(students_path, plan.student_id)
+
+    checking = asyncio.ensure_future(map_in_threads(check, [p for p in plans if p.in_scope], settings.workers, stop,
+                                                    lambda _i, _r: meter.advance()))
+    try:
+        owners_wanted = {link.owner for plan in plans if (link := read_link(plan.record.photo)[0]) and link.owner
+                         and link.owner not in census.current_ids}
+        census.owners_read = owners_wanted
+        await asyncio.get_running_loop().run_in_executor(None, _read_backups, settings, options, census, report,
+                                                         owners_wanted, progress)
+    finally:
+        await checking
+        meter.done()
+    return census
+
+
+def _backup_paths(settings: Settings, options: RestoreOptions, report: RestoreReport) -> list[tuple[Path, bool]]:
+    """(path, named by the person) of every backup to read, the one to report on first."""
+    listing = list_backups(settings.backup_dir)
+    report.backups_ignored = [BackupNote(n, w) for n, w in listing.ignored]
+    paths = [(p, False) for p in listing.paths]
+    if options.backup_file:
+        named = named_backup(options.backup_file)
+        paths = [(named, True)] + [(p, False) for p, _ in paths if p != named]
+    return paths
+
+
+def _read_backups(settings: Settings, options: RestoreOptions, census: Census, report: RestoreReport,
+                  owners_wanted: set[str], progress: Progress) -> None:
+    """Every backup, newest first: each record of a current id is compared with the database's record;
+    records of the old ids that links point at are kept as those ids' history."""
+    first = True
+    for path, named in _backup_paths(settings, options, report):
+        if first:
+            progress.note("backup", f"Loading backup from: {path.name}")
+        effects = _BackupEffects()
+        try:
+            for entry in read_backup(path, settings.match_fields, follow=named):
+                effects.count += 1
+                if isinstance(entry, InvalidEntry) or not entry.receivable:
+                    if first:
+                        effects.invalid.append(entry)
+                    continue
+                plan = census.plans.get(entry.student_id)
+                if plan is not None:
+                    effects.compare(plan, entry, path.name, settings.match_fields)
+                elif first:
+                    effects.not_in_db.append((entry.student_id, entry.name))
+                if entry.student_id in owners_wanted:
+                    effects.owners.append((entry.student_id, entry.person))
+        except BackupUnusable as exc:
+            if named:
+                from .errors import BackupError
+                raise BackupError(f"Backup file {path} is unusable: {exc}") from None
+            report.backups_skipped.append(BackupNote(path.name, str(exc)))
+            progress.note("warning", f"Skipped unusable backup {path.name}: {exc}")
+            continue
+        effects.commit(census)
+        report.backups_read.append(path.name)
+        if first:
+            first = False
+            report.backup_name, report.backup_students = path.name, effects.count
+            census.newest_count = effects.count
+            progress.note("count", f"Found {effects.count} students in backup")
+            for entry in effects.invalid:
+                sid = entry.raw_id if isinstance(entry, InvalidEntry) else entry.student_id
+                why = entry.reason if isinstance(entry, InvalidEntry) else entry.id_problem
+                report.problems.append(Problem(sid, entry.name, ProblemKind.INVALID_ID,
+                                               f"{why} (backup {path.name}); skipped"))
+            report.summary.not_in_database = len(effects.not_in_db)
+            if len(census.plans) <= SCHOOL_SIZE:
+                report.not_in_database = effects.not_in_db[:SCHOOL_SIZE]
+    if len(report.backups_read) > 1:
+        progress.note("count", f"Also read {len(report.backups_read) - 1} older backup(s): who each id was")
+    if first:
+        from .errors import BackupError
+        detail = "".join(f"; {n.file}: {n.error}" for n in report.backups_skipped)
+        raise BackupError(f"No backup file found! (looked for seed_backup_*.json in {settings.backup_dir}{detail})")
+
+
+class _BackupEffects:
+    """What one backup would change in the census, kept until the whole file has been read: an unusable
+    backup (cut off half-way) changes nothing."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.links: list[tuple[StudentPlan, PhotoLink]] = []
+        self.conflicts: list[tuple[StudentPlan, str]] = []
+        self.owners: list[tuple[str, Person]] = []
+        self.invalid: list[StudentRecord | InvalidEntry] = []
+        self.not_in_db: list[tuple[str, str]] = []
+
+    def compare(self, plan: StudentPlan, entry: StudentRecord, backup: str, fields: Sequence[str]) -> None:
+        if entry.person != plan.record.person:  # equal codes are the same person: no need to ask
+            judged = compare(entry.person, plan.record.person, fields)
+            if judged.verdict is not Verdict.SAME:
+                self.conflicts.append((plan, _conflict_text(entry, backup, judged)))
+                return
+        link, _ = read_link(entry.photo)
+        if link is not None and not link.is_canonical_for(plan.student_id):
+            self.links.append((plan, link))
+
+    def commit(self, census: Census) -> None:
+        for plan, link in self.links:
+            if link not in plan.backup_links:
+                plan.backup_links += (link,)
+        for plan, text in self.conflicts:
+            plan.conflict = plan.conflict or text
+        for old_id, person in self.owners:
+            census.owners[old_id].append(person)
+
+
+def _conflict_text(entry: StudentRecord, backup: str, judged: Judgement) -> str:
+    who = "a different person" if judged.verdict is Verdict.DIFFERENT else "a person who cannot be compared"
+    return (f"backup {backup} holds {who} under this id ({entry.name or '(no name)'}: {judged.reason}); the photo in "
+            "this folder may be theirs, so nothing is relinked and the link is left as it is")
+
+
+def owner_histories(settings: Settings, ids: set[str], skip: Iterable[str] = ()) -> dict[str, History]:
+    """Every backup's records of these old ids, merged: who each id was (one more pass over the backups)."""
+    records: dict[str, list[Person]] = defaultdict(list)
+    if ids:
+        skipped = set(skip)
+        for path in list_backups(settings.backup_dir).paths:
+            if path.name in skipped:
+                continue
+            found: list[tuple[str, Person]] = []
+            try:
+                for entry in read_backup(path, settings.match_fields):
+                    if isinstance(entry, StudentRecord) and entry.student_id in ids:
+                        found.append((entry.student_id, entry.person))
+            except BackupUnusable:
+                continue
+            for old_id, person in found:
+                records[old_id].append(person)
+    return {old_id: merge_history(records.get(old_id, []), settings.match_fields) for old_id in ids}
+
+
+# ---------------------------------------------------------------- 2. repair
+@dataclass(slots=True)
+class Repair:
+    """One student's folder and photo after the repair phase (worker thread)."""
+
+    plan: StudentPlan
+    outcome: StudentOutcome
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+class Repairer:
+    def __init__(self, store: PhotoStore, census: Census, writes: bool, journal_for) -> None:
+        self.store, self.census, self.writes, self.journal_for = store, census, writes, journal_for
         self.students = str(store.students)  # plain strings: pathlib costs more than the syscalls here
-        self.known_ids = known_ids
-        self.claims = claims
-        self.verify_only = verify_only
 
-    def __call__(self, plan: StudentPlan) -> StudentOutcome:
-        outcome = StudentOutcome(plan.student_id, plan.name, in_database=plan.in_db > 0, doc_id=plan.doc_id)
+    def __call__(self, plan: StudentPlan) -> Repair:
+        record = plan.record
+        outcome = StudentOutcome(record.student_id, record.name, doc_id=record.doc_id)
+        repair = Repair(plan, outcome)
+        if plan.documents > 1:
+            outcome.problems.append(Problem(record.student_id, record.name, ProblemKind.DUPLICATE_ID,
+                                            f"student_id appears {plan.documents} times in the database; nothing "
+                                            "is changed for it"))
+            outcome.photo = PhotoState.UNKNOWN
+            return repair
         if plan.in_order:
-            self._link(plan, outcome)
-            return outcome
+            return repair
         try:
             self._folders(plan, outcome)
-            self._photo(plan, outcome)
+            check = check_photo(f"{self.students}/{record.student_id}/{PROFILE}")
+            outcome.photo = check.state
+            if check.state is PhotoState.UNREADABLE:
+                outcome.problems.append(Problem(record.student_id, record.name, ProblemKind.ERROR,
+                                                f"profile.jpg: {check.detail}"))
+            elif check.state is PhotoState.MISSING and plan.conflict is None:
+                repair.candidates = self._candidates(plan, outcome)
         except StoreProblem as exc:
-            outcome.errors.append(str(exc))
-            outcome.photo = "unknown"
+            outcome.problems.append(Problem(record.student_id, record.name, ProblemKind.ERROR, str(exc)))
+            outcome.photo = PhotoState.UNKNOWN
         except OSError as exc:  # anything the filesystem refuses for this one student
-            outcome.errors.append(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
-            outcome.photo = "unknown"
-        self._link(plan, outcome)
-        return outcome
+            detail = f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": ")
+            outcome.problems.append(Problem(record.student_id, record.name, ProblemKind.ERROR, detail))
+            outcome.photo = PhotoState.UNKNOWN
+        return repair
 
     def _folders(self, plan: StudentPlan, outcome: StudentOutcome) -> None:
         folder = f"{self.students}/{plan.student_id}"  # ids are checked safe when records are built
-        if ensure_dir(folder, self.verify_only):
-            outcome.created.append(f"{plan.student_id}/")
-        if ensure_dir(f"{folder}/{ATTENDANCE}", self.verify_only):
-            outcome.created.append(f"{plan.student_id}/{ATTENDANCE}/")
+        for path, shown in ((folder, f"{plan.student_id}/"), (f"{folder}/{ATTENDANCE}", f"{plan.student_id}/{ATTENDANCE}/")):
+            if ensure_dir(path, dry_run=not self.writes):
+                outcome.created.append(shown)
+                if self.writes:
+                    self.journal_for().add({"type": "dir", "path": f"students/{shown.rstrip('/')}"})
 
-    def _photo(self, plan: StudentPlan, outcome: StudentOutcome) -> None:
-        outcome.photo = photo_state(f"{self.students}/{plan.student_id}/{PROFILE}")
-        if outcome.photo != "missing":
-            return
-        profile = self.store.profile(plan.student_id)
-        source, why_not = self._evidence(plan)
-        if why_not:
-            outcome.notes.append(why_not)
-        if source is None:
-            return
-        rel = str(source.relative_to(self.store.root))
-        if self.verify_only:
-            outcome.photo, outcome.relinked_from = "ok", rel
-            return
-        sweep_temporaries(profile.parent)  # a killed earlier run may have left one
-        result = safe_copy(source, profile)
-        fsync_dir(profile.parent)
-        if result.outcome == "conflict":  # someone put a photo in place meanwhile: theirs wins
-            outcome.notes.append("a different photo appeared during the run; kept it")
-        outcome.photo = photo_state(profile)
-        if result.outcome == "copied":
-            outcome.relinked_from = rel
-
-    def _evidence(self, plan: StudentPlan) -> tuple[Path | None, str | None]:
-        """The one file the links point to, if they agree and it is this student's own."""
-        links = [("backup", plan.backup_photo)] if not plan.conflicting_in_backup else []
-        if plan.in_db:
-            links.append(("database", plan.db_photo))
-        found = {}
-        notes = []
-        for where, link in links:
-            if link is CANONICAL or link_problem(link):
-                continue
-            owner = owner_of(link)
-            if owner and owner != plan.student_id and owner in self.known_ids:
-                notes.append(f"{where} photo link points at another student's folder ({owner}); not copied")
-                continue
-            if self.claims.get(link, 0) > 1:
-                notes.append(f"{where} photo link is claimed by {self.claims[link]} students; not copied")
-                continue
-            source = resolve_api_photo(self.store, link)
-            if source is None or source == self.store.profile(plan.student_id):
-                continue
-            if photo_state(source) == "ok":
-                found[source] = where
-        if len(found) > 1:
-            return None, "backup and database links point at different photos; not relinked"
-        if found:
-            return next(iter(found)), "; ".join(notes) or None
-        return None, "; ".join(notes) or None
-
-    def _link(self, plan: StudentPlan, outcome: StudentOutcome) -> None:
-        if not plan.in_db:
-            return
-        if plan.in_db > 1:
-            outcome.errors.append(f"student_id appears {plan.in_db} times in the database; links left unchanged")
-            return
-        if plan.db_photo is CANONICAL:
-            return
-        problem = link_problem(plan.db_photo)
+    def _candidates(self, plan: StudentPlan, outcome: StudentOutcome) -> list[Candidate]:
+        found: list[Candidate] = []
+        links = [("backup", link) for link in plan.backup_links]
+        db_link, problem = read_link(plan.record.photo)
         if problem:
             outcome.notes.append(problem)
-        if outcome.photo_ok:
-            outcome.link_change = (plan.db_photo, canonical_link(plan.student_id))
+        if db_link is not None and not db_link.is_canonical_for(plan.student_id):
+            links.append(("database", db_link))
+        own = f"{self.students}/{plan.student_id}/{PROFILE}"
+        for where, link in links:
+            path = self._resolve(link)
+            if path is None or str(path) == own:
+                continue
+            if check_photo(path).ok:
+                found.append(Candidate(plan, path, link, where))
+            elif os.path.lexists(path):
+                outcome.notes.append(f"{where} photo link points at {link.relative}, which is not a usable photo")
+        return found
+
+    def _resolve(self, link: PhotoLink) -> Path | None:
+        """The file a link names, walking it ourselves so no symlink anywhere on the way is followed."""
+        path = self.store.root
+        for part in link.parts:
+            path = path / part
+            try:
+                if stat.S_ISLNK(os.lstat(path).st_mode):
+                    return None
+            except OSError:
+                return None
+        return path
 
 
-def problems_of(outcome: StudentOutcome) -> list[Problem]:
-    problems = [Problem(outcome.student_id, outcome.name, "error", e) for e in outcome.errors]
-    kind = outcome.photo_problem
-    if kind:
-        detail = "; ".join(outcome.notes) if kind == "missing" else outcome.photo
-        problems.append(Problem(outcome.student_id, outcome.name, kind, detail))
-    return problems
+# ---------------------------------------------------------------- 3. evidence
+class EvidenceJudge:
+    """Decides which candidates may be copied: the owner is this same person, and no one else claims the bytes."""
+
+    def __init__(self, settings: Settings, store: PhotoStore, census: Census, report: RestoreReport) -> None:
+        self.settings, self.store, self.census, self.report = settings, store, census, report
+
+    def judge(self, repairs: list[Repair]) -> dict[str, Candidate]:
+        wanted = [c for r in repairs for c in r.candidates]
+        if not wanted:
+            return {}
+        for candidate in wanted:
+            try:
+                candidate.digest = sha256_file(candidate.path)
+            except (OSError, StoreProblem):
+                candidate.digest = None
+        notes: dict[str, list[str]] = defaultdict(list)
+        accepted: dict[str, list[Candidate]] = defaultdict(list)
+        claims: dict[tuple[str, int], set[str]] = defaultdict(set)
+        for candidate in wanted:
+            if candidate.digest is not None:
+                claims[candidate.digest].add(candidate.plan.student_id)
+        elsewhere = self._same_bytes_in_folders({c.digest for c in wanted if c.digest})
+        histories = owner_histories(self.settings, self._orphan_ids(wanted, elsewhere) - self.census.owners_read)
+        histories.update({k: merge_history(self.census.owners.get(k, []), self.settings.match_fields)
+                          for k in self.census.owners_read})
+        for candidate in wanted:
+            sid = candidate.plan.student_id
+            why = self._refusal(candidate, claims, elsewhere, histories)
+            if why:
+                notes[sid].append(f"{candidate.where} photo link ({candidate.link.relative}) {why}; not copied")
+            else:
+                accepted[sid].append(candidate)
+        chosen: dict[str, Candidate] = {}
+        for repair in repairs:
+            sid = repair.plan.student_id
+            repair.outcome.notes.extend(notes.get(sid, []))
+            options = {c.digest: c for c in accepted.get(sid, [])}
+            if len(options) > 1:
+                repair.outcome.notes.append("backup and database links point at different photos; not relinked")
+            elif options:
+                chosen[sid] = next(iter(options.values()))
+        return chosen
+
+    def _refusal(self, candidate: Candidate, claims, elsewhere, histories: dict[str, History]) -> str | None:
+        plan, owner = candidate.plan, candidate.link.owner
+        if candidate.digest is None:
+            return "cannot be read"
+        if owner is not None and owner != plan.student_id:
+            if owner in self.census.current_ids:
+                return f"points at another current student's folder ({owner})"
+            judged = self._owner_judgement(owner, plan, histories)
+            if judged:
+                return judged
+        if len(claims[candidate.digest]) > 1:
+            return f"names a photo claimed by {len(claims[candidate.digest])} students (same bytes)"
+        for folder in elsewhere.get(candidate.digest, ()):
+            if folder == plan.student_id or folder == owner:
+                continue
+            if folder in self.census.current_ids:
+                return f"names the same photo (same bytes) as current student {folder}'s profile.jpg"
+            judged = self._owner_judgement(folder, plan, histories)
+            if judged:
+                return f"names the same photo (same bytes) as folder {folder}, which {judged.split(' ', 1)[1]}"
+        return None
+
+    def _owner_judgement(self, old_id: str, plan: StudentPlan, histories: dict[str, History]) -> str | None:
+        """Why the old folder ``old_id`` is not this student's (None when its history says it is)."""
+        history = histories.get(old_id)
+        if history is None or (history.person is None and history.problem is None):
+            return f"points into folder {old_id}, which no backup holds: whose it is is unknown"
+        if history.person is None:
+            return f"points into folder {old_id}, whose backup records disagree ({history.problem.reason})"
+        judged = compare(history.person, plan.record.person, self.settings.match_fields)
+        if judged.verdict is Verdict.SAME:
+            return None
+        who = "another person's" if judged.verdict is Verdict.DIFFERENT else "a person who cannot be compared"
+        return f"points into folder {old_id}, {who} ({judged.reason})"
+
+    def _orphan_ids(self, wanted: list[Candidate], elsewhere: dict) -> set[str]:
+        ids = {c.link.owner for c in wanted if c.link.owner and c.link.owner not in self.census.current_ids}
+        ids.update(f for folders in elsewhere.values() for f in folders if f not in self.census.current_ids)
+        return ids
+
+    def _same_bytes_in_folders(self, digests: set[tuple[str, int]]) -> dict[tuple[str, int], list[str]]:
+        """Folders under students/ whose profile.jpg has these very bytes (size first, then SHA-256)."""
+        sizes = {size for _, size in digests}
+        found: dict[tuple[str, int], list[str]] = defaultdict(list)
+        try:
+            entries = list(os.scandir(self.store.students))
+        except OSError:
+            return found
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            profile = f"{entry.path}/{PROFILE}"
+            try:
+                info = os.lstat(profile)
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode) and info.st_size in sizes:
+                try:
+                    digest = sha256_file(profile)
+                except (OSError, StoreProblem):
+                    continue
+                if digest in digests:
+                    found[digest].append(entry.name)
+        return found
 
 
-def _bad_entry(entry: InvalidEntry) -> Problem:
-    return Problem(entry.raw_id, entry.name, "invalid id", f"{entry.reason} ({entry.source}); skipped")
-
-
+# ---------------------------------------------------------------- the run
 async def run_restore(settings: Settings, options: RestoreOptions, progress: Progress, stop: StopFlag
                       ) -> RestoreReport:
     for wanted in options.students:
         if not is_safe_id(wanted):
             raise ConfigError(f"--student {wanted!r} is not a valid student id")
-    store = PhotoStore(settings.photo_dir)
-    info = RunInfo("STUDENT PHOTO RESTORATION & RELINK", datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
-                   settings.database_label(), settings.embedded, str(settings.photo_dir),
-                   "verify-only" if options.verify_only else "restore")
-    progress.started(info)
-    check_root(store, options.force, create=not options.verify_only)
-    report = RestoreReport(info, options.verify_only)
-    root_exists = store.root.exists()
-    if not root_exists:  # --verify-only --force on a missing root: nothing to lock, nothing to create
-        return await _restore_locked(settings, options, progress, stop, store, report)
-    with store_lock(store, shared=options.verify_only, wait_seconds=settings.lock_wait_seconds):
-        if not options.verify_only:
-            ensure_dir(store.students, dry_run=False)
-        return await _restore_locked(settings, options, progress, stop, store, report)
-
-
-async def _restore_locked(settings: Settings, options: RestoreOptions, progress: Progress, stop: StopFlag,
-                          store: PhotoStore, report: RestoreReport) -> RestoreReport:
-    choice = choose_backup(settings.backup_dir, options.backup_file)
-    backup = choice.backup
-    report.backup_name, report.backup_students = backup.name, backup.count
-    report.backups_skipped = choice.skipped
-    for name, why in choice.skipped:
-        progress.note("warning", f"Skipped unusable backup {name}: {why}")
-    progress.note("backup", f"Loading backup from: {backup.name}")
-    progress.note("count", f"Found {backup.count} students in backup")
-    wanted = set(options.students)
-    problems = report.problems
-    problems.extend(_bad_entry(e) for e in backup.invalid)
-
-    # One plan per student, in the backup's order; the backup's own records are then let go.
-    plans: dict[str, StudentPlan] = {}
-    for sid, record in backup.records.items():
-        if not wanted or sid in wanted:
-            plans[sid] = StudentPlan(sid, record.name, compact_link(sid, record.photo),
-                                     conflicting_in_backup=sid in backup.conflicting_ids)
-    backup.records.clear()
-
-    async with Database(settings) as database:
-        any_photo_set = False
-
-        async def read_database() -> None:
-            nonlocal any_photo_set
-            async for doc in database.read_students((), sorted(wanted) if wanted else None):
-                sid = doc.get("student_id")
-                if not is_safe_id(sid):
-                    problems.append(_bad_entry(record_from_document(doc, "database")))
-                    continue
-                photo = doc.get("photo")
-                any_photo_set = any_photo_set or bool(photo)
-                plan = plans.get(sid)
-                if plan is None:
-                    plan = plans[sid] = StudentPlan(sid, display_name(doc.get("name")))
-                plan.in_db += 1
-                if plan.in_db == 1:
-                    plan.doc_id = doc.get("_id")
-                    plan.db_photo = compact_link(sid, photo, plan.backup_photo)
-
-        # While the server answers, check the backup's students on disk (read-only): the ones found
-        # in order need no filesystem work later.
-        reading = asyncio.create_task(read_database())
-        students_path = str(store.students)
-
-        def check_in_order(plan: StudentPlan) -> None:
-            plan.in_order = is_in_order(students_path, plan.student_id)
-
-        try:
-            await map_in_threads(check_in_order, list(plans.values()), settings.workers, stop,
-                                 lambda _i, _r: None)
-        finally:
-            await reading
-        if any_photo_set and not options.force and students_dir_is_empty(store):
-            raise PhotoRootError(f"{store.students} is empty but the database links photos "
-                                 "(is the share mounted?); use --force to rebuild it anyway")
-        for sid in sorted(wanted - plans.keys()):
-            problems.append(Problem(sid, "", "not found", "in neither the backup nor the database"))
-
-        summary = report.summary
-        summary.students = len(plans)
-        changes: list[LinkChange] = []
-        progress.note("processing", "Processing students...")
-
-        def collect(index: int, outcome: StudentOutcome) -> None:
-            progress.student(index, len(plans), outcome, options.verify_only)
-            summary.directories_created += bool(outcome.created)
-            summary.photos_verified += outcome.photo_ok
-            summary.photos_relinked += outcome.relinked_from is not None
-            summary.not_in_database += not outcome.in_database
-            summary.photos_missing += outcome.photo_problem == "missing"
-            summary.photos_corrupt += outcome.photo_problem == "corrupt"
-            summary.errors += bool(outcome.errors)
-            problems.extend(problems_of(outcome))
-            if outcome.link_change is not None:
-                changes.append(LinkChange(outcome.doc_id, outcome.student_id, *outcome.link_change))
-
-        ordered = list(plans.values())
-        restorer = Restorer(store, plans, shared_links(ordered), options.verify_only)
-        await map_in_threads(restorer, ordered, settings.workers, stop, collect)
-        if stop.requested:
+    with session(settings, options.mode, TITLE, progress, force_flag="--force" if options.force else None) as run:
+        report = RestoreReport(run.info, scope=options.students)
+        async with Database(settings) as database:
+            census = await read_census(settings, options, run.store, database, report, progress, stop)
+            report.round_trips = database.round_trips.count
+            _refuse_if_implausible(run, options, census, report)
+            source = None
+            if options.photo_source:  # listed and assigned before anything changes: a bad source writes nothing
+                from .sources import prepare_source
+                source = await prepare_source(settings, options.photo_source, options.source_key,
+                                              options.source_map, census.plans, census.current_ids)
+                progress.note("backup", f"Photo source: {source.source.shown} ({source.source.kind}): "
+                                        f"{source.layout}")
+            for sid in sorted(set(options.students) - census.plans.keys()):
+                problem = "in the database under an invalid or duplicated record" if sid in census.current_ids \
+                    else "not in the database (a backup-only or unknown id gets no folder)"
+                report.problems.append(Problem(sid, "", ProblemKind.NOT_FOUND, problem))
+            try:
+                if not run.root_exists and run.mode.writes:
+                    make_dirs(run.store.root)  # --force on a missing root: created now that every check passed
+                    with store_lock(run.store, shared=False, wait_seconds=settings.lock_wait_seconds):
+                        await _repair_and_link(run, options, census, database, report, stop, source)
+                else:
+                    await _repair_and_link(run, options, census, database, report, stop, source)
+            finally:
+                if source is not None:
+                    source.source.close()
+            report.round_trips = database.round_trips.count
+        if stop.signum is not None:
             report.interrupted_by = stop.signum
-        elif options.verify_only:
-            summary.database_updated = len(changes)
-        elif changes:
-            written = await database.set_photo_links(changes)
-            summary.database_updated = written.updated
-            summary.database_skipped_changed = written.skipped_changed + written.failed
-            if summary.database_skipped_changed:
-                problems.append(Problem("", "", "database", f"{summary.database_skipped_changed} link(s) "
-                                        "not updated: the record changed since it was read; run again"))
-        report.round_trips = database.round_trips.count
-    summary.invalid_ids = sum(1 for p in problems if p.problem == "invalid id")
-    summary.backups_skipped = len(report.backups_skipped)
+        report.summary.invalid_ids = sum(1 for p in report.problems if p.problem is ProblemKind.INVALID_ID)
+        report.summary.backups_skipped = len(report.backups_skipped)
+        run.finish(report.exit_code, {k: v for k, v in vars(report.summary).items() if v},
+                   interrupted=None if not report.interrupted_by else f"signal {report.interrupted_by}")
     return report
+
+
+def _refuse_if_implausible(run: Session, options: RestoreOptions, census: Census, report: RestoreReport) -> None:
+    """Checks that come before any write: a refused run writes nothing."""
+    check_database_size(run.settings, census.documents, report.backup_name, report.backup_students)
+    if run.root_exists and census.any_photo_set and not options.force and students_dir_is_empty(run.store):
+        raise PhotoRootError(f"{run.store.students} is empty but the database links photos "
+                             "(is the share mounted?); use --force to rebuild it anyway")
+
+
+async def _repair_and_link(run: Session, options: RestoreOptions, census: Census, database: Database,
+                           report: RestoreReport, stop: StopFlag, source=None) -> None:
+    writes = run.mode.writes
+    store = run.store
+    if writes and not os.path.lexists(store.students):
+        run.start_journal()
+        make_dirs(store.students)
+    in_scope = [p for p in census.plans.values() if p.in_scope]
+    meter = run.progress.phase("Repairing" if writes else "Checking", len(in_scope))
+    repairs: list[Repair] = []
+    repairer = Repairer(store, census, writes, run.start_journal)
+    await map_in_threads(repairer, in_scope, run.settings.workers, stop,
+                         lambda _i, r: (repairs.append(r), meter.advance()))
+    meter.done()
+    chosen = EvidenceJudge(run.settings, store, census, report).judge(repairs)
+    if chosen:
+        await _copy_evidence(run, repairs, chosen, stop)
+    if source is not None and not stop.requested:
+        from .sources import fill, unused_problems
+        await asyncio.get_running_loop().run_in_executor(None, fill, source, store, repairs, writes,
+                                                         run.start_journal)
+        report.summary.photos_filled = source.used
+        report.problems.extend(unused_problems(source))
+        report.source = source.describe()
+    changes = _conclude(run, census, repairs, report)
+    if stop.requested:
+        return
+    if not writes:
+        report.summary.database_updated = len(changes)
+    elif changes:
+        await _write_links(run, database, changes, report, stop)
+
+
+async def _copy_evidence(run: Session, repairs: list[Repair], chosen: dict[str, Candidate], stop: StopFlag) -> None:
+    store, writes = run.store, run.mode.writes
+    work = [r for r in repairs if r.plan.student_id in chosen]
+    journal = run.start_journal() if writes else None
+
+    def copy(repair: Repair) -> None:
+        candidate = chosen[repair.plan.student_id]
+        outcome = repair.outcome
+        rel = candidate.link.relative
+        if not writes:
+            outcome.photo, outcome.relinked_from = PhotoState.OK, rel
+            return
+        profile = store.profile(repair.plan.student_id)
+        try:
+            sweep_temporaries(profile.parent)  # a killed earlier run may have left one
+            staged = stage_copy(candidate.path, profile, durable=True)
+            journal.add({"type": "file", "path": f"students/{repair.plan.student_id}/{PROFILE}", "size": staged.size,
+                         "sha256": staged.sha256, "source": rel, "origin": {"link": rel, "from": candidate.where}})
+            journal.sync()  # the line is durable before the photo is in place
+            result = place_copy(staged)
+            fsync_dir(profile.parent)
+        except (OSError, StoreProblem) as exc:
+            outcome.problems.append(Problem(outcome.student_id, outcome.name, ProblemKind.ERROR,
+                                            str(exc) if isinstance(exc, StoreProblem) else
+                                            f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}"))
+            outcome.photo = PhotoState.UNKNOWN
+            return
+        if result.outcome == "conflict":  # someone put a photo in place meanwhile: theirs wins
+            outcome.notes.append("a different photo appeared during the run; kept it")
+        outcome.photo = check_photo(profile).state
+        if result.outcome == "copied":
+            outcome.relinked_from = rel
+
+    await map_in_threads(copy, work, run.settings.workers, stop, lambda _i, _r: None)
+
+
+def _conclude(run: Session, census: Census, repairs: list[Repair], report: RestoreReport) -> list[LinkChange]:
+    """Each student's outcome, its database link change, its lines and counts, in database order."""
+    changes: list[LinkChange] = []
+    summary = report.summary
+    total = len(repairs)
+    summary.students = len(census.plans)
+    summary.in_scope = total
+    for index, repair in enumerate(repairs, 1):
+        plan, outcome = repair.plan, repair.outcome
+        record = plan.record
+        if plan.conflict is not None:
+            outcome.problems.append(Problem(record.student_id, record.name, ProblemKind.IDENTITY, plan.conflict))
+        elif plan.documents == 1 and outcome.photo_ok:
+            if record.photo != canonical_link(record.student_id):
+                _, problem = read_link(record.photo)
+                if problem and problem not in outcome.notes:
+                    outcome.notes.append(problem)
+                outcome.link_change = (record.photo, canonical_link(record.student_id))
+                changes.append(LinkChange(record.doc_id, record.student_id, record.photo,
+                                          canonical_link(record.student_id)))
+        if not outcome.photo_ok and plan.documents == 1 and not any(
+                p.problem in (ProblemKind.ERROR,) for p in outcome.problems):
+            kind = ProblemKind.MISSING if outcome.photo is PhotoState.MISSING else ProblemKind.CORRUPT
+            detail = "; ".join(outcome.notes) if kind is ProblemKind.MISSING else outcome.photo.describe
+            outcome.problems.append(Problem(record.student_id, record.name, kind, detail))
+        summary.directories_created += bool(outcome.created)
+        summary.photos_verified += outcome.photo_ok
+        summary.photos_relinked += outcome.relinked_from is not None
+        summary.photos_missing += any(p.problem is ProblemKind.MISSING for p in outcome.problems)
+        summary.photos_corrupt += any(p.problem is ProblemKind.CORRUPT for p in outcome.problems)
+        summary.duplicate_ids += any(p.problem is ProblemKind.DUPLICATE_ID for p in outcome.problems)
+        summary.identity_conflicts += any(p.problem is ProblemKind.IDENTITY for p in outcome.problems)
+        summary.errors += any(p.problem is ProblemKind.ERROR for p in outcome.problems)
+        report.problems.extend(outcome.problems)
+        run.progress.student(index, total, outcome, report)
+    return changes
+
+
+async def _write_links(run: Session, database: Database, changes: list[LinkChange], report: RestoreReport,
+                       stop: StopFlag) -> None:
+    journal = run.start_journal()
+    meter = run.progress.phase("Writing database links", len(changes))
+    from .db import encode_value
+
+    def before(batch: Sequence[LinkChange]) -> None:
+        for change in batch:
+            journal.add({"type": "db", "doc_id": encode_value(change.doc_id), "student_id": change.student_id,
+                         "old": encode_value(change.old_photo), "new": encode_value(change.new_photo)})
+        journal.sync()  # the old values are on disk before the server changes them
+        meter.advance(len(batch))
+
+    written = await database.set_photo_links(changes, stop, before)
+    meter.done()
+    summary = report.summary
+    summary.database_updated = written.updated
+    summary.database_skipped_changed = written.skipped_changed + written.failed
+    if summary.database_skipped_changed:
+        report.problems.append(Problem("", "", ProblemKind.DATABASE, f"{summary.database_skipped_changed} link(s) "
+                                       "not updated: the record changed since it was read; run again"))
+    if written.stopped:
+        report.problems.append(Problem("", "", ProblemKind.DATABASE, f"{written.stopped} link(s) not written: "
+                                       "stopped; run again to finish"))

@@ -1,10 +1,11 @@
-"""The photo store on disk: layout, photo checks, safe atomic copies, scanning and the run lock."""
+"""The photo store on disk: layout, the one photo check, safe opens and copies, scanning, the run lock."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import ctypes
+import enum
 import errno
 import fcntl
 import hashlib
@@ -21,16 +22,17 @@ from pathlib import Path
 from typing import TypeVar
 
 from .errors import LockError, PhotoRootError
+from .links import ATTENDANCE, PROFILE
 from .records import is_safe_id
 
-API_PREFIX = "/api/photos/"
-PROFILE = "profile.jpg"
-ATTENDANCE = "attendance"
+TOOL_DIR = ".student-photos"  # the tool's own folder in the photo root: journal, quarantine, hash cache
 TEMP_SUFFIX = ".partial"  # temporary copies are ".<name>.<random>.partial": hidden and recognisable
-JPEG_SIGNATURE = b"\xff\xd8\xff"
+JPEG_START = b"\xff\xd8\xff"
+JPEG_END = b"\xff\xd9"
 DIR_MODE = 0o775  # the umask narrows it further; world-write is never granted
 FILE_MODE = 0o664
 CHUNK = 1 << 20
+MAX_STRUCTURE_READ = 64 << 20  # a photo whose end marker is not its last bytes is parsed up to this size
 _PID = os.getpid()
 WORK_CHUNK = 256  # items per thread-pool task: large enough that the pool's own cost stays small
 T = TypeVar("T")
@@ -41,8 +43,12 @@ class StoreProblem(Exception):
     """A problem with one student's files; the run reports it and goes on."""
 
 
-def canonical_link(student_id: str) -> str:
-    return f"{API_PREFIX}students/{student_id}/{PROFILE}"
+class NotRegularFile(StoreProblem):
+    """A path that is a symlink, a folder, a FIFO, a device or a socket where a file was expected."""
+
+    def __init__(self, path: Path | str, kind: str) -> None:
+        super().__init__(f"{os.path.basename(path)} is {kind}, not a regular file; not opened")
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,10 @@ class PhotoStore:
     def students(self) -> Path:
         return self.root / "students"
 
+    @property
+    def tool_dir(self) -> Path:
+        return self.root / TOOL_DIR
+
     def student_dir(self, student_id: str) -> Path:
         if not is_safe_id(student_id):  # the last guard: nothing outside students/ is ever touched
             raise StoreProblem(f"unsafe student id {student_id!r}")
@@ -62,15 +72,15 @@ class PhotoStore:
         return self.student_dir(student_id) / PROFILE
 
 
-def check_root(store: PhotoStore, force: bool, create: bool) -> None:
-    """Refuse a missing or unusable photo root (an unmounted share) unless forced."""
+# ---------------------------------------------------------------- the photo root
+def check_root(store: PhotoStore, force_flag: str | None) -> bool:
+    """Refuse an unusable photo root; True when it exists. A missing one (an unmounted share) is refused
+    unless ``force_flag`` was given (the name of the flag that allows creating it, for the message)."""
     if not os.path.lexists(store.root):
-        if not force:
-            raise PhotoRootError(f"Photo folder {store.root} does not exist (is the share mounted?); "
-                                 "use --force to create it")
-        if create:
-            _mkdir(store.root, parents=True)
-        return
+        if force_flag is None:
+            raise PhotoRootError(f"Photo folder {store.root} does not exist (is the share mounted? "
+                                 "check PHOTO_DIR)")
+        return False
     try:
         is_dir = stat.S_ISDIR(os.stat(store.root).st_mode)  # the root itself may be a symlink to a share
     except OSError as exc:
@@ -81,6 +91,7 @@ def check_root(store: PhotoStore, force: bool, create: bool) -> None:
         raise PhotoRootError(f"Cannot read photo folder {store.root}: permission denied")
     if os.path.islink(store.students):
         raise PhotoRootError(f"{store.students} is a symlink; refusing to work through it")
+    return True
 
 
 def students_dir_is_empty(store: PhotoStore) -> bool:
@@ -93,14 +104,16 @@ def students_dir_is_empty(store: PhotoStore) -> bool:
         raise PhotoRootError(f"Cannot read {store.students}: {exc.strerror}") from None
 
 
-def _mkdir(path: Path | str, parents: bool = False) -> None:
-    if not parents:
-        os.mkdir(path, DIR_MODE)  # DIR_MODE has no world-write bit, and the umask only removes bits
-        return
-    os.makedirs(path, mode=DIR_MODE, exist_ok=True)
-    mode = stat.S_IMODE(os.lstat(path).st_mode)
-    if mode & stat.S_IWOTH:  # makedirs gives the folders above the leaf 0o777 less the umask
-        os.chmod(path, mode & ~stat.S_IWOTH)
+def make_dirs(path: Path | str) -> None:
+    """Create ``path`` and its parents, never world-writable (makedirs gives parents 0o777 less the umask)."""
+    path = Path(path)
+    missing = []
+    while not os.path.lexists(path):
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder, DIR_MODE)
 
 
 def ensure_dir(path: Path | str, dry_run: bool) -> bool:
@@ -111,7 +124,7 @@ def ensure_dir(path: Path | str, dry_run: bool) -> bool:
     except FileNotFoundError:
         if not dry_run:
             try:
-                _mkdir(path)
+                os.mkdir(path, DIR_MODE)  # DIR_MODE has no world-write bit, and the umask only removes bits
             except FileExistsError:
                 return ensure_dir(path, dry_run)
             except OSError as exc:
@@ -126,74 +139,184 @@ def ensure_dir(path: Path | str, dry_run: bool) -> bool:
     return False
 
 
-def photo_state(path: Path | str) -> str:
-    """'ok', or what is wrong: 'missing', 'empty', 'corrupt', 'symlink', 'not a file', 'unreadable: ...'."""
-    try:  # O_NOFOLLOW refuses a symlink; O_NONBLOCK keeps a FIFO from hanging the run
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except (FileNotFoundError, NotADirectoryError):
-        return "missing"
+# ---------------------------------------------------------------- opening files safely
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symlink"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
+
+
+def open_regular(path: Path | str, follow: bool = False) -> int:
+    """A read-only descriptor of a regular file. Never follows a symlink (unless ``follow``) and never
+    blocks on a FIFO: O_NONBLOCK, then fstat. Raises NotRegularFile, FileNotFoundError or OSError."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            return "symlink"
-        return f"unreadable: {exc.strerror}"
+            raise NotRegularFile(path, "a symlink") from None
+        if exc.errno == errno.ENXIO:  # a socket, or a FIFO opened for writing with no reader
+            raise NotRegularFile(path, "a special file") from None
+        raise
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return "not a file"
-        if info.st_size == 0:
-            return "empty"
-        head = os.read(fd, 3)
-    except OSError as exc:
-        return f"unreadable: {exc.strerror}"
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(path, _kind(mode))
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(path: Path | str, limit: int, follow: bool = False) -> bytes:
+    """The whole file (at most ``limit`` bytes, else StoreProblem), opened as ``open_regular`` does."""
+    fd = open_regular(path, follow)
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            raise StoreProblem(f"{os.path.basename(path)} is larger than {limit} bytes")
+        chunks, total = [], 0
+        while chunk := os.read(fd, min(CHUNK, limit + 1 - total)):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise StoreProblem(f"{os.path.basename(path)} is larger than {limit} bytes")
+        return b"".join(chunks)
     finally:
         os.close(fd)
-    return "ok" if head == JPEG_SIGNATURE else "corrupt"
 
 
-def resolve_api_photo(store: PhotoStore, value: object) -> Path | None:
-    """The file an `/api/photos/...` link names, if it is safely inside the store; else None."""
-    if not isinstance(value, str) or not value.startswith(API_PREFIX) or "\x00" in value:
-        return None
-    parts = value[len(API_PREFIX):].split("/")
-    if not parts or any(p in ("", ".", "..") or "\\" in p for p in parts):
-        return None
-    path = store.root
-    for part in parts:  # walk it ourselves so no symlink anywhere on the way is followed
-        path = path / part
-        try:
-            if stat.S_ISLNK(os.lstat(path).st_mode):
-                return None
-        except OSError:
-            return None
-    return path
+# ---------------------------------------------------------------- the one photo check
+class PhotoState(enum.Enum):
+    OK = "ok"
+    MISSING = "missing"
+    EMPTY = "empty"
+    NOT_JPEG = "corrupt"
+    TRUNCATED = "truncated"
+    SYMLINK = "symlink"
+    NOT_A_FILE = "not a file"
+    UNREADABLE = "unreadable"
+    UNKNOWN = "unknown"  # not looked at (an error came first)
+
+    @property
+    def describe(self) -> str:
+        return {PhotoState.NOT_JPEG: "not a JPEG", PhotoState.EMPTY: "empty file",
+                PhotoState.TRUNCATED: "cut short: no JPEG end marker", PhotoState.SYMLINK: "a symlink; not followed",
+                PhotoState.NOT_A_FILE: "not a regular file"}.get(self, self.value)
 
 
-def link_problem(value: object) -> str | None:
-    """Why a stored `photo` value cannot be followed, or None if it is a plain string or empty."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        return f"photo field is a {type(value).__name__}, not a path"
-    if value.startswith("data:"):
-        return "photo field holds a data URI, not a path"
-    if value.startswith(API_PREFIX) and any(p in ("..", ".") for p in value[len(API_PREFIX):].split("/")):
-        return "photo field path contains '..'; not followed"
-    return None
+@dataclass(frozen=True, slots=True)
+class PhotoCheck:
+    state: PhotoState
+    size: int = 0
+    detail: str = ""  # the OS error for UNREADABLE
+
+    @property
+    def ok(self) -> bool:
+        return self.state is PhotoState.OK
 
 
-def sha256_file(path: Path) -> tuple[str, int]:
+def has_end_marker(data: bytes) -> bool:
+    """Whether a JPEG's segments lead to its end marker (data after it, as phones append, is allowed)."""
+    i, n = 2, len(data)
+    while i + 1 < n:
+        if data[i] != 0xFF:
+            return False
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0xD9:
+            return True
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            i += 2
+            continue
+        if i + 4 > n:
+            return False
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+        if marker == 0xDA:  # start of scan: entropy-coded data runs to the next real marker
+            while True:
+                i = data.find(b"\xff", i)
+                if i < 0 or i + 1 >= n:
+                    return False
+                following = data[i + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7:
+                    i += 2
+                elif following == 0xFF:
+                    i += 1
+                else:
+                    break
+    return False
+
+
+def check_photo(path: Path | str) -> PhotoCheck:
+    """The one check of "is this a usable photo" for every script: a regular file (never through a
+    symlink, never blocking on a FIFO), not empty, starting with the JPEG signature and ending with the
+    JPEG end marker (or reaching it through its segments when something follows it)."""
+    try:
+        fd = open_regular(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return PhotoCheck(PhotoState.MISSING)
+    except NotRegularFile as exc:
+        return PhotoCheck(PhotoState.SYMLINK if exc.kind == "a symlink" else PhotoState.NOT_A_FILE)
+    except OSError as exc:
+        return PhotoCheck(PhotoState.UNREADABLE, detail=exc.strerror or str(exc))
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return PhotoCheck(PhotoState.EMPTY)
+        if os.read(fd, 3) != JPEG_START:
+            return PhotoCheck(PhotoState.NOT_JPEG, size)
+        tail = os.pread(fd, 16, max(0, size - 16)).rstrip(b"\x00\r\n ")
+        if tail.endswith(JPEG_END) and size > 4:
+            return PhotoCheck(PhotoState.OK, size)
+        if size > MAX_STRUCTURE_READ:
+            return PhotoCheck(PhotoState.TRUNCATED, size)
+        data = os.pread(fd, size, 0)
+        return PhotoCheck(PhotoState.OK if has_end_marker(data) else PhotoState.TRUNCATED, size)
+    except OSError as exc:
+        return PhotoCheck(PhotoState.UNREADABLE, detail=exc.strerror or str(exc))
+    finally:
+        os.close(fd)
+
+
+def check_photo_bytes(data: bytes) -> PhotoState:
+    """The same check for a photo held in memory (one read from an archive)."""
+    if not data:
+        return PhotoState.EMPTY
+    if not data.startswith(JPEG_START):
+        return PhotoState.NOT_JPEG
+    if len(data) > 4 and data[-16:].rstrip(b"\x00\r\n ").endswith(JPEG_END):
+        return PhotoState.OK
+    return PhotoState.OK if has_end_marker(data) else PhotoState.TRUNCATED
+
+
+# ---------------------------------------------------------------- content
+def sha256_fd(fd: int) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    want = min(os.fstat(fd).st_size + 1, CHUNK)  # a small photo in one read, without a 1 MB buffer
+    while chunk := os.read(fd, want):
+        digest.update(chunk)
+        size += len(chunk)
+        want = CHUNK
+    return digest.hexdigest(), size
+
+
+def sha256_file(path: Path | str) -> tuple[str, int]:
+    """(SHA-256, size) of a regular file; NotRegularFile for anything else (a FIFO never hangs this)."""
+    fd = open_regular(path)
     try:
-        want = min(os.fstat(fd).st_size + 1, CHUNK)  # a small photo in one read, without a 1 MB buffer
-        while chunk := os.read(fd, want):
-            digest.update(chunk)
-            size += len(chunk)
-            want = CHUNK
+        return sha256_fd(fd)
     finally:
         os.close(fd)
-    return digest.hexdigest(), size
 
 
 @dataclass(frozen=True)
@@ -220,43 +343,38 @@ class StagedCopy:
 def existing_outcome(dest: Path, sha256: str, size: int) -> CopyResult | None:
     """'same' or 'conflict' when something is already at ``dest``; None when nothing is."""
     try:
-        if stat.S_ISLNK(os.lstat(dest).st_mode):
-            return CopyResult("conflict", sha256, size)
+        return CopyResult("same" if sha256_file(dest) == (sha256, size) else "conflict", sha256, size)
     except FileNotFoundError:
         return None
-    same = sha256_file(dest) == (sha256, size)
-    return CopyResult("same" if same else "conflict", sha256, size)
+    except NotRegularFile:  # a symlink or a FIFO in the way: something is there, and it is not this photo
+        return CopyResult("conflict", sha256, size)
 
 
 _TEMP_NUMBERS = itertools.count()  # with the pid, unique temporary names without a syscall each
 
 
-def stage_copy(source: Path, dest: Path, durable: bool) -> StagedCopy:
-    """Copy ``source`` to a temporary file beside ``dest`` and verify its size and SHA-256.
+def stage_copy(source: Path | str, dest: Path, durable: bool, data: bytes | None = None) -> StagedCopy:
+    """Copy ``source`` (or ``data``) to a temporary file beside ``dest`` and verify its size and SHA-256.
 
     ``durable`` fsyncs it now; a caller staging many files instead makes them durable with one
     ``sync_filesystem`` before placing any. The source is only read. Few system calls per file:
     at district scale every one of them is a handoff between worker threads.
     """
-    src_fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+    src_fd = open_regular(source) if data is None else -1
     tmp = dest.parent / f".{dest.name}.{_PID}-{next(_TEMP_NUMBERS)}{TEMP_SUFFIX}"
     try:
-        expected = os.fstat(src_fd).st_size
         digest = hashlib.sha256()
         size = 0
         # FILE_MODE has no world-write bit, and the umask only removes bits.
         out_fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
         try:
-            want = min(expected + 1, CHUNK)
-            while chunk := os.read(src_fd, want):
+            chunks = _read_chunks(src_fd) if data is None else [data]
+            for chunk in chunks:
                 digest.update(chunk)
                 size += len(chunk)
                 view = memoryview(chunk)
                 while view:
                     view = view[os.write(out_fd, view):]
-                if len(chunk) < want and size >= expected:  # a short read past the known size: the end
-                    break
-                want = CHUNK
             if durable:
                 os.fsync(out_fd)
             copy_digest = hashlib.sha256()
@@ -272,14 +390,26 @@ def stage_copy(source: Path, dest: Path, durable: bool) -> StagedCopy:
             os.close(out_fd)
         staged = StagedCopy(tmp, dest, digest.hexdigest(), size)
         if (copy_digest.hexdigest(), copied) != (staged.sha256, size):
-            raise StoreProblem(f"copy of {source.name} did not verify (size or SHA-256 differs)")
+            raise StoreProblem(f"copy of {os.path.basename(source)} did not verify (size or SHA-256 differs)")
         return staged
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     finally:
-        os.close(src_fd)
+        if src_fd >= 0:
+            os.close(src_fd)
+
+
+def _read_chunks(fd: int) -> Iterator[bytes]:
+    expected = os.fstat(fd).st_size
+    want, size = min(expected + 1, CHUNK), 0
+    while chunk := os.read(fd, want):
+        yield chunk
+        size += len(chunk)
+        if len(chunk) < want and size >= expected:  # a short read past the known size: the end
+            return
+        want = CHUNK
 
 
 def place_copy(staged: StagedCopy) -> CopyResult:
@@ -301,10 +431,9 @@ def place_copy(staged: StagedCopy) -> CopyResult:
     return CopyResult("copied", staged.sha256, staged.size)
 
 
-def safe_copy(source: Path, dest: Path) -> CopyResult:
+def safe_copy(source: Path | str, dest: Path, data: bytes | None = None) -> CopyResult:
     """One durable, verified copy that never replaces an existing ``dest``."""
-    staged = stage_copy(source, dest, durable=True)
-    return place_copy(staged)
+    return place_copy(stage_copy(source, dest, durable=True, data=data))
 
 
 def sync_filesystem(path: Path | str) -> None:
@@ -331,7 +460,7 @@ def fsync_dir(path: Path | str) -> None:
             os.close(fd)
 
 
-def sweep_temporaries(folder: Path) -> int:
+def sweep_temporaries(folder: Path | str) -> int:
     """Remove temporary copies a killed run left in ``folder``; the lock means none is in use."""
     removed = 0
     try:
@@ -347,15 +476,20 @@ def sweep_temporaries(folder: Path) -> int:
     return removed
 
 
+# ---------------------------------------------------------------- scanning
 @dataclass(slots=True)
 class FolderScan:
     """What one student-style folder holds, read without following any symlink (held compactly)."""
 
-    profile: bool = False
     files: tuple[str, ...] = ()  # relative paths of regular files, sorted
     symlinks: tuple[str, ...] = ()
-    others: tuple[str, ...] = ()  # sockets, devices, unreadable entries
+    others: tuple[str, ...] = ()  # sockets, devices, FIFOs
+    unreadable: tuple[str, ...] = ()  # "attendance/ (Permission denied)"
     newest_mtime: float = 0.0
+
+    @property
+    def profile(self) -> bool:
+        return PROFILE in self.files
 
     @property
     def attendance_count(self) -> int:
@@ -368,6 +502,7 @@ def scan_folder(folder: Path | str, times: bool = True) -> FolderScan:
     files: list[str] = []
     symlinks: list[str] = []
     others: list[str] = []
+    unreadable: list[str] = []
     newest = 0.0
     pending = [("", str(folder))]
     while pending:
@@ -396,30 +531,9 @@ def scan_folder(folder: Path | str, times: bool = True) -> FolderScan:
                     else:
                         others.append(rel)
         except OSError as exc:
-            others.append(f"{prefix or './'} ({exc.strerror})")
+            unreadable.append(f"{prefix or './'} ({exc.strerror})")
     files.sort()
-    return FolderScan(PROFILE in files, tuple(files), tuple(symlinks), tuple(others), newest)
-
-
-def holds_a_file(path: str) -> bool:
-    """Whether a real folder (not a symlink) holds any regular file: usually one directory read."""
-    try:
-        if not stat.S_ISDIR(os.lstat(path).st_mode):
-            return False
-    except OSError:
-        return False
-    pending = [path]
-    while pending:
-        try:
-            with os.scandir(pending.pop()) as entries:
-                for entry in entries:
-                    if entry.is_file(follow_symlinks=False):
-                        return True
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append(entry.path)
-        except OSError:
-            continue
-    return False
+    return FolderScan(tuple(files), tuple(symlinks), tuple(others), tuple(unreadable), newest)
 
 
 def list_student_folders(store: PhotoStore) -> list[str]:
@@ -433,6 +547,7 @@ def list_student_folders(store: PhotoStore) -> list[str]:
         raise PhotoRootError(f"Cannot read {store.students}: {exc.strerror}") from None
 
 
+# ---------------------------------------------------------------- one run at a time
 @contextlib.contextmanager
 def store_lock(store: PhotoStore, shared: bool, wait_seconds: float) -> Iterator[None]:
     """One writing run at a time per photo store: an flock on the photo root itself.
@@ -461,18 +576,22 @@ def store_lock(store: PhotoStore, shared: bool, wait_seconds: float) -> Iterator
         os.close(fd)
 
 
+# ---------------------------------------------------------------- worker threads
 async def map_in_threads(func: Callable[[T], R], items: Iterable[T], workers: int, stop,
-                         on_result: Callable[[int, R], None], chunk: int = WORK_CHUNK) -> int:
+                         on_result: Callable[[int, R], None], chunk: int = WORK_CHUNK,
+                         on_abandoned: Callable[[R], None] | None = None) -> int:
     """Run ``func`` over ``items`` on a small thread pool; results arrive in order. Returns how many ran.
 
-    ``items`` is read lazily, on this thread, a few chunks ahead of the workers.
+    ``items`` is read lazily, on this thread, a few chunks ahead of the workers. If anything fails on
+    this thread, the workers are told to stop, and every result they still deliver goes to
+    ``on_abandoned`` (what must never be lost, such as an audit line) before the error goes on.
     """
     loop = asyncio.get_running_loop()
     done = 0
 
-    def run_chunk(chunk: list[T]) -> list[R]:
+    def run_chunk(part: list[T]) -> list[R]:
         results = []
-        for item in chunk:
+        for item in part:
             if stop.requested:  # finish the file in hand, start no new one
                 break
             results.append(func(item))
@@ -480,18 +599,32 @@ async def map_in_threads(func: Callable[[T], R], items: Iterable[T], workers: in
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photos") as pool:
         pending: deque = deque()
+        undelivered: deque = deque()  # results of the chunk in hand, not yet given to on_result
 
-        def drain_one(results: list[R]) -> None:
+        async def deliver_next() -> None:
             nonlocal done
-            for result in results:
+            undelivered.extend(await pending.popleft())
+            while undelivered:
+                result = undelivered.popleft()
                 done += 1
                 on_result(done, result)
 
-        iterator = iter(items)
-        while not stop.requested and (part := list(itertools.islice(iterator, chunk))):
-            pending.append(loop.run_in_executor(pool, run_chunk, part))
-            if len(pending) > workers * 2:
-                drain_one(await pending.popleft())
-        while pending:
-            drain_one(await pending.popleft())
+        try:
+            iterator = iter(items)
+            while not stop.requested and (part := list(itertools.islice(iterator, chunk))):
+                pending.append(loop.run_in_executor(pool, run_chunk, part))
+                while len(pending) > workers * 2 or (pending and pending[0].done()):
+                    await deliver_next()
+            while pending:
+                await deliver_next()
+        except BaseException:
+            stop.fail()
+            for future in pending:
+                with contextlib.suppress(BaseException):
+                    undelivered.extend(await future)
+            if on_abandoned is not None:
+                for result in undelivered:
+                    with contextlib.suppress(Exception):
+                        on_abandoned(result)
+            raise
     return done

@@ -23,7 +23,11 @@ from pymongo import MongoClient
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from student_photos.cli import migrate_main, restore_main  # noqa: E402
+from student_photos.report import SilentMeter  # noqa: E402
 from student_photos.sample import jpeg_bytes  # noqa: E402
+
+SCRIPTS = {"restore_student_photos": restore_main, "migrate_orphaned_photos": migrate_main}
 
 BACKUP_NAME = "seed_backup_20251115_0537.json"
 
@@ -39,23 +43,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class MongoTestServer:
-    """SecantusDB as a separate process on a loopback port (``--standalone``, in memory)."""
+REPLICA_SET = os.environ.get("TEST_MONGO_MODE", "").lower() in ("replicaset", "replica-set", "rs")
 
-    def __init__(self, *extra: str, storage: str = ":memory:", port: int | None = None) -> None:
+
+class MongoTestServer:
+    """SecantusDB as a separate process on a loopback port, in memory: ``--standalone``, or (TEST_MONGO_MODE=
+    replicaset) its default one-member replica set, as districts run MongoDB."""
+
+    def __init__(self, *extra: str, storage: str = ":memory:", port: int | None = None,
+                 replica_set: bool = REPLICA_SET) -> None:
         self.port = port or free_port()
         self.extra = extra
         self.storage = storage
+        self.replica_set = replica_set
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
+        if self.replica_set:
+            return f"mongodb://127.0.0.1:{self.port}/?replicaSet=secantus&w=majority&retryWrites=true"
         return f"mongodb://127.0.0.1:{self.port}/"
 
     def start(self) -> "MongoTestServer":
+        mode = () if self.replica_set else ("--standalone",)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(self.port),
-             "--storage-path", self.storage, "--standalone", "--log-level", "ERROR", *self.extra],
+             "--storage-path", self.storage, *mode, "--log-level", "ERROR", *self.extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -111,7 +124,10 @@ class SilentProgress:
     def note(self, kind, text):
         pass
 
-    def student(self, index, total, outcome, verify_only):
+    def phase(self, name, total):
+        return SilentMeter()
+
+    def student(self, index, total, outcome, report):
         pass
 
     def orphans_found(self, report):
@@ -211,14 +227,14 @@ class School:
 
     def run(self, script: str, *args: str, monkeypatch=None, **env: str) -> Result:
         """Run a script's main() in this process, with this school's environment."""
-        module = _load_script(script)
+        main = SCRIPTS[script]
         out, err = io.StringIO(), io.StringIO()
         with pytest.MonkeyPatch.context() as patch:
             for key, value in self.env(**env).items():
                 patch.setenv(key, value)
             patch.setattr(sys, "stdout", out)
             patch.setattr(sys, "stderr", err)
-            code = module.main(list(args))
+            code = main(list(args))
         return Result(code, out.getvalue(), err.getvalue())
 
     def restore(self, *args: str, **env: str) -> Result:
@@ -233,19 +249,6 @@ class School:
                               capture_output=True, text=True, timeout=timeout, preexec_fn=preexec_fn,
                               stdin=subprocess.DEVNULL)
         return Result(proc.returncode, proc.stdout, proc.stderr)
-
-
-_SCRIPTS: dict[str, object] = {}
-
-
-def _load_script(name: str):
-    if name not in _SCRIPTS:
-        import importlib.util
-        spec = importlib.util.spec_from_file_location(name, ROOT / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _SCRIPTS[name] = module
-    return _SCRIPTS[name]
 
 
 @pytest.fixture

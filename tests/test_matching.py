@@ -8,33 +8,41 @@ import json
 import pytest
 
 from student_photos.console import Console
-from student_photos.matching import MatchBook
-from student_photos.records import StudentRecord, pack_identity
-from student_photos.report import MigrateReport, OrphanReport, RunInfo
+from student_photos.errors import ConfigError
+from student_photos.identity import person_of
+from student_photos.matching import MAX_NAMELESS, MatchBook
+from student_photos.records import StudentRecord, id_problem
+from student_photos.report import Action, Decision, MigrateReport, Mode, OrphanReport, RunInfo
 
 FIELDS = ("date_of_birth", "student_number")
 
 
-def record(student_id: str, name: str, dob: str | None = None, number: str | None = None) -> StudentRecord:
-    return StudentRecord(student_id, name, None, pack_identity([dob, number]))
+def record(student_id, name: object, dob: object = None, number: object = None) -> StudentRecord:
+    problem = id_problem(student_id)
+    return StudentRecord(student_id if problem is None else repr(student_id), str(name),
+                         person_of(name, (dob, number)), id_problem=problem)
 
 
-def decide(current: list[StudentRecord], orphans: dict[str, bool], backups: list[tuple[str, list[StudentRecord]]],
+def decide(current: list[StudentRecord], orphans: list[str], backups: list[tuple[str, list[StudentRecord]]],
            by_order: bool = False) -> dict[str, tuple]:
     """{orphan name: (old name, backup, decision, reason, target id)} as migrate would see them."""
     book = MatchBook(FIELDS)
     try:
         book.add_current(current)
-        book.index_current()
-        book.add_orphans(orphans.items())
-        for name, records in backups:
-            book.add_backup(name, records)
+        book.finish_current()
+        book.add_orphans(orphans)
+        for rank, (name, records) in enumerate(backups):
+            book.add_backup(name, rank, records)
         book.decide_by_order() if by_order else book.decide_by_identity()
-        return {o.name: (o.old_name, o.backup, *(o.pairing[:2] if o.pairing else (None, None)),
-                         o.pairing.target.student_id if o.pairing and o.pairing.target else None)
+        return {o.name: (o.old_name, o.backup, o.pairing.decision.value, o.pairing.reason,
+                         o.pairing.target.student_id if o.pairing.target else None)
                 for batch in book.orphans(3) for o in batch}
     finally:
         book.close()
+
+
+NEWEST = "seed_backup_20251201_0000.json"
+OLDER = "seed_backup_20240101_0000.json"
 
 
 def test_identity_rules_one_to_one_and_every_orphan_in_name_order():
@@ -44,33 +52,35 @@ def test_identity_rules_one_to_one_and_every_orphan_in_name_order():
     old = [record("o-twin-a", "sam taylor", "2015-02-03"), record("o-alex", "Alex Kim"),
            record("o-ann", "Ann Lee", None, "S1"), record("o-bo-1", "Bo Chen"), record("o-bo-2", "Bo Chen"),
            record("o-number", "Ann Lee", None, "S2"), record("o-noname", "  ")]
-    orphans = {r.student_id: True for r in old} | {"o-unknown": True, "o-empty": False}
-    result = decide(current, orphans, [("seed_backup_20251115_0537.json", old)])
+    orphans = [r.student_id for r in old] + ["o-unknown", "o-empty"]
+    result = decide(current, orphans, [(NEWEST, old)])
 
     assert list(result) == sorted(result), "orphans come back in folder-name order"
-    assert result["o-twin-a"][2:] == ("migrate", "same name and identifying fields", "n-twin-a")
+    assert result["o-twin-a"][2:] == ("migrate", "same name and date_of_birth", "n-twin-a")
     assert result["o-alex"][2] == "ambiguous" and "2 current students fit" in result["o-alex"][3]
-    assert result["o-ann"][2:] == ("migrate", "same name and identifying fields", "n-ann")
+    assert result["o-ann"][2:] == ("migrate", "same name and student_number", "n-ann")
     for twice in ("o-bo-1", "o-bo-2"):  # two folders fit one student: neither is paired
         assert result[twice][2:] == ("ambiguous", "2 orphaned folders fit current student n-bo", None)
     assert result["o-number"][2:4] == ("no current student",
                                        "a current student has this name but student_number differs")
-    assert result["o-noname"][2:4] == ("unknown", "the old record has no name")
+    assert result["o-noname"][2:4] == ("unknown", "the old record has no usable name")
     assert result["o-unknown"] == (None, None, "unknown", "no backup holds this old id", None)
-    assert result["o-empty"] == (None, None, None, None, None)  # not a candidate: the survey decides it
+    assert result["o-empty"][2] == "unknown", "decided from records alone; the survey says it holds nothing"
 
 
-def test_newest_backup_wins_and_a_backup_with_two_people_under_one_id_is_conflicting():
+def test_backups_that_disagree_on_who_an_old_id_was_are_ambiguous():
     current = [record("n-kid", "Kid One", "2015-01-01"), record("n-other", "Other Kid", "2015-01-01")]
     newest = [record("o-kid", "Kid One", "2015-01-01"), record("o-other", "Other Kid", "2015-01-01"),
               record("o-other", "Somebody Else", "2015-01-01")]
-    older = [record("o-kid", "Wrong Name", "2015-01-01")]
-    result = decide(current, {"o-kid": True, "o-other": True},
-                    [("seed_backup_20251201_0000.json", newest), ("seed_backup_20240101_0000.json", older)])
-    assert result["o-kid"] == ("Kid One", "seed_backup_20251201_0000.json", "migrate",
-                               "same name and identifying fields", "n-kid")
-    assert result["o-other"][:4] == ("Other Kid", "seed_backup_20251201_0000.json", "ambiguous",
-                                     "seed_backup_20251201_0000.json holds different records under this id")
+    older = [record("o-kid", "Wrong Name", "2016-01-01")]
+    result = decide(current, ["o-kid", "o-other"], [(NEWEST, newest), (OLDER, older)])
+    for orphan in ("o-kid", "o-other"):
+        assert result[orphan][2] == "ambiguous", "within one backup or across two: never the newest's word alone"
+        assert "the backups hold different people under this id" in result[orphan][3]
+    agreeing = decide(current, ["o-kid"], [(NEWEST, [record("o-kid", "Kid One")]),
+                                           (OLDER, [record("o-kid", "KID ONE", "2015-01-01")])])
+    assert agreeing["o-kid"][2:] == ("migrate", "same name and date_of_birth", "n-kid"), \
+        "records that agree are merged: the older one's birth date tells the namesakes apart"
 
 
 def test_an_unusable_backup_leaves_nothing_behind():
@@ -81,46 +91,91 @@ def test_an_unusable_backup_leaves_nothing_behind():
     book = MatchBook(FIELDS)
     try:
         book.add_current([record("n-kid", "Kid One", "2015-01-01")])
-        book.index_current()
-        book.add_orphans([("o-kid", True)])
+        book.finish_current()
+        book.add_orphans(["o-kid"])
         with pytest.raises(ValueError):
-            book.add_backup("seed_backup_20251201_0000.json", broken())
-        book.add_backup("seed_backup_20240101_0000.json", [record("o-kid", "Kid One", "2015-01-01")])
+            book.add_backup(NEWEST, 0, broken())
+        book.add_backup(OLDER, 1, [record("o-kid", "Kid One", "2015-01-01")])
         book.decide_by_identity()
         (orphan,), = list(book.orphans(32))
-        assert (orphan.old_name, orphan.backup, orphan.pairing.decision) == \
-            ("Kid One", "seed_backup_20240101_0000.json", "migrate")
+        assert (orphan.old_name, orphan.backup, orphan.pairing.decision) == ("Kid One", OLDER, Decision.MIGRATE)
     finally:
         book.close()
+
+
+@pytest.mark.parametrize("left_out", [
+    record(1001, "Ann Lee", "2015-01-01"),  # an int id
+    record("a b", "Ann Lee", "2015-01-01"),  # not a safe folder name
+])
+def test_a_record_that_cannot_receive_still_counts_as_an_owner(left_out):
+    """A same-name newcomer must not become the 'unique' match for the photo of a record left out."""
+    current = [left_out, record("n-newcomer", "Ann Lee")]
+    result = decide(current, ["o-ann"], [(NEWEST, [record("o-ann", "Ann Lee", "2015-01-01")])])
+    decision, reason, target = result["o-ann"][2:]
+    assert target is None and decision in ("ambiguous", "cannot receive"), reason
+
+
+def test_an_id_held_by_two_documents_receives_nothing():
+    current = [record("n-dup", "Ann Lee", "2015-01-01"), record("n-dup", "Bob Ray", "2014-01-01")]
+    result = decide(current, ["o-ann"], [(NEWEST, [record("o-ann", "Ann Lee", "2015-01-01")])])
+    assert result["o-ann"][2] == "cannot receive"
+    assert "held by more than one database document" in result["o-ann"][3]
+
+
+def test_a_nameless_current_record_blocks_unless_a_field_rules_it_out():
+    old = [record("o-ann", "Ann Lee", "2015-01-01")]
+    blocked = decide([record("n-ann", "Ann Lee"), record("n-x", None, "2015-01-01")], ["o-ann"], [(NEWEST, old)])
+    assert blocked["o-ann"][2] == "unknown" and "cannot tell whether it is" in blocked["o-ann"][3]
+    cleared = decide([record("n-ann", "Ann Lee"), record("n-x", None, "2016-06-06")], ["o-ann"], [(NEWEST, old)])
+    assert cleared["o-ann"][2:] == ("migrate", "same name", "n-ann")
+
+
+def test_too_many_nameless_records_stop_the_run():
+    current = [record(f"n-{i}", None) for i in range(MAX_NAMELESS + 1)]
+    with pytest.raises(ConfigError, match="have no usable name"):
+        decide(current, [], [])
+
+
+def test_namesakes_are_told_apart_by_agreement_never_by_gaps():
+    old = [record("o-jo", "Jordan Smith", "2015-03-04")]
+    gap = decide([record("n-1", "Jordan Smith"), record("n-2", "Jordan Smith", "2016-01-01")], ["o-jo"],
+                 [(NEWEST, old)])
+    assert gap["o-jo"][2] == "ambiguous" and "nothing proves it is this one" in gap["o-jo"][3]
+    proof = decide([record("n-1", "Jordan Smith", "2015-03-04"), record("n-2", "Jordan Smith", "2016-01-01")],
+                   ["o-jo"], [(NEWEST, old)])
+    assert proof["o-jo"][2:] == ("migrate", "same name and date_of_birth", "n-1")
 
 
 @pytest.mark.parametrize("odd", ["caf\u00e9-\u00fcber", "bad-\udcff-bytes", "emoji-\U0001f600", "nul\x00inside"])
 def test_odd_text_in_names_and_fields_round_trips(odd):
     current = [record("n-kid", f"Kid {odd}", odd)]
     old = [record("o-kid", f"kid {odd}", odd)]
-    result = decide(current, {"o-kid": True, f"folder-{odd}": True}, [("seed_backup_20251115_0537.json", old)])
-    assert result["o-kid"] == (f"kid {odd}", "seed_backup_20251115_0537.json", "migrate",
-                               "same name and identifying fields", "n-kid")
+    result = decide(current, ["o-kid", f"folder-{odd}"], [(NEWEST, old)])
+    assert result["o-kid"][:3] == (f"kid {odd}", NEWEST, "migrate")
     assert result[f"folder-{odd}"][2] == "unknown"
 
 
 def test_order_pairing_pairs_sorted_folders_with_sorted_students():
     current = [record("n-2", "Zed"), record("n-1", "Amy")]
-    pairs = decide(current, {"o-b": True, "o-a": True, "o-c": True, "o-empty": False}, [], by_order=True)
+    pairs = decide(current, ["o-b", "o-a", "o-c"], [], by_order=True)
     assert pairs["o-a"][2:] == ("migrate", "paired by sort order (--match order)", "n-1")
     assert pairs["o-b"][2:] == ("migrate", "paired by sort order (--match order)", "n-2")
     assert pairs["o-c"][2:4] == ("no current student", "no student left")
-    assert pairs["o-empty"][2] is None
+
+
+def _report(action: Action) -> MigrateReport:
+    info = RunInfo("ORPHANED PHOTO MIGRATION", "now", "db", False, "/photos",
+                   Mode("migrate_orphaned_photos", action, action is Action.MIGRATE))
+    return MigrateReport(info)
 
 
 def test_streamed_json_stays_one_document_when_an_error_cuts_the_run_short():
     out = io.StringIO()
     console = Console(out, io.StringIO(), as_json=True)
-    report = MigrateReport(RunInfo("ORPHANED PHOTO MIGRATION", "now", "db", False, "/photos", "migrate"),
-                           "migrate", False)
+    report = _report(Action.MIGRATE)
     report.orphans_found = 2
     console.orphans_found(report)
-    console.orphan(1, OrphanReport("o-1", decision="migrated"), report)
+    console.orphan(1, OrphanReport("o-1", decision=Decision.MIGRATED), report)
     console.error("Database error on db: gone", 2)
     document = json.loads(out.getvalue())
     assert [o["name"] for o in document["orphans"]] == ["o-1"]
@@ -130,7 +185,7 @@ def test_streamed_json_stays_one_document_when_an_error_cuts_the_run_short():
 def test_streamed_json_with_no_orphans_is_one_document():
     out = io.StringIO()
     console = Console(out, io.StringIO(), as_json=True)
-    report = MigrateReport(RunInfo("ORPHANED PHOTO MIGRATION", "now", "db", False, "/photos", "list"), "list", True)
+    report = _report(Action.LIST)
     console.orphans_found(report)
     console.migrate_report(report)
     document = json.loads(out.getvalue())

@@ -55,10 +55,13 @@ def test_full_restore_repairs_what_it_can_and_reports_the_rest(school):
     assert "❌ Corrupt photo file (not a JPEG): Corrupt" in out
     assert "❌ Corrupt photo file (empty file): Empty" in out
     assert "✅ Database records updated: 3" in out  # relink, wrong_link, null_link
-    assert "🔗 Photos relinked: 1" in out and "ℹ️  Not in database (backup only): 1" in out
+    assert "🔗 Photos relinked: 1" in out and "ℹ️  In the backup but not in the database: 1" in out
+    assert f"   • Left ({ids['left']})" in out
 
     for role in s:
-        assert (school.folder(ids[role]) / "attendance").is_dir()
+        if role != "left":
+            assert (school.folder(ids[role]) / "attendance").is_dir()
+    assert not school.folder(ids["left"]).exists(), "a backup-only id (left, or an old id) gets no folder"
     assert school.photo_of(ids["relink"]) == jpeg_bytes("relink's own photo")
     assert (school.photos / "uploads" / "relink.jpg").exists(), "the relink source is kept"
     assert school.photo_of(ids["corrupt"]) == b"<html>502</html>", "a corrupt photo is reported, never replaced"
@@ -114,7 +117,7 @@ def test_verify_only_changes_nothing_and_reports_every_fix(school):
     assert result.code == 1
     assert school.snapshot() == before
     summary = result.json["summary"]
-    assert summary["directories_created"] == 4  # vanished, relink, new and left have no folder
+    assert summary["directories_created"] == 3  # vanished, relink and new have no folder; left gets none
     assert summary["photos_relinked"] == 1
     assert summary["database_updated"] == 3, "wrong database links are reported too"
     assert summary["photos_missing"] == 2 and summary["photos_corrupt"] == 2  # vanished and new
@@ -132,12 +135,12 @@ def test_newest_backup_is_chosen_by_name_not_mtime(school):
     school.write_backup([new], name="seed_backup_20251116_080000.json")
     older = school.write_backup([old], name="seed_backup_20251115_0537.json")
     os.utime(older, (time.time() + 1000, time.time() + 1000))  # the older backup is touched last
-    school.seed([])
+    school.seed([school.new_student("In The Database")])
 
-    result = school.restore("--verify-only")
+    result = school.restore("--verify-only", "--force")
 
     assert "📦 Loading backup from: seed_backup_20251116_080000.json" in result.out
-    assert "New Backup Only" in result.out and "Old Backup Only" not in result.out
+    assert "• New Backup Only" in result.out and "Old Backup Only" not in result.out
 
 
 @pytest.mark.parametrize("content,why", [
@@ -215,7 +218,7 @@ def test_unsafe_ids_are_reported_and_nothing_is_created_outside(school, bad_id):
     assert sorted(p.name for p in school.students_dir.iterdir()) == [ok["student_id"]]
 
 
-def test_database_only_student_gets_folders_and_backup_only_is_reported(school):
+def test_database_only_student_gets_folders_and_backup_only_is_reported_without_one(school):
     in_db = school.new_student("Joined Later")
     in_backup = school.new_student("Left School")
     school.seed([in_db])
@@ -224,8 +227,9 @@ def test_database_only_student_gets_folders_and_backup_only_is_reported(school):
     result = school.restore("--json", "--force")  # --force: students/ starts empty
 
     assert (school.folder(in_db["student_id"]) / "attendance").is_dir()
-    assert (school.folder(in_backup["student_id"]) / "attendance").is_dir()
+    assert not school.folder(in_backup["student_id"]).exists(), "current students are the database's"
     assert result.json["summary"]["not_in_database"] == 1
+    assert result.json["not_in_database"] == [{"student_id": in_backup["student_id"], "name": "Left School"}]
     assert result.json["summary"]["photos_missing"] == 1, "only the database student's photo counts"
 
 
@@ -241,7 +245,7 @@ def test_relink_never_takes_another_current_students_photo(school):
 
     assert result.code == 1
     assert school.photo_of(alice["student_id"]) is None, "Bob's photo must never be linked to Alice"
-    assert "points at another student's folder" in result.out
+    assert "points at another current student's folder" in result.out
     assert school.db_docs()[alice["student_id"]]["photo"] == alice_db["photo"], "no link to a missing file"
 
 
@@ -266,7 +270,7 @@ def test_student_flag_limits_the_run(school):
 
     result = school.restore("--student", a["student_id"], "--student", c["student_id"], "--json", "--force")
 
-    assert result.json["summary"]["students"] == 2
+    assert result.json["summary"]["in_scope"] == 2 and result.json["summary"]["students"] == 3
     assert school.folder(a["student_id"]).is_dir() and school.folder(c["student_id"]).is_dir()
     assert not school.folder(b["student_id"]).exists()
     bad = school.restore("--student", "../x")
@@ -295,7 +299,7 @@ def test_configuration_errors_exit_2(school):
     assert result.code == 2 and "MONGO_URL is set" in result.err and "DB_NAME is empty" in result.err
 
     missing_root = school.restore(PHOTO_DIR=str(school.root / "unmounted"))
-    assert missing_root.code == 2 and "does not exist (is the share mounted?)" in missing_root.err
+    assert missing_root.code == 2 and "does not exist (is the share mounted?" in missing_root.err
     assert not (school.root / "unmounted").exists()
 
 
@@ -313,11 +317,13 @@ def test_empty_students_folder_with_linked_database_is_refused_unless_forced(sch
 
 
 def test_force_creates_a_missing_photo_root(school):
-    school.seed([])
-    school.write_backup([school.new_student("Solo")])
+    solo = school.new_student("Solo")
+    school.seed([{**solo, "photo": None}])
+    school.write_backup([solo])
     root = school.root / "fresh"
     result = school.restore("--force", PHOTO_DIR=str(root))
-    assert result.code == 0 and (root / "students").is_dir()  # Solo is backup-only: not a problem
+    assert result.code == 1 and (root / "students" / solo["student_id"] / "attendance").is_dir(), result.text
+    assert "Missing photo file: Solo" in result.out
 
 
 def test_unreachable_database_names_host_never_password(school):
@@ -390,7 +396,7 @@ def test_relink_refuses_a_photo_claimed_by_two_students(school):
 
     assert result.code == 1
     assert school.photo_of(a["student_id"]) is None and school.photo_of(b["student_id"]) is None
-    assert "claimed by 2 students; not copied" in result.out
+    assert "claimed by 2 students (same bytes); not copied" in result.out
 
 
 class ChangeLinkDuringRun(SilentProgress):
@@ -434,13 +440,19 @@ def test_conditional_write_never_overwrites_a_link_changed_during_the_run(school
 
 
 def test_embedded_default_is_announced_and_works(school):
-    st = school.new_student("Embedded")
-    school.put_photo(st["student_id"])
-    school.write_backup([st])
-    result = school.subprocess("restore_student_photos", "--verify-only", MONGO_URL="", DB_NAME="")
+    school.write_backup([])
+    result = school.subprocess("restore_student_photos", "--verify-only", MONGO_URL="", DB_NAME="", EMBEDDED_DB="1")
     assert result.code == 0, result.text
     assert "⚠️  EMBEDDED DATABASE IN USE (MONGO_URL is not set)" in result.out
     assert (school.root / ".data").is_dir()
+
+
+@pytest.mark.parametrize("args", [("--verify-only", "--quiet"), ("--verify-only", "--json"), ("--verify-only",)])
+def test_embedded_database_never_passes_silently_from_cron(school, args):
+    school.write_backup([])
+    result = school.subprocess("restore_student_photos", *args, MONGO_URL="", DB_NAME="")
+    assert result.code == 2, result.text
+    assert "MONGO_URL is not set" in result.text and "EMBEDDED_DB=1" in result.text
 
 
 def test_embedded_default_not_installed_exits_2_with_advice(school):
@@ -452,11 +464,11 @@ def test_embedded_default_not_installed_exits_2_with_advice(school):
     code = ("import sys, runpy; sys.modules['secantus'] = None; "
             f"sys.argv = ['restore_student_photos.py']; runpy.run_path({str(ROOT / 'restore_student_photos.py')!r}, "
             "run_name='__main__')")
-    env = {**os.environ, **school.env(MONGO_URL="", DB_NAME="")}
+    env = {**os.environ, **school.env(MONGO_URL="", DB_NAME="", EMBEDDED_DB="1")}
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "MONGO_URL is not set and the embedded database is not installed" in proc.stderr
-    assert "requirements-dev.txt" in proc.stderr and "Traceback" not in proc.stderr
+    assert "set MONGO_URL" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_relative_paths_in_the_environment_are_relative_to_the_scripts(tmp_path, monkeypatch):
@@ -490,7 +502,7 @@ def test_duplicate_student_id_in_database_is_reported_and_left_alone(school):
     result = school.restore("--json")
 
     assert result.code == 1
-    assert any(p["problem"] == "error" and "appears 2 times in the database" in p["detail"]
+    assert any(p["problem"] == "duplicate id" and "appears 2 times in the database" in p["detail"]
                for p in result.json["problems"])
     assert sorted(str(d.get("photo")) for d in school.collection.find({}, {"_id": 0})) == ["None", "x"]
 
@@ -503,4 +515,7 @@ def test_unknown_student_flag_is_reported_not_found(school):
     result = school.restore("--student", "no-such-student", "--json")
     assert result.code == 1
     assert result.json["problems"] == [{"student_id": "no-such-student", "name": "", "problem": "not found",
-                                        "detail": "in neither the backup nor the database"}]
+                                        "detail": "not in the database (a backup-only or unknown id gets no folder)"}]
+    assert result.json["summary"]["in_scope"] == 0
+    text = school.restore("--student", "no-such-student")
+    assert "None of the --student ids is a current student: nothing was checked" in text.out

@@ -1,0 +1,301 @@
+"""Is this the same person? The one rule both scripts use before a photo or a link moves.
+
+Every comparison answers SAME, DIFFERENT or UNKNOWN, with the reason. Only SAME ever moves anything;
+UNKNOWN is reported as needing a person. Values are compared by meaning, never by text:
+
+- names: Unicode NFKC, invisible format characters (category Cf) and control characters removed,
+  dashes and apostrophes unified, whitespace collapsed, case folded;
+- dates: by calendar day, from a BSON date, Extended JSON ``$date`` (already flattened by ``backups``),
+  or an ISO string with or without time and zone;
+- numbers and digit strings: by value, so leading zeros are ignored (``"007"`` is ``7``), as school
+  information systems do;
+- anything that cannot be normalised (a list, a dict, a boolean, NaN, an impossible date) makes its
+  field UNKNOWN, and unknown blocks: it is never silently ignored.
+
+A field absent on one side proves nothing either way. Values are held as short "codes" (strings) so
+that 200,000 records stay small and compare fast: ``""`` absent, ``"?why"`` cannot be compared,
+``"n7"`` a number, ``"d2015-03-04"`` a day (``"D..."`` when it came with a time of day, so a time zone
+may have moved it by one), ``"ttext"`` other text.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Generic, TypeVar
+
+SEPARATOR = "\x1f"  # a control character: normalised values never contain one
+T = TypeVar("T")
+
+
+class Verdict(enum.Enum):
+    SAME = "same"
+    DIFFERENT = "different"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    verdict: Verdict
+    reason: str
+    agreeing: tuple[str, ...] = ()  # identifying fields present on both sides and equal
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """What identifies one record: its normalised name (None: missing or not text) and field codes."""
+
+    name: str | None
+    codes: str = ""  # field codes joined by SEPARATOR, in the order of the fields compared
+
+    def code_list(self, count: int) -> list[str]:
+        return self.codes.split(SEPARATOR) if self.codes else [""] * count
+
+
+# ---------------------------------------------------------------- normalising
+# Dashes and apostrophes that mean the same in a name: hyphen, en dash, minus; right quote, backtick, ...
+_TRANSLATE = {**{c: "-" for c in (*range(0x2010, 0x2016), 0x2212)},
+              **{c: "'" for c in (0x2018, 0x2019, 0x201B, 0x2032, 0x02BC, 0x0060, 0x00B4)}}
+
+
+@lru_cache(maxsize=65536)
+def clean_text(value: str) -> str:
+    """NFKC, invisible and control characters out, dashes and apostrophes unified, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", value)
+    if not text.isascii() or not text.isprintable():
+        text = "".join(" " if ch.isspace() else ch for ch in text
+                       if ch.isspace() or unicodedata.category(ch) not in ("Cf", "Cc", "Cs", "Co", "Cn"))
+    return " ".join(text.translate(_TRANSLATE).split())
+
+
+def name_key(value: object) -> str | None:
+    """A name's comparable form; None when it is missing, empty or not text (then identity is unknown)."""
+    if not isinstance(value, str):
+        return None
+    key = clean_text(value).casefold()
+    return unicodedata.normalize("NFKC", key) or None
+
+
+_ISO_DAY = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
+                      r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?",
+                      re.IGNORECASE | re.ASCII)
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")  # no thousands separators: "1,234" stays text
+
+
+def _decimal_code(number: Decimal) -> str:
+    if not number.is_finite():
+        return "?not a finite number"
+    if number == number.to_integral_value():
+        return f"n{int(number)}"
+    return "n" + format(number.normalize(), "f")
+
+
+def _day_code(day: date, exact: bool) -> str:
+    return ("d" if exact else "D") + day.isoformat()
+
+
+def _datetime_code(moment: datetime) -> str:
+    if moment.tzinfo is not None:  # BSON dates are instants: their day is the UTC day
+        moment = moment.astimezone(timezone.utc)
+    exact = (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0)
+    return _day_code(moment.date(), exact)
+
+
+def _iso_code(match: re.Match[str]) -> str:
+    year, month, day, hour, minute, second, fraction, _zone = match.groups()
+    try:
+        written = date(int(year), int(month), int(day))
+    except ValueError:
+        return "?not a real date"
+    if hour is None:
+        return _day_code(written, True)
+    if int(hour) > 23 or int(minute) > 59 or int(second or 0) > 59:
+        return "?not a real time"
+    midnight = int(hour) == int(minute) == int(second or 0) == 0 and not (fraction or "").strip("0")
+    return _day_code(written, midnight)  # the day as written, in the writer's own zone
+
+
+@lru_cache(maxsize=65536)
+def _text_code(value: str) -> str:
+    text = clean_text(value)
+    if not text:
+        return ""
+    match = _ISO_DAY.fullmatch(text)
+    if match:
+        return _iso_code(match)
+    if _NUMBER.fullmatch(text):
+        try:
+            return _decimal_code(Decimal(text))
+        except InvalidOperation:
+            return "?not a number"
+    return "t" + unicodedata.normalize("NFKC", text.casefold())
+
+
+def value_code(value: object) -> str:
+    """An identifying field's comparable code (see the module's doc)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "?a true/false value"
+    if isinstance(value, int):
+        return f"n{value}"
+    if isinstance(value, str):
+        return _text_code(value)
+    if isinstance(value, float):
+        return _decimal_code(Decimal(repr(value))) if math.isfinite(value) else "?not a finite number"
+    if isinstance(value, Decimal):
+        return _decimal_code(value)
+    if isinstance(value, datetime):
+        return _datetime_code(value)
+    if isinstance(value, date):
+        return _day_code(value, True)
+    to_decimal = getattr(value, "to_decimal", None)  # BSON Decimal128 (the driver stays in db.py)
+    if callable(to_decimal):
+        try:
+            return _decimal_code(to_decimal())
+        except (InvalidOperation, ValueError, TypeError):
+            return "?not a number"
+    if type(value).__name__ in ("ObjectId", "ObjectIdValue"):
+        return "t" + str(value).casefold()
+    kind = {list: "a list", tuple: "a list", dict: "a document", bytes: "binary data"}.get(type(value))
+    return "?" + (kind or f"a {type(value).__name__}")
+
+
+def person_of(name: object, values: Iterable[object]) -> Person:
+    codes = [value_code(v) for v in values]
+    return Person(name_key(name), SEPARATOR.join(codes) if any(codes) else "")
+
+
+def person_from_document(doc: dict, fields: Sequence[str]) -> Person:
+    return person_of(doc.get("name"), (doc.get(f) for f in fields))
+
+
+# ---------------------------------------------------------------- comparing
+def _compare_codes(x: str, y: str) -> str:
+    """'agree', 'differ' or why the two cannot be compared."""
+    if x[0] == "?" or y[0] == "?":
+        return f"cannot be compared ({(x if x[0] == '?' else y)[1:]})"
+    if x[0] in "dD" and y[0] in "dD":
+        if x[1:] == y[1:]:
+            return "agree"
+        if "D" in (x[0], y[0]) and abs(date.fromisoformat(x[1:]) - date.fromisoformat(y[1:])) == timedelta(days=1):
+            return "one day apart, and one carries a time of day (a time zone may have moved it)"
+        return "differ"
+    if x[0] != y[0]:
+        kinds = {"d": "a date", "D": "a date", "n": "a number", "t": "text"}
+        return f"cannot be compared ({kinds[x[0]]} on one side, {kinds[y[0]]} on the other)"
+    return "agree" if x == y else "differ"
+
+
+def compare(a: Person, b: Person, fields: Sequence[str]) -> Judgement:
+    """SAME, DIFFERENT or UNKNOWN, with the reason. A proven difference wins over anything unknown."""
+    differing: list[str] = []
+    unknown: list[str] = []
+    agreeing: list[str] = []
+    if a.name is None or b.name is None:
+        unknown.append("name is missing or not text")
+    elif a.name != b.name:
+        differing.append("name")
+    if a.codes and b.codes:
+        for field, x, y in zip(fields, a.code_list(len(fields)), b.code_list(len(fields)), strict=True):
+            if not x or not y:
+                continue  # absent on one side: proves nothing
+            outcome = _compare_codes(x, y)
+            if outcome == "agree":
+                agreeing.append(field)
+            elif outcome == "differ":
+                differing.append(field)
+            else:
+                unknown.append(f"{field} {outcome}")
+    if differing:
+        return Judgement(Verdict.DIFFERENT, f"{', '.join(differing)} differ{'s' if len(differing) == 1 else ''}")
+    if unknown:
+        return Judgement(Verdict.UNKNOWN, "; ".join(unknown))
+    return Judgement(Verdict.SAME, "same name" + (f" and {', '.join(agreeing)}" if agreeing else ""),
+                     tuple(agreeing))
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Every backup record of one id, merged: the person they agree on, or why they do not."""
+
+    person: Person | None
+    problem: Judgement | None = None  # DIFFERENT or UNKNOWN between two records
+
+
+def merge_history(records: Iterable[Person], fields: Sequence[str]) -> History:
+    """One person from several records of one id (newest first); any disagreement is the answer."""
+    merged: Person | None = None
+    for record in records:
+        if merged is None:
+            merged = record
+            continue
+        judged = compare(merged, record, fields)
+        if judged.verdict is not Verdict.SAME:
+            return History(None, judged)
+        if record.codes:  # what one record lacks, another may hold: keep every field seen
+            have = merged.code_list(len(fields))
+            codes = [x or y for x, y in zip(have, record.code_list(len(fields)), strict=True)]
+            merged = Person(merged.name, SEPARATOR.join(codes))
+    return History(merged)
+
+
+# ---------------------------------------------------------------- choosing an owner
+class Outcome(enum.Enum):
+    MATCH = "match"  # exactly one current record, proven
+    AMBIGUOUS = "ambiguous"  # more than one fits, or the one is told apart only by the others' gaps
+    UNKNOWN = "unknown"  # some record could be it and cannot be compared
+    NONE = "none"  # no current record is this person
+
+
+@dataclass(frozen=True, slots=True)
+class Choice(Generic[T]):
+    outcome: Outcome
+    reason: str
+    target: T | None = None
+    fits: tuple[T, ...] = ()  # every candidate that is SAME or UNKNOWN: they could be this person
+
+
+def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence[str],
+           label=str) -> Choice[T]:
+    """Which current record (if any) is the person ``old``. ``candidates`` must hold every current record
+    that could be them: all namesakes, and every record whose name is unknown."""
+    if old.name is None:
+        return Choice(Outcome.UNKNOWN, "the old record has no usable name")
+    same: list[tuple[T, Judgement]] = []
+    unknown: list[tuple[T, Judgement]] = []
+    differing_namesakes: list[Judgement] = []
+    for target, person in candidates:
+        judged = compare(old, person, fields)
+        if judged.verdict is Verdict.SAME:
+            same.append((target, judged))
+        elif judged.verdict is Verdict.UNKNOWN:
+            unknown.append((target, judged))
+        elif person.name == old.name:
+            differing_namesakes.append(judged)
+    fits = tuple(t for t, _ in same + unknown)
+    if unknown:
+        target, judged = unknown[0]
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        return Choice(Outcome.UNKNOWN, f"cannot tell whether it is {label(target)}: {judged.reason}{more}", fits=fits)
+    if len(same) > 1:
+        return Choice(Outcome.AMBIGUOUS, f"{len(same)} current students fit (same name, nothing on record "
+                                         "tells them apart)", fits=fits)
+    if same:
+        target, judged = same[0]
+        if differing_namesakes and not judged.agreeing:
+            return Choice(Outcome.AMBIGUOUS, f"{len(differing_namesakes) + 1} current students have this name and "
+                                             f"no identifying field agrees with {label(target)}: the others are "
+                                             "ruled out, but nothing proves it is this one", fits=fits)
+        return Choice(Outcome.MATCH, judged.reason, target, fits)
+    if differing_namesakes:
+        reasons = sorted({j.reason for j in differing_namesakes})
+        return Choice(Outcome.NONE, f"a current student has this name but {'; '.join(reasons)}")
+    return Choice(Outcome.NONE, "no current student has this name (left the school?)")

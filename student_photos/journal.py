@@ -1,0 +1,187 @@
+"""The journal: one JSON line per change, written durably before the change is made, so every run that
+changes something can be listed (``--history``) and taken back (``--undo``).
+
+One file per run, ``PHOTO_DIR/.student-photos/journal/{run_id}.jsonl``: a ``run`` line, then a line per
+change (``db``, ``dir``, ``file``, ``removed``, ``quarantine``, ``unplaced``), then an ``end`` line with the
+counts and the exit code. A line is an *intent*: it is on disk before the change it names, so a run killed
+at any instant leaves a journal that covers everything it did (and perhaps one change it never made,
+which an undo finds already undone). Read it with ``jq``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import ToolError
+from .store import PhotoStore, fsync_dir, make_dirs, open_regular
+
+JOURNAL_DIR = "journal"
+
+
+class JournalError(ToolError):
+    """The journal cannot be written, so nothing may be changed (exit 2)."""
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def journal_dir(store: PhotoStore) -> Path:
+    return store.tool_dir / JOURNAL_DIR
+
+
+def valid_run_id(run_id: str) -> bool:
+    return len(run_id) <= 64 and run_id.replace("-", "").isalnum() and run_id.isascii()
+
+
+class Journal:
+    """Appends change lines for one run; ``sync`` makes them durable (call it before making the change)."""
+
+    def __init__(self, store: PhotoStore, run_id: str, header: dict) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.path = journal_dir(store) / f"{run_id}.jsonl"
+        self.changes = 0
+        self._pending: list[str] = []
+        self._lock = threading.Lock()  # worker threads add lines too
+        try:
+            make_dirs(self.path.parent)
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o640)
+        except OSError as exc:
+            raise JournalError(f"Cannot write the journal {self.path}: {exc.strerror or exc}; nothing was changed") \
+                from None
+        self.add({"type": "run", "run_id": run_id, **header})
+        self.sync()
+        fsync_dir(self.path.parent)
+
+    def add(self, entry: dict) -> None:
+        line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+        with self._lock:
+            self._pending.append(line)
+            if entry.get("type") not in ("run", "end"):
+                self.changes += 1
+
+    def write(self) -> None:
+        """Hand the lines to the kernel; a later ``sync`` (or a syncfs of the photo store) makes them durable."""
+        with self._lock:
+            lines, self._pending = self._pending, []
+        if lines:
+            data = "".join(lines).encode("utf-8", "surrogateescape")
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(self.fd, view):]
+            except OSError as exc:
+                raise JournalError(f"Cannot write the journal {self.path}: {exc.strerror or exc}") from None
+
+    def sync(self) -> None:
+        self.write()
+        try:
+            os.fsync(self.fd)
+        except OSError as exc:
+            raise JournalError(f"Cannot write the journal {self.path}: {exc.strerror or exc}") from None
+
+    def close(self, exit_code: int, counts: dict, interrupted: str | None = None) -> None:
+        with contextlib.suppress(JournalError, OSError):
+            self._pending.append(json.dumps({"type": "end", "finished": _now(), "exit_code": exit_code,
+                                             "changes": self.changes, "counts": counts,
+                                             "interrupted": interrupted}, default=str) + "\n")
+            self.sync()
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def header(tool: str, action: str, mode: str, photo_dir: str, database: str, **extra: object) -> dict:
+    return {"tool": tool, "action": action, "mode": mode, "started": _now(), "photo_dir": photo_dir,
+            "database": database, **extra}
+
+
+def read_journal(path: Path) -> Iterator[dict]:
+    """Every line of one journal, in order; a line cut short by a kill is skipped."""
+    fd = open_regular(path)
+    with os.fdopen(fd, "r", encoding="utf-8", errors="surrogateescape") as handle:
+        for line in handle:
+            if line.endswith("\n"):
+                with contextlib.suppress(ValueError):
+                    entry = json.loads(line)
+                    if isinstance(entry, dict):
+                        yield entry
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    started: str = ""
+    tool: str = ""
+    action: str = ""
+    mode: str = ""
+    finished: str | None = None
+    exit_code: int | None = None
+    changes: int = 0
+    counts: dict = field(default_factory=dict)
+    undoes: str | None = None
+    interrupted: str | None = None
+
+    def as_json(self) -> dict:
+        return {"run_id": self.run_id, "started": self.started, "finished": self.finished, "tool": self.tool,
+                "action": self.action, "mode": self.mode, "changes": self.changes, "counts": self.counts,
+                "exit_code": self.exit_code, "undoes": self.undoes, "interrupted": self.interrupted,
+                "complete": self.finished is not None}
+
+
+def _summary(path: Path) -> RunRecord:
+    record = RunRecord(path.stem)
+    changes = 0
+    for entry in read_journal(path):
+        kind = entry.get("type")
+        if kind == "run":
+            record.started = str(entry.get("started", ""))
+            record.tool, record.action = str(entry.get("tool", "")), str(entry.get("action", ""))
+            record.mode = str(entry.get("mode", ""))
+            record.undoes = entry.get("undoes")
+        elif kind == "end":
+            record.finished = entry.get("finished")
+            record.exit_code = entry.get("exit_code")
+            record.counts = entry.get("counts") or {}
+            record.interrupted = entry.get("interrupted")
+        else:
+            changes += 1
+    record.changes = changes
+    return record
+
+
+def list_runs(store: PhotoStore) -> list[RunRecord]:
+    """Every journalled run, oldest first."""
+    folder = journal_dir(store)
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".jsonl"))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise JournalError(f"Cannot read the journal folder {folder}: {exc.strerror or exc}") from None
+    runs = []
+    for name in names:
+        with contextlib.suppress(OSError, ToolError, ValueError):
+            runs.append(_summary(folder / name))
+    return runs
+
+
+def find_run(store: PhotoStore, run_id: str) -> Path:
+    if not valid_run_id(run_id):
+        raise JournalError(f"{run_id!r} is not a run id (see --history)")
+    path = journal_dir(store) / f"{run_id}.jsonl"
+    if not os.path.lexists(path):
+        raise JournalError(f"No journal for run {run_id} in {journal_dir(store)} (see --history)")
+    return path

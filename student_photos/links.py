@@ -1,0 +1,61 @@
+"""The `photo` field: what a stored link says, and the one link the app expects for each student.
+
+The app serves PHOTO_DIR at `/api/photos`, so a link `/api/photos/students/{id}/profile.jpg` names the
+file PHOTO_DIR/students/{id}/profile.jpg. Every module reads links through here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+API_PREFIX = "/api/photos/"
+STUDENTS = "students"
+PROFILE = "profile.jpg"
+ATTENDANCE = "attendance"
+
+
+def canonical_link(student_id: str) -> str:
+    return f"{API_PREFIX}{STUDENTS}/{student_id}/{PROFILE}"
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoLink:
+    """A followable `/api/photos/...` link: its path under PHOTO_DIR, one safe component at a time."""
+
+    parts: tuple[str, ...]
+
+    @property
+    def relative(self) -> str:
+        return "/".join(self.parts)
+
+    @property
+    def owner(self) -> str | None:
+        """The student folder it points into (`students/{owner}/...`), if any."""
+        if len(self.parts) >= 3 and self.parts[0] == STUDENTS:
+            return self.parts[1]
+        return None
+
+    def is_canonical_for(self, student_id: str) -> bool:
+        return self.parts == (STUDENTS, student_id, PROFILE)
+
+
+def read_link(value: object) -> tuple[PhotoLink | None, str | None]:
+    """(the link, if followable; why it cannot be followed, if that is worth saying).
+
+    An empty field, or a string in another format (an old relative path, a URL), is neither: there is
+    nothing to follow and nothing wrong to report beyond the link itself being fixed.
+    """
+    if value is None or value == "":
+        return None, None
+    if not isinstance(value, str):
+        return None, f"photo field is a {type(value).__name__}, not a path"
+    if value.startswith("data:"):
+        return None, "photo field holds a data URI, not a path"
+    if not value.startswith(API_PREFIX):
+        return None, None
+    parts = tuple(value[len(API_PREFIX):].split("/"))
+    if any(p in (".", "..") for p in parts):
+        return None, "photo field path contains '..'; not followed"
+    if any(p == "" or "\\" in p or "\x00" in p for p in parts):
+        return None, "photo field path is malformed; not followed"
+    return PhotoLink(parts), None

@@ -1,0 +1,228 @@
+"""Where the tool cannot decide, a person can: the plan as CSV (``--list --csv``), a review page with the photos
+(``--list --html``), and a reviewed file carried out (``--migrate --pairs``).
+
+A reviewed file is checked whole before anything is done; one bad row refuses the file (exit 2), naming
+every bad row. A spreadsheet sorted on one column must not hand out photos, so a row the identity rule
+finds *different* is refused unless that row says override = yes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .console import printable
+from .errors import ToolError
+from .identity import Verdict
+from .links import ATTENDANCE, PROFILE
+from .matching import MatchBook, Orphan, Student
+from .report import Decision, MigrateReport
+from .spreadsheet import SpreadsheetError, read_table, write_table
+from .store import PhotoStore, read_regular
+
+if TYPE_CHECKING:
+    from .migrate import OrphanWork
+    from .session import Session
+
+PLAN_HEADER = ("orphan", "old_name", "backup", "decision", "reason", "student_id", "student_name", "override")
+YES = ("yes", "y", "true", "1", "x", "override")
+MAX_MATCH_CARDS = 200  # the tool's own matches on the review page (they need no person; the page stays openable)
+
+
+class PairsError(ToolError):
+    """The reviewed file is refused as a whole; nothing was done (exit 2)."""
+
+
+def _outside_store(path: Path, store: PhotoStore, what: str) -> Path:
+    """A file naming children never goes into the photo store: the app serves it publicly."""
+    target = path.expanduser().absolute()
+    try:
+        folder = target.parent.resolve(strict=True)
+    except OSError:
+        raise ToolError(f"Cannot write the {what} {target}: its folder does not exist") from None
+    root = store.root.resolve()
+    if folder == root or root in folder.parents:
+        raise ToolError(f"Refusing to write the {what} {target} inside the photo folder {root}: the app serves that "
+                        "folder to anyone; write it elsewhere")
+    return target
+
+
+# ---------------------------------------------------------------- --list --csv
+class PlanCsv:
+    def __init__(self, path: Path, store: PhotoStore) -> None:
+        self.path = _outside_store(path, store, "plan")
+        self.rows: list[list[str]] = []
+
+    def add(self, work: OrphanWork) -> None:
+        r = work.report
+        self.rows.append([printable(r.name), printable(r.old_name or ""), r.backup or "", r.decision.value,
+                          printable(r.reason), r.target_id or "", printable(r.target_name or ""), ""])
+
+    def close(self) -> str:
+        try:
+            write_table(self.path, PLAN_HEADER, self.rows, raw_columns=("orphan", "student_id"))
+        except OSError as exc:
+            raise ToolError(f"Cannot write the plan {self.path}: {exc.strerror or exc}") from None
+        return str(self.path)
+
+
+# ---------------------------------------------------------------- --migrate --pairs
+def _folder_named(book: MatchBook, shown: str) -> str | None:
+    """The orphan a row names: its folder name, or the escaped form the CSV showed for an odd name."""
+    if book.orphan(shown) is not None:
+        return shown
+    for name in book.orphan_names():
+        if printable(name) == shown:
+            return name
+    return None
+
+
+def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict:
+    path = Path(path_text).expanduser().absolute()
+    try:
+        rows = read_table(path, ("orphan", "student_id"), raw_columns=("orphan", "student_id"))
+        digest = hashlib.sha256(read_regular(path, 100 << 20, follow=True)).hexdigest()
+    except SpreadsheetError as exc:
+        raise PairsError(f"The reviewed file is refused, nothing was done: {exc}") from None
+    except (OSError, ToolError) as exc:
+        raise PairsError(f"Cannot read the reviewed file {path}: {exc}") from None
+    bad: list[str] = []
+    pairs: list[tuple[Orphan, Student, str]] = []
+    orphans_seen: dict[str, int] = {}
+    students_seen: dict[str, int] = {}
+    for row in rows:
+        shown = row.values.get("orphan", "")
+        sid = row.values.get("student_id", "")
+        if not sid:
+            continue  # a row a person left empty keeps the tool's own decision
+        where = f"line {row.line}"
+        name = _folder_named(book, shown)
+        orphan = book.orphan(name) if name is not None else None
+        if orphan is None:
+            bad.append(f"{where}: {shown!r} is not an orphaned folder (it does not exist, or a current student has "
+                       "that id)")
+            continue
+        if name in orphans_seen:
+            bad.append(f"{where}: orphan {shown} is already paired on line {orphans_seen[name]}")
+            continue
+        orphans_seen[name] = row.line
+        targets = book.students_with_id(sid)
+        if not targets:
+            bad.append(f"{where}: no current student has student_id {sid!r}")
+            continue
+        if len(targets) > 1 or not targets[0].receivable:
+            why = f"is held by {len(targets)} database documents" if len(targets) > 1 else "is not a valid id"
+            bad.append(f"{where}: student_id {sid!r} {why}: fix the database record first")
+            continue
+        if sid in students_seen:
+            bad.append(f"{where}: student {sid} is already given a folder on line {students_seen[sid]}")
+            continue
+        students_seen[sid] = row.line
+        verdict, reason = book.judge(orphan, targets[0])
+        override = row.values.get("override", "").strip().casefold() in YES
+        if verdict is Verdict.DIFFERENT and not override:
+            bad.append(f"{where}: {shown} ({orphan.old_name or 'no old record'}) and {sid} ({targets[0].name}) are "
+                       f"different people by the identity rule ({reason}); if you are sure, put yes in its override "
+                       "column")
+            continue
+        text = f"paired by a reviewed file (line {row.line})"
+        if verdict is Verdict.DIFFERENT:
+            text += f", override: the identity rule says different ({reason})"
+        pairs.append((orphan, targets[0], text))
+    if bad:
+        raise PairsError(f"The reviewed file {path} is refused, nothing was done ({len(bad)} bad row(s)):\n  " +
+                         "\n  ".join(bad))
+    for orphan, target, text in pairs:
+        book.pair_by_person(orphan.name, target, text, "pairs file")
+    return {"file": str(path), "sha256": digest, "rows": len(pairs),
+            "overridden": sum(1 for _, _, text in pairs if "override" in text)}
+
+
+# ---------------------------------------------------------------- --list --html
+class PlanPage:
+    """Cards for the review page: the orphan's photos beside each candidate student's current ones."""
+
+    def __init__(self, path: Path, run: Session, book: MatchBook) -> None:
+        from .review import ReviewCard  # noqa: F401 (fail early if the module cannot load)
+        self.path = _outside_store(path, run.store, "review page")
+        self.run, self.book = run, book
+        self.cards: list = []
+        self.matches = 0
+
+    def _photos(self, folder: Path, newest_attendance: bool) -> tuple:
+        from .review import ReviewPhoto
+        photos = [ReviewPhoto(PROFILE, folder / PROFILE)] if os.path.lexists(folder / PROFILE) else []
+        try:
+            entries = [e for e in os.scandir(folder / ATTENDANCE) if e.is_file(follow_symlinks=False)]
+        except OSError:
+            entries = []
+        entries.sort(key=lambda e: (e.stat(follow_symlinks=False).st_mtime if newest_attendance else 0, e.name),
+                     reverse=newest_attendance)
+        photos += [ReviewPhoto(f"{ATTENDANCE}/{printable(e.name)}", Path(e.path)) for e in entries[:3]]
+        return tuple(photos)
+
+    def _fields(self, codes_of) -> tuple:
+        return tuple((f, codes_of(i)) for i, f in enumerate(self.run.settings.match_fields))
+
+    def add(self, work: OrphanWork) -> None:
+        from .review import ReviewCard, ReviewPerson
+        report = work.report
+        needs = report.needs_attention or report.decision in (Decision.NO_STUDENT,) and report.has_profile
+        if not needs and report.decision not in (Decision.MIGRATE, Decision.MIGRATED):
+            return
+        if not needs:
+            self.matches += 1
+            if self.matches > MAX_MATCH_CARDS:
+                return
+        students = self.run.store.students
+        fields = self.run.settings.match_fields
+        old_values = _shown_fields(work.orphan.person, fields)
+        old = ReviewPerson(f"Orphaned folder {printable(report.name)} (old record in {report.backup or 'no backup'})",
+                           printable(report.name), printable(report.old_name or ""), old_values,
+                           self._photos(students / report.name, newest_attendance=False))
+        candidates = []
+        for student, person in self.book.candidates_of(work.orphan):
+            tag = "Matched by the tool" if student.student_id == report.target_id else "Candidate: current student"
+            candidates.append(ReviewPerson(tag, student.student_id, student.name, _shown_fields(person, fields),
+                                           self._photos(students / student.student_id, newest_attendance=True)))
+        row = ",".join(_csv_cell(x) for x in (printable(report.name), report.old_name or "", report.backup or "",
+                                              report.decision.value, report.reason, report.target_id or "",
+                                              report.target_name or "", ""))
+        self.cards.append(ReviewCard(printable(report.name), report.decision.value, printable(report.reason), needs,
+                                     old, tuple(candidates), row))
+
+    def close(self, report: MigrateReport) -> str:
+        from .review import write_review_page
+        cards = sorted(self.cards, key=lambda c: not c.needs_person)
+        summary = [("Database", self.run.info.database), ("Photo folder", self.run.info.photo_dir),
+                   ("Backups", ", ".join(report.backups_used) or "none"),
+                   ("Need your decision", str(sum(c.needs_person for c in cards))),
+                   ("The tool's own matches", str(self.matches) + (f" (first {MAX_MATCH_CARDS} shown)"
+                                                                    if self.matches > MAX_MATCH_CARDS else ""))]
+        write_review_page(self.path, cards, title="Orphaned photo folders: review", summary=summary,
+                          forbidden_root=self.run.store.root)
+        return str(self.path)
+
+
+def _shown_fields(person, fields) -> tuple:
+    """The identifying fields as a person reads them (from the normalised codes: what the rule compared)."""
+    if person is None or not person.codes:
+        return tuple((f, "") for f in fields)
+    return tuple((f, _shown_code(code)) for f, code in zip(fields, person.code_list(len(fields)), strict=True))
+
+
+def _shown_code(code: str) -> str:
+    if not code:
+        return ""
+    if code[0] == "?":
+        return f"(cannot be compared: {code[1:]})"
+    if code[0] == "D":
+        return f"{code[1:]} (with a time of day)"
+    return code[1:]
+
+
+def _csv_cell(value: str) -> str:
+    text = printable(value)
+    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n\r') else text

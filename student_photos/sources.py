@@ -1,0 +1,282 @@
+"""``--photo-source``: fill missing photos from another source, with the same safety rules as everything else.
+
+A source is a folder, .zip, .tar or .tar.gz (``archive``: read in place, hostile input), in one of two
+layouts, detected and printed:
+
+- a copy of the photo tree: ``students/{id}/profile.jpg`` and ``attendance/*`` under any leading folders,
+  or ``{id}/...`` at the top. A current id fills that student's missing files; an old id fills its
+  current student's only through the identity rule and backup history, exactly as migrate would.
+- a picture-day delivery: flat JPEG files named by a student field (``--source-key``; numbers compare by
+  value, leading zeros ignored), or a CSV ``file,FIELD`` (``--source-map``).
+
+Only a missing file is filled, never one that exists; every file is checked as a JPEG and copied
+verified, durable and journalled. Two files for one student, a file for no current student, or a key
+that matches two students: reported, and used for no one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .archive import PhotoSource, SourceEntry, SourceError, open_photo_source
+from .backups import list_backups, read_backup
+from .config import Settings
+from .db import Database
+from .identity import value_code
+from .links import PROFILE
+from .matching import MatchBook
+from .records import StudentRecord, record_from_document
+from .report import Decision, Problem, ProblemKind, StudentOutcome
+from .spreadsheet import SpreadsheetError, read_table
+from .store import PhotoState, StoreProblem, check_photo_bytes, ensure_dir, fsync_dir, place_copy, stage_copy
+
+TREE = re.compile(r"(?:.*/)?students/([^/]+)/(profile\.jpg|attendance/.+)")
+TOP = re.compile(r"([^/]+)/(profile\.jpg|attendance/.+)")
+JPEG_NAME = re.compile(r".+\.jpe?g", re.IGNORECASE)
+
+
+@dataclass
+class SourceFile:
+    entry: SourceEntry
+    rel: str  # where it goes in the student's folder: profile.jpg or attendance/...
+    key: str  # what named its student: a folder id, or a picture-day key
+
+
+@dataclass
+class SourcePlan:
+    source: PhotoSource
+    layout: str
+    key_field: str
+    by_student: dict[str, list[SourceFile]] = field(default_factory=lambda: defaultdict(list))
+    unused: list[tuple[str, str, bool]] = field(default_factory=list)  # (file, why, needs a person)
+    used: int = 0
+
+    def describe(self) -> dict:
+        return {"path": self.source.shown, "kind": self.source.kind, "layout": self.layout,
+                "files": len(self.source.entries()), "filled": self.used,
+                "unused": [{"file": f, "why": w, "needs_a_person": p} for f, w, p in self.unused],
+                "refused": [{"member": m, "why": w} for m, w in self.source.refused]}
+
+    @property
+    def problems(self) -> int:
+        return sum(1 for _, _, needs in self.unused if needs) + len(self.source.refused)
+
+
+async def prepare_source(settings: Settings, path: str, key_field: str, map_file: str | None,
+                         plans: dict, current_ids: set[str]) -> SourcePlan:
+    """Open and list the source and decide which file would go to which student (before anything changes)."""
+    source = open_photo_source(Path(path).expanduser())
+    try:
+        entries = source.entries()
+        tree = [(e, TREE.fullmatch(e.path)) for e in entries]
+        top = [(e, TOP.fullmatch(e.path)) for e in entries]
+        if map_file is None and any(m for _, m in tree):
+            plan = SourcePlan(source, "a copy of the photo tree (students/{id}/...)", "student_id")
+            await _assign_tree(settings, plan, tree, plans, current_ids)
+        elif map_file is None and entries and sum(1 for _, m in top if m) * 2 >= len(entries):
+            plan = SourcePlan(source, "a copy of the photo tree ({id}/... at the top)", "student_id")
+            await _assign_tree(settings, plan, top, plans, current_ids)
+        else:
+            how = f"named by the CSV {map_file}" if map_file else f"named by {key_field}"
+            plan = SourcePlan(source, f"a picture-day delivery (flat files {how})", key_field)
+            await _assign_picture_day(settings, plan, entries, map_file, plans, current_ids)
+        _drop_doubles(plan)
+        return plan
+    except BaseException:
+        source.close()
+        raise
+
+
+async def _assign_tree(settings: Settings, plan: SourcePlan, matches: list, plans: dict,
+                       current_ids: set[str]) -> None:
+    by_id: dict[str, list[tuple[SourceEntry, str]]] = defaultdict(list)
+    for entry, match in matches:
+        if match is None:
+            plan.unused.append((entry.path, "not in the photo-tree layout", False))
+        else:
+            by_id[match.group(1)].append((entry, match.group(2)))
+    old_ids = {i for i in by_id if i not in current_ids}
+    targets = await _targets_of_old_ids(settings, old_ids) if old_ids else {}
+    for folder, files in by_id.items():
+        if folder in plans:
+            target, why = folder, None
+        elif folder in current_ids:
+            target, why = None, f"{folder} is a database record whose id is invalid or held twice"
+        else:
+            target, why = targets.get(folder, (None, "no backup holds this old id"))
+        for entry, rel in files:
+            if target is None:
+                plan.unused.append((entry.path, f"used for no one: {why}", folder in current_ids))
+            else:
+                plan.by_student[target].append(SourceFile(entry, rel, folder))
+
+
+async def _targets_of_old_ids(settings: Settings, old_ids: set[str]) -> dict[str, tuple[str | None, str]]:
+    """Old id -> (current student, or None with why), decided exactly as migrate decides an orphan."""
+    from .migrate import read_current_students
+    book = MatchBook(settings.match_fields)
+    try:
+        await read_current_students(settings, book)
+        book.add_orphans(sorted(old_ids))
+        for rank, path in enumerate(list_backups(settings.backup_dir).paths):
+            records = (r for r in read_backup(path, settings.match_fields)
+                       if isinstance(r, StudentRecord) and r.student_id in old_ids)
+            try:
+                book.add_backup(path.name, rank, records)
+            except Exception:  # an unusable backup adds nothing (the restore reports it)
+                continue
+        book.decide_by_identity()
+        found: dict[str, tuple[str | None, str]] = {}
+        for batch in book.orphans(500):
+            for orphan in batch:
+                pairing = orphan.pairing
+                if pairing.decision is Decision.MIGRATE and pairing.target is not None:
+                    found[orphan.name] = (pairing.target.student_id, pairing.reason)
+                else:
+                    found[orphan.name] = (None, f"old id {orphan.name}: {pairing.decision.value}: {pairing.reason}")
+        return found
+    finally:
+        book.close()
+
+
+async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: list[SourceEntry],
+                              map_file: str | None, plans: dict, current_ids: set[str]) -> None:
+    field_name = plan.key_field
+    keys: dict[str, str] = {}
+    if map_file:
+        try:
+            rows = read_table(Path(map_file).expanduser(), ("file", field_name))
+        except SpreadsheetError as exc:
+            raise SourceError(f"--source-map: {exc}") from None
+        names = {e.path for e in entries} | {PurePosixPath(e.path).name for e in entries}
+        for row in rows:
+            name, key = row.values["file"], row.values[field_name]
+            if name and key:
+                keys[name] = key
+            if name and name not in names:
+                plan.unused.append((name, f"line {row.line} of the map names a file the source does not hold", True))
+    index = await _key_index(settings, field_name, plans, current_ids)
+    for entry in entries:
+        name = PurePosixPath(entry.path).name
+        if map_file:
+            key = keys.get(entry.path) or keys.get(name)
+            if key is None:
+                plan.unused.append((entry.path, "not in the map", False))
+                continue
+        else:
+            if not JPEG_NAME.fullmatch(name):
+                plan.unused.append((entry.path, "not a .jpg file", False))
+                continue
+            key = name.rsplit(".", 1)[0]
+        found = index.get(key if field_name == "student_id" else value_code(key), [])
+        receivers = [sid for sid, ok in found if ok]
+        if not found:
+            plan.unused.append((entry.path, f"no current student has {field_name} {key}", False))
+        elif len(found) > 1:
+            plan.unused.append((entry.path, f"{field_name} {key} matches {len(found)} database students: used for "
+                                             "no one", True))
+        elif not receivers:
+            plan.unused.append((entry.path, f"{field_name} {key} is a record whose id is invalid or held twice", True))
+        else:
+            plan.by_student[receivers[0]].append(SourceFile(entry, PROFILE, key))
+
+
+async def _key_index(settings: Settings, field_name: str, plans: dict, current_ids: set[str]
+                     ) -> dict[str, list[tuple[str, bool]]]:
+    """Key (an id, or a value code) -> the database students holding it (id, can receive)."""
+    index: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    if field_name == "student_id":
+        for sid in current_ids:
+            index[sid].append((sid, sid in plans))
+        return index
+    async with Database(settings) as database:
+        async for doc in database.read_students((field_name,)):
+            record: StudentRecord = record_from_document(doc, ())
+            code = value_code(doc.get(field_name))
+            if code and code[0] != "?":
+                index[code].append((record.student_id, record.receivable and record.student_id in plans))
+    return index
+
+
+def _drop_doubles(plan: SourcePlan) -> None:
+    """Two source files for one place in one student's folder: which is theirs is not known; neither is used."""
+    for sid, files in list(plan.by_student.items()):
+        counts: dict[str, int] = defaultdict(int)
+        for f in files:
+            counts[f.rel] += 1
+        keep = []
+        for f in files:
+            if counts[f.rel] > 1:
+                plan.unused.append((f.entry.path, f"{counts[f.rel]} source files for {f.rel} of student {sid}: "
+                                                  "used for no one", True))
+            else:
+                keep.append(f)
+        plan.by_student[sid] = keep
+
+
+def fill(plan: SourcePlan, store, repairs: list, writes: bool, journal_of) -> None:
+    """Fill each in-scope student's missing files from the source; never over an existing file."""
+    wanted: dict[str, tuple[object, SourceFile]] = {}
+    for repair in repairs:
+        outcome: StudentOutcome = repair.outcome
+        if not repair.plan.receives:
+            continue
+        for f in plan.by_student.get(repair.plan.student_id, []):
+            dest = store.student_dir(repair.plan.student_id) / f.rel
+            if f.rel == PROFILE:
+                if outcome.photo is PhotoState.MISSING:
+                    wanted[f.entry.path] = (repair, f)
+                elif not outcome.photo_ok and outcome.photo is not PhotoState.UNKNOWN:
+                    outcome.notes.append(f"the photo source has a profile.jpg ({f.entry.path}): replace the "
+                                         "corrupt one by hand")
+            elif not os.path.lexists(dest):
+                wanted[f.entry.path] = (repair, f)
+    if not wanted:
+        return
+    for entry, data in plan.source.read(list(wanted)):
+        repair, f = wanted[entry.path]
+        outcome = repair.outcome
+        state = check_photo_bytes(data)
+        if state is not PhotoState.OK:
+            plan.unused.append((entry.path, f"not a usable JPEG ({state.describe})", True))
+            continue
+        plan.used += 1
+        if not writes:
+            outcome.filled_from.append(f"{f.rel} from {entry.path}")
+            if f.rel == PROFILE:
+                outcome.photo = PhotoState.OK
+            continue
+        try:
+            _copy_in(store, repair.plan.student_id, f, data, journal_of(), plan.source.shown)
+        except (OSError, StoreProblem) as exc:
+            outcome.problems.append(Problem(outcome.student_id, outcome.name, ProblemKind.ERROR,
+                                            f"could not fill {f.rel}: {getattr(exc, 'strerror', None) or exc}"))
+            continue
+        outcome.filled_from.append(f"{f.rel} from {entry.path}")
+        if f.rel == PROFILE:
+            outcome.photo = PhotoState.OK
+
+
+def _copy_in(store, student_id: str, f: SourceFile, data: bytes, journal, source_label: str) -> None:
+    folder = store.student_dir(student_id)
+    dest = folder / f.rel
+    for parent in reversed(PurePosixPath(f.rel).parents[:-1]):
+        ensure_dir(folder / parent, dry_run=False)
+    staged = stage_copy(f.entry.path, dest, durable=True, data=data)
+    journal.add({"type": "file", "path": f"students/{student_id}/{f.rel}", "size": staged.size,
+                 "sha256": staged.sha256, "source": None, "origin": {"photo_source": source_label,
+                                                                     "member": f.entry.path, "key": f.key}})
+    journal.sync()
+    result = place_copy(staged)
+    fsync_dir(dest.parent)
+    if result.outcome == "conflict":
+        raise StoreProblem(f"a different {f.rel} appeared during the run; kept it")
+
+
+def unused_problems(plan: SourcePlan) -> list[Problem]:
+    return [Problem(file, "", ProblemKind.SOURCE, why) for file, why, needs in plan.unused if needs] + \
+        [Problem(member, "", ProblemKind.SOURCE, f"member refused: {why}") for member, why in plan.source.refused]

@@ -1,0 +1,297 @@
+"""``--history`` and ``--undo RUN_ID``: list the journalled runs, and take one back where it is safe.
+
+An undo changes a thing back only where it is still exactly as the run left it: a database link only
+where the field still holds what the run wrote (a conditional write); a placed file only where it still
+holds the bytes the run placed *and* its source still exists byte-identical (so nothing that exists only
+there is ever removed); a quarantined photo only back into an empty place. Everything else is reported
+and left. An undo is itself a journalled run (it can be undone too). A clean removed only folders whose
+every file had a byte-identical copy, so there is nothing to take back; the undo says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Settings
+from .db import ABSENT, Database, LinkChange, decode_value, encode_value
+from .journal import Journal, RunRecord, find_run, list_runs, read_journal
+from .report import EXIT_OK, EXIT_PROBLEMS, Action, Mode, Progress, RunInfo, StopFlag
+from .session import session
+from .store import PhotoStore, StoreProblem, fsync_dir, place_copy, sha256_file, stage_copy
+
+BATCH = 1000
+
+
+@dataclass
+class HistoryReport:
+    runs: list[RunRecord]
+    journal_dir: str
+    exit_code: int = EXIT_OK
+
+
+@dataclass
+class UndoReport:
+    info: RunInfo
+    undoes: RunRecord
+    links_reverted: int = 0
+    files_removed: int = 0
+    folders_removed: int = 0
+    photos_returned: int = 0
+    files_restored: int = 0
+    left: list[str] = field(default_factory=list)  # what was not taken back, and why
+    notes: list[str] = field(default_factory=list)
+    interrupted_by: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted_by:
+            return 128 + self.interrupted_by
+        return EXIT_PROBLEMS if self.left else EXIT_OK
+
+
+async def run_history(settings: Settings, tool: str) -> HistoryReport:
+    store = PhotoStore(settings.photo_dir)
+    return HistoryReport(list_runs(store), str(store.tool_dir / "journal"))
+
+
+def _inside(store: PhotoStore, relative: object) -> Path | None:
+    """A journal path (relative to the photo root), only if it stays inside the store and follows no symlink."""
+    if not isinstance(relative, str):
+        return None
+    parts = relative.split("/")
+    if not parts or any(p in ("", ".", "..") or "\x00" in p for p in parts):
+        return None
+    path = store.root
+    for part in parts[:-1]:
+        path = path / part
+        if os.path.islink(path):
+            return None
+    return path / parts[-1]
+
+
+def _holds(path: Path, sha256: object, size: object) -> bool:
+    try:
+        return sha256_file(path) == (sha256, size)
+    except (OSError, StoreProblem):
+        return False
+
+
+async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, progress: Progress,
+                   stop: StopFlag) -> UndoReport:
+    store = PhotoStore(settings.photo_dir)
+    path = find_run(store, run_id)
+    target = next((r for r in list_runs(store) if r.run_id == run_id), RunRecord(run_id))
+    mode = Mode(tool, Action.UNDO, not dry_run)
+    with session(settings, mode, f"UNDO RUN {run_id}", progress) as run:
+        report = UndoReport(run.info, target)
+        if target.action == Action.CLEAN.value:
+            report.notes.append("a clean removed only folders whose every file had a byte-identical copy in a current "
+                                "student's folder: nothing was lost, so there is nothing to undo")
+            return report
+        if target.finished is None:
+            report.notes.append("that run has no end record (it was stopped or killed): what its journal names is "
+                                "taken back where it happened")
+        journal = None if dry_run else run.start_journal(undoes=run_id)
+        undo = _Undo(store, journal, report, dry_run)
+        links: list[tuple[dict, LinkChange]] = []
+        async with _LazyDatabase(settings) as database:
+            for entry in read_journal(path):
+                if stop.requested:
+                    break
+                kind = entry.get("type")
+                if kind == "db":
+                    change = undo.link_change(entry)
+                    if change is not None:
+                        links.append((entry, change))
+                    if len(links) >= BATCH:
+                        await undo.revert_links(await database.get(), links, stop)
+                        links = []
+                elif kind == "file":
+                    undo.remove_placed(entry)
+                elif kind == "dir":
+                    undo.dirs.append(entry)
+                elif kind == "quarantine":
+                    undo.unquarantine(entry)
+                elif kind == "unplaced":
+                    undo.replace(entry)
+                elif kind == "removed":
+                    report.notes.append(f"{entry.get('folder')}: removed by a clean (every file had a copy); not "
+                                        "restored")
+            if links and not stop.requested:
+                await undo.revert_links(await database.get(), links, stop)
+        undo.remove_dirs()
+        if stop.signum is not None:
+            report.interrupted_by = stop.signum
+        run.finish(report.exit_code, {"links_reverted": report.links_reverted, "files_removed": report.files_removed,
+                                      "left": len(report.left)})
+    return report
+
+
+class _LazyDatabase:
+    """Connects only if the journal holds database changes (a migrate's undo needs no database)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.database: Database | None = None
+
+    async def __aenter__(self) -> _LazyDatabase:
+        return self
+
+    async def get(self) -> Database:
+        if self.database is None:
+            self.database = Database(self.settings)
+            await self.database.__aenter__()
+        return self.database
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.database is not None:
+            await self.database.__aexit__(*exc)
+
+
+class _Undo:
+    def __init__(self, store: PhotoStore, journal: Journal | None, report: UndoReport, dry_run: bool) -> None:
+        self.store, self.journal, self.report, self.dry_run = store, journal, report, dry_run
+        self.dirs: list[dict] = []
+
+    def _intent(self, entry: dict) -> None:
+        if self.journal is not None:
+            self.journal.add(entry)
+            self.journal.sync()
+
+    # ---- database links ----
+    def link_change(self, entry: dict) -> LinkChange | None:
+        try:
+            doc_id = decode_value(entry["doc_id"])
+            old = decode_value(entry["old"])
+            written = decode_value(entry["new"])
+        except (KeyError, ValueError, TypeError):
+            self.report.left.append(f"a database line of the journal cannot be read: {str(entry)[:120]}")
+            return None
+        return LinkChange(doc_id, str(entry.get("student_id", "")), written, old)
+
+    async def revert_links(self, database: Database, links: list[tuple[dict, LinkChange]], stop: StopFlag) -> None:
+        before = await database.photos_of([c.doc_id for _, c in links])
+        ready = []
+        for _, change in links:
+            now = before.get(change.doc_id, ABSENT)
+            if change.doc_id in before and now == change.old_photo:
+                ready.append(change)
+            else:
+                shown = _show(now) if change.doc_id in before else "(the document is gone)"
+                self.report.left.append(f"link of {change.student_id}: now {shown}, not what the run wrote; "
+                                        "left as it is")
+        if self.dry_run:
+            self.report.links_reverted += len(ready)  # would be
+            return
+        if not ready:
+            return
+
+        def before_batch(batch) -> None:
+            for change in batch:
+                self.journal.add({"type": "db", "doc_id": encode_value(change.doc_id), "student_id": change.student_id,
+                                  "old": encode_value(change.old_photo), "new": encode_value(change.new_photo)})
+            self.journal.sync()
+
+        outcome = await database.set_photo_links(ready, stop, before_batch)
+        self.report.links_reverted += outcome.updated
+        if outcome.skipped_changed or outcome.failed:
+            self.report.left.append(f"{outcome.skipped_changed + outcome.failed} link(s) changed while undoing; left")
+
+    # ---- files ----
+    def remove_placed(self, entry: dict) -> None:
+        path = _inside(self.store, entry.get("path"))
+        source = _inside(self.store, entry.get("source"))
+        shown = entry.get("path")
+        if path is None:
+            self.report.left.append(f"{shown}: not a path inside the photo folder; left")
+            return
+        if not os.path.lexists(path):
+            return  # never placed (the run stopped first), or already gone
+        if not _holds(path, entry.get("sha256"), entry.get("size")):
+            self.report.left.append(f"{shown}: changed since the run placed it; left")
+            return
+        if source is None or not _holds(source, entry.get("sha256"), entry.get("size")):
+            self.report.left.append(f"{shown}: its source {entry.get('source')} is gone or changed, so this may be the "
+                                    "only copy; left")
+            return
+        self.report.files_removed += 1
+        if self.dry_run:
+            return
+        self._intent({"type": "unplaced", "path": shown, "sha256": entry.get("sha256"), "size": entry.get("size"),
+                      "source": entry.get("source")})
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        fsync_dir(path.parent)
+
+    def replace(self, entry: dict) -> None:
+        """Undo an undo: put back a file an undo removed, from its source, if its place is still empty."""
+        path = _inside(self.store, entry.get("path"))
+        source = _inside(self.store, entry.get("source"))
+        shown = entry.get("path")
+        if path is None or source is None:
+            self.report.left.append(f"{shown}: not a path inside the photo folder; left")
+            return
+        if os.path.lexists(path):
+            if not _holds(path, entry.get("sha256"), entry.get("size")):
+                self.report.left.append(f"{shown}: something else is there now; left")
+            return
+        if not _holds(source, entry.get("sha256"), entry.get("size")):
+            self.report.left.append(f"{shown}: its source {entry.get('source')} is gone or changed; not put back")
+            return
+        self.report.files_restored += 1
+        if self.dry_run:
+            return
+        with contextlib.suppress(OSError, StoreProblem):
+            staged = stage_copy(source, path, durable=True)
+            self._intent({"type": "file", "path": shown, "sha256": staged.sha256, "size": staged.size,
+                          "source": entry.get("source"), "origin": {"undo of an undo": True}})
+            place_copy(staged)
+            fsync_dir(path.parent)
+
+    def unquarantine(self, entry: dict) -> None:
+        path = _inside(self.store, entry.get("path"))
+        held = _inside(self.store, entry.get("to"))
+        shown = entry.get("path")
+        if path is None or held is None:
+            self.report.left.append(f"{shown}: not a path inside the photo folder; left")
+            return
+        if not os.path.lexists(held):
+            return
+        if os.path.lexists(path):
+            self.report.left.append(f"{shown}: a file is there now; the quarantined photo stays in {entry.get('to')}")
+            return
+        if not _holds(held, entry.get("sha256"), entry.get("size")):
+            self.report.left.append(f"{entry.get('to')}: changed in quarantine; left there")
+            return
+        self.report.photos_returned += 1
+        if self.dry_run:
+            return
+        self._intent({"type": "quarantine", "path": entry.get("to"), "to": shown, "sha256": entry.get("sha256"),
+                      "size": entry.get("size"), "undo": True})
+        with contextlib.suppress(OSError):
+            os.link(held, path)  # never over a file that appeared meanwhile
+            os.unlink(held)
+            fsync_dir(path.parent)
+
+    def remove_dirs(self) -> None:
+        """Folders the run created, removed again only where they are empty (deepest first)."""
+        for entry in sorted(self.dirs, key=lambda e: -len(str(e.get("path", "")))):
+            path = _inside(self.store, entry.get("path"))
+            if path is None or not os.path.isdir(path) or os.path.islink(path):
+                continue
+            try:
+                if any(True for _ in os.scandir(path)):
+                    continue
+            except OSError:
+                continue
+            self.report.folders_removed += 1
+            if not self.dry_run:
+                with contextlib.suppress(OSError):
+                    os.rmdir(path)
+
+
+def _show(value: object) -> str:
+    return "(no photo field)" if value is ABSENT else repr(value)[:80]

@@ -1,0 +1,202 @@
+"""The identity rule: one table of rules (each row a test, each row in docs/safety.md) and generated adversaries."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from bson import Decimal128, Int64, ObjectId
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT
+from student_photos.identity import (Outcome, Person, Verdict, choose, compare, merge_history, name_key, person_of,
+                                     value_code)
+
+FIELDS = ("date_of_birth", "student_number")
+
+
+def P(name, dob=None, number=None) -> Person:  # noqa: N802 (reads like the table)
+    return person_of(name, (dob, number))
+
+
+# (rule as written in docs/safety.md, record a, record b, verdict)
+RULES = [
+    ("names compare after NFKC, case folding and collapsed whitespace", P("Zoë  ADAMS"), P("zoe\u0308 adams"),
+     Verdict.SAME),
+    ("invisible format characters in a name are ignored", P("Ann\u200b Lee\u00ad"), P("\u200eAnn Lee"), Verdict.SAME),
+    ("dashes and apostrophes in a name are unified", P("Mary\u2010Jane O\u2019Neil"), P("mary-jane o'neil"),
+     Verdict.SAME),
+    ("different names are different people", P("Ann Lee"), P("Anna Lee"), Verdict.DIFFERENT),
+    ("a name that is missing or not text is unknown", P(None), P("Ann Lee"), Verdict.UNKNOWN),
+    ("a birth date as a BSON date equals the same day as text", P("Ann", datetime(2015, 3, 4)), P("Ann", "2015-03-04"),
+     Verdict.SAME),
+    ("a birth date as Extended JSON $date equals the same day", P("Ann", "2015-03-04T00:00:00.000Z"),
+     P("Ann", date(2015, 3, 4)), Verdict.SAME),
+    ("an ISO date with a zone compares by the day written", P("Ann", "2015-03-04T00:00:00+02:00"),
+     P("Ann", "2015-03-04"), Verdict.SAME),
+    ("dates one day apart where one has a time of day are unknown", P("Ann", datetime(2015, 3, 3, 23)),
+     P("Ann", "2015-03-04"), Verdict.UNKNOWN),
+    ("different birth dates are different people", P("Ann", "2015-03-04"), P("Ann", datetime(2016, 3, 4)),
+     Verdict.DIFFERENT),
+    ("an impossible date is unknown", P("Ann", "2015-02-30"), P("Ann", "2015-02-28"), Verdict.UNKNOWN),
+    ("numbers compare by value: leading zeros are ignored", P("Ann", None, "007"), P("Ann", None, 7), Verdict.SAME),
+    ("a Decimal128, Int64 or float number compares by value", P("Ann", None, Decimal128("7")),
+     P("Ann", None, 7.0), Verdict.SAME),
+    ("different numbers are different people", P("Ann", None, "007"), P("Ann", None, 8), Verdict.DIFFERENT),
+    ("text identifiers compare case-insensitively", P("Ann", None, "S-1001"), P("Ann", None, "s\u20111001"),
+     Verdict.SAME),
+    ("a number on one side and text on the other is unknown", P("Ann", None, "S1001"), P("Ann", None, 1001),
+     Verdict.UNKNOWN),
+    ("a list, a document or a true/false value is unknown", P("Ann", ["2015-03-04"]), P("Ann", "2015-03-04"),
+     Verdict.UNKNOWN),
+    ("a field absent on one side proves nothing", P("Ann", None, 7), P("Ann", "2015-03-04"), Verdict.SAME),
+    ("a proven difference wins over an unknown field", P("Ann", ["x"], 7), P("Ann", "2015-03-04", 8),
+     Verdict.DIFFERENT),
+]
+
+
+@pytest.mark.parametrize("rule,a,b,verdict", RULES, ids=[r[0] for r in RULES])
+def test_rule_table(rule, a, b, verdict):
+    assert compare(a, b, FIELDS).verdict is verdict
+    assert compare(b, a, FIELDS).verdict is verdict, "the rule is symmetric"
+
+
+def test_every_rule_is_in_the_safety_document():
+    text = (ROOT / "docs" / "safety.md").read_text(encoding="utf-8")
+    for rule, *_ in RULES:
+        assert rule in text, f"docs/safety.md lacks the rule: {rule}"
+
+
+@pytest.mark.parametrize("value,code", [
+    (None, ""), ("", ""), ("  \u200b ", ""), (True, "?a true/false value"), (float("nan"), "?not a finite number"),
+    (Decimal128("NaN"), "?not a finite number"), ({"$date": 1}, "?a document"), (b"x", "?binary data"),
+    (Int64(7), "n7"), ("+0007.50", "n7.5"), ("\uff10\uff17", "n7"), ("\u0660\u0667", "n7"), ("1,234", "t1,234"),
+    (ObjectId("5f1e0c2a9d1b2c3d4e5f6a7b"), "t5f1e0c2a9d1b2c3d4e5f6a7b"), ("2015/3/4", "d2015-03-04"),
+    ("2015-03-04 10:30", "D2015-03-04"), (datetime(2015, 3, 4, tzinfo=timezone(timedelta(hours=2))), "D2015-03-03"),
+])
+def test_value_codes(value, code):
+    assert value_code(value) == code
+
+
+# ---------------------------------------------------------------- generated adversaries
+INVISIBLE = st.sampled_from(["\u200b", "\u00ad", "\u200e", "\u202e", "\ufeff", "\u2060", "\u200d", "\u061c"])
+WORDS = st.text(alphabet=st.characters(whitelist_categories=("Lu", "Ll", "Lo")), min_size=1, max_size=8)
+NAMES = st.lists(WORDS, min_size=1, max_size=3).map(" ".join)
+DAYS = st.dates(min_value=date(1990, 1, 1), max_value=date(2030, 12, 31))
+NUMBERS = st.integers(min_value=0, max_value=10**9)
+
+
+@st.composite
+def disguised_name(draw, name: str) -> str:
+    """The same name as another system might store it: case, spacing, invisible characters, width."""
+    out = []
+    for ch in name:
+        if draw(st.booleans()):
+            ch = ch.upper() if draw(st.booleans()) else ch.lower()
+        out.append(ch)
+        if draw(st.integers(0, 5)) == 0:
+            out.append(draw(INVISIBLE))
+        if ch == " " and draw(st.booleans()):
+            out.append(draw(st.sampled_from([" ", "\u00a0", "\u3000", "\t"])))
+    return draw(st.sampled_from(["", " ", "\u200b"])) + "".join(out)
+
+
+def day_forms(day: date) -> st.SearchStrategy:
+    return st.sampled_from([day, datetime(day.year, day.month, day.day), day.isoformat(),
+                            f"{day.isoformat()}T00:00:00Z", f"{day.isoformat()}T00:00:00.000+00:00",
+                            f"{day.isoformat()} 00:00", datetime(day.year, day.month, day.day, tzinfo=timezone.utc)])
+
+
+def number_forms(number: int) -> st.SearchStrategy:
+    return st.sampled_from([number, str(number), f"{number:012d}", Int64(number), float(number),
+                            Decimal128(str(number)), Decimal(number), f" {number} "])
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), name=NAMES, day=DAYS, number=NUMBERS)
+def test_one_person_in_every_representation_is_the_same_person(data, name, day, number):
+    assume(name_key(name))
+    a = person_of(data.draw(disguised_name(name)), (data.draw(day_forms(day)), data.draw(number_forms(number))))
+    b = person_of(data.draw(disguised_name(name)), (data.draw(day_forms(day)), data.draw(number_forms(number))))
+    judged = compare(a, b, FIELDS)
+    assert judged.verdict is Verdict.SAME, judged.reason
+    assert judged.agreeing == FIELDS
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), name=NAMES, other=NAMES, day=DAYS, shift=st.integers(2, 4000), number=NUMBERS,
+       other_number=NUMBERS)
+def test_two_people_are_never_the_same(data, name, other, day, shift, number, other_number):
+    """Two different names, or a birth date at least two days apart, or another number: never SAME."""
+    which = data.draw(st.sampled_from(["name", "date", "number"]))
+    if which == "name":
+        assume(name_key(name) and name_key(other) and name_key(name) != name_key(other))
+        b = person_of(data.draw(disguised_name(other)), (day, number))
+    elif which == "date":
+        assume(name_key(name))
+        b = person_of(data.draw(disguised_name(name)), (data.draw(day_forms(day + timedelta(days=shift))), number))
+    else:
+        assume(name_key(name) and number != other_number)
+        b = person_of(name, (day, data.draw(number_forms(other_number))))
+    a = person_of(name, (data.draw(day_forms(day)), data.draw(number_forms(number))))
+    assert compare(a, b, FIELDS).verdict is Verdict.DIFFERENT
+    assert compare(b, a, FIELDS).verdict is Verdict.DIFFERENT
+
+
+UNCOMPARABLE = st.one_of(st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(),
+                                                                             max_size=2),
+                         st.booleans(), st.just(float("nan")), st.just(Decimal128("Infinity")), st.binary(max_size=3),
+                         st.sampled_from(["2015-13-01", "2015-02-29T25:00"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=NAMES, bad=UNCOMPARABLE, day=DAYS, slot=st.integers(0, 1))
+def test_an_uncomparable_field_is_never_counted_as_agreement(name, bad, day, slot):
+    assume(name_key(name))
+    values = [day, 7]
+    values[slot] = bad
+    a = person_of(name, values)
+    b = person_of(name, (day, 7))
+    assert compare(a, b, FIELDS).verdict is Verdict.UNKNOWN
+
+
+@settings(max_examples=300, deadline=None)
+@given(people=st.lists(st.tuples(st.sampled_from(["Jordan Smith", "jordan  smith", "Jo Smith", None]),
+                                 st.one_of(st.none(), DAYS, st.just(["?"])),
+                                 st.one_of(st.none(), st.integers(1, 3))), min_size=1, max_size=6),
+       old=st.tuples(st.sampled_from(["Jordan Smith", "Jo Smith"]), st.one_of(st.none(), DAYS),
+                     st.one_of(st.none(), st.integers(1, 3))))
+def test_choose_only_matches_on_proof(people, old):
+    """The invariant of choosing an owner: a match is SAME, nothing else could be them, and among namesakes it
+    is told apart by a field that agrees, never by the others' gaps."""
+    persons = [(i, P(*p)) for i, p in enumerate(people)]
+    old_person = P(*old)
+    choice = choose(old_person, persons, FIELDS)
+    judged = {i: compare(old_person, p, FIELDS) for i, p in persons}
+    if choice.outcome is Outcome.MATCH:
+        assert judged[choice.target].verdict is Verdict.SAME
+        assert all(j.verdict is Verdict.DIFFERENT for i, j in judged.items() if i != choice.target)
+        namesakes = [i for i, p in persons if p.name == old_person.name and i != choice.target]
+        if namesakes:
+            assert judged[choice.target].agreeing
+    if any(j.verdict is Verdict.UNKNOWN for j in judged.values()):
+        assert choice.outcome is Outcome.UNKNOWN
+    assert set(choice.fits) == {i for i, j in judged.items() if j.verdict is not Verdict.DIFFERENT}
+
+
+def test_history_that_disagrees_is_not_one_person():
+    same = merge_history([P("Kid", "2015-01-01"), P("kid", None, 7), P("KID", datetime(2015, 1, 1), "07")], FIELDS)
+    assert same.problem is None and same.person == P("kid", "2015-01-01", 7)
+    gaps = merge_history([P("Kid", "2015-01-01"), P("Kid"), P("Kid", "2016-01-01")], FIELDS)
+    assert gaps.person is None and gaps.problem.verdict is Verdict.DIFFERENT, "a gap in the middle hides nothing"
+    renamed = merge_history([P("Kid One"), P("Somebody Else")], FIELDS)
+    assert renamed.problem.verdict is Verdict.DIFFERENT and "name" in renamed.problem.reason
+
+
+def test_reasons_name_the_field():
+    assert compare(P("A", "2015-01-01"), P("A", "2015-01-02"), FIELDS).reason == "date_of_birth differs"
+    assert re.search(r"student_number cannot be compared \(a list\)",
+                     compare(P("A", None, [1]), P("A", None, 1), FIELDS).reason)

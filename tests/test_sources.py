@@ -1,0 +1,194 @@
+"""restore --photo-source: real zip/tar archives and folders, spreadsheet-written CSV maps, hostile members."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import zipfile
+
+import pytest
+
+from conftest import School
+from student_photos.sample import jpeg_bytes
+
+CANON = "/api/photos/students/{}/profile.jpg"
+
+
+def make_zip(path, members: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def make_tar(path, members: dict[str, bytes], mode: str = "w:gz") -> None:
+    with tarfile.open(path, mode) as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+
+
+def seeded(school: School, *students: dict, with_photos: tuple[str, ...] = ()) -> None:
+    for st in students:
+        (school.folder(st["student_id"]) / "attendance").mkdir(parents=True, exist_ok=True)
+    for sid in with_photos:
+        school.put_photo(sid)
+    school.seed([{**st, "photo": None} for st in students])
+    school.write_backup(list(students))
+
+
+def test_a_copy_of_the_photo_tree_fills_only_what_is_missing(school, tmp_path):
+    lost, kept, broken = (school.new_student(n, date_of_birth="2015-01-0" + str(i)) for i, n in
+                          enumerate(("Lost Photo", "Kept Photo", "Broken Photo"), 1))
+    seeded(school, lost, kept, broken, with_photos=(kept["student_id"],))
+    school.put_photo(broken["student_id"], b"<html>502</html>")
+    theirs = school.photo_of(kept["student_id"])
+    archive = tmp_path / "photos-yesterday.tar.gz"  # as `tar czf` of the photo root writes it
+    make_tar(archive, {f"photos/students/{lost['student_id']}/profile.jpg": jpeg_bytes("lost, from the tar"),
+                       f"photos/students/{lost['student_id']}/attendance/2025-11-10_AM.jpg": jpeg_bytes("day"),
+                       f"photos/students/{kept['student_id']}/profile.jpg": jpeg_bytes("older kept photo"),
+                       f"photos/students/{broken['student_id']}/profile.jpg": jpeg_bytes("good broken photo")})
+    before = school.snapshot()
+
+    verify = school.restore("--verify-only", "--photo-source", str(archive))
+
+    assert school.snapshot() == before, "--verify-only changes nothing"
+    assert verify.code == 1
+    assert "a copy of the photo tree (students/{id}/...)" in verify.out
+    assert "🖼️  Would fill profile.jpg from photos/students/" in verify.out
+
+    result = school.restore("--photo-source", str(archive), "--json")
+
+    assert result.code == 1, result.text  # the corrupt photo is still there: a person replaces it
+    assert school.photo_of(lost["student_id"]) == jpeg_bytes("lost, from the tar")
+    assert (school.folder(lost["student_id"]) / "attendance" / "2025-11-10_AM.jpg").read_bytes() == jpeg_bytes("day")
+    assert school.photo_of(kept["student_id"]) == theirs, "an existing photo is never replaced"
+    assert school.photo_of(broken["student_id"]) == b"<html>502</html>", "a corrupt photo is reported, not replaced"
+    assert result.json["summary"]["photos_filled"] == 2
+    assert school.db_docs()[lost["student_id"]]["photo"] == CANON.format(lost["student_id"]), "the link follows"
+    text = school.restore("--verify-only", "--photo-source", str(archive))
+    assert "the photo source has a profile.jpg" in text.out and "replace the corrupt one by hand" in text.out
+
+
+def test_an_old_id_in_the_source_fills_its_current_student_only_by_identity(school, tmp_path):
+    from test_migrate import Reseed
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01", photo=False)
+    r.child("twin_a", "Alex Kim", photo=False)  # two current Alex Kims, nothing to tell them apart
+    r.child("twin_b", "Alex Kim", photo=False)
+    r.commit()
+    for key in r.new:
+        (school.folder(r.new_id(key)) / "attendance").mkdir(parents=True)
+    source = tmp_path / "old-server"
+    for key in ("kid", "twin_a"):
+        (source / r.old_id(key)).mkdir(parents=True)
+        (source / r.old_id(key) / "profile.jpg").write_bytes(jpeg_bytes(f"old server {key}"))
+
+    result = school.restore("--photo-source", str(source), "--json")
+
+    assert school.photo_of(r.new_id("kid")) == jpeg_bytes("old server kid")
+    assert school.photo_of(r.new_id("twin_a")) is None and school.photo_of(r.new_id("twin_b")) is None
+    unused = {u["file"]: u["why"] for u in result.json["photo_source"]["unused"]}
+    assert "ambiguous" in unused[f"{r.old_id('twin_a')}/profile.jpg"]
+    assert result.json["photo_source"]["layout"] == "a copy of the photo tree ({id}/... at the top)"
+
+
+def test_picture_day_by_student_number_ignores_leading_zeros_and_refuses_doubt(school, tmp_path):
+    a = school.new_student("Ann", student_number="42")
+    b = school.new_student("Ben", student_number=7)
+    c1 = school.new_student("Cy", student_number="0099")
+    c2 = school.new_student("Cyd", student_number=99)  # two students with number 99
+    d = school.new_student("Dee", student_number="15")
+    seeded(school, a, b, c1, c2, d)
+    archive = tmp_path / "picture-day.zip"
+    make_zip(archive, {"0042.jpg": jpeg_bytes("ann on picture day"), "007.JPG": jpeg_bytes("ben"),
+                       "99.jpg": jpeg_bytes("which cy?"), "15.jpg": jpeg_bytes("dee 1"), "015.jpg": jpeg_bytes("dee 2"),
+                       "1234.jpg": jpeg_bytes("nobody"), "notes.txt": b"hello", "16.jpg": b"PNG not a jpeg"})
+    seeded_extra = school.new_student("Sixteen", student_number=16)
+    (school.folder(seeded_extra["student_id"]) / "attendance").mkdir(parents=True)
+    school.seed([{**seeded_extra, "photo": None}])
+
+    result = school.restore("--photo-source", str(archive), "--source-key", "student_number", "--json")
+
+    assert school.photo_of(a["student_id"]) == jpeg_bytes("ann on picture day")
+    assert school.photo_of(b["student_id"]) == jpeg_bytes("ben")
+    for st in (c1, c2, d, seeded_extra):
+        assert school.photo_of(st["student_id"]) is None, st["name"]
+    unused = {u["file"]: u for u in result.json["photo_source"]["unused"]}
+    assert unused["99.jpg"]["needs_a_person"] and "matches 2 database students" in unused["99.jpg"]["why"]
+    assert "2 source files for profile.jpg" in unused["15.jpg"]["why"] and unused["015.jpg"]["needs_a_person"]
+    assert "no current student has student_number 1234" in unused["1234.jpg"]["why"]
+    assert unused["notes.txt"]["why"] == "not a .jpg file"
+    assert "not a usable JPEG" in unused["16.jpg"]["why"]
+    assert result.code == 1 and any(p["problem"] == "photo source" for p in result.json["problems"])
+
+
+def test_a_photographers_index_as_a_spreadsheet_saves_it(school, tmp_path):
+    a = school.new_student("Zoë Ñúñez", student_number="S-001")
+    seeded(school, a)
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    (folder / "IMG_0001.jpg").write_bytes(jpeg_bytes("zoe"))
+    index = tmp_path / "index.csv"  # European Excel: BOM, semicolons, CRLF, quoted cells
+    index.write_bytes("\ufeff\"file\";\"student_number\"\r\n\"IMG_0001.jpg\";\"s-001\"\r\n"
+                      "IMG_0002.jpg;S-002\r\n".encode("utf-8"))
+
+    result = school.restore("--photo-source", str(folder), "--source-map", str(index),
+                            "--source-key", "student_number", "--json")
+
+    assert school.photo_of(a["student_id"]) == jpeg_bytes("zoe")
+    unused = {u["file"]: u for u in result.json["photo_source"]["unused"]}
+    assert "names a file the source does not hold" in unused["IMG_0002.jpg"]["why"]
+
+
+def test_hostile_members_are_refused_and_nothing_lands_outside(school, tmp_path):
+    st = school.new_student("Target")
+    seeded(school, st)
+    archive = tmp_path / "hostile.tar"
+    with tarfile.open(archive, "w") as tar:
+        for name, data in {f"students/{st['student_id']}/profile.jpg": jpeg_bytes("fine"),
+                           "../../evil.jpg": jpeg_bytes("evil"), "/abs.jpg": jpeg_bytes("abs")}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo(f"students/{st['student_id']}/attendance/x.jpg")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(link)
+    outside = sorted(p.name for p in tmp_path.iterdir())
+
+    result = school.restore("--photo-source", str(archive), "--json")
+
+    assert school.photo_of(st["student_id"]) == jpeg_bytes("fine")
+    assert sorted(p.name for p in tmp_path.iterdir()) == outside
+    assert not (school.folder(st["student_id"]) / "attendance" / "x.jpg").exists()
+    refused = result.json["photo_source"]["refused"]
+    assert len(refused) == 3 and result.code == 1
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_a_truncated_archive_is_one_line_and_writes_nothing(school, tmp_path, kind):
+    st = school.new_student("Somebody")
+    seeded(school, st)
+    (school.folder(st["student_id"]) / "attendance").rmdir()
+    archive = tmp_path / f"cut.{kind}"
+    members = {f"students/{st['student_id']}/profile.jpg": jpeg_bytes("x", size=50_000)}
+    make_zip(archive, members) if kind == "zip" else make_tar(archive, members)
+    archive.write_bytes(archive.read_bytes()[:len(archive.read_bytes()) // 2])
+    before = school.snapshot()
+
+    result = school.restore("--photo-source", str(archive))
+
+    assert result.code == 2 and "Traceback" not in result.text
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert school.snapshot() == before, "a refused run writes nothing"
+
+
+def test_source_flags_only_go_with_photo_source(school):
+    with pytest.raises(SystemExit) as stopped:
+        school.restore("--source-key", "student_number")
+    assert stopped.value.code == 2
+    seeded(school, school.new_student("Anyone"))
+    missing = school.restore("--photo-source", str(school.root / "nope.zip"))
+    assert missing.code == 2 and "nope.zip" in missing.err
+    assert os.path.exists(school.students_dir)

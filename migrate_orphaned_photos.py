@@ -6,8 +6,8 @@ A thin shim: the command line lives in student_photos/cli.py. Exit codes: 0 fine
 """
 import sys
 
-if sys.version_info < (3, 10):
-    sys.stderr.write("❌ Python 3.10 or newer is needed (this is %d.%d)\n" % sys.version_info[:2])
+if sys.version_info < (3, 10):  # noqa: UP036 (this check must run on the old Python it refuses)
+    sys.stderr.write("❌ Python 3.10 or newer is needed (this is %d.%d)\n" % sys.version_info[:2])  # noqa: UP031
     sys.exit(2)
 try:
     from student_photos.cli import migrate_main, script_main

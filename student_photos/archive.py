@@ -505,7 +505,7 @@ def _zip_problem(info: zipfile.ZipInfo, mode: int) -> str:
     return ""
 
 
-def _zip_declared_members(view: io.BufferedReader) -> int | None:
+def _zip_declared_members(view: io.BufferedIOBase) -> int | None:
     """The member count the end record declares, or None when it cannot be read (zipfile will say why)."""
     try:
         size = view.seek(0, os.SEEK_END)
@@ -544,13 +544,14 @@ class _TarSource(PhotoSource):
         return SourceError(f"{self.shown}: truncated or corrupt {self.kind} ({_detail(exc)})")
 
     def _open(self) -> tuple[tarfile.TarFile, _TarStream]:
-        raw = io.BufferedReader(_FileView(self._fd), CHUNK)
+        raw: io.BufferedIOBase = io.BufferedReader(_FileView(self._fd), CHUNK)
         if self.kind == "tar.gz":
             raw = gzip.GzipFile(fileobj=raw, mode="rb")
         limits = self._limits
         stream = _TarStream(raw, read_limit=max(limits.member, _HEADER_READ_MIN) + 1,
                             stream_limit=limits.total + limits.members * _TAR_HEADER_ALLOWANCE + 2 * CHUNK)
-        tar = tarfile.open(fileobj=stream, mode="r:", encoding="utf-8", errors="surrogateescape")
+        tar = tarfile.open(fileobj=stream, mode="r:", encoding="utf-8",  # type: ignore[call-overload]
+                           errors="surrogateescape")
         return tar, stream
 
     def _list(self) -> list[SourceEntry]:
@@ -604,7 +605,7 @@ class _TarSource(PhotoSource):
 
 def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
     while (info := tar.next()) is not None:
-        tar.members.clear()  # tarfile keeps every header it reads; two million of them is gigabytes
+        tar.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every header it reads: gigabytes
         yield info
 
 

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from . import __version__
@@ -210,13 +210,13 @@ def check_embedded(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace, console: Console, stop: StopFlag,
-        job: Callable[[Settings], Awaitable[Any]], render: Callable[[Any], None]) -> int:
+        job: Callable[[Settings], Coroutine[Any, Any, Any]], render: Callable[[Any], None]) -> int:
     """Load settings, run the job with SIGINT/SIGTERM turned into a stop request, render, return the code."""
     previous = {sig: signal.signal(sig, stop.request) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         settings = load_settings(args.photo_dir, args.backup_dir)
         check_embedded(settings, args)
-        report = asyncio.run(job(settings))
+        report: Any = asyncio.run(job(settings))
     except ToolError as exc:
         console.error(str(exc), exc.exit_code)
         return exc.exit_code

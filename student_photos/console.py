@@ -19,8 +19,20 @@ import time
 from dataclasses import asdict
 from typing import TextIO
 
-from .report import (SCHOOL_SIZE, Action, CleanVerdict, Decision, MigrateReport, OrphanReport, ProblemKind,
-                     RestoreReport, RunInfo, SilentMeter, StopFlag, StudentOutcome)
+from .report import (
+    SCHOOL_SIZE,
+    Action,
+    CleanVerdict,
+    Decision,
+    MigrateReport,
+    OrphanReport,
+    ProblemKind,
+    RestoreReport,
+    RunInfo,
+    SilentMeter,
+    StopFlag,
+    StudentOutcome,
+)
 from .store import PhotoState
 
 RULE = "=" * 70
@@ -547,6 +559,7 @@ def restore_json(report: RestoreReport) -> dict:
         "not_in_database": [{"student_id": printable(s), "name": printable(n)} for s, n in report.not_in_database],
         "photo_source": report.source,
         "deep": report.deep,
+        "deep_check": report.deep_check,
         "interrupted": signal_name(report.interrupted_by),
         "database_round_trips": report.round_trips,
         "exit_code": report.exit_code,

@@ -14,8 +14,14 @@ from dataclasses import dataclass
 
 from bson import json_util
 from pymongo import AsyncMongoClient, UpdateOne, monitoring
-from pymongo.errors import (BulkWriteError, ConfigurationError, InvalidURI, OperationFailure, PyMongoError,
-                            ServerSelectionTimeoutError)
+from pymongo.errors import (
+    BulkWriteError,
+    ConfigurationError,
+    InvalidURI,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
 from .config import Settings, hosts_of, mask_url
 from .errors import ConfigError, DatabaseError

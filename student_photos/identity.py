@@ -79,8 +79,9 @@ def name_key(value: object) -> str | None:
     """A name's comparable form; None when it is missing, empty or not text (then identity is unknown)."""
     if not isinstance(value, str):
         return None
-    key = clean_text(value).casefold()
-    return unicodedata.normalize("NFKC", key) or None
+    key = unicodedata.normalize("NFKC", clean_text(value).casefold())
+    # Dotless ı and dotted İ fold differently from I and i; in a name they are one letter written two ways.
+    return key.replace("ı", "i").replace("i\u0307", "i") or None
 
 
 _ISO_DAY = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
@@ -164,8 +165,8 @@ def value_code(value: object) -> str:
             return "?not a number"
     if type(value).__name__ in ("ObjectId", "ObjectIdValue"):
         return "t" + str(value).casefold()
-    kind = {list: "a list", tuple: "a list", dict: "a document", bytes: "binary data"}.get(type(value))
-    return "?" + (kind or f"a {type(value).__name__}")
+    kinds: dict[type, str] = {list: "a list", tuple: "a list", dict: "a document", bytes: "binary data"}
+    return "?" + kinds.get(type(value), f"a {type(value).__name__}")
 
 
 def person_of(name: object, values: Iterable[object]) -> Person:

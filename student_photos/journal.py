@@ -31,7 +31,9 @@ class JournalError(ToolError):
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+    """Sorts by time (to the millisecond, so --history lists runs in order), unique by its random tail."""
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y%m%d-%H%M%S-") + f"{now.microsecond // 1000:03d}-" + secrets.token_hex(3)
 
 
 def journal_dir(store: PhotoStore) -> Path:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from .errors import ConfigError
-from .identity import Outcome, Person, choose, compare, merge_history, Verdict
+from .identity import Outcome, Person, Verdict, choose, compare, merge_history
 from .records import StudentRecord
 from .report import Decision
 
@@ -160,7 +160,7 @@ class MatchBook:
         self.db.execute("CREATE INDEX history_orphan ON history (orphan, rank)")
         rows = self.db.execute("SELECT o.name, h.backup, h.name, h.key, h.codes FROM orphan o "
                                "JOIN history h ON h.orphan = o.name ORDER BY o.name, h.rank, h.rowid")
-        updates = []
+        updates: list[tuple] = []
         for name, group in itertools.groupby(rows, key=lambda r: r[0]):
             records = list(group)
             _, backup, old_name, _, _ = records[0]
@@ -169,13 +169,14 @@ class MatchBook:
                 updates.append((old_name, backup, _pack(history.person.name), history.person.codes, "ok", None, name))
                 continue
             problem = history.problem
+            assert problem is not None  # records were there, and they disagree
             where = sorted({r[1] for r in records})
-            shown = f"{len(records)} records in {', '.join(where)}" if len(where) > 1 else f"{len(records)} records in {where[0]}"
+            shown = f"{len(records)} records in {', '.join(where)}"
             state = "ambiguous" if problem.verdict is Verdict.DIFFERENT else "unknown"
             reason = (f"the backups hold different people under this id ({shown}): {problem.reason}"
                       if state == "ambiguous" else f"the records of this id cannot be compared ({shown}): "
                                                    f"{problem.reason}")
-            updates.append((old_name, backup, None, None, state, _pack(reason), name))
+            updates.append((old_name, backup, None, "", state, _pack(reason), name))
         for chunk in _chunks(updates, WRITE_CHUNK):
             self.db.executemany("UPDATE orphan SET old_name = ?, backup = ?, key = ?, codes = ?, state = ?, reason = ? "
                                 "WHERE name = ?", chunk)
@@ -185,14 +186,16 @@ class MatchBook:
         rows = self.db.execute("""
             SELECT o.name, o.state, o.reason, o.key, o.codes, c.row, c.sid, c.receivable, c.name, c.codes
             FROM orphan o LEFT JOIN current c ON c.key = o.key AND o.key IS NOT NULL ORDER BY o.name""")
-        decisions, fits = [], []
+        decisions: list[tuple[bytes, Pairing]] = []
+        fits: list[tuple[bytes, int]] = []
         for name, group in itertools.groupby(rows, key=lambda r: r[0]):
             pairing, fitting = self._decide(list(group))
             decisions.append((name, pairing))
             fits.extend((name, row) for row in fitting)
             if len(decisions) >= WRITE_CHUNK:
                 self._store(decisions, fits)
-                decisions, fits = [], []
+                decisions.clear()
+                fits.clear()
         self._store(decisions, fits)
         # Two old folders that fit one student: which one is theirs is not known, so neither is paired.
         self.db.execute("CREATE INDEX fit_target ON fit (target)")
@@ -220,6 +223,7 @@ class MatchBook:
         fitting = [s.row for s in choice.fits]
         if choice.outcome is Outcome.MATCH:
             target = choice.target
+            assert target is not None  # a match names its target
             if not target.receivable:
                 why = ("its student_id is held by more than one database document" if target.student_id and
                        len(self.students_with_id(target.student_id)) > 1 else "its student_id is not a valid id")
@@ -239,7 +243,8 @@ class MatchBook:
         pairs = list(zip(folders, students))  # noqa: B905 (unequal lengths are the point)
         paired = (Pairing(Decision.MIGRATE, "paired by sort order (--match order)", s, "order") for _, s in pairs)
         unpaired = [Pairing(Decision.NO_STUDENT, "no student left")] * (len(folders) - len(pairs))
-        self._store(list(zip(map(_pack, folders), itertools.chain(paired, unpaired), strict=True)), [])
+        names = [f.encode("utf-8", "surrogatepass") for f in folders]
+        self._store(list(zip(names, itertools.chain(paired, unpaired), strict=True)), [])
         return pairs
 
     def pair_by_person(self, orphan: str, target: Student, reason: str, paired_by: str) -> None:

@@ -19,7 +19,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .backups import list_backups, read_backup
 from .config import Settings
@@ -30,12 +32,29 @@ from .journal import Journal
 from .links import ATTENDANCE, PROFILE
 from .matching import MatchBook, Orphan, Student
 from .records import StudentRecord, record_from_document
-from .report import (Action, BackupNote, CleanVerdict, Decision, MigrateReport, Mode, OrphanReport, Progress,
-                     StopFlag)
+from .report import Action, BackupNote, CleanVerdict, Decision, MigrateReport, Mode, OrphanReport, Progress, StopFlag
 from .session import Session, check_database_size, session
-from .store import (CopyResult, FolderScan, NotRegularFile, PhotoStore, StagedCopy, StoreProblem,
-                    check_photo, ensure_dir, list_student_folders, map_in_threads, place_copy,
-                    scan_folder, sha256_file, stage_copy, sweep_temporaries, sync_filesystem)
+from .store import (
+    CopyResult,
+    FolderScan,
+    NotRegularFile,
+    PhotoStore,
+    StagedCopy,
+    StoreProblem,
+    check_photo,
+    ensure_dir,
+    list_student_folders,
+    map_in_threads,
+    place_copy,
+    scan_folder,
+    sha256_file,
+    stage_copy,
+    sweep_temporaries,
+    sync_filesystem,
+)
+
+if TYPE_CHECKING:
+    from .pairs import PlanCsv, PlanPage
 
 DELETING_PREFIX = ".deleting-"
 AUDIT_DIR = ".migrations"
@@ -77,6 +96,13 @@ class OrphanWork:
     def target(self) -> Student | None:
         pairing = self.orphan.pairing
         return pairing.target if pairing.decision is Decision.MIGRATE else None
+
+    @property
+    def student(self) -> Student:
+        """The matched student, where the caller knows there is one."""
+        target = self.target
+        assert target is not None, "only a matched orphan has a student"
+        return target
 
 
 # ---------------------------------------------------------------- one orphan: survey, classify, compare
@@ -216,7 +242,7 @@ class Migrator:
                 return
             journal = self.journal_of()  # opened at the first change: a run with nothing to do writes nothing
             for work, rel, copy in staged:
-                journal.add({"type": "file", "path": f"students/{work.target.student_id}/{rel}",
+                journal.add({"type": "file", "path": f"students/{work.student.student_id}/{rel}",
                                       "size": copy.size, "sha256": copy.sha256,
                                       "source": f"students/{work.report.name}/{rel}",
                              "origin": self.origin_of(work)})
@@ -224,7 +250,7 @@ class Migrator:
             for work, rel, copy in staged:
                 placed += 1  # from here on this copy is place_copy's (or discard's) to clean up
                 if not work.report.errors:
-                    self._guarded(work, lambda w, rel=rel, copy=copy: self._record(w, rel, place_copy(copy)))
+                    self._guarded(work, partial(self._place, rel=rel, copy=copy))
                 else:
                     copy.discard()
             sync_filesystem(self.store.students)  # the new names, durable before the audit log says so
@@ -250,7 +276,7 @@ class Migrator:
 
     def _stage(self, work: OrphanWork, staged: list) -> None:
         source_dir = self.store.students / work.report.name
-        target_dir = self.store.student_dir(work.target.student_id)
+        target_dir = self.store.student_dir(work.student.student_id)
         if not work.missing:  # all in place; a killed earlier run may still have left a temporary file
             for folder in {target_dir, target_dir / ATTENDANCE, *((target_dir / rel).parent for rel in work.same)}:
                 if folder not in self.swept:
@@ -272,6 +298,9 @@ class Migrator:
                 sweep_temporaries(dest.parent)  # a killed earlier run may have left one
                 self.swept.add(dest.parent)
             staged.append((work, rel, stage_copy(source_dir / rel, dest, durable=False)))
+
+    def _place(self, work: OrphanWork, rel: str, copy: StagedCopy) -> None:
+        self._record(work, rel, place_copy(copy))
 
     @staticmethod
     def _record(work: OrphanWork, rel: str, result: CopyResult) -> None:
@@ -310,11 +339,11 @@ class Cleaner:
         if report.decision is not Decision.MIGRATED or work.uncarried or report.errors:
             why = report.reason
             if report.decision is Decision.MIGRATE:
-                why = f"{len(work.missing)} file(s) are not yet in {work.target.student_id}; run --migrate first"
+                why = f"{len(work.missing)} file(s) are not yet in {work.student.student_id}; run --migrate first"
             elif work.uncarried:
                 why = "holds files that are not migrated (" + ", ".join(work.uncarried[:3]) + ")"
             return False, f"{report.decision.value}: {why}"
-        return True, f"every file is byte-identical in {work.target.student_id} ({work.target.name})"
+        return True, f"every file is byte-identical in {work.student.student_id} ({work.student.name})"
 
     def __call__(self, work: OrphanWork) -> None:
         report = work.report
@@ -365,7 +394,7 @@ class Cleaner:
         for rel in work.same:
             digest, size = sha256_file(aside / rel)
             files.append({"file": rel, "sha256": digest, "size": size,
-                          "copy": f"students/{work.target.student_id}/{rel}"})
+                          "copy": f"students/{work.student.student_id}/{rel}"})
         journal.add({"type": "removed", "folder": f"students/{work.report.name}", "files": files,
                      "reason": "every file is byte-identical in the student's folder" if files else "held no file"})
         journal.sync()  # durable before the folder goes
@@ -407,8 +436,8 @@ class AuditLog:
         if not files:  # a rerun that copies nothing, and finds every copy logged, logs nothing
             return
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        entry = {"time": now, "old_id": work.report.name, "new_id": work.target.student_id,
-                 "student": work.target.name, "paired_by": work.orphan.pairing.paired_by, "files": files}
+        entry: dict[str, object] = {"time": now, "old_id": work.report.name, "new_id": work.student.student_id,
+                 "student": work.student.name, "paired_by": work.orphan.pairing.paired_by, "files": files}
         if work.orphan.pairing.paired_by == "pairs file" and self.pairs:
             entry["pairs_file"] = {"file": self.pairs["file"], "sha256": self.pairs["sha256"],
                                    "override": "override" in work.orphan.pairing.reason}
@@ -423,7 +452,7 @@ class AuditLog:
                     with contextlib.suppress(ValueError, KeyError, TypeError):
                         entry = json.loads(line)
                         self._known.update(hash(f"{entry['new_id']}/{f['file']}") for f in entry["files"])
-        return hash(f"{work.target.student_id}/{rel}") in self._known
+        return hash(f"{work.student.student_id}/{rel}") in self._known
 
     def write(self, sync: bool = False) -> None:
         lines, self.lines = self.lines, []
@@ -634,7 +663,7 @@ class OrphanActor:
         report = work.report
         report.decision, report.reason = final_decision(work)
         if work.target is not None and report.decision is not Decision.NOT_CARRIED:
-            report.target_id, report.target_name = work.target.student_id, work.target.name
+            report.target_id, report.target_name = work.student.student_id, work.student.name
         elif report.decision in (Decision.CANNOT_RECEIVE,) and work.orphan.pairing.target is not None:
             report.target_id = work.orphan.pairing.target.student_id
             report.target_name = work.orphan.pairing.target.name
@@ -662,8 +691,8 @@ class PlanOutputs:
     """--list --csv / --html: the plan written for a person to review (see ``pairs`` and ``review``)."""
 
     def __init__(self) -> None:
-        self.csv = None
-        self.html = None
+        self.csv: PlanCsv | None = None
+        self.html: PlanPage | None = None
 
     @classmethod
     def open(cls, options: MigrateOptions, run: Session, book: MatchBook) -> PlanOutputs:

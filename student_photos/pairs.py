@@ -100,7 +100,7 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
         where = f"line {row.line}"
         name = _folder_named(book, shown)
         orphan = book.orphan(name) if name is not None else None
-        if orphan is None:
+        if orphan is None or name is None:
             bad.append(f"{where}: {shown!r} is not an orphaned folder (it does not exist, or a current student has "
                        "that id)")
             continue

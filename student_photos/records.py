@@ -70,5 +70,6 @@ class InvalidEntry:
 def record_from_document(doc: dict, fields: Sequence[str]) -> StudentRecord:
     raw_id = doc.get("student_id")
     problem = id_problem(raw_id)
-    return StudentRecord(raw_id if problem is None else describe_id(raw_id), display_name(doc.get("name")),
+    return StudentRecord(raw_id if isinstance(raw_id, str) and problem is None else describe_id(raw_id),
+                         display_name(doc.get("name")),
                          person_from_document(doc, fields), doc.get("photo"), doc.get("_id"), problem)

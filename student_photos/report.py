@@ -213,6 +213,7 @@ class RestoreReport:
     not_in_database: list[tuple[str, str]] = field(default_factory=list)  # (id, name), school size only
     source: dict | None = None  # --photo-source: what was read and how
     deep: list[dict] = field(default_factory=list)  # --deep findings
+    deep_check: dict | None = None  # --deep: photos looked at, hashed now, the hash cache
     interrupted_by: int | None = None  # signal number
     round_trips: int = 0
 

@@ -30,12 +30,35 @@ from .errors import ConfigError, PhotoRootError
 from .identity import History, Judgement, Person, Verdict, compare, merge_history
 from .links import ATTENDANCE, PROFILE, PhotoLink, canonical_link, read_link
 from .records import InvalidEntry, StudentRecord, is_safe_id, record_from_document
-from .report import (SCHOOL_SIZE, Action, BackupNote, Mode, Problem, ProblemKind, Progress, RestoreReport, StopFlag,
-                     StudentOutcome)
+from .report import (
+    SCHOOL_SIZE,
+    Action,
+    BackupNote,
+    Mode,
+    Problem,
+    ProblemKind,
+    Progress,
+    RestoreReport,
+    StopFlag,
+    StudentOutcome,
+)
 from .session import Session, check_database_size, session
-from .store import (PhotoState, PhotoStore, StoreProblem, check_photo, ensure_dir, fsync_dir,
-                    make_dirs, map_in_threads, place_copy, sha256_file, stage_copy, store_lock, students_dir_is_empty,
-                    sweep_temporaries)
+from .store import (
+    PhotoState,
+    PhotoStore,
+    StoreProblem,
+    check_photo,
+    ensure_dir,
+    fsync_dir,
+    make_dirs,
+    map_in_threads,
+    place_copy,
+    sha256_file,
+    stage_copy,
+    store_lock,
+    students_dir_is_empty,
+    sweep_temporaries,
+)
 
 TITLE = "STUDENT PHOTO RESTORATION & RELINK"
 TOOL = "restore_student_photos"
@@ -327,7 +350,8 @@ class Repairer:
 
     def _folders(self, plan: StudentPlan, outcome: StudentOutcome) -> None:
         folder = f"{self.students}/{plan.student_id}"  # ids are checked safe when records are built
-        for path, shown in ((folder, f"{plan.student_id}/"), (f"{folder}/{ATTENDANCE}", f"{plan.student_id}/{ATTENDANCE}/")):
+        for path, shown in ((folder, f"{plan.student_id}/"),
+                            (f"{folder}/{ATTENDANCE}", f"{plan.student_id}/{ATTENDANCE}/")):
             if ensure_dir(path, dry_run=not self.writes):
                 outcome.created.append(shown)
                 if self.writes:
@@ -437,7 +461,8 @@ class EvidenceJudge:
         if history is None or (history.person is None and history.problem is None):
             return f"points into folder {old_id}, which no backup holds: whose it is is unknown"
         if history.person is None:
-            return f"points into folder {old_id}, whose backup records disagree ({history.problem.reason})"
+            reason = history.problem.reason if history.problem else ""
+            return f"points into folder {old_id}, whose backup records disagree ({reason})"
         judged = compare(history.person, plan.record.person, self.settings.match_fields)
         if judged.verdict is Verdict.SAME:
             return None
@@ -537,8 +562,12 @@ async def _repair_and_link(run: Session, options: RestoreOptions, census: Census
     meter = run.progress.phase("Repairing" if writes else "Checking", len(in_scope))
     repairs: list[Repair] = []
     repairer = Repairer(store, census, writes, run.start_journal)
-    await map_in_threads(repairer, in_scope, run.settings.workers, stop,
-                         lambda _i, r: (repairs.append(r), meter.advance()))
+
+    def collect(_index: int, repair: Repair) -> None:
+        repairs.append(repair)
+        meter.advance()
+
+    await map_in_threads(repairer, in_scope, run.settings.workers, stop, collect)
     meter.done()
     chosen = EvidenceJudge(run.settings, store, census, report).judge(repairs)
     if chosen:
@@ -550,6 +579,8 @@ async def _repair_and_link(run: Session, options: RestoreOptions, census: Census
         report.summary.photos_filled = source.used
         report.problems.extend(unused_problems(source))
         report.source = source.describe()
+    if options.deep and not stop.requested:
+        await _deep_check(run, options, census, repairs, report, stop)
     changes = _conclude(run, census, repairs, report)
     if stop.requested:
         return
@@ -559,10 +590,39 @@ async def _repair_and_link(run: Session, options: RestoreOptions, census: Census
         await _write_links(run, database, changes, report, stop)
 
 
+async def _deep_check(run: Session, options: RestoreOptions, census: Census, repairs: list[Repair],
+                      report: RestoreReport, stop: StopFlag) -> None:
+    from .deep import DeepCheck, findings_as_problems
+    check = DeepCheck(run.settings, run.store, census.plans, census.current_ids, stop, run.progress)
+    in_scope = {r.plan.student_id for r in repairs}
+    try:
+        result = await check.run()
+        if options.quarantine and run.mode.writes and result.findings:
+            check.quarantine(run.info.run_id or "", run.start_journal(), in_scope)
+    finally:
+        check.close()
+    report.deep = [f.as_json() for f in result.findings]
+    report.deep_check = {"photos": result.files_seen, "hashed": result.files_hashed, "cache": result.cache}
+    moved = {path for path, _ in result.quarantined}
+    names = {sid: plan.record.name for sid, plan in census.plans.items()}
+    by_student: dict[str, list[Problem]] = defaultdict(list)
+    for problem in findings_as_problems(result, names, in_scope):
+        by_student[problem.student_id].append(problem)
+    for repair in repairs:
+        sid = repair.plan.student_id
+        repair.outcome.problems.extend(by_student.get(sid, []))
+        if f"students/{sid}/{PROFILE}" in moved:
+            repair.outcome.photo = PhotoState.MISSING
+            repair.outcome.notes.append("profile.jpg moved to quarantine (--deep --quarantine)")
+    report.summary.wrong_child = len(by_student)
+    report.summary.quarantined = len(result.quarantined)
+    run.progress.note("info", f"Deep check: {result.files_seen} photo(s) looked at, {result.files_hashed} hashed "
+                              f"now (hash cache: {result.cache}), {len(result.findings)} finding(s)")
+
+
 async def _copy_evidence(run: Session, repairs: list[Repair], chosen: dict[str, Candidate], stop: StopFlag) -> None:
     store, writes = run.store, run.mode.writes
     work = [r for r in repairs if r.plan.student_id in chosen]
-    journal = run.start_journal() if writes else None
 
     def copy(repair: Repair) -> None:
         candidate = chosen[repair.plan.student_id]
@@ -572,6 +632,7 @@ async def _copy_evidence(run: Session, repairs: list[Repair], chosen: dict[str, 
             outcome.photo, outcome.relinked_from = PhotoState.OK, rel
             return
         profile = store.profile(repair.plan.student_id)
+        journal = run.start_journal()
         try:
             sweep_temporaries(profile.parent)  # a killed earlier run may have left one
             staged = stage_copy(candidate.path, profile, durable=True)
@@ -607,7 +668,8 @@ def _conclude(run: Session, census: Census, repairs: list[Repair], report: Resto
         record = plan.record
         if plan.conflict is not None:
             outcome.problems.append(Problem(record.student_id, record.name, ProblemKind.IDENTITY, plan.conflict))
-        elif plan.documents == 1 and outcome.photo_ok:
+        elif plan.documents == 1 and outcome.photo_ok and not any(
+                p.problem is ProblemKind.WRONG_CHILD for p in outcome.problems):  # never link a doubted photo
             if record.photo != canonical_link(record.student_id):
                 _, problem = read_link(record.photo)
                 if problem and problem not in outcome.notes:

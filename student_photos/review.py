@@ -25,10 +25,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .errors import ToolError
 
+_Image: Any
+_ImageOps: Any
 try:  # optional: without Pillow small photos are embedded as they are and large ones get a placeholder
     from PIL import Image as _Image
     from PIL import ImageOps as _ImageOps
@@ -175,7 +177,7 @@ def _read_photo(path: Path) -> bytes | str:
     return data
 
 
-def _encode_thumbnail(image: object, limits: _Limits) -> bytes:
+def _encode_thumbnail(image: Any, limits: _Limits) -> bytes:
     side = limits.thumbnail_px
     while True:
         out = io.BytesIO()
@@ -492,7 +494,8 @@ def write_review_page(path: Path, cards: Iterable[ReviewCard], *, title: str, su
     try:
         # Anonymous files (unlinked at once, 0600) beside the page: its photos never land in a shared /tmp.
         with tempfile.TemporaryFile(dir=target.parent) as needs, tempfile.TemporaryFile(dir=target.parent) as rest, \
-                contextlib.closing(_rendered(_from_source(cards), lambda c: _card_html(c, limits), workers)) as done:
+                contextlib.closing(_rendered(_from_source(cards), lambda c: _card_html(c, limits),  # type: ignore[type-var]
+                                             workers)) as done:
             for card, body in done:
                 counts[card.needs_person] += 1
                 spool = needs if card.needs_person else rest
@@ -504,7 +507,7 @@ def write_review_page(path: Path, cards: Iterable[ReviewCard], *, title: str, su
                 out.write(_page_head(title, summary, instructions, counts[True], counts[False]).encode("utf-8"))
                 _copy(needs, out)
                 out.write(f'<details class="matches"><summary>The tool’s own matches ({counts[False]})</summary>\n'
-                          .encode("utf-8"))
+                          .encode())
                 if not counts[False]:
                     out.write(b'<p class="empty">None.</p>\n')
                 _copy(rest, out)
@@ -514,7 +517,7 @@ def write_review_page(path: Path, cards: Iterable[ReviewCard], *, title: str, su
         os.replace(tmp, target)
     except _CardSourceError as exc:
         discard()
-        raise exc.__cause__ from None
+        raise exc.__cause__ from None  # type: ignore[misc]
     except OSError as exc:
         discard()
         raise ReviewPageError(f"Cannot write the review page {_message_path(target)}: "

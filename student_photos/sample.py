@@ -63,13 +63,14 @@ def build_sample_school(root: Path) -> list[dict]:
     students_dir.mkdir(parents=True, exist_ok=True)
     backups.mkdir(parents=True, exist_ok=True)
     (photos / "uploads").mkdir(exist_ok=True)
-    backup_students, db_docs = [], []
+    backup_students: list[dict] = []
+    db_docs: list[dict] = []
     for i, name in enumerate(NAMES):
         sid = sample_id(name)
         record = {"student_id": sid, "name": name, "date_of_birth": f"2015-{1 + i % 12:02d}-{1 + i:02d}",
                   "student_number": f"S{1000 + i}", "photo": f"/api/photos/students/{sid}/profile.jpg"}
         folder = students_dir / sid
-        db_doc = dict(record)
+        db_doc: dict[str, object] = dict(record)
         if i == 14:  # folder vanished; the database still links an upload that exists: relinked
             upload = photos / "uploads" / f"{sid}.jpg"
             upload.write_bytes(jpeg_bytes(f"profile of {name}"))

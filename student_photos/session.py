@@ -15,7 +15,6 @@ from .journal import Journal, header, new_run_id
 from .report import Mode, Progress, RunInfo
 from .store import PhotoStore, check_root, store_lock
 
-
 _JOURNAL_LOCK = threading.Lock()
 
 

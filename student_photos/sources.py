@@ -21,6 +21,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from .archive import PhotoSource, SourceEntry, SourceError, open_photo_source
 from .backups import list_backups, read_backup
@@ -33,6 +34,9 @@ from .records import StudentRecord, record_from_document
 from .report import Decision, Problem, ProblemKind, StudentOutcome
 from .spreadsheet import SpreadsheetError, read_table
 from .store import PhotoState, StoreProblem, check_photo_bytes, ensure_dir, fsync_dir, place_copy, stage_copy
+
+if TYPE_CHECKING:
+    from .restore import Repair
 
 TREE = re.compile(r"(?:.*/)?students/([^/]+)/(profile\.jpg|attendance/.+)")
 TOP = re.compile(r"([^/]+)/(profile\.jpg|attendance/.+)")
@@ -163,10 +167,11 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
     for entry in entries:
         name = PurePosixPath(entry.path).name
         if map_file:
-            key = keys.get(entry.path) or keys.get(name)
-            if key is None:
+            mapped = keys.get(entry.path) or keys.get(name)
+            if mapped is None:
                 plan.unused.append((entry.path, "not in the map", False))
                 continue
+            key = mapped
         else:
             if not JPEG_NAME.fullmatch(name):
                 plan.unused.append((entry.path, "not a .jpg file", False))
@@ -218,9 +223,9 @@ def _drop_doubles(plan: SourcePlan) -> None:
         plan.by_student[sid] = keep
 
 
-def fill(plan: SourcePlan, store, repairs: list, writes: bool, journal_of) -> None:
+def fill(plan: SourcePlan, store, repairs: list[Repair], writes: bool, journal_of) -> None:
     """Fill each in-scope student's missing files from the source; never over an existing file."""
-    wanted: dict[str, tuple[object, SourceFile]] = {}
+    wanted: dict[str, tuple[Repair, SourceFile]] = {}
     for repair in repairs:
         outcome: StudentOutcome = repair.outcome
         if not repair.plan.receives:

@@ -203,6 +203,7 @@ def _quoted_record(path: Path | str, text: str, pos: int, line: int, delimiter: 
                 raise SpreadsheetError(path, "text after the closing quote of a cell", line)
         else:
             match = unquoted.match(text, pos)
+            assert match is not None  # the pattern matches the empty string: it always matches
             cells.append(match.group().strip())
             pos = match.end()
         if pos >= end:

@@ -186,14 +186,15 @@ class _Undo:
         if self.dry_run:
             self.report.links_reverted += len(ready)  # would be
             return
-        if not ready:
+        journal = self.journal
+        if not ready or journal is None:
             return
 
         def before_batch(batch) -> None:
             for change in batch:
-                self.journal.add({"type": "db", "doc_id": encode_value(change.doc_id), "student_id": change.student_id,
-                                  "old": encode_value(change.old_photo), "new": encode_value(change.new_photo)})
-            self.journal.sync()
+                journal.add({"type": "db", "doc_id": encode_value(change.doc_id), "student_id": change.student_id,
+                             "old": encode_value(change.old_photo), "new": encode_value(change.new_photo)})
+            journal.sync()
 
         outcome = await database.set_photo_links(ready, stop, before_batch)
         self.report.links_reverted += outcome.updated

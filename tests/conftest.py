@@ -64,7 +64,7 @@ class MongoTestServer:
             return f"mongodb://127.0.0.1:{self.port}/?replicaSet=secantus&w=majority&retryWrites=true"
         return f"mongodb://127.0.0.1:{self.port}/"
 
-    def start(self) -> "MongoTestServer":
+    def start(self) -> MongoTestServer:
         mode = () if self.replica_set else ("--standalone",)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(self.port),

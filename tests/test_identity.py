@@ -12,8 +12,17 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT
-from student_photos.identity import (Outcome, Person, Verdict, choose, compare, merge_history, name_key, person_of,
-                                     value_code)
+from student_photos.identity import (
+    Outcome,
+    Person,
+    Verdict,
+    choose,
+    compare,
+    merge_history,
+    name_key,
+    person_of,
+    value_code,
+)
 
 FIELDS = ("date_of_birth", "student_number")
 

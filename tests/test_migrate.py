@@ -28,8 +28,8 @@ class Reseed:
         self.photos: dict[str, bytes] = {}  # key -> that child's own profile photo
 
     def child(self, key: str, name: str, *, photo: bool = True, attendance: int = 2, stays: bool = True,
-              **fields: object) -> None:
-        old_id = str(uuid.uuid4())
+              old_id: str | None = None, **fields: object) -> None:
+        old_id = old_id or str(uuid.uuid4())
         self.old[key] = {"student_id": old_id, "name": name, "photo": f"/api/photos/students/{old_id}/profile.jpg",
                          **fields}
         if photo:

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from student_photos import review
 from student_photos.errors import ToolError
-from student_photos.review import (ReviewCard, ReviewPageError, ReviewPerson, ReviewPhoto, write_review_page)
+from student_photos.review import ReviewCard, ReviewPageError, ReviewPerson, ReviewPhoto, write_review_page
 from student_photos.sample import jpeg_bytes
 
 DATA_URI = re.compile(r'src="data:image/jpeg;base64,([A-Za-z0-9+/=]+)"')
@@ -356,7 +356,8 @@ def test_page_renders_with_photos_in_chromium(tmp_path):
     present = {rgb for count, rgb in colours if count >= 400}  # a block of at least 20x20 pixels
     for key in ("old profile", "old attendance", "jordan A", "jordan B"):
         rgb = COLOURS[key]
-        assert any(all(abs(c - e) <= 12 for c, e in zip(found, rgb)) for found in present), f"{key} photo not drawn"
+        drawn = any(all(abs(c - e) <= 12 for c, e in zip(found, rgb, strict=True)) for found in present)
+        assert drawn, f"{key} photo not drawn"
     for key in ("match old", "match new"):  # the tool's own matches are collapsed: their photos are not shown
         rgb = COLOURS[key]
-        assert not any(all(abs(c - e) <= 12 for c, e in zip(found, rgb)) for found in present), key
+        assert not any(all(abs(c - e) <= 12 for c, e in zip(found, rgb, strict=True)) for found in present), key

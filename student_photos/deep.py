@@ -1,0 +1,326 @@
+"""``--deep``: find photos already on the wrong child, by content; ``--quarantine`` moves them aside.
+
+Three findings, each naming both students and the evidence:
+
+1. the same photo bytes under two current students (one child's photo given to another);
+2. a current student's photo byte-identical to a photo in an orphaned folder whose old record is, by the
+   identity rule, a *different* person, or whose identity is unknown (the mark of an order-based migration);
+3. a file placed by a journalled run whose recorded origin is a different person than its holder now.
+
+Content is compared size first, then SHA-256. Every file's digest is kept in a hash cache (SQLite in the
+tool folder) keyed by device, inode, size, mtime and ctime, so a rerun hashes only what changed; the
+cache is the one thing a ``--verify-only --deep`` run writes, and never photos or the database. The file
+list lives in a temporary SQLite file too, so memory stays flat at district size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .identity import Person, Verdict, compare
+from .journal import journal_dir, list_runs, read_journal
+from .links import ATTENDANCE, PROFILE
+from .report import Problem, ProblemKind
+from .store import PhotoStore, StoreProblem, fsync_dir, make_dirs, map_in_threads, sha256_file
+
+CACHE_NAME = "hash-cache.sqlite3"
+QUARANTINE = "quarantine"
+CHUNK = 2000
+
+
+@dataclass
+class Finding:
+    kind: str  # "same photo under two students", "photo of an orphan of another person", "placed from another person"
+    students: list[str]  # the current students whose photo it is about
+    files: list[str]  # paths under PHOTO_DIR
+    evidence: str
+
+    def as_json(self) -> dict:
+        return {"kind": self.kind, "students": self.students, "files": self.files, "evidence": self.evidence}
+
+
+@dataclass
+class DeepResult:
+    findings: list[Finding] = field(default_factory=list)
+    files_seen: int = 0
+    files_hashed: int = 0  # hashed now (the rest came from the cache, or could not be a duplicate by size)
+    cache: str = ""
+    quarantined: list[tuple[str, str]] = field(default_factory=list)  # (from, to) under PHOTO_DIR
+
+
+def _walk(folder: str) -> Iterator[tuple[str, os.stat_result]]:
+    """profile.jpg and every regular file under attendance/, with their stat (symlinks never followed)."""
+    try:
+        info = os.lstat(f"{folder}/{PROFILE}")
+        if stat.S_ISREG(info.st_mode):
+            yield PROFILE, info
+    except OSError:
+        pass
+    pending = [(f"{ATTENDANCE}/", f"{folder}/{ATTENDANCE}")]
+    while pending:
+        prefix, current = pending.pop()
+        try:
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    info = entry.stat(follow_symlinks=False)
+                    if stat.S_ISREG(info.st_mode):
+                        yield prefix + entry.name, info
+                    elif stat.S_ISDIR(info.st_mode):
+                        pending.append((f"{prefix}{entry.name}/", entry.path))
+        except OSError:
+            continue
+
+
+class HashCache:
+    """Digests by (device, inode, size, mtime, ctime); unusable (read-only share) means no cache, not an error."""
+
+    def __init__(self, store: PhotoStore, db: sqlite3.Connection) -> None:
+        self.path = store.tool_dir / CACHE_NAME
+        self.usable = False
+        try:
+            make_dirs(store.tool_dir)
+            db.execute("ATTACH DATABASE ? AS cache", (str(self.path),))
+            db.execute("CREATE TABLE IF NOT EXISTS cache.hashes (dev INTEGER, ino INTEGER, size INTEGER, "
+                       "mtime INTEGER, ctime INTEGER, sha TEXT, PRIMARY KEY (dev, ino))")
+            self.usable = True
+        except (OSError, sqlite3.Error, StoreProblem):
+            pass
+
+
+class DeepCheck:
+    def __init__(self, settings, store: PhotoStore, plans: dict, current_ids: set[str], stop, progress) -> None:
+        self.settings, self.store, self.plans, self.current_ids = settings, store, plans, current_ids
+        self.stop, self.progress = stop, progress
+        self.db = sqlite3.connect("", isolation_level=None, timeout=30)  # private temporary file
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.execute("CREATE TABLE files (folder TEXT, rel TEXT, size INTEGER, dev INTEGER, ino INTEGER, "
+                        "mtime INTEGER, ctime INTEGER, current INTEGER, sha TEXT, wanted INTEGER DEFAULT 0)")
+        self.cache = HashCache(store, self.db)
+        self.result = DeepResult(cache=str(self.cache.path) if self.cache.usable else "(no cache: not writable)")
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
+
+    async def run(self) -> DeepResult:
+        await self._list_files()
+        self.db.execute("CREATE INDEX files_size ON files (size)")
+        self.db.execute("CREATE INDEX files_place ON files (folder, rel)")
+        # Only a size that two folders share can be the same photo twice: nothing else needs hashing.
+        self.db.execute("UPDATE files SET wanted = 1 WHERE size IN (SELECT size FROM files GROUP BY size "
+                        "HAVING count(DISTINCT folder) > 1 AND max(current) = 1)")
+        placed = self._journalled_placements()
+        for folder, rel in placed:
+            self.db.execute("UPDATE files SET wanted = 1 WHERE folder = ? AND rel = ?", (folder, rel))
+        await self._hash_wanted()
+        self._same_bytes()
+        self._placed_from_another_person(placed)
+        return self.result
+
+    async def _list_files(self) -> None:
+        students = str(self.store.students)
+        try:
+            names = sorted(e.name for e in os.scandir(students) if not e.name.startswith(".")
+                           and e.is_dir(follow_symlinks=False))
+        except OSError:
+            names = []
+        meter = self.progress.phase("Listing photos", len(names))
+        rows: list[tuple] = []
+
+        def walk(name: str) -> list[tuple]:
+            current = int(name in self.plans)
+            return [(name, rel, i.st_size, i.st_dev, i.st_ino, i.st_mtime_ns, i.st_ctime_ns, current)
+                    for rel, i in _walk(f"{students}/{name}")]
+
+        def collect(_index: int, found: list[tuple]) -> None:
+            rows.extend(found)
+            meter.advance()
+            if len(rows) >= CHUNK:
+                self._insert(rows)
+
+        await map_in_threads(walk, names, self.settings.workers, self.stop, collect)
+        self._insert(rows)
+        meter.done()
+
+    def _insert(self, rows: list[tuple]) -> None:
+        self.db.executemany("INSERT INTO files (folder, rel, size, dev, ino, mtime, ctime, current) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self.result.files_seen += len(rows)
+        rows.clear()
+
+    async def _hash_wanted(self) -> None:
+        if self.cache.usable:
+            self.db.execute("""UPDATE files SET sha = (SELECT h.sha FROM cache.hashes h WHERE h.dev = files.dev
+                               AND h.ino = files.ino AND h.size = files.size AND h.mtime = files.mtime
+                               AND h.ctime = files.ctime) WHERE wanted""")
+        missing = self.db.execute("SELECT rowid, folder, rel, dev, ino, size, mtime, ctime FROM files "
+                                  "WHERE wanted AND sha IS NULL").fetchall()
+        meter = self.progress.phase("Hashing photos", len(missing))
+        students = str(self.store.students)
+        done: list[tuple] = []
+
+        def digest(row: tuple) -> tuple:
+            rowid, folder, rel, dev, ino, size, mtime, ctime = row
+            try:
+                sha, _ = sha256_file(f"{students}/{folder}/{rel}")
+            except (OSError, StoreProblem):
+                return rowid, None, row
+            return rowid, sha, row
+
+        def collect(_index: int, out: tuple) -> None:
+            done.append(out)
+            meter.advance()
+            if len(done) >= CHUNK:
+                self._store_digests(done)
+
+        await map_in_threads(digest, missing, max(2, self.settings.workers), self.stop, collect)
+        self._store_digests(done)
+        meter.done()
+
+    def _store_digests(self, done: list[tuple]) -> None:
+        self.db.executemany("UPDATE files SET sha = ? WHERE rowid = ?", ((sha, rowid) for rowid, sha, _ in done if sha))
+        if self.cache.usable:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.executemany("INSERT OR REPLACE INTO cache.hashes VALUES (?, ?, ?, ?, ?, ?)",
+                                    ((r[3], r[4], r[5], r[6], r[7], sha) for _, sha, r in done if sha))
+        self.result.files_hashed += sum(1 for _, sha, _ in done if sha)
+        done.clear()
+
+    # ---- findings 1 and 2 ----
+    def _same_bytes(self) -> None:
+        groups = self.db.execute("""
+            SELECT f.size, f.sha, f.folder, f.rel, f.current FROM files f
+            JOIN (SELECT size, sha FROM files WHERE sha IS NOT NULL GROUP BY size, sha
+                  HAVING count(DISTINCT folder) > 1 AND max(current) = 1) g ON g.size = f.size AND g.sha = f.sha
+            ORDER BY f.size, f.sha, f.folder, f.rel""").fetchall()
+        by_content: dict[tuple, list[tuple[str, str, int]]] = defaultdict(list)
+        for size, sha, folder, rel, current in groups:
+            by_content[(size, sha)].append((folder, rel, current))
+        orphans = {f for members in by_content.values() for f, _, current in members if not current}
+        histories = self._histories(orphans)
+        reviewed = _reviewed_pairings(self.store)
+        fields = self.settings.match_fields
+        for members in by_content.values():
+            current = sorted({f for f, _, c in members if c})
+            files = [f"students/{f}/{r}" for f, r, _ in members]
+            if len(current) > 1:
+                self.result.findings.append(Finding(
+                    "same photo under two students", current, files,
+                    f"the same photo bytes are in the folders of {len(current)} current students: "
+                    + ", ".join(f"{self._who(s)}" for s in current[:6]) + ("..." if len(current) > 6 else "")))
+            for orphan in sorted({f for f, _, c in members if not c}):
+                for student in current:
+                    if reviewed.get(orphan) == student:
+                        continue  # a person paired them on purpose (--pairs)
+                    history = histories.get(orphan)
+                    person = self.plans[student].record.person if student in self.plans else None
+                    if history is None or history.person is None or person is None:
+                        why = "no backup holds that old id" if history is None or history.problem is None \
+                            else f"its backup records disagree ({history.problem.reason})"
+                    else:
+                        judged = compare(history.person, person, fields)
+                        if judged.verdict is Verdict.SAME:
+                            continue
+                        why = ("its old record is a different person" if judged.verdict is Verdict.DIFFERENT else
+                               "its old record cannot be compared") + f" ({judged.reason})"
+                    self.result.findings.append(Finding(
+                        "photo of an orphan of another person", [student], files,
+                        f"{self._who(student)} holds a photo byte-identical to one in orphaned folder {orphan}, and "
+                        f"{why}"))
+
+    def _histories(self, old_ids: set[str]) -> dict:
+        if not old_ids:
+            return {}
+        from .restore import owner_histories
+        return {k: v for k, v in owner_histories(self.settings, old_ids).items()
+                if v.person is not None or v.problem is not None}
+
+    def _who(self, student_id: str) -> str:
+        plan = self.plans.get(student_id)
+        return f"{plan.record.name} ({student_id})" if plan else student_id
+
+    # ---- finding 3 ----
+    def _journalled_placements(self) -> dict[tuple[str, str], list[dict]]:
+        """(folder, rel) -> the journal lines that placed a file there with a recorded origin person."""
+        placed: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for run in list_runs(self.store):
+            with contextlib.suppress(OSError, StoreProblem):
+                for entry in read_journal(journal_dir(self.store) / f"{run.run_id}.jsonl"):
+                    origin = entry.get("origin") if entry.get("type") == "file" else None
+                    if not isinstance(origin, dict) or "name_key" not in origin:
+                        continue
+                    if origin.get("paired_by") == "pairs file":
+                        continue  # a person paired it on purpose
+                    parts = str(entry.get("path", "")).split("/", 2)
+                    if len(parts) == 3 and parts[0] == "students" and parts[1] in self.plans:
+                        placed[(parts[1], parts[2])].append({**entry, "run_id": run.run_id})
+        return placed
+
+    def _placed_from_another_person(self, placed: dict) -> None:
+        fields = self.settings.match_fields
+        for (folder, rel), entries in placed.items():
+            row = self.db.execute("SELECT size, sha FROM files WHERE folder = ? AND rel = ?", (folder, rel)).fetchone()
+            if row is None:
+                continue
+            for entry in entries:
+                if (row[0], row[1]) != (entry.get("size"), entry.get("sha256")):
+                    continue  # not the bytes that run placed any more
+                origin = entry["origin"]
+                old = Person(origin.get("name_key"), origin.get("codes") or "")
+                judged = compare(old, self.plans[folder].record.person, fields)
+                if judged.verdict is Verdict.SAME:
+                    continue
+                who = "a different person" if judged.verdict is Verdict.DIFFERENT else "a person who cannot be compared"
+                self.result.findings.append(Finding(
+                    "placed from another person", [folder], [f"students/{folder}/{rel}"],
+                    f"run {entry['run_id']} placed it from old folder {origin.get('old_id')} "
+                    f"({origin.get('old_name') or 'no name'}), "
+                    f"{who} than {self._who(folder)} ({judged.reason})"))
+
+    # ---- quarantine ----
+    def quarantine(self, run_id: str, journal, in_scope: set[str]) -> None:
+        """Move each finding's photo out of the child's folder into quarantine (never deleted, journalled)."""
+        target_root = self.store.tool_dir / QUARANTINE / run_id
+        moved: set[str] = set()
+        for finding in self.result.findings:
+            for path in finding.files:
+                parts = path.split("/", 2)
+                if parts[1] not in finding.students or parts[1] not in in_scope or path in moved:
+                    continue
+                source = self.store.root / path
+                dest = target_root / path
+                try:
+                    sha, size = sha256_file(source)
+                    make_dirs(dest.parent)
+                    journal.add({"type": "quarantine", "path": path, "to": str(dest.relative_to(self.store.root)),
+                                 "sha256": sha, "size": size, "finding": finding.kind})
+                    journal.sync()
+                    os.rename(source, dest)  # same filesystem: the tool folder is inside the photo root
+                    fsync_dir(source.parent)
+                    fsync_dir(dest.parent)
+                except (OSError, StoreProblem):
+                    continue
+                moved.add(path)
+                self.result.quarantined.append((path, str(dest.relative_to(self.store.root))))
+
+
+def _reviewed_pairings(store: PhotoStore) -> dict[str, str]:
+    from .migrate import reviewed_pairings
+    return reviewed_pairings(store)
+
+
+def findings_as_problems(result: DeepResult, names: dict[str, str], in_scope: set[str]) -> list[Problem]:
+    problems = []
+    for finding in result.findings:
+        for student in finding.students:
+            if student in in_scope:
+                problems.append(Problem(student, names.get(student, ""), ProblemKind.WRONG_CHILD,
+                                        f"{finding.kind}: {finding.evidence}"))
+    return problems

@@ -1,0 +1,133 @@
+"""restore --deep: photos already on the wrong child, found by content; --quarantine moves them aside; --undo."""
+
+from __future__ import annotations
+
+from test_migrate import Reseed
+
+from conftest import School
+from student_photos.sample import jpeg_bytes
+
+
+def order_migrated_school(school: School) -> Reseed:
+    """The design document's migration: folders paired with students by sort order, so children wear each
+    other's photos. Folder names (old ids) sort differently from the children's names."""
+    r = Reseed(school)
+    for key, name, dob, old_id in (("a", "Amy Adams", "2015-01-01", "z-old"), ("b", "Ben Brown", "2015-02-02", "x-old"),
+                                   ("c", "Cal Cole", "2015-03-03", "y-old")):
+        r.child(key, name, date_of_birth=dob, attendance=1, old_id=old_id)  # folders sort x, y, z: Ben, Cal, Amy
+    r.commit()
+    assert school.migrate("--migrate", "--match", "order").code in (0, 1)
+    return r
+
+
+def wearers(school: School, r: Reseed) -> dict[str, str]:
+    """Whose photo each current child holds (decoded from the bytes)."""
+    found = {}
+    for key in r.new:
+        data = school.photo_of(r.new_id(key))
+        found[key] = next((k for k, v in r.photos.items() if v == data), None)
+    return found
+
+
+def test_deep_finds_an_order_based_migration_that_nothing_else_sees(school):
+    r = order_migrated_school(school)
+    wrong = {k for k, v in wearers(school, r).items() if v != k}
+    assert wrong, "the sort order must have mixed them up for this test to mean anything"
+    assert school.restore().code in (0, 1)  # the plain restore links them: it cannot see content
+
+    plain = school.restore("--verify-only", "--json")
+    deep = school.restore("--verify-only", "--deep", "--json")
+
+    assert plain.code == 0, plain.text
+    assert deep.code == 1
+    flagged = {p["student_id"] for p in deep.json["problems"] if p["problem"] == "wrong child"}
+    assert flagged == {r.new_id(k) for k in wrong}
+    finding = next(f for f in deep.json["deep"] if f["kind"] == "photo of an orphan of another person")
+    assert "its old record is a different person" in finding["evidence"]
+    assert deep.json["summary"]["wrong_child"] == len(wrong)
+    text = school.restore("--verify-only", "--deep")
+    assert "❌ Photos that look like another child's (--deep):" in text.out and "wrong child" in text.out
+
+
+def test_quarantine_moves_them_aside_never_deletes_and_undo_brings_them_back(school):
+    r = order_migrated_school(school)
+    school.restore()
+    wrong = {k for k, v in wearers(school, r).items() if v != k}
+    links_before = {sid: d["photo"] for sid, d in school.db_docs().items()}
+    held = {k: school.photo_of(r.new_id(k)) for k in wrong}
+
+    result = school.restore("--deep", "--quarantine", "--json")
+
+    assert result.code == 1
+    run_id = result.json["run_id"]
+    for key in wrong:
+        assert school.photo_of(r.new_id(key)) is None, "taken out of the child's folder"
+        quarantined = school.photos / ".student-photos" / "quarantine" / run_id / "students" / r.new_id(key)
+        assert (quarantined / "profile.jpg").read_bytes() == held[key], "kept, never deleted"
+    assert {sid: d["photo"] for sid, d in school.db_docs().items()} == links_before, "the database is not touched"
+    assert result.json["summary"]["quarantined"] >= len(wrong)
+
+    undo = school.restore("--undo", run_id, "--json")
+
+    assert undo.code == 0, undo.text
+    for key in wrong:
+        assert school.photo_of(r.new_id(key)) == held[key]
+
+
+def test_the_same_photo_under_two_current_students(school):
+    a, b, c = (school.new_student(n) for n in ("Ann", "Bea", "Cid"))
+    school.put_photo(a["student_id"], jpeg_bytes("ann"))
+    school.put_photo(b["student_id"], jpeg_bytes("ann"))  # copied by hand into the wrong folder
+    school.put_photo(c["student_id"], jpeg_bytes("cid"))
+    school.seed([a, b, c])
+    school.write_backup([a, b, c])
+
+    result = school.restore("--verify-only", "--deep", "--json")
+
+    assert result.code == 1
+    (finding,) = result.json["deep"]
+    assert finding["kind"] == "same photo under two students"
+    assert sorted(finding["students"]) == sorted([a["student_id"], b["student_id"]])
+    assert "Ann" in finding["evidence"] and "Bea" in finding["evidence"]
+
+
+def test_a_migration_by_identity_is_not_a_finding_and_a_rerun_hashes_nothing_new(school):
+    r = Reseed(school)
+    for i in range(4):
+        r.child(f"k{i}", f"Kid {i}", date_of_birth=f"2015-01-0{i + 1}", attendance=2)
+    r.commit()
+    assert school.migrate("--migrate").code == 0
+    assert school.restore().code == 0
+
+    first = school.restore("--verify-only", "--deep", "--json")
+    second = school.restore("--verify-only", "--deep", "--json")
+
+    assert first.code == 0 and first.json["deep"] == [], first.text
+    assert first.json["deep_check"]["hashed"] >= 8, "copies and their orphans share sizes: they are hashed"
+    assert second.code == 0 and second.json["deep_check"]["hashed"] == 0, "the hash cache answers a rerun"
+    photo = school.folder(r.new_id("k0")) / "profile.jpg"
+    photo.write_bytes(jpeg_bytes("the real face of kX"))  # same size as the others, other bytes
+    third = school.restore("--verify-only", "--deep", "--json")
+    assert third.json["deep_check"]["hashed"] == 1 and third.json["deep"] == []
+
+
+def test_a_journalled_placement_from_another_person_is_found(school):
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01")
+    r.commit()
+    assert school.migrate("--migrate").code == 0
+    # The database record of that id is now somebody else (ids recycled, or the record overwritten).
+    school.collection.update_one({"student_id": r.new_id("kid")}, {"$set": {"name": "Other Child",
+                                                                           "date_of_birth": "2016-06-06"}})
+    result = school.restore("--verify-only", "--deep", "--json")
+    kinds = {f["kind"] for f in result.json["deep"]}
+    assert "placed from another person" in kinds, result.json["deep"]
+    assert result.code == 1
+
+
+def test_deep_and_quarantine_flags_are_checked_by_the_parser(school):
+    import pytest
+    for args in (["--quarantine"], ["--verify-only", "--deep", "--quarantine"]):
+        with pytest.raises(SystemExit) as stopped:
+            school.restore(*args)
+        assert stopped.value.code == 2

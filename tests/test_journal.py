@@ -1,0 +1,174 @@
+"""The journal, --history and --undo: every change recorded before it is made, and taken back only where safe."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from test_migrate import Reseed
+
+from conftest import ROOT, School
+from student_photos.sample import jpeg_bytes
+
+CANON = "/api/photos/students/{}/profile.jpg"
+
+
+def journal_lines(school: School, run_id: str) -> list[dict]:
+    path = school.photos / ".student-photos" / "journal" / f"{run_id}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def drifted_school(school: School) -> list[dict]:
+    students = [school.new_student(f"Pupil {i}") for i in range(5)]
+    for st in students:
+        school.put_photo(st["student_id"])
+    odd = [None, "photos/students/x/profile.jpg", 42, {"old": "shape"}, "/api/photos/old.jpg"]
+    school.seed([{**st, "photo": value} for st, value in zip(students, odd, strict=True)])
+    school.write_backup(students)
+    return students
+
+
+def test_a_restore_journals_every_link_with_its_old_value_and_undo_puts_them_back(school):
+    students = drifted_school(school)
+    before = {sid: d["photo"] for sid, d in school.db_docs().items()}
+
+    run = school.restore("--json")
+
+    assert run.code == 0, run.text
+    run_id = run.json["run_id"]
+    lines = journal_lines(school, run_id)
+    assert lines[0]["type"] == "run" and lines[-1]["type"] == "end" and lines[-1]["exit_code"] == 0
+    db_lines = [e for e in lines if e["type"] == "db"]
+    assert {e["student_id"] for e in db_lines} == {s["student_id"] for s in students}
+    assert all(e["new"] == CANON.format(e["student_id"]) for e in db_lines)
+
+    history = school.restore("--history", "--json")
+    assert [r["run_id"] for r in history.json["runs"]] == [run_id]
+    assert history.json["runs"][0]["counts"]["database_updated"] == 5
+
+    dry = school.restore("--undo", run_id, "--dry-run", "--json")
+    assert dry.json["links_reverted"] == 5 and {sid: d["photo"] for sid, d in school.db_docs().items()} != before
+    undo = school.restore("--undo", run_id, "--json")
+
+    assert undo.code == 0, undo.text
+    assert {sid: d["photo"] for sid, d in school.db_docs().items()} == before, "every old value, of every type"
+    assert undo.json["undoes"] == run_id and undo.json["run_id"]
+    runs = school.restore("--history", "--json").json["runs"]
+    assert runs[-1]["undoes"] == run_id and runs[-1]["mode"] == "undo"
+    again = school.restore("--undo", undo.json["run_id"], "--json")  # an undo is a run too: undone in turn
+    assert again.code == 0 and all(d["photo"] == CANON.format(sid) for sid, d in school.db_docs().items())
+
+
+def test_undo_leaves_a_link_the_app_changed_since_and_says_so(school):
+    students = drifted_school(school)
+    run_id = school.restore("--json").json["run_id"]
+    school.collection.update_one({"student_id": students[0]["student_id"]},
+                                 {"$set": {"photo": "/api/photos/uploads/new.jpg"}})
+
+    undo = school.restore("--undo", run_id)
+
+    assert undo.code == 1
+    assert "Left: link of " + students[0]["student_id"] in undo.out and "not what the run wrote" in undo.out
+    assert school.db_docs()[students[0]["student_id"]]["photo"] == "/api/photos/uploads/new.jpg"
+
+
+def test_undo_of_a_migration_removes_only_copies_whose_source_still_exists(school):
+    r = Reseed(school)
+    for key in ("a", "b"):
+        r.child(key, f"Kid {key}", date_of_birth="2015-01-01" if key == "a" else "2016-01-01")
+    r.commit()
+    run_id = school.migrate("--migrate", "--json").json["run_id"]
+    placed = [e for e in journal_lines(school, run_id) if e["type"] == "file"]
+    assert {e["origin"]["old_id"] for e in placed} == {r.old_id("a"), r.old_id("b")}
+    (school.folder(r.old_id("b")) / "profile.jpg").unlink()  # b's profile now exists only in the new folder
+    school.put_photo(r.new_id("a"))  # ... and a's copy was replaced by a new upload since
+
+    undo = school.migrate("--undo", run_id, "--json")
+
+    assert undo.code == 1
+    assert school.photo_of(r.new_id("b")) == r.photos["b"], "its source is gone: the only copy stays"
+    assert school.photo_of(r.new_id("a")) is not None, "changed since: left"
+    assert not list((school.folder(r.new_id("a")) / "attendance").iterdir()), "the unchanged copies went"
+    reasons = " ".join(undo.json["left"])
+    assert "may be the only copy" in reasons and "changed since the run placed it" in reasons
+
+
+def test_a_clean_is_not_undone_and_says_why(school):
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01")
+    r.commit()
+    school.migrate("--migrate")
+    clean = school.migrate("--clean", "--confirm", "--json")
+    removed = [e for e in journal_lines(school, clean.json["run_id"]) if e["type"] == "removed"]
+    assert removed and all(f["copy"].startswith("students/") for f in removed[0]["files"])
+
+    undo = school.migrate("--undo", clean.json["run_id"])
+
+    assert undo.code == 0
+    assert "nothing was lost, so there is nothing to undo" in undo.out
+
+
+def test_undo_refuses_an_unknown_run_id(school):
+    school.write_backup([])
+    for bad in ("20990101-000000-abcdef", "../../etc/passwd"):
+        result = school.restore("--undo", bad)
+        assert result.code == 2 and "see --history" in result.err
+
+
+@pytest.mark.parametrize("moment", ["staged", "placed"])
+def test_kill_9_mid_migration_then_undo_and_rerun_agree_with_the_disk(school, moment):
+    r = Reseed(school)
+    for i in range(70):
+        r.child(f"k{i}", f"Child {i}", date_of_birth=f"2011-01-{i % 28 + 1:02d}", attendance=3)
+    r.commit()
+    for key in r.photos:
+        big = jpeg_bytes(f"the real face of {key}", size=200_000)
+        (school.folder(r.old_id(key)) / "profile.jpg").write_bytes(big)
+        r.photos[key] = big
+    profiles = [school.folder(r.new_id(k)) / "profile.jpg" for k in r.new]
+    journal = school.photos / ".student-photos" / "journal"
+
+    def ready() -> bool:
+        if moment == "placed":
+            return any(p.exists() for p in profiles)
+        return journal.is_dir() and any('"type": "file"' in p.read_text() for p in journal.iterdir())
+
+    proc = subprocess.Popen([sys.executable, str(ROOT / "migrate_orphaned_photos.py"), "--migrate"],
+                            env={**os.environ, **school.env()}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline and not ready():
+        pass
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    (run_file,) = journal.iterdir()
+    entries = [json.loads(line) for line in run_file.read_text().splitlines() if line.endswith("}")]
+    named = {e["path"] for e in entries if e["type"] == "file"}
+    on_disk = {str(p.relative_to(school.photos)) for p in school.students_dir.rglob("*")
+               if p.is_file() and p.parent.name != "attendance" and p.name == "profile.jpg"
+               and p.parent.name in {r.new_id(k) for k in r.new}}
+    assert on_disk <= named, "every copy in place is named by the journal (written before it was placed)"
+
+    undo = school.migrate("--undo", run_file.stem, "--json")
+
+    assert undo.code == 0, undo.text
+    assert not any(p.exists() for p in profiles), "every copy the killed run placed is taken back"
+    assert all(school.photo_of(r.old_id(k)) == r.photos[k] for k in r.photos), "the sources are untouched"
+    rerun = school.migrate("--migrate")
+    assert rerun.code == 0, rerun.text
+    r.assert_every_photo_is_its_own()
+    assert all(school.photo_of(r.new_id(k)) == r.photos[k] for k in r.new)
+    assert not list(school.students_dir.rglob("*.partial"))
+
+
+def test_nothing_to_do_writes_no_journal(school):
+    students = drifted_school(school)
+    school.restore()
+    runs = len(list((school.photos / ".student-photos" / "journal").iterdir()))
+    assert school.restore().code == 0
+    assert len(list((school.photos / ".student-photos" / "journal").iterdir())) == runs
+    assert students

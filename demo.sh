@@ -9,9 +9,11 @@ if [ ! -x .venv-dev/bin/python ]; then
 fi
 .venv-dev/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 # MONGO_URL empty on purpose: the demo always uses the embedded database, never the one in .env.
-export MONGO_URL= EMBEDDED_DB=1 DB_NAME=demo_school PHOTO_DIR="$PWD/.demo/photos" BACKUP_DIR="$PWD/.demo/backups"
-if [ ! -d .demo ]; then  # a rerun works on the repaired school; rm -rf .demo to start over
-  .venv-dev/bin/python -m student_photos.sample .demo
+demo="${DEMO_DIR:-$PWD/.demo}"  # the tests give it a folder of their own
+export MONGO_URL= EMBEDDED_DB=1 DB_NAME=demo_school PHOTO_DIR="$demo/photos" BACKUP_DIR="$demo/backups" \
+       EMBEDDED_DB_DIR="${EMBEDDED_DB_DIR:-$PWD/.data}"
+if [ ! -d "$demo" ]; then  # a rerun works on the repaired school; rm -rf .demo to start over
+  .venv-dev/bin/python -m student_photos.sample "$demo"
 fi
 status=0
 .venv-dev/bin/python restore_student_photos.py "$@" || status=$?

@@ -124,6 +124,8 @@ class Console:
         for stream in (self.out, self.err):
             with contextlib.suppress(AttributeError, ValueError):
                 stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        encoding = (getattr(self.out, "encoding", None) or "utf-8").lower().replace("_", "-")
+        self._json_ascii = not encoding.startswith("utf")  # escaped JSON stays valid JSON in any encoding
 
     # ---- the one place that writes ----
     def write(self, text: str, stream: TextIO | None = None) -> None:
@@ -325,7 +327,8 @@ class Console:
         message = safe(message, 2000)
         if self.as_json and self._open_orphans:  # the document is under way: finish it with the error
             self._close_orphans()
-            self.write(f',\n  "error": {json.dumps(message, ensure_ascii=False)},\n  "exit_code": {exit_code}\n}}\n')
+            self.write(f',\n  "error": {json.dumps(message, ensure_ascii=self._json_ascii)},\n'
+                       f'  "exit_code": {exit_code}\n}}\n')
             self.flush()
         elif self.as_json:
             self.emit_json({"error": message, "exit_code": exit_code})
@@ -336,13 +339,13 @@ class Console:
                 self.err.flush()
 
     def emit_json(self, document: dict) -> None:
-        self.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+        self.write(json.dumps(document, ensure_ascii=self._json_ascii, indent=2, default=str) + "\n")
         self.flush()
 
     # ---- migrate: the head once the orphans are known, each orphan as it is done, then the summary ----
     def orphans_found(self, report: MigrateReport) -> None:
         if self.as_json:  # streamed: one orphan at a time, never the whole document in memory
-            head = json.dumps(migrate_json_head(report), ensure_ascii=False, indent=2, default=str)
+            head = json.dumps(migrate_json_head(report), ensure_ascii=self._json_ascii, indent=2, default=str)
             self.write(head[:-2] + ',\n  "orphans": [')
             self._open_orphans = self._head_written = True
             return
@@ -374,7 +377,7 @@ class Console:
     def orphan(self, index: int, orphan: OrphanReport, report: MigrateReport) -> None:
         if self.as_json:
             self.write(("," if self._orphans_written else "") + "\n    " +
-                       json.dumps(orphan_json(orphan), ensure_ascii=False, default=str))
+                       json.dumps(orphan_json(orphan), ensure_ascii=self._json_ascii, default=str))
             self._orphans_written += 1
         elif not self.quiet or orphan.needs_attention:
             self._orphan(index, orphan, report)
@@ -384,7 +387,7 @@ class Console:
             if not self._head_written:
                 self.orphans_found(report)
             self._close_orphans()
-            tail = json.dumps(migrate_json_tail(report), ensure_ascii=False, indent=2, default=str)
+            tail = json.dumps(migrate_json_tail(report), ensure_ascii=self._json_ascii, indent=2, default=str)
             self.write(",\n" + tail[2:])
             self.flush()
             return

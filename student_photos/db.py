@@ -83,8 +83,8 @@ def _explain(exc: BaseException, settings: Settings) -> str:
         if exc.code == 18 or "authentication" in str(exc).lower():
             return f"Failed to connect to database: authentication failed ({where})"
         if exc.code == 13 or (exc.details or {}).get("codeName") == "Unauthorized":
-            return (f"Database error on {where}: permission denied on {settings.collection_label()} "
-                    "(the user needs the read role, and readWrite to change links)")
+            return (f"Database error on {where}: permission denied on {settings.collection_label()}: the user "
+                    "needs find, and update to relink (see 'Setting up for a real school' in README.md)")
         text = str((exc.details or {}).get("errmsg") or str(exc).split(", full error:")[0])
     elif isinstance(exc, ServerSelectionTimeoutError):
         return f"Failed to connect to database: {where} did not answer within {settings.server_timeout_ms // 1000} s"

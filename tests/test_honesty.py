@@ -29,8 +29,8 @@ CANON = "/api/photos/students/{}/profile.jpg"
 
 def healthy_school(school: School, n: int = 3) -> list[dict]:
     students = [school.new_student(f"Pupil {i}") for i in range(n)]
-    for st in students:
-        school.put_photo(st["student_id"])
+    for student in students:
+        school.put_photo(student["student_id"])
     school.seed(students)
     school.write_backup(students)
     return students
@@ -66,8 +66,8 @@ def test_a_database_far_smaller_than_the_backup_is_refused_and_the_ratio_can_be_
 def test_verify_only_exits_1_whenever_a_restore_would_change_something(school):
     students = healthy_school(school, 30)
     school.collection.update_many({}, {"$set": {"photo": None}})
-    for st in students[:10]:
-        shutil.rmtree(school.folder(st["student_id"]) / "attendance")
+    for student in students[:10]:
+        shutil.rmtree(school.folder(student["student_id"]) / "attendance")
 
     result = school.restore("--verify-only", "--quiet")
 

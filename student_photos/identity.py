@@ -79,6 +79,8 @@ def name_key(value: object) -> str | None:
     """A name's comparable form; None when it is missing, empty or not text (then identity is unknown)."""
     if not isinstance(value, str):
         return None
+    if value.isascii() and value.isprintable():  # most names: NFKC and casefold are lower() here
+        return " ".join(value.replace("`", "'").split()).lower() or None
     key = unicodedata.normalize("NFKC", clean_text(value).casefold())
     # Dotless ı and dotted İ fold differently from I and i; in a name they are one letter written two ways.
     return key.replace("ı", "i").replace("i\u0307", "i") or None
@@ -170,12 +172,28 @@ def value_code(value: object) -> str:
 
 
 def person_of(name: object, values: Iterable[object]) -> Person:
-    codes = [value_code(v) for v in values]
+    codes = [value_code(v) if v is not None else "" for v in values]
     return Person(name_key(name), SEPARATOR.join(codes) if any(codes) else "")
 
 
 def person_from_document(doc: dict, fields: Sequence[str]) -> Person:
     return person_of(doc.get("name"), (doc.get(f) for f in fields))
+
+
+_PLAIN = (str, int, type(None))  # exactly equal values of these types normalise to exactly equal codes
+
+
+def plainly_equal(a: tuple, b: tuple) -> bool:
+    """Two records' raw name and fields are the very same plain values (no bool, float, list or date, whose
+    equality Python stretches): their verdict is then the verdict of one record against itself."""
+    if len(a) != len(b):
+        return False
+    return all(type(x) is type(y) and type(x) in _PLAIN and x == y for x, y in zip(a, b, strict=True))
+
+
+def self_verdict(person: Person, fields: Sequence[str]) -> Judgement:
+    """The verdict of a record compared with an identical copy of itself: SAME unless something is unknown."""
+    return compare(person, person, fields)
 
 
 # ---------------------------------------------------------------- comparing

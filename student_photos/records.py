@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .identity import Person, person_from_document
+from .identity import Person, person_of
 
 # One safe path component; a leading '.' is refused because dot-entries are the tool's own.
 SAFE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
@@ -47,10 +47,18 @@ class StudentRecord:
 
     student_id: str  # the id as given when safe, else a printable description of it
     name: str  # as stored, for display
-    person: Person  # what identifies them (identity.py)
+    raw: tuple  # the name and identifying fields as stored; normalised (``person``) only when needed
     photo: object = None  # the `photo` field as stored (any type; None when absent)
     doc_id: object = None  # the database `_id`, for conditional writes
     id_problem: str | None = None
+    _person: Person | None = None
+
+    @property
+    def person(self) -> Person:
+        """What identifies them (identity.py), normalised once, the first time it is asked for."""
+        if self._person is None:
+            self._person = person_of(self.raw[0], self.raw[1:])
+        return self._person
 
     @property
     def receivable(self) -> bool:
@@ -71,5 +79,5 @@ def record_from_document(doc: dict, fields: Sequence[str]) -> StudentRecord:
     raw_id = doc.get("student_id")
     problem = id_problem(raw_id)
     return StudentRecord(raw_id if isinstance(raw_id, str) and problem is None else describe_id(raw_id),
-                         display_name(doc.get("name")),
-                         person_from_document(doc, fields), doc.get("photo"), doc.get("_id"), problem)
+                         display_name(doc.get("name")), (doc.get("name"), *(doc.get(f) for f in fields)),
+                         doc.get("photo"), doc.get("_id"), problem)

@@ -27,7 +27,7 @@ from .backups import BackupUnusable, list_backups, named_backup, read_backup
 from .config import Settings
 from .db import Database, LinkChange
 from .errors import ConfigError, PhotoRootError
-from .identity import History, Judgement, Person, Verdict, compare, merge_history
+from .identity import History, Judgement, Person, Verdict, compare, merge_history, plainly_equal, self_verdict
 from .links import ATTENDANCE, PROFILE, PhotoLink, canonical_link, read_link
 from .records import InvalidEntry, StudentRecord, is_safe_id, record_from_document
 from .report import (
@@ -91,6 +91,7 @@ class StudentPlan:
     conflict: str | None = None  # a backup record under this id that is another (or an unknown) person
     in_order: bool = False  # folder, attendance/ and a usable photo found in place
     in_scope: bool = True
+    self_judged: Judgement | None = None  # the identity rule on its own record (a backup with the same values)
 
     @property
     def student_id(self) -> str:
@@ -136,11 +137,30 @@ def _in_order(students: str, student_id: str) -> bool:
     return check_photo(f"{folder}/{PROFILE}").ok
 
 
+def _folder_names(store: PhotoStore) -> list[str]:
+    try:
+        with os.scandir(store.students) as entries:
+            return [e.name for e in entries if not e.name.startswith(".") and is_safe_id(e.name)]
+    except OSError:
+        return []
+
+
 async def read_census(settings: Settings, options: RestoreOptions, store: PhotoStore, database: Database,
                       report: RestoreReport, progress: Progress, stop: StopFlag) -> Census:
     census = Census()
     fields = settings.match_fields
     wanted = set(options.students)
+    # The server takes a while to answer: meanwhile, check on disk (worker threads) which of the folders that
+    # exist are in order. Only folders are looked at, read-only; a student without one is checked later.
+    students_path = str(store.students)
+    folders_in_order: dict[str, bool] = {}
+
+    def check_folder(name: str) -> tuple[str, bool]:
+        return name, _in_order(students_path, name)
+
+    early = asyncio.ensure_future(map_in_threads(
+        check_folder, _folder_names(store), settings.workers, stop,
+        lambda _i, result: folders_in_order.__setitem__(*result)))
     meter = progress.phase("Reading the database", None)
     async for doc in database.read_students(fields):
         meter.advance()
@@ -158,19 +178,29 @@ async def read_census(settings: Settings, options: RestoreOptions, store: PhotoS
         else:
             plan.documents += 1
     meter.done()
+    await early
 
-    # While the backups are read, check on disk (worker threads) which students are in order already.
-    students_path = str(store.students)
+    # While the backups are read, check the students whose folders were not looked at yet.
     plans = list(census.plans.values())
-    meter = progress.phase("Checking folders", len(plans))
+    unchecked = []
+    for plan in plans:
+        if plan.in_scope:
+            found = folders_in_order.get(plan.student_id)
+            if found is None:
+                unchecked.append(plan)
+            else:
+                plan.in_order = found
+    folders_in_order.clear()
+    meter = progress.phase("Checking folders", len(unchecked))
 
     def check(plan: StudentPlan) -> None:
         plan.in_order = _in_order(students_path, plan.student_id)
 
-    checking = asyncio.ensure_future(map_in_threads(check, [p for p in plans if p.in_scope], settings.workers, stop,
+    checking = asyncio.ensure_future(map_in_threads(check, unchecked, settings.workers, stop,
                                                     lambda _i, _r: meter.advance()))
     try:
-        owners_wanted = {link.owner for plan in plans if (link := read_link(plan.record.photo)[0]) and link.owner
+        owners_wanted = {link.owner for plan in plans if plan.record.photo != canonical_link(plan.student_id)
+                         and (link := read_link(plan.record.photo)[0]) and link.owner
                          and link.owner not in census.current_ids}
         census.owners_read = owners_wanted
         await asyncio.get_running_loop().run_in_executor(None, _read_backups, settings, options, census, report,
@@ -258,11 +288,15 @@ class _BackupEffects:
         self.not_in_db: list[tuple[str, str]] = []
 
     def compare(self, plan: StudentPlan, entry: StudentRecord, backup: str, fields: Sequence[str]) -> None:
-        if entry.person != plan.record.person:  # equal codes are the same person: no need to ask
+        if plainly_equal(entry.raw, plan.record.raw):  # the very same values: judge one record, once
+            if plan.self_judged is None:
+                plan.self_judged = self_verdict(plan.record.person, fields)
+            judged = plan.self_judged
+        else:
             judged = compare(entry.person, plan.record.person, fields)
-            if judged.verdict is not Verdict.SAME:
-                self.conflicts.append((plan, _conflict_text(entry, backup, judged)))
-                return
+        if judged.verdict is not Verdict.SAME:
+            self.conflicts.append((plan, _conflict_text(entry, backup, judged)))
+            return
         link, _ = read_link(entry.photo)
         if link is not None and not link.is_canonical_for(plan.student_id):
             self.links.append((plan, link))

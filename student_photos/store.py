@@ -32,6 +32,7 @@ JPEG_END = b"\xff\xd9"
 DIR_MODE = 0o775  # the umask narrows it further; world-write is never granted
 FILE_MODE = 0o664
 CHUNK = 1 << 20
+SMALL_PHOTO = 64 << 10  # read whole in one system call by the photo check
 MAX_STRUCTURE_READ = 64 << 20  # a photo whose end marker is not its last bytes is parsed up to this size
 _PID = os.getpid()
 WORK_CHUNK = 256  # items per thread-pool task: large enough that the pool's own cost stays small
@@ -167,8 +168,7 @@ def open_regular(path: Path | str, follow: bool = False) -> int:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise NotRegularFile(path, _kind(mode))
-        os.set_blocking(fd, True)
+            raise NotRegularFile(path, _kind(mode))  # (O_NONBLOCK means nothing to a regular file: it stays)
     except BaseException:
         os.close(fd)
         raise
@@ -272,10 +272,14 @@ def check_photo(path: Path | str) -> PhotoCheck:
         size = os.fstat(fd).st_size
         if size == 0:
             return PhotoCheck(PhotoState.EMPTY)
-        if os.read(fd, 3) != JPEG_START:
+        if size <= SMALL_PHOTO:  # head and tail in one read
+            data = os.pread(fd, size, 0)
+            head, tail = data[:3], data[-16:]
+        else:
+            head, tail = os.pread(fd, 3, 0), os.pread(fd, 16, size - 16)
+        if head != JPEG_START:
             return PhotoCheck(PhotoState.NOT_JPEG, size)
-        tail = os.pread(fd, 16, max(0, size - 16)).rstrip(b"\x00\r\n ")
-        if tail.endswith(JPEG_END) and size > 4:
+        if tail.rstrip(b"\x00\r\n ").endswith(JPEG_END) and size > 4:
             return PhotoCheck(PhotoState.OK, size)
         if size > MAX_STRUCTURE_READ:
             return PhotoCheck(PhotoState.TRUNCATED, size)

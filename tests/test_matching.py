@@ -9,7 +9,6 @@ import pytest
 
 from student_photos.console import Console
 from student_photos.errors import ConfigError
-from student_photos.identity import person_of
 from student_photos.matching import MAX_NAMELESS, MatchBook
 from student_photos.records import StudentRecord, id_problem
 from student_photos.report import Action, Decision, MigrateReport, Mode, OrphanReport, RunInfo
@@ -19,8 +18,8 @@ FIELDS = ("date_of_birth", "student_number")
 
 def record(student_id, name: object, dob: object = None, number: object = None) -> StudentRecord:
     problem = id_problem(student_id)
-    return StudentRecord(student_id if problem is None else repr(student_id), str(name),
-                         person_of(name, (dob, number)), id_problem=problem)
+    return StudentRecord(student_id if problem is None else repr(student_id), str(name), (name, dob, number),
+                         id_problem=problem)
 
 
 def decide(current: list[StudentRecord], orphans: list[str], backups: list[tuple[str, list[StudentRecord]]],

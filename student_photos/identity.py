@@ -213,6 +213,23 @@ def _compare_codes(x: str, y: str) -> str:
     return "agree" if x == y else "differ"
 
 
+def field_verdict(a: object, b: object) -> str:
+    """One identifying field's values side by side: 'agree', 'differ', 'unknown', or '' when one is absent."""
+    x, y = value_code(a), value_code(b)
+    if not x or not y:
+        return ""
+    outcome = _compare_codes(x, y)
+    return outcome if outcome in ("agree", "differ") else "unknown"
+
+
+def names_agree(a: object, b: object) -> str:
+    """'agree', 'differ', or 'unknown' when either name is missing or not text."""
+    x, y = name_key(a), name_key(b)
+    if x is None or y is None:
+        return "unknown"
+    return "agree" if x == y else "differ"
+
+
 def compare(a: Person, b: Person, fields: Sequence[str]) -> Judgement:
     """SAME, DIFFERENT or UNKNOWN, with the reason. A proven difference wins over anything unknown."""
     differing: list[str] = []

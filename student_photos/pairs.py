@@ -197,10 +197,9 @@ class PlanPage:
         from .review import write_review_page
         cards = sorted(self.cards, key=lambda c: not c.needs_person)
         summary = [("Database", self.run.info.database), ("Photo folder", self.run.info.photo_dir),
-                   ("Backups", ", ".join(report.backups_used) or "none"),
-                   ("Need your decision", str(sum(c.needs_person for c in cards))),
-                   ("The tool's own matches", str(self.matches) + (f" (first {MAX_MATCH_CARDS} shown)"
-                                                                    if self.matches > MAX_MATCH_CARDS else ""))]
+                   ("Backups", ", ".join(report.backups_used) or "none")]
+        if self.matches > MAX_MATCH_CARDS:
+            summary.append(("The tool's own matches", f"{self.matches} (the first {MAX_MATCH_CARDS} are shown)"))
         write_review_page(self.path, cards, title="Orphaned photo folders: review", summary=summary,
                           forbidden_root=self.run.store.root)
         return str(self.path)

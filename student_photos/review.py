@@ -19,7 +19,6 @@ import re
 import shutil
 import stat
 import tempfile
-import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .errors import ToolError
+from .identity import field_verdict, names_agree
 
 _Image: Any
 _ImageOps: Any
@@ -233,22 +233,22 @@ def _photo_html(photo: ReviewPhoto, limits: _Limits, first: bool) -> str:
 # --- cards ---------------------------------------------------------------------------------------------
 
 
-def _comparable(value: str) -> str:
-    """Case-, width- and whitespace-insensitive, as the matching compares identities (kept local: no coupling)."""
-    return " ".join(unicodedata.normalize("NFKC", value).split()).casefold()
-
-
 def _str(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _compare(value: str, old: str | None) -> str:
-    """A ✓/≠ mark against the old record's value (text, not only colour: it must survive printing)."""
+def _compare(value: str, old: str | None, name: bool = False) -> str:
+    """A ✓/≠ mark against the old record's value, by the identity rule itself (text, not only colour: it
+    must survive printing)."""
     if old is None or not value.strip() or not old.strip():
         return ""
-    if _comparable(value) == _comparable(old):
+    verdict = names_agree(value, old) if name else field_verdict(value, old)
+    if verdict == "agree":
         return ' <span class="same" title="same as the old record">✓ same</span>'
-    return ' <span class="diff" title="differs from the old record">≠ differs</span>'
+    if verdict == "differ":
+        return ' <span class="diff" title="differs from the old record">≠ differs</span>'
+    return ' <span class="diff" title="cannot be compared with the old record">? cannot compare</span>' \
+        if verdict == "unknown" else ""
 
 
 def _person_html(person: ReviewPerson, limits: _Limits, css: str, old: ReviewPerson | None,
@@ -256,7 +256,7 @@ def _person_html(person: ReviewPerson, limits: _Limits, css: str, old: ReviewPer
     old_fields = {str(k): _str(v) for k, v in old.fields} if old else {}
     name = _bdi(person.name) if _str(person.name).strip() else '<span class="none">not recorded</span>'
     rows = [f'<tr><th>Name</th><td class="name">{name}'
-            f'{_compare(_str(person.name), _str(old.name)) if old else ""}</td></tr>',
+            f'{_compare(_str(person.name), _str(old.name), name=True) if old else ""}</td></tr>',
             f"<tr><th>Student id</th><td><code>{_bdi(person.student_id)}</code></td></tr>"]
     for field, raw in person.fields:
         field, value = str(field), _str(raw)  # forgiving: a None or a number from the database is still shown

@@ -1,0 +1,174 @@
+"""When the tool cannot decide, a person can: --list --csv / --html, then --migrate --pairs (checked whole first)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+
+import pytest
+from test_migrate import Reseed
+
+from conftest import School
+from student_photos.sample import jpeg_bytes
+
+HEADER = "orphan,old_name,backup,decision,reason,student_id,student_name,override"
+
+
+def jordans(school: School) -> Reseed:
+    """Two children named Jordan Smith with nothing on record to tell them apart, and one plain match."""
+    r = Reseed(school)
+    r.child("j1", "Jordan Smith")
+    r.child("j2", "Jordan Smith")
+    r.child("sam", "Sam Lee", date_of_birth="2015-05-05")
+    r.commit()
+    return r
+
+
+def read_plan(path) -> list[dict]:
+    import csv
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def save_as_spreadsheet(path, rows: list[dict], delimiter: str = ",") -> None:
+    """As Excel saves a CSV: a BOM, CRLF, every cell quoted."""
+    lines = [delimiter.join(f'"{h}"' for h in HEADER.split(","))]
+    lines += [delimiter.join(f'"{row.get(h, "")}"' for h in HEADER.split(",")) for row in rows]
+    path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
+
+
+def test_the_plan_as_csv_one_row_per_orphan(school, tmp_path):
+    r = jordans(school)
+    plan = tmp_path / "plan.csv"
+    result = school.migrate("--list", "--csv", str(plan))
+    assert result.code == 1
+    assert stat.S_IMODE(os.stat(plan).st_mode) == 0o600
+    assert plan.read_bytes().startswith(b"\xef\xbb\xbf" + HEADER.encode())
+    rows = {row["orphan"]: row for row in read_plan(plan)}
+    assert set(rows) == {r.old_id(k) for k in ("j1", "j2", "sam")}
+    assert rows[r.old_id("sam")]["student_id"] == r.new_id("sam") and rows[r.old_id("sam")]["decision"] == "migrate"
+    assert rows[r.old_id("j1")]["decision"] == "ambiguous" and rows[r.old_id("j1")]["student_id"] == ""
+    assert f"📄 Plan written for review: {plan}" in result.out
+
+
+def test_a_reviewed_file_carries_out_what_a_person_decided(school, tmp_path):
+    r = jordans(school)
+    plan = tmp_path / "plan.csv"
+    school.migrate("--list", "--csv", str(plan))
+    rows = [row for row in read_plan(plan) if row["decision"] == "ambiguous"]  # the person kept only these rows
+    for row in rows:  # they looked at the photos and know which Jordan is which
+        if row["orphan"] == r.old_id("j1"):
+            row["student_id"] = r.new_id("j1")
+        if row["orphan"] == r.old_id("j2"):
+            row["student_id"] = r.new_id("j2")
+    reviewed = tmp_path / "reviewed.csv"
+    save_as_spreadsheet(reviewed, rows, delimiter=";")
+    before = school.snapshot()
+
+    dry = school.migrate("--migrate", "--pairs", str(reviewed), "--dry-run", "--json")
+
+    assert school.snapshot() == before
+    decided = {o["name"]: o for o in dry.json["orphans"]}
+    assert decided[r.old_id("j1")]["target_id"] == r.new_id("j1")
+    assert decided[r.old_id("j1")]["paired_by"] == "pairs file"
+
+    result = school.migrate("--migrate", "--pairs", str(reviewed), "--json")
+
+    assert result.code == 0, result.text
+    for key in ("j1", "j2", "sam"):
+        assert school.photo_of(r.new_id(key)) == r.photos[key]
+    audit = [json.loads(line) for line in (school.photos / ".migrations" / "audit.jsonl").read_text().splitlines()]
+    by_old = {a["old_id"]: a for a in audit}
+    import hashlib
+    digest = hashlib.sha256(reviewed.read_bytes()).hexdigest()
+    assert by_old[r.old_id("j1")]["pairs_file"] == {"file": str(reviewed), "sha256": digest, "override": False}
+    assert by_old[r.old_id("sam")]["paired_by"] == "identity", "orphans the file left empty keep the tool's decision"
+    cleaned = school.migrate("--clean", "--confirm", "--json")
+    assert cleaned.code == 0, cleaned.text
+    assert not school.folder(r.old_id("j1")).exists(), "--clean treats a reviewed pairing as migrated"
+
+
+def test_a_bad_file_is_refused_whole_naming_every_bad_row(school, tmp_path):
+    r = jordans(school)
+    rows = [{"orphan": "no-such-folder", "student_id": r.new_id("j1")},
+            {"orphan": r.new_id("sam"), "student_id": r.new_id("sam")},  # a current student's folder
+            {"orphan": r.old_id("j1"), "student_id": "nobody-has-this-id"},
+            {"orphan": r.old_id("j2"), "student_id": r.new_id("j2")},
+            {"orphan": r.old_id("j2"), "student_id": r.new_id("j1")},  # the same orphan twice
+            {"orphan": r.old_id("sam"), "student_id": r.new_id("j2")}]  # the same student twice (and different)
+    reviewed = tmp_path / "reviewed.csv"
+    save_as_spreadsheet(reviewed, rows)
+    before = school.snapshot()
+
+    result = school.migrate("--migrate", "--pairs", str(reviewed))
+
+    assert result.code == 2 and school.snapshot() == before
+    for line in (2, 3, 4, 6, 7):
+        assert f"line {line}:" in result.err, line
+    assert "nothing was done" in result.err and "line 5:" not in result.err
+    missing_header = tmp_path / "no-header.csv"
+    missing_header.write_text("a,b\n1,2\n")
+    refused = school.migrate("--migrate", "--pairs", str(missing_header))
+    assert refused.code == 2 and "orphan" in refused.err
+
+
+def test_a_sorted_spreadsheet_cannot_hand_out_photos_without_override(school, tmp_path):
+    r = Reseed(school)
+    r.child("a", "Amy Adams", date_of_birth="2015-01-01")
+    r.child("b", "Ben Brown", date_of_birth="2016-02-02")
+    r.commit()
+    shifted = [{"orphan": r.old_id("a"), "student_id": r.new_id("b")},  # one column sorted, the other not
+               {"orphan": r.old_id("b"), "student_id": r.new_id("a")}]
+    reviewed = tmp_path / "sorted.csv"
+    save_as_spreadsheet(reviewed, shifted)
+
+    refused = school.migrate("--migrate", "--pairs", str(reviewed))
+
+    assert refused.code == 2 and "different people by the identity rule" in refused.err
+    assert school.photo_of(r.new_id("a")) is None and school.photo_of(r.new_id("b")) is None
+    overridden = [{**row, "override": "yes"} for row in shifted]
+    save_as_spreadsheet(reviewed, overridden)
+    done = school.migrate("--migrate", "--pairs", str(reviewed))
+    assert done.code == 0, done.text
+    audit = [json.loads(line) for line in (school.photos / ".migrations" / "audit.jsonl").read_text().splitlines()]
+    assert all(a["pairs_file"]["override"] for a in audit)
+
+
+def test_plan_and_page_are_never_written_into_the_photo_store(school):
+    jordans(school)
+    for flag, name in (("--csv", "plan.csv"), ("--html", "review.html")):
+        result = school.migrate("--list", flag, str(school.photos / name))
+        assert result.code == 2 and "the app serves that folder" in result.err
+        assert not (school.photos / name).exists()
+
+
+def test_the_review_page_shows_both_jordans_beside_the_old_photos(school, tmp_path):
+    r = jordans(school)
+    for key in ("j1", "j2"):  # new attendance photos pile up under each new id: they show the child today
+        folder = school.folder(r.new_id(key)) / "attendance"
+        folder.mkdir(parents=True)
+        (folder / "2026-11-20_AM.jpg").write_bytes(jpeg_bytes(f"today {key}"))
+    page = tmp_path / "review.html"
+
+    result = school.migrate("--list", "--html", str(page))
+
+    assert result.code == 1 and stat.S_IMODE(os.stat(page).st_mode) == 0o600
+    html = page.read_text()
+    assert "default-src 'none'" in html and "http://" not in html and "https://" not in html
+    needs = html.split("<details")[0]
+    for key in ("j1", "j2"):
+        assert r.old_id(key) in needs and r.new_id(key) in needs
+    assert needs.count("data:image/jpeg;base64,") >= 6, "old profiles and attendance, and each Jordan's photos"
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        pytest.skip("chromium not installed: the review page was checked as HTML, not in a browser")
+    shot = tmp_path / "shot.png"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1800", f"--screenshot={shot}",
+                    page.as_uri()], capture_output=True, timeout=120, check=False)
+    assert shot.exists() and shot.stat().st_size > 20_000
+    shutil.copy(shot, "/tmp/review-e2e.png") if os.environ.get("KEEP_SCREENSHOT") else None

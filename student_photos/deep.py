@@ -18,16 +18,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import stat
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .identity import Person, Verdict, compare
 from .journal import journal_dir, list_runs, read_journal
-from .links import ATTENDANCE, PROFILE
 from .report import Problem, ProblemKind
-from .store import PhotoStore, StoreProblem, fsync_dir, make_dirs, map_in_threads, sha256_file
+from .store import PhotoStore, StoreProblem, fsync_dir, make_dirs, map_in_threads, sha256_file, walk_photos
 
 CACHE_NAME = "hash-cache.sqlite3"
 QUARANTINE = "quarantine"
@@ -52,29 +49,6 @@ class DeepResult:
     files_hashed: int = 0  # hashed now (the rest came from the cache, or could not be a duplicate by size)
     cache: str = ""
     quarantined: list[tuple[str, str]] = field(default_factory=list)  # (from, to) under PHOTO_DIR
-
-
-def _walk(folder: str) -> Iterator[tuple[str, os.stat_result]]:
-    """profile.jpg and every regular file under attendance/, with their stat (symlinks never followed)."""
-    try:
-        info = os.lstat(f"{folder}/{PROFILE}")
-        if stat.S_ISREG(info.st_mode):
-            yield PROFILE, info
-    except OSError:
-        pass
-    pending = [(f"{ATTENDANCE}/", f"{folder}/{ATTENDANCE}")]
-    while pending:
-        prefix, current = pending.pop()
-        try:
-            with os.scandir(current) as entries:
-                for entry in entries:
-                    info = entry.stat(follow_symlinks=False)
-                    if stat.S_ISREG(info.st_mode):
-                        yield prefix + entry.name, info
-                    elif stat.S_ISDIR(info.st_mode):
-                        pending.append((f"{prefix}{entry.name}/", entry.path))
-        except OSError:
-            continue
 
 
 class HashCache:
@@ -137,7 +111,7 @@ class DeepCheck:
         def walk(name: str) -> list[tuple]:
             current = int(name in self.plans)
             return [(name, rel, i.st_size, i.st_dev, i.st_ino, i.st_mtime_ns, i.st_ctime_ns, current)
-                    for rel, i in _walk(f"{students}/{name}")]
+                    for rel, i in walk_photos(f"{students}/{name}")]
 
         def collect(_index: int, found: list[tuple]) -> None:
             rows.extend(found)

@@ -330,6 +330,11 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
             return Choice(Outcome.AMBIGUOUS, f"{len(differing_namesakes) + 1} current students have this name and "
                                              f"no identifying field agrees with {label(target)}: the others are "
                                              "ruled out, but nothing proves it is this one", fits=fits)
+        chosen = next(person for t, person in candidates if t is target)
+        if not judged.agreeing and (old.codes or chosen.codes):
+            return Choice(Outcome.UNKNOWN, f"only the name agrees with {label(target)}: one of them has identifying "
+                                           "fields, and none of them agrees (a pupil who left and a newcomer can "
+                                           "share a name)", fits=fits)
         return Choice(Outcome.MATCH, judged.reason, target, fits)
     if differing_namesakes:
         reasons = sorted({j.reason for j in differing_namesakes})

@@ -286,9 +286,7 @@ class Migrator:
         ready: dict[Path, bool] = {}  # folder -> created by this run (then nothing can be in it yet)
         for folder in (target_dir, target_dir / ATTENDANCE):
             ready[folder] = ensure_dir(folder, dry_run=False)
-        for rel in work.missing:
-            if self.stop.requested:
-                return
+        for rel in work.missing:  # an orphan is carried whole or not at all: a stop waits for the orphan in hand
             dest = target_dir / rel
             if dest.parent not in ready:  # nested folders under attendance/
                 for parent in reversed(dest.relative_to(target_dir).parents[:-1]):

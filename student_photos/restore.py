@@ -27,7 +27,18 @@ from .backups import BackupUnusable, list_backups, named_backup, read_backup
 from .config import Settings
 from .db import Database, LinkChange
 from .errors import ConfigError, PhotoRootError
-from .identity import History, Judgement, Person, Verdict, compare, merge_history, plainly_equal, self_verdict
+from .identity import (
+    History,
+    Judgement,
+    Outcome,
+    Person,
+    Verdict,
+    choose,
+    compare,
+    merge_history,
+    plainly_equal,
+    self_verdict,
+)
 from .links import ATTENDANCE, PROFILE, PhotoLink, canonical_link, read_link
 from .records import InvalidEntry, StudentRecord, is_safe_id, record_from_document
 from .report import (
@@ -58,6 +69,7 @@ from .store import (
     store_lock,
     students_dir_is_empty,
     sweep_temporaries,
+    walk_photos,
 )
 
 TITLE = "STUDENT PHOTO RESTORATION & RELINK"
@@ -109,9 +121,19 @@ class Census:
     current_ids: set[str] = field(default_factory=set)  # every database id as text, valid or not
     owners: dict[str, list[Person]] = field(default_factory=lambda: defaultdict(list))  # old id -> records
     owners_read: set[str] = field(default_factory=set)  # old ids whose records were looked for
+    others: list[StudentRecord] = field(default_factory=list)  # records that are no plan: invalid or repeated ids
     any_photo_set: bool = False
     documents: int = 0
     newest_count: int = 0
+    _by_name: dict[str | None, list[tuple[str, Person]]] | None = None
+
+    def candidates_for(self, person: Person) -> list[tuple[str, Person]]:
+        """Every current record that could be this person: its namesakes, and those with no usable name."""
+        if self._by_name is None:
+            self._by_name = defaultdict(list)
+            for record in [p.record for p in self.plans.values()] + self.others:
+                self._by_name[record.person.name].append((record.student_id, record.person))
+        return self._by_name.get(person.name, []) + self._by_name.get(None, [])
 
 
 @dataclass(slots=True)
@@ -168,6 +190,7 @@ async def read_census(settings: Settings, options: RestoreOptions, store: PhotoS
         record = record_from_document(doc, fields)
         census.current_ids.add(record.student_id)
         if not record.receivable:
+            census.others.append(record)
             report.problems.append(Problem(record.student_id, record.name, ProblemKind.INVALID_ID,
                                            f"{record.id_problem} (database); skipped"))
             continue
@@ -177,6 +200,10 @@ async def read_census(settings: Settings, options: RestoreOptions, store: PhotoS
             census.plans[record.student_id] = StudentPlan(record, in_scope=not wanted or record.student_id in wanted)
         else:
             plan.documents += 1
+            census.others.append(record)
+    for record in census.others:  # an int 7 and a string "7" would share folder 7: neither may take it
+        if not record.receivable and record.student_id in census.plans:
+            census.plans[record.student_id].documents += 1
     meter.done()
     await early
 
@@ -401,7 +428,7 @@ class Repairer:
             links.append(("database", db_link))
         own = f"{self.students}/{plan.student_id}/{PROFILE}"
         for where, link in links:
-            path = self._resolve(link)
+            path = resolve_link(self.store, link)
             if path is None or str(path) == own:
                 continue
             if check_photo(path).ok:
@@ -410,22 +437,35 @@ class Repairer:
                 outcome.notes.append(f"{where} photo link points at {link.relative}, which is not a usable photo")
         return found
 
-    def _resolve(self, link: PhotoLink) -> Path | None:
-        """The file a link names, walking it ourselves so no symlink anywhere on the way is followed."""
-        path = self.store.root
-        for part in link.parts:
-            path = path / part
-            try:
-                if stat.S_ISLNK(os.lstat(path).st_mode):
-                    return None
-            except OSError:
-                return None
-        return path
-
 
 # ---------------------------------------------------------------- 3. evidence
+def resolve_link(store: PhotoStore, link: PhotoLink) -> Path | None:
+    """The file a link names, walking it ourselves so no symlink anywhere on the way is followed."""
+    path = store.root
+    for part in link.parts:
+        path = path / part
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return None
+        except OSError:
+            return None
+    return path
+
+
+def _links_of(plan: StudentPlan) -> list[tuple[str, PhotoLink]]:
+    """A student's own links that point somewhere other than their canonical photo."""
+    links = [("backup", link) for link in plan.backup_links]
+    if plan.record.photo != canonical_link(plan.student_id):
+        db_link, _ = read_link(plan.record.photo)
+        if db_link is not None and not db_link.is_canonical_for(plan.student_id):
+            links.append(("database", db_link))
+    return links
+
+
 class EvidenceJudge:
-    """Decides which candidates may be copied: the owner is this same person, and no one else claims the bytes."""
+    """Decides which candidates may be copied: the folder's owner is, by the identity rule and the backup
+    history, this very student and no one else; and no other student (in scope or not) claims the same bytes.
+    Content is compared, never link text: size first, then SHA-256."""
 
     def __init__(self, settings: Settings, store: PhotoStore, census: Census, report: RestoreReport) -> None:
         self.settings, self.store, self.census, self.report = settings, store, census, report
@@ -439,16 +479,14 @@ class EvidenceJudge:
                 candidate.digest = sha256_file(candidate.path)
             except (OSError, StoreProblem):
                 candidate.digest = None
-        notes: dict[str, list[str]] = defaultdict(list)
-        accepted: dict[str, list[Candidate]] = defaultdict(list)
-        claims: dict[tuple[str, int], set[str]] = defaultdict(set)
-        for candidate in wanted:
-            if candidate.digest is not None:
-                claims[candidate.digest].add(candidate.plan.student_id)
-        elsewhere = self._same_bytes_in_folders({c.digest for c in wanted if c.digest})
+        digests = {c.digest for c in wanted if c.digest}
+        claims = self._claims(digests)
+        elsewhere = self._same_bytes_in_folders(digests)
         histories = owner_histories(self.settings, self._orphan_ids(wanted, elsewhere) - self.census.owners_read)
         histories.update({k: merge_history(self.census.owners.get(k, []), self.settings.match_fields)
                           for k in self.census.owners_read})
+        notes: dict[str, list[str]] = defaultdict(list)
+        accepted: dict[str, list[Candidate]] = defaultdict(list)
         for candidate in wanted:
             sid = candidate.plan.student_id
             why = self._refusal(candidate, claims, elsewhere, histories)
@@ -467,6 +505,27 @@ class EvidenceJudge:
                 chosen[sid] = next(iter(options.values()))
         return chosen
 
+    def _claims(self, digests: set) -> dict[tuple[str, int], set[str]]:
+        """Which students' links (every student's, whatever the scope) name a file with these very bytes."""
+        sizes = {size for _, size in digests}
+        by_path: dict[Path, set[str]] = defaultdict(set)
+        for plan in self.census.plans.values():
+            for _, link in _links_of(plan):
+                path = resolve_link(self.store, link)
+                if path is not None:
+                    by_path[path].add(plan.student_id)
+        claims: dict[tuple[str, int], set[str]] = defaultdict(set)
+        for path, claimants in by_path.items():
+            try:
+                if os.lstat(path).st_size not in sizes:
+                    continue
+                digest = sha256_file(path)
+            except (OSError, StoreProblem):
+                continue
+            if digest in digests:
+                claims[digest] |= claimants
+        return claims
+
     def _refusal(self, candidate: Candidate, claims, elsewhere, histories: dict[str, History]) -> str | None:
         plan, owner = candidate.plan, candidate.link.owner
         if candidate.digest is None:
@@ -476,32 +535,36 @@ class EvidenceJudge:
                 return f"points at another current student's folder ({owner})"
             judged = self._owner_judgement(owner, plan, histories)
             if judged:
-                return judged
-        if len(claims[candidate.digest]) > 1:
-            return f"names a photo claimed by {len(claims[candidate.digest])} students (same bytes)"
+                return f"points into folder {owner}: {judged}"
+        claimants = claims.get(candidate.digest, set())
+        if len(claimants) > 1:
+            return f"names a photo claimed by {len(claimants)} students (same bytes)"
         for folder in elsewhere.get(candidate.digest, ()):
             if folder == plan.student_id or folder == owner:
                 continue
             if folder in self.census.current_ids:
-                return f"names the same photo (same bytes) as current student {folder}'s profile.jpg"
+                return f"names the same photo (same bytes) as a file of current student {folder}"
             judged = self._owner_judgement(folder, plan, histories)
             if judged:
-                return f"names the same photo (same bytes) as folder {folder}, which {judged.split(' ', 1)[1]}"
+                return f"names the same photo (same bytes) as a file in folder {folder}: {judged}"
         return None
 
     def _owner_judgement(self, old_id: str, plan: StudentPlan, histories: dict[str, History]) -> str | None:
-        """Why the old folder ``old_id`` is not this student's (None when its history says it is)."""
+        """Why the old folder ``old_id`` is not this student's (None when its history, decided exactly as migrate
+        decides an orphan, names this student and no one else)."""
         history = histories.get(old_id)
         if history is None or (history.person is None and history.problem is None):
-            return f"points into folder {old_id}, which no backup holds: whose it is is unknown"
+            return "no backup holds that id, so whose it is is unknown"
         if history.person is None:
             reason = history.problem.reason if history.problem else ""
-            return f"points into folder {old_id}, whose backup records disagree ({reason})"
-        judged = compare(history.person, plan.record.person, self.settings.match_fields)
-        if judged.verdict is Verdict.SAME:
+            return f"its backup records disagree ({reason})"
+        choice = choose(history.person, self.census.candidates_for(history.person), self.settings.match_fields,
+                        label=lambda sid: str(sid))
+        if choice.outcome is Outcome.MATCH and choice.target == plan.student_id:
             return None
-        who = "another person's" if judged.verdict is Verdict.DIFFERENT else "a person who cannot be compared"
-        return f"points into folder {old_id}, {who} ({judged.reason})"
+        if choice.outcome is Outcome.MATCH:
+            return f"its old record is another current student's ({choice.target})"
+        return f"its old record does not prove it is this student ({choice.outcome.value}: {choice.reason})"
 
     def _orphan_ids(self, wanted: list[Candidate], elsewhere: dict) -> set[str]:
         ids = {c.link.owner for c in wanted if c.link.owner and c.link.owner not in self.census.current_ids}
@@ -509,27 +572,23 @@ class EvidenceJudge:
         return ids
 
     def _same_bytes_in_folders(self, digests: set[tuple[str, int]]) -> dict[tuple[str, int], list[str]]:
-        """Folders under students/ whose profile.jpg has these very bytes (size first, then SHA-256)."""
+        """Folders under students/ holding any photo (profile or attendance) with these very bytes."""
         sizes = {size for _, size in digests}
         found: dict[tuple[str, int], list[str]] = defaultdict(list)
         try:
-            entries = list(os.scandir(self.store.students))
+            entries = [e for e in os.scandir(self.store.students) if not e.name.startswith(".")
+                       and e.is_dir(follow_symlinks=False)]
         except OSError:
             return found
         for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            profile = f"{entry.path}/{PROFILE}"
-            try:
-                info = os.lstat(profile)
-            except OSError:
-                continue
-            if stat.S_ISREG(info.st_mode) and info.st_size in sizes:
+            for rel, info in walk_photos(entry.path):
+                if info.st_size not in sizes:
+                    continue
                 try:
-                    digest = sha256_file(profile)
+                    digest = sha256_file(f"{entry.path}/{rel}")
                 except (OSError, StoreProblem):
                     continue
-                if digest in digests:
+                if digest in digests and entry.name not in found[digest]:
                     found[digest].append(entry.name)
         return found
 

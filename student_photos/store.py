@@ -540,6 +540,29 @@ def scan_folder(folder: Path | str, times: bool = True) -> FolderScan:
     return FolderScan(tuple(files), tuple(symlinks), tuple(others), tuple(unreadable), newest)
 
 
+def walk_photos(folder: str) -> Iterator[tuple[str, os.stat_result]]:
+    """profile.jpg and every regular file under attendance/, with their stat (symlinks never followed)."""
+    try:
+        info = os.lstat(f"{folder}/{PROFILE}")
+        if stat.S_ISREG(info.st_mode):
+            yield PROFILE, info
+    except OSError:
+        pass
+    pending = [(f"{ATTENDANCE}/", f"{folder}/{ATTENDANCE}")]
+    while pending:
+        prefix, current = pending.pop()
+        try:
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    info = entry.stat(follow_symlinks=False)
+                    if stat.S_ISREG(info.st_mode):
+                        yield prefix + entry.name, info
+                    elif stat.S_ISDIR(info.st_mode):
+                        pending.append((f"{prefix}{entry.name}/", entry.path))
+        except OSError:
+            continue
+
+
 def list_student_folders(store: PhotoStore) -> list[str]:
     """Names of the entries of students/, sorted, except the tool's own dot-entries."""
     try:

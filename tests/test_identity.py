@@ -191,6 +191,8 @@ def test_choose_only_matches_on_proof(people, old):
         namesakes = [i for i, p in persons if p.name == old_person.name and i != choice.target]
         if namesakes:
             assert judged[choice.target].agreeing
+        chosen = dict(persons)[choice.target]
+        assert judged[choice.target].agreeing or not (old_person.codes or chosen.codes), "a name alone is no proof"
     if any(j.verdict is Verdict.UNKNOWN for j in judged.values()):
         assert choice.outcome is Outcome.UNKNOWN
     assert set(choice.fits) == {i for i, j in judged.items() if j.verdict is not Verdict.DIFFERENT}

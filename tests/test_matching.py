@@ -49,7 +49,8 @@ def test_identity_rules_one_to_one_and_every_orphan_in_name_order():
                record("n-alex-1", "Alex Kim"), record("n-alex-2", "alex  KIM"),
                record("n-ann", "Ann Lee", "2014-01-01", "S1"), record("n-bo", "Bo Chen", "2014-05-05")]
     old = [record("o-twin-a", "sam taylor", "2015-02-03"), record("o-alex", "Alex Kim"),
-           record("o-ann", "Ann Lee", None, "S1"), record("o-bo-1", "Bo Chen"), record("o-bo-2", "Bo Chen"),
+           record("o-ann", "Ann Lee", None, "S1"), record("o-bo-1", "Bo Chen", "2014-05-05"),
+           record("o-bo-2", "Bo Chen", "2014-05-05"),
            record("o-number", "Ann Lee", None, "S2"), record("o-noname", "  ")]
     orphans = [r.student_id for r in old] + ["o-unknown", "o-empty"]
     result = decide(current, orphans, [(NEWEST, old)])
@@ -125,8 +126,18 @@ def test_a_nameless_current_record_blocks_unless_a_field_rules_it_out():
     old = [record("o-ann", "Ann Lee", "2015-01-01")]
     blocked = decide([record("n-ann", "Ann Lee"), record("n-x", None, "2015-01-01")], ["o-ann"], [(NEWEST, old)])
     assert blocked["o-ann"][2] == "unknown" and "cannot tell whether it is" in blocked["o-ann"][3]
-    cleared = decide([record("n-ann", "Ann Lee"), record("n-x", None, "2016-06-06")], ["o-ann"], [(NEWEST, old)])
-    assert cleared["o-ann"][2:] == ("migrate", "same name", "n-ann")
+    cleared = decide([record("n-ann", "Ann Lee", "2015-01-01"), record("n-x", None, "2016-06-06")], ["o-ann"],
+                     [(NEWEST, old)])
+    assert cleared["o-ann"][2:] == ("migrate", "same name and date_of_birth", "n-ann")
+
+
+def test_a_name_alone_is_no_proof_when_either_record_has_fields_to_agree_on():
+    """A pupil who left and a newcomer can share a name: with fields on one side and none agreeing, a person decides."""
+    leaver = [record("o-zoe", "Zoë Brown")]
+    newcomer = decide([record("n-zoe", "Zoe\u0308 Brown", None, 101)], ["o-zoe"], [(NEWEST, leaver)])
+    assert newcomer["o-zoe"][2] == "unknown" and "only the name agrees" in newcomer["o-zoe"][3]
+    bare = decide([record("n-zoe", "Zoë Brown")], ["o-zoe"], [(NEWEST, leaver)])
+    assert bare["o-zoe"][2:] == ("migrate", "same name", "n-zoe"), "records with nothing but names: the name decides"
 
 
 def test_too_many_nameless_records_stop_the_run():

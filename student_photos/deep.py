@@ -60,6 +60,8 @@ class HashCache:
         try:
             make_dirs(store.tool_dir)
             db.execute("ATTACH DATABASE ? AS cache", (str(self.path),))
+            db.execute("PRAGMA cache.journal_mode=WAL")  # a cache: losing its last rows to a crash costs a rehash
+            db.execute("PRAGMA cache.synchronous=NORMAL")
             db.execute("CREATE TABLE IF NOT EXISTS cache.hashes (dev INTEGER, ino INTEGER, size INTEGER, "
                        "mtime INTEGER, ctime INTEGER, sha TEXT, PRIMARY KEY (dev, ino))")
             self.usable = True
@@ -68,11 +70,17 @@ class HashCache:
 
 
 class DeepCheck:
-    def __init__(self, settings, store: PhotoStore, plans: dict, current_ids: set[str], stop, progress) -> None:
-        self.settings, self.store, self.plans, self.current_ids = settings, store, plans, current_ids
-        self.stop, self.progress = stop, progress
+    """Made before the census: its folder listing runs with restore's early folder check, while the database
+    answers (one pass over the disk); ``attach`` gives it the current students once they are known."""
+
+    def __init__(self, settings, store: PhotoStore, stop, progress) -> None:
+        self.settings, self.store, self.stop, self.progress = settings, store, stop, progress
+        self.plans: dict = {}
+        self.current_ids: set[str] = set()
+        self.listed: set[str] = set()  # folders already walked (by the early check)
+        self._rows: list[tuple] = []
         self.db = sqlite3.connect("", isolation_level=None, timeout=30)  # private temporary file
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE"):
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-32768"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.execute("CREATE TABLE files (folder TEXT, rel TEXT, size INTEGER, dev INTEGER, ino INTEGER, "
                         "mtime INTEGER, ctime INTEGER, current INTEGER, sha TEXT, wanted INTEGER DEFAULT 0)")
@@ -83,8 +91,29 @@ class DeepCheck:
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
 
+    def attach(self, plans: dict, current_ids: set[str]) -> None:
+        self.plans, self.current_ids = plans, current_ids
+
+    def listing(self, name: str) -> list[tuple]:
+        """One folder's photos with what identifies their content on disk (safe to call on a worker thread)."""
+        return [(name, rel, i.st_size, i.st_dev, i.st_ino, i.st_mtime_ns, i.st_ctime_ns, 0)
+                for rel, i in walk_photos(f"{self.store.students}/{name}")]
+
+    def add(self, name: str, rows: list[tuple]) -> None:
+        """Rows of one listed folder (on the event loop's thread: SQLite is not shared between threads)."""
+        self.listed.add(name)
+        self._rows.extend(rows)
+        if len(self._rows) >= CHUNK:
+            self._insert(self._rows)
+
     async def run(self) -> DeepResult:
         await self._list_files()
+        self._insert(self._rows)
+        self.db.execute("CREATE TEMP TABLE current_ids (id TEXT PRIMARY KEY) WITHOUT ROWID")
+        self.db.execute("BEGIN")
+        self.db.executemany("INSERT OR IGNORE INTO current_ids VALUES (?)", ((sid,) for sid in self.plans))
+        self.db.execute("COMMIT")
+        self.db.execute("UPDATE files SET current = 1 WHERE folder IN (SELECT id FROM current_ids)")
         self.db.execute("CREATE INDEX files_size ON files (size)")
         self.db.execute("CREATE INDEX files_place ON files (folder, rel)")
         # Only a size that two folders share can be the same photo twice: nothing else needs hashing.
@@ -102,30 +131,28 @@ class DeepCheck:
         students = str(self.store.students)
         try:
             names = sorted(e.name for e in os.scandir(students) if not e.name.startswith(".")
-                           and e.is_dir(follow_symlinks=False))
+                           and e.name not in self.listed and e.is_dir(follow_symlinks=False))
         except OSError:
             names = []
         meter = self.progress.phase("Listing photos", len(names))
-        rows: list[tuple] = []
 
-        def walk(name: str) -> list[tuple]:
-            current = int(name in self.plans)
-            return [(name, rel, i.st_size, i.st_dev, i.st_ino, i.st_mtime_ns, i.st_ctime_ns, current)
-                    for rel, i in walk_photos(f"{students}/{name}")]
+        def walk(name: str) -> tuple[str, list[tuple]]:
+            return name, self.listing(name)
 
-        def collect(_index: int, found: list[tuple]) -> None:
-            rows.extend(found)
+        def collect(_index: int, found: tuple[str, list[tuple]]) -> None:
+            self.add(*found)
             meter.advance()
-            if len(rows) >= CHUNK:
-                self._insert(rows)
 
         await map_in_threads(walk, names, self.settings.workers, self.stop, collect)
-        self._insert(rows)
         meter.done()
 
     def _insert(self, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        self.db.execute("BEGIN")
         self.db.executemany("INSERT INTO files (folder, rel, size, dev, ino, mtime, ctime, current) "
                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self.db.execute("COMMIT")
         self.result.files_seen += len(rows)
         rows.clear()
 
@@ -159,11 +186,13 @@ class DeepCheck:
         meter.done()
 
     def _store_digests(self, done: list[tuple]) -> None:
+        self.db.execute("BEGIN")  # one transaction per chunk: not one (synced) per row
         self.db.executemany("UPDATE files SET sha = ? WHERE rowid = ?", ((sha, rowid) for rowid, sha, _ in done if sha))
         if self.cache.usable:
             with contextlib.suppress(sqlite3.Error):
                 self.db.executemany("INSERT OR REPLACE INTO cache.hashes VALUES (?, ?, ?, ?, ?, ?)",
                                     ((r[3], r[4], r[5], r[6], r[7], sha) for _, sha, r in done if sha))
+        self.db.execute("COMMIT")
         self.result.files_hashed += sum(1 for _, sha, _ in done if sha)
         done.clear()
 

@@ -16,6 +16,7 @@ scope (``--student`` limits what is changed, never what is known). Phases:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import stat
 from collections import defaultdict
@@ -26,6 +27,7 @@ from pathlib import Path
 from .backups import BackupUnusable, list_backups, named_backup, read_backup
 from .config import Settings
 from .db import Database, LinkChange
+from .deep import DeepCheck, findings_as_problems
 from .errors import ConfigError, PhotoRootError
 from .identity import (
     History,
@@ -168,7 +170,8 @@ def _folder_names(store: PhotoStore) -> list[str]:
 
 
 async def read_census(settings: Settings, options: RestoreOptions, store: PhotoStore, database: Database,
-                      report: RestoreReport, progress: Progress, stop: StopFlag) -> Census:
+                      report: RestoreReport, progress: Progress, stop: StopFlag, deep: DeepCheck | None = None
+                      ) -> Census:
     census = Census()
     fields = settings.match_fields
     wanted = set(options.students)
@@ -177,12 +180,16 @@ async def read_census(settings: Settings, options: RestoreOptions, store: PhotoS
     students_path = str(store.students)
     folders_in_order: dict[str, bool] = {}
 
-    def check_folder(name: str) -> tuple[str, bool]:
-        return name, _in_order(students_path, name)
+    def check_folder(name: str) -> tuple[str, bool, list[tuple] | None]:
+        return name, _in_order(students_path, name), deep.listing(name) if deep else None  # --deep: one pass
 
-    early = asyncio.ensure_future(map_in_threads(
-        check_folder, _folder_names(store), settings.workers, stop,
-        lambda _i, result: folders_in_order.__setitem__(*result)))
+    def checked(_index: int, result: tuple[str, bool, list[tuple] | None]) -> None:
+        name, in_order, rows = result
+        folders_in_order[name] = in_order
+        if deep is not None and rows is not None:
+            deep.add(name, rows)
+
+    early = asyncio.ensure_future(map_in_threads(check_folder, _folder_names(store), settings.workers, stop, checked))
     meter = progress.phase("Reading the database", None)
     async for doc in database.read_students(fields):
         meter.advance()
@@ -601,8 +608,11 @@ async def run_restore(settings: Settings, options: RestoreOptions, progress: Pro
             raise ConfigError(f"--student {wanted!r} is not a valid student id")
     with session(settings, options.mode, TITLE, progress, force_flag="--force" if options.force else None) as run:
         report = RestoreReport(run.info, scope=options.students)
-        async with Database(settings) as database:
-            census = await read_census(settings, options, run.store, database, report, progress, stop)
+        deep = DeepCheck(settings, run.store, stop, progress) if options.deep else None
+        async with Database(settings) as database, contextlib.AsyncExitStack() as cleanup:
+            if deep is not None:
+                cleanup.callback(deep.close)
+            census = await read_census(settings, options, run.store, database, report, progress, stop, deep)
             report.round_trips = database.round_trips.count
             _refuse_if_implausible(run, options, census, report)
             source = None
@@ -620,9 +630,9 @@ async def run_restore(settings: Settings, options: RestoreOptions, progress: Pro
                 if not run.root_exists and run.mode.writes:
                     make_dirs(run.store.root)  # --force on a missing root: created now that every check passed
                     with store_lock(run.store, shared=False, wait_seconds=settings.lock_wait_seconds):
-                        await _repair_and_link(run, options, census, database, report, stop, source)
+                        await _repair_and_link(run, options, census, database, report, stop, source, deep)
                 else:
-                    await _repair_and_link(run, options, census, database, report, stop, source)
+                    await _repair_and_link(run, options, census, database, report, stop, source, deep)
             finally:
                 if source is not None:
                     source.source.close()
@@ -645,7 +655,7 @@ def _refuse_if_implausible(run: Session, options: RestoreOptions, census: Census
 
 
 async def _repair_and_link(run: Session, options: RestoreOptions, census: Census, database: Database,
-                           report: RestoreReport, stop: StopFlag, source=None) -> None:
+                           report: RestoreReport, stop: StopFlag, source=None, deep: DeepCheck | None = None) -> None:
     writes = run.mode.writes
     store = run.store
     if writes and not os.path.lexists(store.students):
@@ -672,8 +682,8 @@ async def _repair_and_link(run: Session, options: RestoreOptions, census: Census
         report.summary.photos_filled = source.used
         report.problems.extend(unused_problems(source))
         report.source = source.describe()
-    if options.deep and not stop.requested:
-        await _deep_check(run, options, census, repairs, report, stop)
+    if deep is not None and not stop.requested:
+        await _deep_check(run, options, census, repairs, report, deep)
     changes = _conclude(run, census, repairs, report)
     if stop.requested:
         return
@@ -684,16 +694,12 @@ async def _repair_and_link(run: Session, options: RestoreOptions, census: Census
 
 
 async def _deep_check(run: Session, options: RestoreOptions, census: Census, repairs: list[Repair],
-                      report: RestoreReport, stop: StopFlag) -> None:
-    from .deep import DeepCheck, findings_as_problems
-    check = DeepCheck(run.settings, run.store, census.plans, census.current_ids, stop, run.progress)
+                      report: RestoreReport, check: DeepCheck) -> None:
     in_scope = {r.plan.student_id for r in repairs}
-    try:
-        result = await check.run()
-        if options.quarantine and run.mode.writes and result.findings:
-            check.quarantine(run.info.run_id or "", run.start_journal(), in_scope)
-    finally:
-        check.close()
+    check.attach(census.plans, census.current_ids)
+    result = await check.run()
+    if options.quarantine and run.mode.writes and result.findings:
+        check.quarantine(run.info.run_id or "", run.start_journal(), in_scope)
     report.deep = [f.as_json() for f in result.findings]
     report.deep_check = {"photos": result.files_seen, "hashed": result.files_hashed, "cache": result.cache}
     moved = {path for path, _ in result.quarantined}

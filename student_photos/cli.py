@@ -16,6 +16,7 @@ from . import __version__
 from .config import Settings, load_settings
 from .console import Console
 from .errors import ConfigError, ToolError
+from .records import is_safe_id
 from .report import EXIT_CANNOT_RUN, Action, StopFlag
 
 EXIT_CODES = """exit codes:
@@ -46,6 +47,12 @@ def _common(parser: argparse.ArgumentParser, actions: Any = None) -> None:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
 
+def _student_id(value: str) -> str:
+    if not is_safe_id(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a valid student id")
+    return value
+
+
 def _parser(prog: str, description: str) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(prog=prog, description=description, epilog=EXIT_CODES,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -59,7 +66,7 @@ def restore_parser() -> argparse.ArgumentParser:
                         help="change nothing; report everything a restore would fix (what cron runs)")
     parser.add_argument("--backup-file", metavar="FILE",
                         help="use this backup instead of the newest seed_backup_*.json")
-    parser.add_argument("--student", action="append", default=[], metavar="ID",
+    parser.add_argument("--student", action="append", default=[], metavar="ID", type=_student_id,
                         help="limit what is changed to this student id (repeatable); everything is still read")
     parser.add_argument("--force", action="store_true",
                         help="run even if the photo folder is missing or students/ is empty "

@@ -301,6 +301,9 @@ class Console:
                 who = f"{safe(issue.name)} ({safe(issue.student_id, 80)})" if issue.student_id else ""
                 self.line(f"❌ {issue.problem.value}: {who} {safe(issue.detail, 400)}".replace("  ", " "),
                           problem=True)
+        if s.photos_missing and not report.source:
+            self.line("💡 Missing photos: if another copy exists (an old server, a backup restore, the photographer's "
+                      "zip), fill them with --photo-source PATH (see README.md)", problem=True)
         if report.scope and not s.in_scope:
             self.line("❌ None of the --student ids is a current student: nothing was checked "
                       "(see 'not found' above)", problem=True)

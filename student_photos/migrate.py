@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from .backups import list_backups, read_backup
 from .config import Settings
 from .db import Database
-from .errors import ConfigError, ScratchError
+from .errors import ScratchError
 from .identity import Person
 from .journal import Journal
 from .links import ATTENDANCE, PROFILE
@@ -493,7 +493,7 @@ def reviewed_pairings(store: PhotoStore) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- the run
-async def read_current_students(settings: Settings, book: MatchBook) -> int:
+async def read_current_students(settings: Settings, book: MatchBook, meter=None) -> int:
     """Every database document into ``book`` (whatever its id looks like); returns the round trips."""
     async with Database(settings) as database:
         chunk: list[StudentRecord] = []
@@ -501,6 +501,8 @@ async def read_current_students(settings: Settings, book: MatchBook) -> int:
             chunk.append(record_from_document(doc, settings.match_fields))
             if len(chunk) >= 2000:
                 book.add_current(chunk)
+                if meter is not None:
+                    meter.advance(len(chunk))
                 chunk = []
         book.add_current(chunk)
         book.finish_current()
@@ -534,8 +536,6 @@ def load_history(settings: Settings, book: MatchBook, wanted: set[str], report: 
 
 async def run_migrate(settings: Settings, options: MigrateOptions, progress: Progress, stop: StopFlag
                       ) -> MigrateReport:
-    if options.match == "order" and options.action is Action.CLEAN:
-        raise ConfigError("--match order only applies to --list and --migrate")
     with session(settings, options.mode, TITLE, progress) as run:
         report = MigrateReport(run.info, options.match)
         try:
@@ -560,19 +560,25 @@ async def run_migrate(settings: Settings, options: MigrateOptions, progress: Pro
 async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report: MigrateReport) -> None:
     """Find the orphaned folders and decide, for each, what --migrate would do (nothing on disk changes)."""
     settings, store = run.settings, run.store
-    report.round_trips = await read_current_students(settings, book)
+    meter = run.progress.phase("Reading the database", None)
+    report.round_trips = await read_current_students(settings, book, meter)
+    meter.done()
     names = list_student_folders(store)
     current = book.current_ids_among(names)
     orphans = [name for name in names if name not in current]
     report.orphans_found = len(orphans)
     book.add_orphans(orphans)
+    meter = run.progress.phase("Reading the backups", None)
     newest = load_history(settings, book, set(orphans), report)
+    meter.done()
     check_database_size(settings, book.current_count, report.backups_used[0] if report.backups_used else None,
                         newest)
     if options.match == "order":
         report.order_pairing = [(folder, s.student_id, s.name) for folder, s in book.decide_by_order()]
         return
+    meter = run.progress.phase("Matching by identity", None)
     book.decide_by_identity()
+    meter.done()
     for old_id, new_id in reviewed_pairings(store).items():  # an earlier reviewed pairing stands
         targets = book.students_with_id(new_id)
         if len(targets) == 1 and targets[0].receivable and book.orphan(old_id) is not None:
@@ -598,10 +604,15 @@ async def _act(run: Session, options: MigrateOptions, book: MatchBook, report: M
         if options.mode.writes and options.action is Action.MIGRATE and work.target is not None:
             audit.add(work)
 
+    verb = {Action.LIST: "Looking at", Action.MIGRATE: "Copying" if options.mode.writes else "Planning",
+            Action.CLEAN: "Cleaning" if options.mode.writes else "Looking at"}[options.action]
+    meter = run.progress.phase(f"{verb} orphaned folders", report.orphans_found)
+
     def finished(_index: int, works: list[OrphanWork]) -> None:
         for work in works:
             record(work)
         audit.write()  # the batch's copies are in place: its lines go out now
+        meter.advance(len(works))
         for work in works:
             report.add(work.report)
             run.progress.orphan(report.orphans_done, work.report, report)
@@ -619,6 +630,7 @@ async def _act(run: Session, options: MigrateOptions, book: MatchBook, report: M
         await map_in_threads(actor, book.orphans(MIGRATE_BATCH), workers, stop, finished, chunk=1,
                              on_abandoned=abandoned)
     finally:
+        meter.done()
         audit.close()
         report.audit_file = str(audit.path) if audit.written else None
         report.audit_error = audit.error

@@ -28,7 +28,7 @@ from .backups import BackupUnusable, list_backups, named_backup, read_backup
 from .config import Settings
 from .db import Database, LinkChange
 from .deep import DeepCheck, findings_as_problems
-from .errors import ConfigError, PhotoRootError
+from .errors import PhotoRootError
 from .identity import (
     History,
     Judgement,
@@ -603,9 +603,6 @@ class EvidenceJudge:
 # ---------------------------------------------------------------- the run
 async def run_restore(settings: Settings, options: RestoreOptions, progress: Progress, stop: StopFlag
                       ) -> RestoreReport:
-    for wanted in options.students:
-        if not is_safe_id(wanted):
-            raise ConfigError(f"--student {wanted!r} is not a valid student id")
     with session(settings, options.mode, TITLE, progress, force_flag="--force" if options.force else None) as run:
         report = RestoreReport(run.info, scope=options.students)
         deep = DeepCheck(settings, run.store, stop, progress) if options.deep else None

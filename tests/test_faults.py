@@ -461,23 +461,3 @@ def test_a_second_run_exits_2_and_a_killed_runs_lock_does_not_block(school, scri
     assert "Another run is in progress" in blocked.err
     after_kill = school.subprocess(script, *args, LOCK_WAIT_SECONDS="0")
     assert after_kill.code == 0, after_kill.text
-
-
-def test_restore_and_migrate_at_once_exactly_one_proceeds(school):
-    students = [school.new_student(f"Pupil {i}") for i in range(3000)]
-    school.seed(students)
-    school.write_backup(students)
-    env = {**os.environ, **school.env(LOCK_WAIT_SECONDS="0")}
-    procs = [subprocess.Popen([sys.executable, str(ROOT / f"{name}.py"), *args, "--force"][:None if name.startswith(
-        "restore") else -1], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-             for name, args in (("restore_student_photos", ()), ("migrate_orphaned_photos", ("--migrate",)))]
-    results = [(p.wait(120), p.stderr.read()) for p in procs]
-    codes = sorted(code for code, _ in results)
-    assert codes[0] in (0, 1), results
-    if codes[1] == 2:  # they overlapped: exactly one was turned away, with the message
-        assert sum("Another run is in progress" in err for _, err in results) == 1
-    else:
-        assert codes[1] in (0, 1), results
-    if results[0][0] == 2:  # the restore was the one turned away: a rerun does its job
-        assert school.restore("--force").code == 1
-    assert sum(1 for _ in school.students_dir.iterdir()) == 3000

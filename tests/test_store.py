@@ -1,0 +1,219 @@
+"""Unit tests of the photo store's pieces on real files: the photo check, safe opens, verified copies that never
+overwrite, scanning, links, and the worker pool's promise that nothing in flight is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import threading
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from student_photos.links import PhotoLink, canonical_link, read_link
+from student_photos.report import StopFlag
+from student_photos.sample import jpeg_bytes
+from student_photos.store import (
+    NotRegularFile,
+    PhotoState,
+    StoreProblem,
+    check_photo,
+    check_photo_bytes,
+    existing_outcome,
+    has_end_marker,
+    map_in_threads,
+    open_regular,
+    place_copy,
+    safe_copy,
+    scan_folder,
+    sha256_file,
+    stage_copy,
+    sweep_temporaries,
+)
+
+
+def pillow_jpeg(size=(64, 48), progressive=False, exif_thumbnail=False) -> bytes:
+    image = Image.new("RGB", size, (200, 30, 40))
+    out = io.BytesIO()
+    extra = {}
+    if exif_thumbnail:  # an EXIF block that carries a whole JPEG (with its own end marker) inside it
+        exif = Image.Exif()
+        exif[0x010F] = "camera"
+        extra["exif"] = exif.tobytes()
+    image.save(out, "JPEG", progressive=progressive, **extra)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- the one photo check
+@pytest.mark.parametrize("data,state", [
+    (jpeg_bytes("ok"), PhotoState.OK),
+    (pillow_jpeg(progressive=True), PhotoState.OK),
+    (pillow_jpeg() + b"MP4 data a phone appended after the end marker", PhotoState.OK),
+    (jpeg_bytes("padded") + b"\x00" * 10, PhotoState.OK),
+    (b"", PhotoState.EMPTY),
+    (b"<html>502 Bad Gateway</html>", PhotoState.NOT_JPEG),
+    (jpeg_bytes("cut")[:-40], PhotoState.TRUNCATED),
+    (pillow_jpeg((800, 600), progressive=True)[:3000], PhotoState.TRUNCATED),
+])
+def test_the_photo_check_on_files_and_bytes(tmp_path, data, state):
+    path = tmp_path / "profile.jpg"
+    path.write_bytes(data)
+    assert check_photo(path).state is state
+    assert check_photo_bytes(data) is state
+
+
+def test_an_embedded_thumbnails_end_marker_does_not_hide_a_cut(tmp_path):
+    """A JPEG cut short after an APP segment that itself holds a whole JPEG (an EXIF thumbnail) is truncated."""
+    thumbnail = jpeg_bytes("thumb")
+    app1 = b"\xff\xe1" + (len(thumbnail) + 2).to_bytes(2, "big") + thumbnail
+    main = pillow_jpeg((400, 300))
+    whole = main[:2] + app1 + main[2:]
+    assert has_end_marker(whole)
+    cut = whole[:len(app1) + 600]  # past the thumbnail's own end marker, before the image's
+    assert cut.find(b"\xff\xd9") > 0 and not has_end_marker(cut)
+    path = tmp_path / "p.jpg"
+    path.write_bytes(cut + b"\x00" * 70_000)  # padding: the tail alone cannot tell, the segments can
+    assert check_photo(path).state is PhotoState.TRUNCATED
+
+
+@settings(max_examples=200, deadline=None)
+@given(cut=st.integers(min_value=0, max_value=2000))
+def test_file_and_bytes_checks_agree_at_every_cut(tmp_path_factory, cut):
+    data = pillow_jpeg((120, 90))[:cut]
+    path = tmp_path_factory.mktemp("cut") / "p.jpg"
+    path.write_bytes(data)
+    assert check_photo(path).state is check_photo_bytes(data)
+    if check_photo_bytes(data) is PhotoState.OK:
+        assert data.rstrip(b"\x00").endswith(b"\xff\xd9") or has_end_marker(data)
+
+
+def test_special_files_are_never_opened_blocking(tmp_path):
+    real = tmp_path / "real.jpg"
+    real.write_bytes(jpeg_bytes("real"))
+    (tmp_path / "link.jpg").symlink_to(real)
+    os.mkfifo(tmp_path / "fifo.jpg")
+    (tmp_path / "dir.jpg").mkdir()
+    assert check_photo(tmp_path / "link.jpg").state is PhotoState.SYMLINK
+    assert check_photo(tmp_path / "fifo.jpg").state is PhotoState.NOT_A_FILE
+    assert check_photo(tmp_path / "dir.jpg").state is PhotoState.NOT_A_FILE
+    assert check_photo(tmp_path / "nothing.jpg").state is PhotoState.MISSING
+    for name in ("link.jpg", "fifo.jpg", "dir.jpg"):
+        with pytest.raises(NotRegularFile):
+            sha256_file(tmp_path / name)
+    os.close(open_regular(tmp_path / "link.jpg", follow=True))  # only a file the person named is followed
+
+
+# ---------------------------------------------------------------- verified copies that never overwrite
+def test_a_copy_is_verified_placed_and_never_over_an_existing_file(tmp_path):
+    source = tmp_path / "src.jpg"
+    source.write_bytes(jpeg_bytes("source", size=300_000))
+    dest = tmp_path / "out" / "profile.jpg"
+    dest.parent.mkdir()
+
+    result = safe_copy(source, dest)
+
+    assert result.outcome == "copied" and dest.read_bytes() == source.read_bytes()
+    assert (result.sha256, result.size) == sha256_file(source)
+    assert safe_copy(source, dest).outcome == "same"
+    other = tmp_path / "other.jpg"
+    other.write_bytes(jpeg_bytes("someone else's"))
+    assert safe_copy(other, dest).outcome == "conflict"
+    assert dest.read_bytes() == source.read_bytes(), "the existing photo is kept"
+    assert [p.name for p in dest.parent.iterdir()] == ["profile.jpg"], "no temporary file is left"
+
+
+@pytest.mark.parametrize("occupant", ["fifo", "symlink", "folder"])
+def test_something_else_in_the_way_is_a_conflict_without_a_hang(tmp_path, occupant):
+    source = tmp_path / "src.jpg"
+    source.write_bytes(jpeg_bytes("source"))
+    dest = tmp_path / "profile.jpg"
+    if occupant == "fifo":
+        os.mkfifo(dest)
+    elif occupant == "symlink":
+        dest.symlink_to(source)
+    else:
+        dest.mkdir()
+    staged = stage_copy(source, dest, durable=False)
+    assert place_copy(staged).outcome == "conflict"
+    assert not staged.tmp.exists()
+    assert existing_outcome(tmp_path / "absent.jpg", "x", 1) is None
+
+
+def test_stage_copy_from_memory_and_temporaries_swept(tmp_path):
+    dest = tmp_path / "profile.jpg"
+    staged = stage_copy("archive/member.jpg", dest, durable=True, data=jpeg_bytes("from a zip"))
+    assert staged.tmp.name.startswith(".profile.jpg.") and staged.tmp.name.endswith(".partial")
+    (tmp_path / ".keep.partial").mkdir()  # a folder named like a temporary file is not one
+    (tmp_path / "notes.partial").write_text("not hidden: not ours")
+    assert sweep_temporaries(tmp_path) == 1
+    assert not staged.tmp.exists() and (tmp_path / ".keep.partial").is_dir() and (tmp_path / "notes.partial").exists()
+    with pytest.raises(StoreProblem):
+        sha256_file(tmp_path / ".keep.partial")
+
+
+def test_scan_folder_sorts_what_it_finds(tmp_path):
+    (tmp_path / "attendance" / "nested").mkdir(parents=True)
+    (tmp_path / "profile.jpg").write_bytes(b"x")
+    (tmp_path / "attendance" / "a.jpg").write_bytes(b"x")
+    (tmp_path / "attendance" / "nested" / "b.jpg").write_bytes(b"x")
+    (tmp_path / "attendance" / "link.jpg").symlink_to("/etc/passwd")
+    os.mkfifo(tmp_path / "attendance" / "pipe")
+    scan = scan_folder(tmp_path)
+    assert scan.files == ("attendance/a.jpg", "attendance/nested/b.jpg", "profile.jpg")
+    assert scan.symlinks == ("attendance/link.jpg",) and scan.others == ("attendance/pipe",)
+    assert scan.profile and scan.attendance_count == 2 and scan.newest_mtime > 0
+
+
+# ---------------------------------------------------------------- links
+@pytest.mark.parametrize("value,parts,problem", [
+    ("/api/photos/students/a1/profile.jpg", ("students", "a1", "profile.jpg"), None),
+    ("/api/photos/uploads/x.jpg", ("uploads", "x.jpg"), None),
+    (None, None, None), ("", None, None), ("photos/students/a1/profile.jpg", None, None),
+    ("https://cdn.example/a.jpg", None, None),
+    (42, None, "photo field is a int, not a path"),
+    ({"path": "/x"}, None, "photo field is a dict, not a path"),
+    ("data:image/jpeg;base64,/9j/", None, "photo field holds a data URI, not a path"),
+    ("/api/photos/students/../../etc/passwd", None, "photo field path contains '..'; not followed"),
+    ("/api/photos/students//profile.jpg", None, "photo field path is malformed; not followed"),
+    ("/api/photos/students/a\\b/profile.jpg", None, "photo field path is malformed; not followed"),
+    ("/api/photos/students/a\x00/profile.jpg", None, "photo field path is malformed; not followed"),
+])
+def test_reading_a_link(value, parts, problem):
+    link, why = read_link(value)
+    assert (link.parts if link else None, why) == (parts, problem)
+
+
+def test_link_owner_and_canonical_form():
+    link, _ = read_link(canonical_link("a1"))
+    assert link == PhotoLink(("students", "a1", "profile.jpg")) and link.owner == "a1" and link.is_canonical_for("a1")
+    assert not link.is_canonical_for("a2")
+    assert read_link("/api/photos/students/a1/attendance/x.jpg")[0].owner == "a1"
+    assert read_link("/api/photos/uploads/x.jpg")[0].owner is None
+
+
+# ---------------------------------------------------------------- the worker pool
+def test_results_arrive_in_order_and_a_failure_loses_nothing_in_flight():
+    stop = StopFlag()
+    seen, abandoned = [], []
+    gate = threading.Event()
+
+    def work(item: int) -> int:
+        if item > 300:
+            gate.wait(5)  # in flight when the failure comes
+        return item
+
+    def on_result(index: int, value: int) -> None:
+        seen.append(value)
+        if value == 280:
+            gate.set()
+            raise RuntimeError("the output went away")
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(map_in_threads(work, range(2000), 2, stop, on_result, chunk=16, on_abandoned=abandoned.append))
+    assert seen == list(range(281)), "in order, up to the failure"
+    assert stop.requested and stop.failed
+    assert abandoned and abandoned == sorted(abandoned) and abandoned[0] == 281, "everything delivered after it"
+    assert max(abandoned) < 2000, "the workers stopped starting new work"

@@ -41,6 +41,7 @@ class UndoReport:
     folders_removed: int = 0
     photos_returned: int = 0
     files_restored: int = 0
+    already: int = 0  # already as before the run: never made (the run was stopped first), or undone before
     left: list[str] = field(default_factory=list)  # what was not taken back, and why
     notes: list[str] = field(default_factory=list)
     interrupted_by: int | None = None
@@ -177,8 +178,10 @@ class _Undo:
         ready = []
         for _, change in links:
             now = before.get(change.doc_id, ABSENT)
-            if change.doc_id in before and now == change.old_photo:
+            if change.doc_id in before and _same_value(now, change.old_photo):
                 ready.append(change)
+            elif change.doc_id in before and _same_value(now, change.new_photo):
+                self.report.already += 1  # as before the run: never written (a kill), or undone already
             else:
                 shown = _show(now) if change.doc_id in before else "(the document is gone)"
                 self.report.left.append(f"link of {change.student_id}: now {shown}, not what the run wrote; "
@@ -292,6 +295,11 @@ class _Undo:
             if not self.dry_run:
                 with contextlib.suppress(OSError):
                     os.rmdir(path)
+
+
+def _same_value(a: object, b: object) -> bool:
+    """Equal and of the same type (Python calls True == 1 and 1 == 1.0: a link is neither)."""
+    return a is b or (type(a) is type(b) and a == b)
 
 
 def _show(value: object) -> str:

@@ -172,3 +172,63 @@ def test_nothing_to_do_writes_no_journal(school):
     assert school.restore().code == 0
     assert len(list((school.photos / ".student-photos" / "journal").iterdir())) == runs
     assert students
+
+
+def _run_and_kill(school: School, args: list[str], journal_dir, marker: str, skip: set[str], times: int = 1) -> str:
+    """Start a real run, SIGKILL it once a new journal (not in ``skip``) holds ``marker`` ``times`` times."""
+    proc = subprocess.Popen([sys.executable, str(ROOT / "restore_student_photos.py"), *args],
+                            env={**os.environ, **school.env()}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    found = None
+    while proc.poll() is None and time.monotonic() < deadline and found is None:
+        if journal_dir.is_dir():
+            for path in journal_dir.iterdir():
+                if path.stem not in skip and path.read_text().count(marker) >= times:
+                    found = path.stem
+                    break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert found, "the kill never landed mid-run"
+    return found
+
+
+def test_kill_9_mid_restore_and_mid_undo_leave_a_journal_that_agrees_with_the_database(school):
+    students = [school.new_student(f"Pupil {i}") for i in range(4000)]
+    for st in students:
+        (school.folder(st["student_id"]) / "attendance").mkdir(parents=True)
+        (school.folder(st["student_id"]) / "profile.jpg").write_bytes(jpeg_bytes("p"))
+    school.seed([{**s, "photo": None} for s in students])
+    school.write_backup(students)
+    journal = school.photos / ".student-photos" / "journal"
+
+    run_id = _run_and_kill(school, [], journal, '"type": "db"', set(), times=1001)  # the 2nd batch is on its way
+
+    changed = {sid for sid, d in school.db_docs().items() if d.get("photo")}
+    named = {e["student_id"] for e in journal_lines_raw(journal / f"{run_id}.jsonl") if e["type"] == "db"}
+    assert changed <= named, "every link written is named by the journal, written before it"
+    assert 0 < len(changed) < 4000
+    history = school.restore("--history", "--json").json["runs"]
+    assert [r["complete"] for r in history if r["run_id"] == run_id] == [False], "--history says it was cut off"
+
+    undo_id = _run_and_kill(school, ["--undo", run_id], journal, '"type": "db"', {run_id}, times=1)
+
+    reverted = {sid for sid, d in school.db_docs().items() if d.get("photo") is None} - (
+        {s["student_id"] for s in students} - changed)
+    undo_named = {e["student_id"] for e in journal_lines_raw(journal / f"{undo_id}.jsonl") if e["type"] == "db"}
+    assert reverted <= undo_named, "every link the undo put back is named by its own journal"
+    again = school.restore("--undo", run_id, "--json")
+    assert again.code == 0, again.text
+    assert all(d.get("photo") is None for d in school.db_docs().values()), "the undo, rerun, completes"
+    rerun = school.restore("--json")
+    assert rerun.code == 0 and rerun.json["summary"]["database_updated"] == 4000
+
+
+def journal_lines_raw(path) -> list[dict]:
+    """A killed run's journal: its last line may be cut short."""
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            pass
+    return out

@@ -231,7 +231,7 @@ class Console:
             if issue.problem not in (ProblemKind.MISSING, ProblemKind.CORRUPT):
                 lines.append(f"❌ {issue.problem.value.capitalize()}: {safe(issue.detail, 400)}")
         if outcome.link_change is not None:
-            old, new = outcome.link_change
+            old, new = outcome.link_change.old_photo, outcome.link_change.new_photo
             lines.append(f"✏️  {'Would update' if would else 'Updating'} database link: "
                          f"{safe(json.dumps(old, default=str, ensure_ascii=False), 80)} → {new}")
         self.line(f"[{index}/{total}] {safe(outcome.name) or '(no name)'} ({safe(outcome.student_id, 80)})",

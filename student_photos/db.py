@@ -25,11 +25,11 @@ from pymongo.errors import (
 
 from .config import Settings, hosts_of, mask_url
 from .errors import ConfigError, DatabaseError
+from .report import ABSENT, LinkChange
 
 WRITE_BATCH = 1000  # updates per bulk write: one round trip, and a stop request is honoured between them
 READ_BATCH = 20_000  # documents per round trip when reading: bounds memory, few round trips
 IN_CHUNK = 500  # the wire-protocol test server wants $in lists of at most 500 ids
-ABSENT = object()  # a `photo` field that was not there at all (an undo removes it again)
 
 
 class RoundTripCounter(monitoring.CommandListener):
@@ -46,14 +46,6 @@ class RoundTripCounter(monitoring.CommandListener):
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
-
-
-@dataclass(frozen=True, slots=True)
-class LinkChange:
-    doc_id: object
-    student_id: str
-    old_photo: object  # the value read (ABSENT: no field); the write applies only if it still holds it
-    new_photo: object  # the value to write (ABSENT: remove the field)
 
 
 @dataclass

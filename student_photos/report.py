@@ -72,6 +72,17 @@ class Mode:
         return not self.writes and self.action not in (Action.LIST, Action.HISTORY)
 
 
+ABSENT = object()  # a `photo` field that was not there at all (an undo removes it again)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkChange:
+    doc_id: object
+    student_id: str
+    old_photo: object  # the value read (ABSENT: no field); the write applies only if it still holds it
+    new_photo: object  # the value to write (ABSENT: remove the field)
+
+
 class ProblemKind(enum.Enum):
     MISSING = "missing"
     CORRUPT = "corrupt"
@@ -146,7 +157,7 @@ class StudentOutcome:
     photo: PhotoState = PhotoState.OK
     relinked_from: str | None = None
     filled_from: list[str] = field(default_factory=list)  # --photo-source files
-    link_change: tuple[object, str] | None = None  # (stored value, canonical value)
+    link_change: LinkChange | None = None
     doc_id: object = None
     notes: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .backups import BackupUnusable, list_backups, named_backup, read_backup
 from .config import Settings
-from .db import Database, LinkChange
+from .db import Database
 from .deep import DeepCheck, findings_as_problems
 from .errors import PhotoRootError
 from .identity import (
@@ -47,6 +47,7 @@ from .report import (
     SCHOOL_SIZE,
     Action,
     BackupNote,
+    LinkChange,
     Mode,
     Problem,
     ProblemKind,
@@ -770,9 +771,9 @@ def _conclude(run: Session, census: Census, repairs: list[Repair], report: Resto
                 _, problem = read_link(record.photo)
                 if problem and problem not in outcome.notes:
                     outcome.notes.append(problem)
-                outcome.link_change = (record.photo, canonical_link(record.student_id))
-                changes.append(LinkChange(record.doc_id, record.student_id, record.photo,
-                                          canonical_link(record.student_id)))
+                outcome.link_change = LinkChange(record.doc_id, record.student_id, record.photo,
+                                                 canonical_link(record.student_id))
+                changes.append(outcome.link_change)
         if not outcome.photo_ok and plan.documents == 1 and not any(
                 p.problem in (ProblemKind.ERROR,) for p in outcome.problems):
             kind = ProblemKind.MISSING if outcome.photo is PhotoState.MISSING else ProblemKind.CORRUPT

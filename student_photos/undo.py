@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Settings
-from .db import ABSENT, Database, LinkChange, decode_value, encode_value
+from .db import Database, decode_value, encode_value
 from .journal import Journal, RunRecord, find_run, list_runs, read_journal
-from .report import EXIT_OK, EXIT_PROBLEMS, Action, Mode, Progress, RunInfo, StopFlag
+from .report import ABSENT, EXIT_OK, EXIT_PROBLEMS, Action, LinkChange, Mode, Progress, RunInfo, StopFlag
 from .session import session
 from .store import PhotoStore, StoreProblem, fsync_dir, place_copy, sha256_file, stage_copy
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from . import __version__
 from .config import Settings, load_settings
-from .console import Console
+from .console import Console, signal_name
 from .errors import ConfigError, ToolError
 from .records import is_safe_id
-from .report import EXIT_CANNOT_RUN, Action, StopFlag
+from .report import EXIT_CANNOT_RUN, Action, StopFlag, Stopped
 
 EXIT_CODES = """exit codes:
   0    finished; nothing needs attention
@@ -220,13 +220,23 @@ def run(args: argparse.Namespace, console: Console, stop: StopFlag,
         job: Callable[[Settings], Coroutine[Any, Any, Any]], render: Callable[[Any], None]) -> int:
     """Load settings, run the job with SIGINT/SIGTERM turned into a stop request, render, return the code."""
     previous = {sig: signal.signal(sig, stop.request) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    async def attached(settings: Settings) -> Any:
+        stop.attach(asyncio.get_running_loop())  # so a signal can end a wait on a server that does not answer
+        return await job(settings)
+
     try:
         settings = load_settings(args.photo_dir, args.backup_dir)
         check_embedded(settings, args)
-        report: Any = asyncio.run(job(settings))
+        report: Any = asyncio.run(attached(settings))
     except ToolError as exc:
         console.error(str(exc), exc.exit_code)
         return exc.exit_code
+    except Stopped as exc:
+        code = 128 + (exc.signum or signal.SIGINT)
+        console.error(f"Stopped by {signal_name(exc.signum)} while waiting for the database; whatever was done "
+                      "before is journalled: run again to finish", code)
+        return code
     except Exception as exc:  # never a bare traceback for a user; --debug shows it
         if args.debug:
             traceback.print_exc()

@@ -27,6 +27,7 @@ class Settings:
     match_fields: tuple[str, ...] = DEFAULT_MATCH_FIELDS
     lock_wait_seconds: float = 10.0
     server_timeout_ms: int = 8000
+    socket_timeout_ms: int = 120_000
     clean_min_age_seconds: float = 600.0
     workers: int = 2
     copy_workers: int = 4
@@ -187,6 +188,7 @@ def load_settings(photo_dir: str | None = None, backup_dir: str | None = None,
         match_fields=match_fields,
         lock_wait_seconds=_number(env, "LOCK_WAIT_SECONDS", 10.0),
         server_timeout_ms=int(_number(env, "DB_TIMEOUT_SECONDS", 8.0) * 1000),
+        socket_timeout_ms=int(_number(env, "DB_SOCKET_TIMEOUT_SECONDS", 120.0) * 1000),
         clean_min_age_seconds=_number(env, "CLEAN_MIN_AGE_SECONDS", 600.0),
         workers=max(1, int(_number(env, "WORKERS", 2))),
         copy_workers=max(1, int(_number(env, "COPY_WORKERS", 4))),

@@ -18,6 +18,7 @@ from pymongo.errors import (
     BulkWriteError,
     ConfigurationError,
     InvalidURI,
+    NetworkTimeout,
     OperationFailure,
     PyMongoError,
     ServerSelectionTimeoutError,
@@ -25,7 +26,7 @@ from pymongo.errors import (
 
 from .config import Settings, hosts_of, mask_url
 from .errors import ConfigError, DatabaseError
-from .report import ABSENT, LinkChange
+from .report import ABSENT, LinkChange, StopFlag, Stopped
 
 WRITE_BATCH = 1000  # updates per bulk write: one round trip, and a stop request is honoured between them
 READ_BATCH = 20_000  # documents per round trip when reading: bounds memory, few round trips
@@ -54,6 +55,11 @@ class WriteOutcome:
     skipped_changed: int = 0  # the field no longer held the value that was read
     failed: int = 0
     stopped: int = 0  # not attempted: a stop was requested
+    uncertain: int = 0  # sent, but the stop came before the server answered (the journal names them)
+
+
+async def _plain(awaitable):
+    return await awaitable
 
 
 def encode_value(value: object) -> object:
@@ -71,6 +77,9 @@ def decode_value(encoded: object) -> object:
 
 def _explain(exc: BaseException, settings: Settings) -> str:
     where = hosts_of(settings.mongo_url) if settings.mongo_url else "the embedded database"
+    if isinstance(exc, NetworkTimeout) and not isinstance(exc, ServerSelectionTimeoutError):
+        return (f"Database error on {where}: the server stopped answering (no reply within "
+                f"{settings.socket_timeout_ms // 1000} s; DB_SOCKET_TIMEOUT_SECONDS)")
     if isinstance(exc, OperationFailure):
         if exc.code == 18 or "authentication" in str(exc).lower():
             return f"Failed to connect to database: authentication failed ({where})"
@@ -104,6 +113,7 @@ class Database:
                 url,
                 serverSelectionTimeoutMS=self.settings.server_timeout_ms,
                 connectTimeoutMS=self.settings.server_timeout_ms,
+                socketTimeoutMS=self.settings.socket_timeout_ms,  # a server that accepts and then stalls
                 appname="student-photos",
                 event_listeners=[self.round_trips],
             )
@@ -145,20 +155,19 @@ class Database:
             self._embedded.stop()
             self._embedded = None
 
-    async def read_students(self, fields: Iterable[str], only_ids: Sequence[object] | None = None
-                            ) -> AsyncIterator[dict]:
-        """One read of the collection with a projection (or chunked `$in` reads for chosen ids)."""
+    async def read_students(self, fields: Iterable[str], stop: StopFlag | None = None) -> AsyncIterator[dict]:
+        """One read of the collection with a projection, a batch at a time; a stop ends a wait at once."""
         projection = {name: 1 for name in ("student_id", "name", "photo", *fields)}
-        queries = [{}] if only_ids is None else [
-            {"_id": {"$in": list(only_ids[i:i + IN_CHUNK])}} for i in range(0, len(only_ids), IN_CHUNK)]
+        race = stop.race if stop is not None else _plain
         try:
-            for query in queries:
-                async for doc in self._collection.find(query, projection, batch_size=READ_BATCH):
+            cursor = self._collection.find({}, projection, batch_size=READ_BATCH)
+            while batch := await race(cursor.to_list(READ_BATCH)):
+                for doc in batch:
                     yield doc
         except PyMongoError as exc:
             raise DatabaseError(_explain(exc, self.settings)) from None
 
-    async def set_photo_links(self, changes: Sequence[LinkChange], stop=None,
+    async def set_photo_links(self, changes: Sequence[LinkChange], stop: StopFlag | None = None,
                               before_batch: Callable[[Sequence[LinkChange]], None] | None = None) -> WriteOutcome:
         """Unordered bulk writes; each only applies if `photo` still holds the value that was read.
 
@@ -179,7 +188,13 @@ class Database:
                                   {"$set": {"photo": c.new_photo}}) for c in batch]
             failed = 0
             try:
-                result = await self._collection.bulk_write(requests, ordered=False)
+                write = self._collection.bulk_write(requests, ordered=False)
+                try:
+                    result = await (stop.race(write) if stop is not None else write)
+                except Stopped:  # the server did not answer before the stop: this batch may or may not be in
+                    outcome.uncertain = len(batch)
+                    outcome.stopped = len(changes) - start - len(batch)
+                    break
                 matched = result.matched_count
             except BulkWriteError as exc:
                 details = exc.details or {}
@@ -192,13 +207,14 @@ class Database:
             outcome.skipped_changed += len(batch) - matched - failed
         return outcome
 
-    async def photos_of(self, doc_ids: Sequence[object]) -> dict[object, object]:
+    async def photos_of(self, doc_ids: Sequence[object], stop: StopFlag | None = None) -> dict[object, object]:
         """The current `photo` of these documents (ABSENT where there is none), for an undo's report."""
         found: dict[object, object] = {}
+        race = stop.race if stop is not None else _plain
         try:
             for i in range(0, len(doc_ids), IN_CHUNK):
-                async for doc in self._collection.find({"_id": {"$in": list(doc_ids[i:i + IN_CHUNK])}},
-                                                       {"photo": 1}):
+                cursor = self._collection.find({"_id": {"$in": list(doc_ids[i:i + IN_CHUNK])}}, {"photo": 1})
+                for doc in await race(cursor.to_list(None)):
                     found[doc["_id"]] = doc.get("photo", ABSENT)
         except PyMongoError as exc:
             raise DatabaseError(_explain(exc, self.settings)) from None

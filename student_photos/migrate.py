@@ -493,11 +493,11 @@ def reviewed_pairings(store: PhotoStore) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- the run
-async def read_current_students(settings: Settings, book: MatchBook, meter=None) -> int:
+async def read_current_students(settings: Settings, book: MatchBook, meter=None, stop: StopFlag | None = None) -> int:
     """Every database document into ``book`` (whatever its id looks like); returns the round trips."""
     async with Database(settings) as database:
         chunk: list[StudentRecord] = []
-        async for doc in database.read_students(settings.match_fields):
+        async for doc in database.read_students(settings.match_fields, stop):
             chunk.append(record_from_document(doc, settings.match_fields))
             if len(chunk) >= 2000:
                 book.add_current(chunk)
@@ -541,7 +541,7 @@ async def run_migrate(settings: Settings, options: MigrateOptions, progress: Pro
         try:
             book = MatchBook(settings.match_fields)
             try:
-                await _decide(run, options, book, report)
+                await _decide(run, options, book, report, stop)
                 progress.orphans_found(report)
                 await _act(run, options, book, report, stop)
             finally:
@@ -557,11 +557,12 @@ async def run_migrate(settings: Settings, options: MigrateOptions, progress: Pro
     return report
 
 
-async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report: MigrateReport) -> None:
+async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report: MigrateReport,
+                  stop: StopFlag) -> None:
     """Find the orphaned folders and decide, for each, what --migrate would do (nothing on disk changes)."""
     settings, store = run.settings, run.store
     meter = run.progress.phase("Reading the database", None)
-    report.round_trips = await read_current_students(settings, book, meter)
+    report.round_trips = await read_current_students(settings, book, meter, stop)
     meter.done()
     names = list_student_folders(store)
     current = book.current_ids_among(names)

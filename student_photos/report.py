@@ -2,26 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
 import signal
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from .store import PhotoState
+
+T = TypeVar("T")
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_RUN = 0, 1, 2
 EXIT_OUTPUT_CLOSED = 128 + signal.SIGPIPE  # 141, as a shell reports a pipeline whose reader went away
 SCHOOL_SIZE = 2000  # up to this many students every one gets its lines, as the design document shows
 
 
+class Stopped(Exception):
+    """A stop was requested while waiting for something that cannot be finished (the database did not answer)."""
+
+    def __init__(self, signum: int | None) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 class StopFlag:
     """Set by SIGINT/SIGTERM, by a closed output, or by a failure: the work loops finish the file in hand
-    and start no new one."""
+    and start no new one, and a wait on the database (``race``) ends at once."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
         self.failed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
 
     @property
     def requested(self) -> bool:
@@ -30,9 +45,40 @@ class StopFlag:
     def request(self, signum: int, _frame: object = None) -> None:
         if self.signum is None:
             self.signum = signum
+        self._wake()
 
     def fail(self) -> None:
         self.failed = True
+        self._wake()
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Let a stop wake the event loop (a signal handler alone would not: the loop sleeps in epoll)."""
+        self._loop, self._event = loop, asyncio.Event()
+        if self.requested:
+            self._event.set()
+
+    def _wake(self) -> None:
+        loop, event = self._loop, self._event
+        if loop is not None and event is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nothing is waiting any more
+                loop.call_soon_threadsafe(event.set)
+
+    async def race(self, awaitable: Awaitable[T]) -> T:
+        """``await awaitable``, unless a stop comes first: then it is cancelled and Stopped is raised."""
+        if self._event is None:
+            return await awaitable
+        task = asyncio.ensure_future(awaitable)
+        waiter = asyncio.ensure_future(self._event.wait())
+        try:
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        raise Stopped(self.signum)
 
 
 class Action(enum.Enum):

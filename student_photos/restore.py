@@ -192,7 +192,7 @@ async def read_census(settings: Settings, options: RestoreOptions, store: PhotoS
 
     early = asyncio.ensure_future(map_in_threads(check_folder, _folder_names(store), settings.workers, stop, checked))
     meter = progress.phase("Reading the database", None)
-    async for doc in database.read_students(fields):
+    async for doc in database.read_students(fields, stop):
         meter.advance()
         census.documents += 1
         record = record_from_document(doc, fields)
@@ -813,6 +813,10 @@ async def _write_links(run: Session, database: Database, changes: list[LinkChang
     if summary.database_skipped_changed:
         report.problems.append(Problem("", "", ProblemKind.DATABASE, f"{summary.database_skipped_changed} link(s) "
                                        "not updated: the record changed since it was read; run again"))
+    if written.uncertain:
+        report.problems.append(Problem("", "", ProblemKind.DATABASE, f"{written.uncertain} link(s) sent as the stop "
+                                       "came, before the server answered: they may or may not be written (the journal "
+                                       "names them); run again"))
     if written.stopped:
         report.problems.append(Problem("", "", ProblemKind.DATABASE, f"{written.stopped} link(s) not written: "
                                        "stopped; run again to finish"))

@@ -174,7 +174,7 @@ class _Undo:
         return LinkChange(doc_id, str(entry.get("student_id", "")), written, old)
 
     async def revert_links(self, database: Database, links: list[tuple[dict, LinkChange]], stop: StopFlag) -> None:
-        before = await database.photos_of([c.doc_id for _, c in links])
+        before = await database.photos_of([c.doc_id for _, c in links], stop)
         ready = []
         for _, change in links:
             now = before.get(change.doc_id, ABSENT)

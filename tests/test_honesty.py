@@ -494,3 +494,42 @@ def test_a_second_run_during_a_migration_is_turned_away(school, monkeypatch):
     after = school.restore()
     assert after.code == 0 and school.db_docs()[r.new_id("kid")]["photo"] == CANON.format(r.new_id("kid"))
     assert threading.active_count() >= 1 and resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
+
+
+@pytest.mark.parametrize("stalled,args,signum", [("find", ("--verify-only", "--quiet"), signal.SIGTERM),
+                                                 ("find", ("--verify-only",), signal.SIGINT),
+                                                 ("update", (), signal.SIGTERM)])
+def test_a_database_that_stalls_never_hangs_a_run(school, stalled, args, signum):
+    """The server accepts the connection and then holds the command: a signal still stops the run at once, and
+    with no signal the socket timeout ends it; the lock is released either way."""
+    students = healthy_school(school, 5)
+    school.collection.update_many({}, {"$set": {"photo": None}})
+    port = free_port()
+    proxy = subprocess.Popen([sys.executable, str(ROOT / "tests" / "helpers" / "stallproxy.py"), str(port),
+                              school.url.split(":")[2].split("/")[0], stalled], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proxy.stdout.readline().strip() == "ready"
+        env = {**os.environ, **school.env(MONGO_URL=f"mongodb://127.0.0.1:{port}/?directConnection=true")}
+        proc = subprocess.Popen([sys.executable, str(ROOT / "restore_student_photos.py"), *args], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        assert proc.poll() is None, "it is waiting on the stalled server"
+        sent = time.monotonic()
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=30)
+        assert time.monotonic() - sent < 5, "stopped at once"
+        assert proc.returncode == 128 + signum, out + err
+        name = signal.Signals(signum).name
+        assert "Traceback" not in err and (f"Stopped by {name}" in err or f"Interrupted by {name}" in out)
+        if stalled == "update":
+            assert "may or may not be written (the journal names them)" in out
+        else:
+            timed = school.subprocess("restore_student_photos", "--verify-only", timeout=60,
+                                      MONGO_URL=f"mongodb://127.0.0.1:{port}/?directConnection=true",
+                                      DB_SOCKET_TIMEOUT_SECONDS="2")
+            assert timed.code == 2 and "stopped answering" in timed.err, timed.text
+        assert school.restore("--verify-only", LOCK_WAIT_SECONDS="0").code in (0, 1), "the lock was released"
+    finally:
+        proxy.kill()
+        proxy.wait()
+    assert students

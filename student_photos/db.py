@@ -29,6 +29,7 @@ from .errors import ConfigError, DatabaseError
 from .report import ABSENT, LinkChange, StopFlag, Stopped
 
 WRITE_BATCH = 1000  # updates per bulk write: one round trip, and a stop request is honoured between them
+WRITE_GRACE = 5.0  # seconds a batch in flight at a stop may take to finish (a healthy one takes well under one)
 READ_BATCH = 20_000  # documents per round trip when reading: bounds memory, few round trips
 IN_CHUNK = 500  # the wire-protocol test server wants $in lists of at most 500 ids
 
@@ -190,7 +191,7 @@ class Database:
             try:
                 write = self._collection.bulk_write(requests, ordered=False)
                 try:
-                    result = await (stop.race(write) if stop is not None else write)
+                    result = await (stop.race(write, grace=WRITE_GRACE) if stop is not None else write)
                 except Stopped:  # the server did not answer before the stop: this batch may or may not be in
                     outcome.uncertain = len(batch)
                     outcome.stopped = len(changes) - start - len(batch)

@@ -63,8 +63,9 @@ class StopFlag:
             with contextlib.suppress(RuntimeError):  # the loop has closed: nothing is waiting any more
                 loop.call_soon_threadsafe(event.set)
 
-    async def race(self, awaitable: Awaitable[T]) -> T:
-        """``await awaitable``, unless a stop comes first: then it is cancelled and Stopped is raised."""
+    async def race(self, awaitable: Awaitable[T], grace: float = 0.0) -> T:
+        """``await awaitable``, unless a stop comes first: then it gets ``grace`` seconds more to finish (a batch of
+        writes in flight is best finished), and is cancelled after that and Stopped raised."""
         if self._event is None:
             return await awaitable
         task = asyncio.ensure_future(awaitable)
@@ -73,6 +74,8 @@ class StopFlag:
             await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiter.cancel()
+        if not task.done() and grace:
+            await asyncio.wait({task}, timeout=grace)
         if task.done():
             return task.result()
         task.cancel()

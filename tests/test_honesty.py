@@ -517,7 +517,8 @@ def test_a_database_that_stalls_never_hangs_a_run(school, stalled, args, signum)
         sent = time.monotonic()
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=30)
-        assert time.monotonic() - sent < 5, "stopped at once"
+        waited = time.monotonic() - sent
+        assert waited < (5 if stalled == "find" else 9), f"stopped at once (a write in flight gets 5 s), {waited:.1f} s"
         assert proc.returncode == 128 + signum, out + err
         name = signal.Signals(signum).name
         assert "Traceback" not in err and (f"Stopped by {name}" in err or f"Interrupted by {name}" in out)

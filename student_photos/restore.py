@@ -41,6 +41,7 @@ from .identity import (
     plainly_equal,
     self_verdict,
 )
+from .journal import journal_dir, list_runs, read_journal
 from .links import ATTENDANCE, PROFILE, PhotoLink, canonical_link, read_link
 from .records import InvalidEntry, StudentRecord, is_safe_id, record_from_document
 from .report import (
@@ -477,6 +478,7 @@ class EvidenceJudge:
 
     def __init__(self, settings: Settings, store: PhotoStore, census: Census, report: RestoreReport) -> None:
         self.settings, self.store, self.census, self.report = settings, store, census, report
+        self._quarantine: set[tuple[str, int]] | None = None
 
     def judge(self, repairs: list[Repair]) -> dict[str, Candidate]:
         wanted = [c for r in repairs for c in r.candidates]
@@ -547,7 +549,15 @@ class EvidenceJudge:
         claimants = claims.get(candidate.digest, set())
         if len(claimants) > 1:
             return f"names a photo claimed by {len(claimants)} students (same bytes)"
-        for folder in elsewhere.get(candidate.digest, ()):
+        return self._bytes_refusal(plan, candidate.digest, elsewhere, histories, owner)
+
+    def _bytes_refusal(self, plan: StudentPlan, digest: tuple[str, int], elsewhere, histories: dict[str, History],
+                       owner: str | None = None) -> str | None:
+        """Why these bytes may be someone else's: the same photo in another student's folder, in an old folder
+        that is not proven this student's, or moved to quarantine by --deep."""
+        if digest in self._quarantined():
+            return "is a photo --deep moved to quarantine as possibly another child's: check it by hand"
+        for folder in elsewhere.get(digest, ()):
             if folder == plan.student_id or folder == owner:
                 continue
             if folder in self.census.current_ids:
@@ -556,6 +566,26 @@ class EvidenceJudge:
             if judged:
                 return f"names the same photo (same bytes) as a file in folder {folder}: {judged}"
         return None
+
+    def content_refusal(self, items: list[tuple[StudentPlan, tuple[str, int]]]) -> list[str | None]:
+        """For photos from elsewhere (a photo source): why each may not go to its student, by content alone."""
+        digests = {digest for _, digest in items}
+        elsewhere = self._same_bytes_in_folders(digests)
+        ids = {f for folders in elsewhere.values() for f in folders if f not in self.census.current_ids}
+        histories = owner_histories(self.settings, ids - self.census.owners_read)
+        histories.update({k: merge_history(self.census.owners.get(k, []), self.settings.match_fields)
+                          for k in self.census.owners_read})
+        return [self._bytes_refusal(plan, digest, elsewhere, histories) for plan, digest in items]
+
+    def _quarantined(self) -> set[tuple[str, int]]:
+        if self._quarantine is None:
+            self._quarantine = set()
+            for run in list_runs(self.store):
+                with contextlib.suppress(OSError, StoreProblem):
+                    for entry in read_journal(journal_dir(self.store) / f"{run.run_id}.jsonl"):
+                        if entry.get("type") == "quarantine" and not entry.get("undo"):
+                            self._quarantine.add((str(entry.get("sha256")), int(entry.get("size") or 0)))
+        return self._quarantine
 
     def _owner_judgement(self, old_id: str, plan: StudentPlan, histories: dict[str, History]) -> str | None:
         """Why the old folder ``old_id`` is not this student's (None when its history, decided exactly as migrate
@@ -675,8 +705,9 @@ async def _repair_and_link(run: Session, options: RestoreOptions, census: Census
         await _copy_evidence(run, repairs, chosen, stop)
     if source is not None and not stop.requested:
         from .sources import fill, unused_problems
+        guard = EvidenceJudge(run.settings, store, census, report)
         await asyncio.get_running_loop().run_in_executor(None, fill, source, store, repairs, writes,
-                                                         run.start_journal)
+                                                         run.start_journal, guard.content_refusal)
         report.summary.photos_filled = source.used
         report.problems.extend(unused_problems(source))
         report.source = source.describe()

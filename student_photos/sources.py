@@ -16,9 +16,12 @@ that matches two students: reported, and used for no one.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -36,7 +39,7 @@ from .spreadsheet import SpreadsheetError, read_table
 from .store import PhotoState, StoreProblem, check_photo_bytes, ensure_dir, fsync_dir, place_copy, stage_copy
 
 if TYPE_CHECKING:
-    from .restore import Repair
+    from .restore import Repair, StudentPlan
 
 TREE = re.compile(r"(?:.*/)?students/([^/]+)/(profile\.jpg|attendance/.+)")
 TOP = re.compile(r"([^/]+)/(profile\.jpg|attendance/.+)")
@@ -73,7 +76,15 @@ class SourcePlan:
 async def prepare_source(settings: Settings, path: str, key_field: str, map_file: str | None,
                          plans: dict, current_ids: set[str]) -> SourcePlan:
     """Open and list the source and decide which file would go to which student (before anything changes)."""
-    source = open_photo_source(Path(path).expanduser())
+    where = Path(path).expanduser().absolute()
+    root = settings.photo_dir.resolve()
+    with contextlib.suppress(OSError):
+        resolved = where.resolve()
+        if resolved == root or root in resolved.parents:  # the store itself, or its quarantine: never a source
+            raise SourceError(f"The photo source {where} is inside the photo folder {root}: copy what you need "
+                              "elsewhere and check it by hand first (its quarantine holds photos that may be "
+                              "another child's)")
+    source = open_photo_source(where)
     try:
         entries = source.entries()
         tree = [(e, TREE.fullmatch(e.path)) for e in entries]
@@ -106,7 +117,9 @@ async def _assign_tree(settings: Settings, plan: SourcePlan, matches: list, plan
     old_ids = {i for i in by_id if i not in current_ids}
     targets = await _targets_of_old_ids(settings, old_ids) if old_ids else {}
     for folder, files in by_id.items():
-        if folder in plans:
+        if folder in plans and plans[folder].conflict is not None:  # ids recycled: the folder was someone else's
+            target, why = None, f"the backups hold another person under {folder} (ids recycled?)"
+        elif folder in plans:
             target, why = folder, None
         elif folder in current_ids:
             target, why = None, f"{folder} is a database record whose id is invalid or held twice"
@@ -223,8 +236,10 @@ def _drop_doubles(plan: SourcePlan) -> None:
         plan.by_student[sid] = keep
 
 
-def fill(plan: SourcePlan, store, repairs: list[Repair], writes: bool, journal_of) -> None:
-    """Fill each in-scope student's missing files from the source; never over an existing file."""
+def fill(plan: SourcePlan, store, repairs: list[Repair], writes: bool, journal_of,
+         content_refusal: Callable[[list[tuple[StudentPlan, tuple[str, int]]]], list[str | None]]) -> None:
+    """Fill each in-scope student's missing files from the source; never over an existing file, and never with
+    bytes that are another child's (``content_refusal``: the same content checks as restore's evidence)."""
     wanted: dict[str, tuple[Repair, SourceFile]] = {}
     for repair in repairs:
         outcome: StudentOutcome = repair.outcome
@@ -242,12 +257,26 @@ def fill(plan: SourcePlan, store, repairs: list[Repair], writes: bool, journal_o
                 wanted[f.entry.path] = (repair, f)
     if not wanted:
         return
+    arrived: list[tuple[SourceEntry, bytes, tuple[str, int]]] = []
     for entry, data in plan.source.read(list(wanted)):
-        repair, f = wanted[entry.path]
-        outcome = repair.outcome
         state = check_photo_bytes(data)
         if state is not PhotoState.OK:
             plan.unused.append((entry.path, f"not a usable JPEG ({state.describe})", True))
+            continue
+        arrived.append((entry, data, (hashlib.sha256(data).hexdigest(), len(data))))
+    students_of: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for entry, _, digest in arrived:
+        students_of[digest].add(wanted[entry.path][0].plan.student_id)
+    refusals = content_refusal([(wanted[entry.path][0].plan, digest) for entry, _, digest in arrived])
+    for (entry, data, digest), why in zip(arrived, refusals, strict=True):
+        repair, f = wanted[entry.path]
+        outcome = repair.outcome
+        if len(students_of[digest]) > 1:
+            plan.unused.append((entry.path, f"the same photo is in the source for {len(students_of[digest])} "
+                                            "students: used for no one", True))
+            continue
+        if why:
+            plan.unused.append((entry.path, f"used for no one: it {why}", True))
             continue
         plan.used += 1
         if not writes:
@@ -256,7 +285,7 @@ def fill(plan: SourcePlan, store, repairs: list[Repair], writes: bool, journal_o
                 outcome.photo = PhotoState.OK
             continue
         try:
-            _copy_in(store, repair.plan.student_id, f, data, journal_of(), plan.source.shown)
+            _copy_in(store, repair.plan.student_id, f, data, journal_of(), str(Path(plan.source.label).absolute()))
         except (OSError, StoreProblem) as exc:
             outcome.problems.append(Problem(outcome.student_id, outcome.name, ProblemKind.ERROR,
                                             f"could not fill {f.rel}: {getattr(exc, 'strerror', None) or exc}"))
@@ -275,6 +304,7 @@ def _copy_in(store, student_id: str, f: SourceFile, data: bytes, journal, source
     journal.add({"type": "file", "path": f"students/{student_id}/{f.rel}", "size": staged.size,
                  "sha256": staged.sha256, "source": None, "origin": {"photo_source": source_label,
                                                                      "member": f.entry.path, "key": f.key}})
+    # (an undo removes it only while that member of that source still holds these very bytes)
     journal.sync()
     result = place_copy(staged)
     fsync_dir(dest.parent)

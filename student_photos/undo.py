@@ -11,12 +11,16 @@ every file had a byte-identical copy, so there is nothing to take back; the undo
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .archive import open_photo_source
 from .config import Settings
 from .db import Database, decode_value, encode_value
+from .errors import ToolError
 from .journal import Journal, RunRecord, find_run, list_runs, read_journal
 from .report import ABSENT, EXIT_OK, EXIT_PROBLEMS, Action, LinkChange, Mode, Progress, RunInfo, StopFlag
 from .session import session
@@ -123,6 +127,7 @@ async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, pr
                                         "restored")
             if links and not stop.requested:
                 await undo.revert_links(await database.get(), links, stop)
+        undo.remove_filled()
         undo.remove_dirs()
         if stop.signum is not None:
             report.interrupted_by = stop.signum
@@ -156,6 +161,7 @@ class _Undo:
     def __init__(self, store: PhotoStore, journal: Journal | None, report: UndoReport, dry_run: bool) -> None:
         self.store, self.journal, self.report, self.dry_run = store, journal, report, dry_run
         self.dirs: list[dict] = []
+        self.from_sources: list[dict] = []  # files a photo source filled: their source is a member of an archive
 
     def _intent(self, entry: dict) -> None:
         if self.journal is not None:
@@ -217,10 +223,18 @@ class _Undo:
         if not _holds(path, entry.get("sha256"), entry.get("size")):
             self.report.left.append(f"{shown}: changed since the run placed it; left")
             return
+        origin = entry.get("origin")
+        if entry.get("source") is None and isinstance(origin, dict) and origin.get("photo_source"):
+            self.from_sources.append(entry)  # checked against the source's member, all in one pass per source
+            return
         if source is None or not _holds(source, entry.get("sha256"), entry.get("size")):
             self.report.left.append(f"{shown}: its source {entry.get('source')} is gone or changed, so this may be the "
                                     "only copy; left")
             return
+        self._remove(path, entry)
+
+    def _remove(self, path: Path, entry: dict) -> None:
+        shown = entry.get("path")
         self.report.files_removed += 1
         if self.dry_run:
             return
@@ -279,6 +293,34 @@ class _Undo:
             os.link(held, path)  # never over a file that appeared meanwhile
             os.unlink(held)
             fsync_dir(path.parent)
+
+    def remove_filled(self) -> None:
+        """Files filled from a photo source go only while that source's member still holds the very bytes."""
+        by_source: dict[str, list[dict]] = defaultdict(list)
+        for entry in self.from_sources:
+            by_source[entry["origin"]["photo_source"]].append(entry)
+        for label, entries in by_source.items():
+            members = {str(e["origin"].get("member")): e for e in entries}
+            still: set[str] = set()
+            try:
+                with open_photo_source(label) as source:
+                    for found, data in source.read(list(members)):
+                        held = members[found.path]
+                        if (hashlib.sha256(data).hexdigest(), len(data)) == (held.get("sha256"), held.get("size")):
+                            still.add(found.path)
+            except ToolError:
+                pass
+            for member, entry in members.items():
+                path = _inside(self.store, entry.get("path"))
+                if path is None or not os.path.lexists(path):
+                    continue
+                if not _holds(path, entry.get("sha256"), entry.get("size")):
+                    self.report.left.append(f"{entry.get('path')}: changed since the run placed it; left")
+                elif member not in still:
+                    self.report.left.append(f"{entry.get('path')}: its photo source {label} ({member}) is gone or "
+                                            "changed, so this may be the only copy; left")
+                else:
+                    self._remove(path, entry)
 
     def remove_dirs(self) -> None:
         """Folders the run created, removed again only where they are empty (deepest first)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import tarfile
 import zipfile
 
@@ -192,3 +193,65 @@ def test_source_flags_only_go_with_photo_source(school):
     missing = school.restore("--photo-source", str(school.root / "nope.zip"))
     assert missing.code == 2 and "nope.zip" in missing.err
     assert os.path.exists(school.students_dir)
+
+
+def test_a_source_photo_that_is_another_childs_is_used_for_no_one(school, tmp_path):
+    """Found by a new administrator: a hand-copied photo, quarantined by --deep, then offered back as a source."""
+    liam, newcomer = school.new_student("Liam", date_of_birth="2015-01-01"), school.new_student("Newcomer")
+    seeded(school, liam, newcomer, with_photos=(liam["student_id"],))
+    source = tmp_path / "copy"
+    (source / "students" / newcomer["student_id"]).mkdir(parents=True)
+    (source / "students" / newcomer["student_id"] / "profile.jpg").write_bytes(school.photo_of(liam["student_id"]))
+
+    result = school.restore("--photo-source", str(source), "--json")
+
+    assert school.photo_of(newcomer["student_id"]) is None, "Liam's photo never goes to the newcomer"
+    (unused,) = result.json["photo_source"]["unused"]
+    assert "as a file of current student " + liam["student_id"] in unused["why"] and result.code == 1
+    inside = school.restore("--photo-source", str(school.photos / ".student-photos"))
+    assert inside.code == 2 and "inside the photo folder" in inside.err
+
+
+def test_a_photo_deep_quarantined_is_not_taken_back_from_a_source(school, tmp_path):
+    a, b = school.new_student("Ann"), school.new_student("Bea")
+    seeded(school, a, b)
+    school.put_photo(a["student_id"], jpeg_bytes("ann"))
+    school.put_photo(b["student_id"], jpeg_bytes("ann"))  # the same photo under two students
+    assert school.restore("--deep", "--quarantine").code == 1
+    assert school.photo_of(a["student_id"]) is None and school.photo_of(b["student_id"]) is None
+    source = tmp_path / "q"
+    (held,) = (school.photos / ".student-photos" / "quarantine").glob(f"*/students/{b['student_id']}")
+    shutil.copytree(held, source / "students" / b["student_id"])  # only Bea's copy: nothing else refuses it
+    result = school.restore("--photo-source", str(source), "--json")
+    assert school.photo_of(a["student_id"]) is None and school.photo_of(b["student_id"]) is None
+    assert all("moved to quarantine" in u["why"] for u in result.json["photo_source"]["unused"])
+
+
+def test_a_recycled_id_in_a_tree_source_is_not_trusted(school, tmp_path):
+    emma = school.new_student("Emma", date_of_birth="2015-01-01", student_id="1")
+    olivia = {**school.new_student("Olivia", date_of_birth="2016-02-02"), "student_id": "1"}
+    school.write_backup([emma])
+    (school.folder("1") / "attendance").mkdir(parents=True)
+    school.seed([{**olivia, "photo": None}])
+    source = tmp_path / "old"
+    (source / "1").mkdir(parents=True)
+    (source / "1" / "profile.jpg").write_bytes(jpeg_bytes("emma's face"))
+    result = school.restore("--photo-source", str(source), "--json")
+    assert school.photo_of("1") is None
+    assert "ids recycled" in result.json["photo_source"]["unused"][0]["why"]
+
+
+def test_undo_takes_back_a_fill_only_while_the_source_still_holds_it(school, tmp_path):
+    st = school.new_student("Filled")
+    seeded(school, st)
+    archive = tmp_path / "tree.zip"
+    make_zip(archive, {f"students/{st['student_id']}/profile.jpg": jpeg_bytes("from the zip")})
+    run = school.restore("--photo-source", str(archive), "--json")
+    assert school.photo_of(st["student_id"]) == jpeg_bytes("from the zip")
+    undo = school.restore("--undo", run.json["run_id"], "--json")
+    assert undo.code == 0 and school.photo_of(st["student_id"]) is None, undo.text
+    again = school.restore("--photo-source", str(archive), "--json")
+    archive.unlink()
+    kept = school.restore("--undo", again.json["run_id"], "--json")
+    assert kept.code == 1 and school.photo_of(st["student_id"]) == jpeg_bytes("from the zip")
+    assert "may be the only copy" in kept.json["left"][0]

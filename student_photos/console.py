@@ -567,7 +567,8 @@ def restore_json(report: RestoreReport) -> dict:
                       "detail": printable(p.detail)} for p in report.problems],
         "not_in_database": [{"student_id": printable(s), "name": printable(n)} for s, n in report.not_in_database],
         "photo_source": report.source,
-        "deep": report.deep,
+        "deep": [{k: [printable(x) for x in v] if isinstance(v, list) else printable(v) for k, v in f.items()}
+                 for f in report.deep],
         "deep_check": report.deep_check,
         "interrupted": signal_name(report.interrupted_by),
         "database_round_trips": report.round_trips,

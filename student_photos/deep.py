@@ -24,11 +24,29 @@ from dataclasses import dataclass, field
 from .identity import Person, Verdict, compare
 from .journal import journal_dir, list_runs, read_journal
 from .report import Problem, ProblemKind
-from .store import PhotoStore, StoreProblem, fsync_dir, make_dirs, map_in_threads, sha256_file, walk_photos
+from .store import (
+    PRIVATE_FILE_MODE,
+    PhotoStore,
+    StoreProblem,
+    fsync_dir,
+    make_private_dir,
+    map_in_threads,
+    sha256_file,
+    walk_photos,
+)
 
 CACHE_NAME = "hash-cache.sqlite3"
 QUARANTINE = "quarantine"
 CHUNK = 2000
+
+
+def _b(text: str) -> bytes:
+    """A name as SQLite can hold it: a folder name that is not UTF-8 survives as its own bytes."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _s(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
 
 
 @dataclass
@@ -37,9 +55,11 @@ class Finding:
     students: list[str]  # the current students whose photo it is about
     files: list[str]  # paths under PHOTO_DIR
     evidence: str
+    keep: list[str] = field(default_factory=list)  # students whose copy a journalled migration proves theirs
 
     def as_json(self) -> dict:
-        return {"kind": self.kind, "students": self.students, "files": self.files, "evidence": self.evidence}
+        return {"kind": self.kind, "students": self.students, "files": self.files, "evidence": self.evidence,
+                "kept_with": self.keep}
 
 
 @dataclass
@@ -58,7 +78,9 @@ class HashCache:
         self.path = store.tool_dir / CACHE_NAME
         self.usable = False
         try:
-            make_dirs(store.tool_dir)
+            make_private_dir(store.tool_dir)
+            if not os.path.lexists(self.path):  # created private: sqlite would follow the umask
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PRIVATE_FILE_MODE))
             db.execute("ATTACH DATABASE ? AS cache", (str(self.path),))
             db.execute("PRAGMA cache.journal_mode=WAL")  # a cache: losing its last rows to a crash costs a rehash
             db.execute("PRAGMA cache.synchronous=NORMAL")
@@ -82,7 +104,7 @@ class DeepCheck:
         self.db = sqlite3.connect("", isolation_level=None, timeout=30)  # private temporary file
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-32768"):
             self.db.execute(f"PRAGMA {pragma}")
-        self.db.execute("CREATE TABLE files (folder TEXT, rel TEXT, size INTEGER, dev INTEGER, ino INTEGER, "
+        self.db.execute("CREATE TABLE files (folder BLOB, rel BLOB, size INTEGER, dev INTEGER, ino INTEGER, "
                         "mtime INTEGER, ctime INTEGER, current INTEGER, sha TEXT, wanted INTEGER DEFAULT 0)")
         self.cache = HashCache(store, self.db)
         self.result = DeepResult(cache=str(self.cache.path) if self.cache.usable else "(no cache: not writable)")
@@ -96,7 +118,7 @@ class DeepCheck:
 
     def listing(self, name: str) -> list[tuple]:
         """One folder's photos with what identifies their content on disk (safe to call on a worker thread)."""
-        return [(name, rel, i.st_size, i.st_dev, i.st_ino, i.st_mtime_ns, i.st_ctime_ns, 0)
+        return [(_b(name), _b(rel), i.st_size, i.st_dev, i.st_ino, i.st_mtime_ns, i.st_ctime_ns, 0)
                 for rel, i in walk_photos(f"{self.store.students}/{name}")]
 
     def add(self, name: str, rows: list[tuple]) -> None:
@@ -109,9 +131,9 @@ class DeepCheck:
     async def run(self) -> DeepResult:
         await self._list_files()
         self._insert(self._rows)
-        self.db.execute("CREATE TEMP TABLE current_ids (id TEXT PRIMARY KEY) WITHOUT ROWID")
+        self.db.execute("CREATE TEMP TABLE current_ids (id BLOB PRIMARY KEY) WITHOUT ROWID")
         self.db.execute("BEGIN")
-        self.db.executemany("INSERT OR IGNORE INTO current_ids VALUES (?)", ((sid,) for sid in self.plans))
+        self.db.executemany("INSERT OR IGNORE INTO current_ids VALUES (?)", ((_b(sid),) for sid in self.plans))
         self.db.execute("COMMIT")
         self.db.execute("UPDATE files SET current = 1 WHERE folder IN (SELECT id FROM current_ids)")
         self.db.execute("CREATE INDEX files_size ON files (size)")
@@ -121,9 +143,9 @@ class DeepCheck:
                         "HAVING count(DISTINCT folder) > 1 AND max(current) = 1)")
         placed = self._journalled_placements()
         for folder, rel in placed:
-            self.db.execute("UPDATE files SET wanted = 1 WHERE folder = ? AND rel = ?", (folder, rel))
+            self.db.execute("UPDATE files SET wanted = 1 WHERE folder = ? AND rel = ?", (_b(folder), _b(rel)))
         await self._hash_wanted()
-        self._same_bytes()
+        self._same_bytes(placed)
         self._placed_from_another_person(placed)
         return self.result
 
@@ -170,7 +192,7 @@ class DeepCheck:
         def digest(row: tuple) -> tuple:
             rowid, folder, rel, dev, ino, size, mtime, ctime = row
             try:
-                sha, _ = sha256_file(f"{students}/{folder}/{rel}")
+                sha, _ = sha256_file(f"{students}/{_s(folder)}/{_s(rel)}")
             except (OSError, StoreProblem):
                 return rowid, None, row
             return rowid, sha, row
@@ -197,7 +219,7 @@ class DeepCheck:
         done.clear()
 
     # ---- findings 1 and 2 ----
-    def _same_bytes(self) -> None:
+    def _same_bytes(self, placed: dict) -> None:
         groups = self.db.execute("""
             SELECT f.size, f.sha, f.folder, f.rel, f.current FROM files f
             JOIN (SELECT size, sha FROM files WHERE sha IS NOT NULL GROUP BY size, sha
@@ -205,7 +227,7 @@ class DeepCheck:
             ORDER BY f.size, f.sha, f.folder, f.rel""").fetchall()
         by_content: dict[tuple, list[tuple[str, str, int]]] = defaultdict(list)
         for size, sha, folder, rel, current in groups:
-            by_content[(size, sha)].append((folder, rel, current))
+            by_content[(size, sha)].append((_s(folder), _s(rel), current))
         orphans = {f for members in by_content.values() for f, _, current in members if not current}
         histories = self._histories(orphans)
         reviewed = _reviewed_pairings(self.store)
@@ -214,10 +236,15 @@ class DeepCheck:
             current = sorted({f for f, _, c in members if c})
             files = [f"students/{f}/{r}" for f, r, _ in members]
             if len(current) > 1:
+                proven = sorted({f for f, r, c in members if c and self._proven_own(f, r, placed)})
+                keep = proven if len(proven) == 1 else []  # two "proven" copies prove nothing: both go aside
+                note = (f"; the copy of {self._who(keep[0])} was placed by a journalled migration from their own old "
+                        "folder, so only the others are quarantined") if keep else ""
                 self.result.findings.append(Finding(
                     "same photo under two students", current, files,
                     f"the same photo bytes are in the folders of {len(current)} current students: "
-                    + ", ".join(f"{self._who(s)}" for s in current[:6]) + ("..." if len(current) > 6 else "")))
+                    + ", ".join(f"{self._who(s)}" for s in current[:6]) + ("..." if len(current) > 6 else "") + note,
+                    keep))
             for orphan in sorted({f for f, _, c in members if not c}):
                 for student in current:
                     if reviewed.get(orphan) == student:
@@ -237,6 +264,22 @@ class DeepCheck:
                         "photo of an orphan of another person", [student], files,
                         f"{self._who(student)} holds a photo byte-identical to one in orphaned folder {orphan}, and "
                         f"{why}"))
+
+    def _proven_own(self, folder: str, rel: str, placed: dict) -> bool:
+        """Whether a journalled migration put this very file here from the holder's own old folder (or a person
+        paired it by a reviewed file)."""
+        row = self.db.execute("SELECT size, sha FROM files WHERE folder = ? AND rel = ?",
+                              (_b(folder), _b(rel))).fetchone()
+        for entry in placed.get((folder, rel), []):
+            if row is None or (row[0], row[1]) != (entry.get("size"), entry.get("sha256")):
+                continue
+            origin = entry["origin"]
+            if origin.get("paired_by") == "pairs file":
+                return True
+            old = Person(origin.get("name_key"), origin.get("codes") or "")
+            if compare(old, self.plans[folder].record.person, self.settings.match_fields).verdict is Verdict.SAME:
+                return True
+        return False
 
     def _histories(self, old_ids: set[str]) -> dict:
         if not old_ids:
@@ -259,8 +302,6 @@ class DeepCheck:
                     origin = entry.get("origin") if entry.get("type") == "file" else None
                     if not isinstance(origin, dict) or "name_key" not in origin:
                         continue
-                    if origin.get("paired_by") == "pairs file":
-                        continue  # a person paired it on purpose
                     parts = str(entry.get("path", "")).split("/", 2)
                     if len(parts) == 3 and parts[0] == "students" and parts[1] in self.plans:
                         placed[(parts[1], parts[2])].append({**entry, "run_id": run.run_id})
@@ -269,13 +310,16 @@ class DeepCheck:
     def _placed_from_another_person(self, placed: dict) -> None:
         fields = self.settings.match_fields
         for (folder, rel), entries in placed.items():
-            row = self.db.execute("SELECT size, sha FROM files WHERE folder = ? AND rel = ?", (folder, rel)).fetchone()
+            row = self.db.execute("SELECT size, sha FROM files WHERE folder = ? AND rel = ?",
+                                  (_b(folder), _b(rel))).fetchone()
             if row is None:
                 continue
             for entry in entries:
                 if (row[0], row[1]) != (entry.get("size"), entry.get("sha256")):
                     continue  # not the bytes that run placed any more
                 origin = entry["origin"]
+                if origin.get("paired_by") == "pairs file":
+                    continue  # a person paired it on purpose
                 old = Person(origin.get("name_key"), origin.get("codes") or "")
                 judged = compare(old, self.plans[folder].record.person, fields)
                 if judged.verdict is Verdict.SAME:
@@ -295,13 +339,14 @@ class DeepCheck:
         for finding in self.result.findings:
             for path in finding.files:
                 parts = path.split("/", 2)
-                if parts[1] not in finding.students or parts[1] not in in_scope or path in moved:
+                if parts[1] not in finding.students or parts[1] not in in_scope or path in moved or \
+                        parts[1] in finding.keep:
                     continue
                 source = self.store.root / path
                 dest = target_root / path
                 try:
                     sha, size = sha256_file(source)
-                    make_dirs(dest.parent)
+                    make_private_dir(dest.parent)
                     journal.add({"type": "quarantine", "path": path, "to": str(dest.relative_to(self.store.root)),
                                  "sha256": sha, "size": size, "finding": finding.kind})
                     journal.sync()

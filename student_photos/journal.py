@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import ToolError
-from .store import PhotoStore, fsync_dir, make_dirs, open_regular
+from .store import PRIVATE_FILE_MODE, PhotoStore, fsync_dir, make_private_dir, open_regular
 
 JOURNAL_DIR = "journal"
 
@@ -55,8 +55,9 @@ class Journal:
         self._pending: list[str] = []
         self._lock = threading.Lock()  # worker threads add lines too
         try:
-            make_dirs(self.path.parent)
-            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o640)
+            make_private_dir(self.path.parent)
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                              PRIVATE_FILE_MODE)
         except OSError as exc:
             raise JournalError(f"Cannot write the journal {self.path}: {exc.strerror or exc}; nothing was changed") \
                 from None

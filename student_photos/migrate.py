@@ -35,6 +35,8 @@ from .records import StudentRecord, record_from_document
 from .report import Action, BackupNote, CleanVerdict, Decision, MigrateReport, Mode, OrphanReport, Progress, StopFlag
 from .session import Session, check_database_size, session
 from .store import (
+    AUDIT_DIR,
+    PRIVATE_FILE_MODE,
     CopyResult,
     FolderScan,
     NotRegularFile,
@@ -44,6 +46,7 @@ from .store import (
     check_photo,
     ensure_dir,
     list_student_folders,
+    make_private_dir,
     map_in_threads,
     place_copy,
     scan_folder,
@@ -57,7 +60,6 @@ if TYPE_CHECKING:
     from .pairs import PlanCsv, PlanPage
 
 DELETING_PREFIX = ".deleting-"
-AUDIT_DIR = ".migrations"
 MIGRATE_BATCH = 32  # orphans per durable batch: one filesystem flush for about a hundred files
 TITLE = "ORPHANED PHOTO MIGRATION"
 TOOL = "migrate_orphaned_photos"
@@ -459,8 +461,11 @@ class AuditLog:
         try:
             if lines:
                 if self.fd is None:
-                    ensure_dir(self.path.parent, dry_run=False)
-                    self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
+                    if os.path.lexists(self.path.parent) and not os.path.isdir(self.path.parent):
+                        raise StoreProblem(f"{self.path.parent.name} is not a folder")
+                    make_private_dir(self.path.parent)
+                    self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
+                                      PRIVATE_FILE_MODE)
                 os.write(self.fd, "".join(lines).encode("utf-8", "surrogateescape"))
                 self.written = True
             if sync and self.fd is not None:

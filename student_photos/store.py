@@ -30,6 +30,9 @@ TEMP_SUFFIX = ".partial"  # temporary copies are ".<name>.<random>.partial": hid
 JPEG_START = b"\xff\xd8\xff"
 JPEG_END = b"\xff\xd9"
 DIR_MODE = 0o775  # the umask narrows it further; world-write is never granted
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+AUDIT_DIR = ".migrations"  # migrate's audit log
 FILE_MODE = 0o664
 CHUNK = 1 << 20
 SMALL_PHOTO = 64 << 10  # read whole in one system call by the photo check
@@ -105,7 +108,7 @@ def students_dir_is_empty(store: PhotoStore) -> bool:
         raise PhotoRootError(f"Cannot read {store.students}: {exc.strerror}") from None
 
 
-def make_dirs(path: Path | str) -> None:
+def make_dirs(path: Path | str, mode: int = DIR_MODE) -> None:
     """Create ``path`` and its parents, never world-writable (makedirs gives parents 0o777 less the umask)."""
     path = Path(path)
     missing = []
@@ -114,7 +117,18 @@ def make_dirs(path: Path | str) -> None:
         path = path.parent
     for folder in reversed(missing):
         with contextlib.suppress(FileExistsError):
-            os.mkdir(folder, DIR_MODE)
+            os.mkdir(folder, mode)
+
+
+def make_private_dir(path: Path | str) -> None:
+    """The tool's own folders (journal, audit, quarantine, hash cache) hold names and photos inside a folder the
+    app serves: only their owner may read them."""
+    make_dirs(path, PRIVATE_DIR_MODE)
+    for folder in (Path(path), *Path(path).parents):
+        if folder.name in (TOOL_DIR, AUDIT_DIR):
+            with contextlib.suppress(OSError):
+                os.chmod(folder, PRIVATE_DIR_MODE)
+            break
 
 
 def ensure_dir(path: Path | str, dry_run: bool) -> bool:

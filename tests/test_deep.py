@@ -131,3 +131,44 @@ def test_deep_and_quarantine_flags_are_checked_by_the_parser(school):
         with pytest.raises(SystemExit) as stopped:
             school.restore(*args)
         assert stopped.value.code == 2
+
+
+def test_quarantine_keeps_the_copy_a_journalled_migration_proves_rightful(school):
+    """Found by a new administrator: Liam's own photo, migrated by identity, copied by hand to a newcomer."""
+    r = Reseed(school)
+    r.child("liam", "Liam Smith", date_of_birth="2015-01-01")
+    r.commit()
+    assert school.migrate("--migrate").code == 0
+    newcomer = school.new_student("Newcomer Kid")
+    school.seed([newcomer])
+    school.put_photo(newcomer["student_id"], school.photo_of(r.new_id("liam")))
+
+    result = school.restore("--deep", "--quarantine", "--json")
+
+    finding = next(f for f in result.json["deep"] if f["kind"] == "same photo under two students")
+    assert finding["kept_with"] == [r.new_id("liam")]
+    assert school.photo_of(r.new_id("liam")) == r.photos["liam"], "the rightful copy stays"
+    assert school.photo_of(newcomer["student_id"]) is None, "the hand-copied one goes aside"
+
+
+def test_deep_copes_with_names_that_are_not_utf8_and_keeps_its_folder_private(school):
+    import os
+    import stat
+    healthy = school.new_student("Healthy")
+    school.put_photo(healthy["student_id"])
+    school.seed([healthy])
+    school.write_backup([healthy])
+    odd = os.fsencode(str(school.students_dir)) + b"/bad\xff"
+    os.mkdir(odd)
+    with open(odd + b"/profile.jpg", "wb") as handle:
+        handle.write(school.photo_of(healthy["student_id"]))  # and the same photo as a current student's
+    with open(os.fsencode(str(school.folder(healthy["student_id"]))) + b"/attendance/caf\xe9.jpg", "wb") as handle:
+        handle.write(jpeg_bytes("odd name"))
+
+    result = school.restore("--verify-only", "--deep", "--json")
+
+    assert result.code == 1, result.text
+    assert any("bad\\xff" in f["evidence"] for f in result.json["deep"])
+    tool = school.photos / ".student-photos"
+    assert stat.S_IMODE(os.stat(tool).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(tool / "hash-cache.sqlite3").st_mode) == 0o600

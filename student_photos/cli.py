@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import signal
 import sys
 import traceback
@@ -54,8 +55,8 @@ def _student_id(value: str) -> str:
 
 
 def _parser(prog: str, description: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(prog=prog, description=description, epilog=EXIT_CODES,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    return argparse.ArgumentParser(prog=prog, description=description, epilog=EXIT_CODES, allow_abbrev=False,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)  # --conf is no --confirm
 
 
 # ---------------------------------------------------------------- restore
@@ -120,7 +121,10 @@ def restore_main(argv: list[str] | None = None) -> int:
         from .restore import RestoreOptions, run_restore
     except ModuleNotFoundError as exc:
         return _missing_environment(console, exc)
-    options = RestoreOptions(verify_only=args.verify_only, backup_file=args.backup_file,
+    given = list(sys.argv[1:] if argv is None else argv)
+    apply = " ".join(["restore_student_photos.py", *(shlex.quote(a) for a in given
+                                                     if a not in ("--verify-only", "--quiet", "--json"))])
+    options = RestoreOptions(verify_only=args.verify_only, backup_file=args.backup_file, apply_command=apply,
                              students=tuple(args.student), force=args.force, photo_source=args.photo_source,
                              source_key=args.source_key, source_map=args.source_map, deep=args.deep,
                              quarantine=args.quarantine)

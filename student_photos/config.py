@@ -165,6 +165,9 @@ def load_settings(photo_dir: str | None = None, backup_dir: str | None = None,
     else:
         db_name = db_name or EMBEDDED_DB_NAME
 
+    if any(c in db_name for c in '/\\. "$*<>:|?\x00') or len(db_name) > 63:
+        raise ConfigError(f"DB_NAME {db_name!r} is not a valid MongoDB database name (no . / \\ space \" $; at most "
+                          "63 characters)")
     collection = env.get("STUDENTS_COLLECTION", "").strip() or "students"
     fields = env.get("MATCH_FIELDS")
     match_fields = DEFAULT_MATCH_FIELDS if fields is None else tuple(f.strip() for f in fields.split(",") if f.strip())

@@ -222,7 +222,7 @@ class Console:
             lines.append("✅ Photos verified" if not (outcome.relinked_from and would) else "✅ Photo found")
         elif outcome.photo is PhotoState.MISSING:
             lines.append(f"⚠️  Missing photo file: {safe(outcome.name)} ({short_id(outcome.student_id)})")
-        elif outcome.photo is not PhotoState.UNKNOWN:
+        elif outcome.photo not in (PhotoState.UNKNOWN, PhotoState.UNREADABLE):  # unreadable: an error, said below
             lines.append(f"❌ Corrupt photo file ({outcome.photo.describe}): {safe(outcome.name)} "
                          f"({short_id(outcome.student_id)})")
         for note in outcome.notes:
@@ -282,11 +282,11 @@ class Console:
                     f"{s.database_updated}")
         if s.database_skipped_changed:
             rows.append(f"⚠️  Database records skipped (changed during the run): {s.database_skipped_changed}")
-        if report.info.run_id and not verify:
+        if report.info.run_id and report.journalled:
             rows.append(f"🧾 Run id: {report.info.run_id}")
         advice = None
         if verify and report.pending_changes and not report.interrupted_by:
-            advice = (f"a restore would make {report.pending_changes} change(s): run restore_student_photos.py "
+            advice = (f"a restore would make {report.pending_changes} change(s): run {report.apply_command} "
                       "to apply them")
         self._summary_block("📊 RESTORATION SUMMARY", rows, report.exit_code, report.interrupted_by, advice)
         if report.source:
@@ -301,6 +301,10 @@ class Console:
                 who = f"{safe(issue.name)} ({safe(issue.student_id, 80)})" if issue.student_id else ""
                 self.line(f"❌ {issue.problem.value}: {who} {safe(issue.detail, 400)}".replace("  ", " "),
                           problem=True)
+        if s.not_in_database and (s.photos_missing or report.pending_changes):
+            self.line(f"💡 {s.not_in_database} student(s) of the newest backup are not in the database: if it was "
+                      "reseeded, carry their photos first with migrate_orphaned_photos.py --list (README: 'After the "
+                      "database was reseeded')", problem=True)
         if s.photos_missing and not report.source:
             self.line("💡 Missing photos: if another copy exists (an old server, a backup restore, the photographer's "
                       "zip), fill them with --photo-source PATH (see README.md)", problem=True)
@@ -310,13 +314,15 @@ class Console:
         self.flush()
 
     def _summary_block(self, title: str, rows: list[str], exit_code: int, interrupted: int | None,
-                       advice: str | None = None) -> None:
+                       advice: str | None = None, pending: str | None = None) -> None:
         summary_lines = [RULE, title, RULE, *rows]
         if interrupted:
             summary_lines.append(f"🛑 Interrupted by {signal_name(interrupted)}: this is the summary so far; "
                                  "run again to finish")
         elif advice:
             summary_lines.append(f"⚠️  Result: {advice} (exit {exit_code})")
+        elif exit_code == 0 and pending:
+            summary_lines.append(f"🏁 Result: nothing needs a person; {pending} (exit 0)")
         elif exit_code == 0:
             summary_lines.append("🏁 Result: all done, nothing needs attention (exit 0)")
         else:
@@ -327,7 +333,7 @@ class Console:
 
     # ---- errors ----
     def error(self, message: str, exit_code: int) -> None:
-        message = safe(message, 2000)
+        message = "\n".join(safe(part, 2000) for part in message.split("\n"))  # a refused file names each row
         if self.as_json and self._open_orphans:  # the document is under way: finish it with the error
             self._close_orphans()
             self.write(f',\n  "error": {json.dumps(message, ensure_ascii=self._json_ascii)},\n'
@@ -426,7 +432,7 @@ class Console:
         elif orphan.decision is Decision.MIGRATED:
             out.append(f"✅ Migrated to: {safe(orphan.target_name)} ({safe(orphan.target_id)}){by}")
             out.append(f"   {orphan.copied} file(s) copied, {orphan.already} already in place")
-        else:
+        elif not (orphan.decision is Decision.ERROR and orphan.errors and orphan.reason == orphan.errors[0]):
             out.append(f"⛔ {orphan.decision.value.capitalize()}: {safe(orphan.reason, 400)}")
         for conflict in orphan.conflicts[1 if orphan.decision is Decision.CONFLICT else 0:]:
             out.append(f"⚠️  Conflict: {safe(conflict)}")
@@ -477,15 +483,21 @@ class Console:
             rows.append(f"📄 Plan written for review: {safe(report.csv_file, 400)}")
         if report.html_file:
             rows.append(f"🖼️  Review page written (children's photos: keep it private): {safe(report.html_file, 400)}")
-        if report.info.run_id:
+        if report.info.run_id and report.journalled:
             rows.append(f"🧾 Run id: {report.info.run_id}")
-        self._summary_block("📊 MIGRATION SUMMARY", rows, report.exit_code, report.interrupted_by)
+        pending = None
+        if d[Decision.MIGRATE] and (report.dry_run or report.action is not Action.MIGRATE):
+            pending = f"{d[Decision.MIGRATE]} orphaned folder(s) can be migrated with --migrate"
+        self._summary_block("📊 MIGRATION SUMMARY", rows, report.exit_code, report.interrupted_by, pending=pending)
         if report.interrupted_by:
             pass
-        elif report.action is Action.MIGRATE:
-            tail = ("Next: run this again without --dry-run to copy the photos"
-                    if report.dry_run else "Next: run restore_student_photos.py so the database links follow")
-            self.line(f"💡 {tail}")
+        elif report.action is Action.MIGRATE and report.match == "order":
+            self.line("💡 Sort order is not identity: check every pairing above against the photos before running "
+                      "without --dry-run (the identity match is the default for a reason)", problem=True)
+        elif report.action is Action.MIGRATE and report.dry_run:
+            self.line("💡 Next: run this again without --dry-run to copy the photos")
+        elif report.action is Action.MIGRATE and d[Decision.MIGRATED]:
+            self.line("💡 Next: run restore_student_photos.py so the database links follow")
         elif report.action is Action.CLEAN and report.dry_run:
             self.line("💡 Nothing was removed. Add --confirm to remove the folders marked 'Would remove'.")
         elif report.action is Action.LIST and report.attention:
@@ -556,7 +568,7 @@ def _backups_json(used: list[str], skipped, ignored) -> dict:
 def restore_json(report: RestoreReport) -> dict:
     return {
         "tool": "restore_student_photos",
-        **_info_json(report.info),
+        **_info_json(report.info, report.journalled),
         "backup": {"used": report.backup_name, "students": report.backup_students, "read": report.backups_read,
                    **{k: v for k, v in _backups_json([], report.backups_skipped, report.backups_ignored).items()
                       if k != "used"}},
@@ -592,7 +604,7 @@ def migrate_json_head(report: MigrateReport) -> dict:
     """Everything that comes before the (streamed) "orphans" list."""
     return {
         "tool": "migrate_orphaned_photos",
-        **_info_json(report.info),
+        **{k: v for k, v in _info_json(report.info).items() if k != "run_id"},  # known at the end: see the tail
         "action": report.action.value,
         "dry_run": report.dry_run,
         "match": report.match,
@@ -604,6 +616,7 @@ def migrate_json_head(report: MigrateReport) -> dict:
 def migrate_json_tail(report: MigrateReport) -> dict:
     """Everything after it, once the run is over."""
     return {
+        "run_id": report.info.run_id if report.journalled else None,
         "orphans_found": report.orphans_found,
         "orphans_done": report.orphans_done,
         "counts": {d.value: n for d, n in report.decisions.items()} | {
@@ -621,6 +634,7 @@ def migrate_json_tail(report: MigrateReport) -> dict:
     }
 
 
-def _info_json(info: RunInfo) -> dict:
-    return {"mode": info.mode.label, "run_id": info.run_id, "started": info.started, "database": info.database,
+def _info_json(info: RunInfo, journalled: bool = True) -> dict:
+    return {"mode": info.mode.label, "run_id": info.run_id if journalled else None, "started": info.started,
+            "database": info.database,
             "embedded_database": info.embedded, "photo_dir": info.photo_dir}

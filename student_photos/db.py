@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -89,6 +90,9 @@ def _explain(exc: BaseException, settings: Settings) -> str:
                     "needs find, and update to relink (see 'Setting up for a real school' in README.md)")
         text = str((exc.details or {}).get("errmsg") or str(exc).split(", full error:")[0])
     elif isinstance(exc, ServerSelectionTimeoutError):
+        if "replica set" in str(exc).lower() or "setname" in str(exc).lower():
+            return (f"Failed to connect to database: {where} answered, but not as the replica set MONGO_URL names "
+                    "(check replicaSet= in MONGO_URL)")
         return f"Failed to connect to database: {where} did not answer within {settings.server_timeout_ms // 1000} s"
     else:
         text = str(exc).split(", full error:")[0] or type(exc).__name__
@@ -110,18 +114,22 @@ class Database:
     async def __aenter__(self) -> Database:
         url = self.settings.mongo_url or self._start_embedded()
         try:
-            self._client = AsyncMongoClient(
-                url,
-                serverSelectionTimeoutMS=self.settings.server_timeout_ms,
-                connectTimeoutMS=self.settings.server_timeout_ms,
-                socketTimeoutMS=self.settings.socket_timeout_ms,  # a server that accepts and then stalls
-                appname="student-photos",
-                event_listeners=[self.round_trips],
-            )
+            with warnings.catch_warnings(record=True) as caught:  # cron mail gets one line, never a driver warning
+                warnings.simplefilter("always")
+                self._client = AsyncMongoClient(
+                    url,
+                    serverSelectionTimeoutMS=self.settings.server_timeout_ms,
+                    connectTimeoutMS=self.settings.server_timeout_ms,
+                    socketTimeoutMS=self.settings.socket_timeout_ms,  # a server that accepts and then stalls
+                    appname="student-photos",
+                    event_listeners=[self.round_trips],
+                )
+            if caught:
+                raise ConfigurationError("an option is not valid")
         except (ConfigurationError, InvalidURI, ValueError, TypeError):
             self._stop_embedded()  # the driver's message may quote the URL: say only what is safe
-            raise ConfigError(f"MONGO_URL is not usable ({mask_url(url)}): check its format "
-                              "(mongodb://user:password@host:port/database)") from None
+            raise ConfigError(f"MONGO_URL is not usable ({mask_url(url)}): check its format and the options after "
+                              "'?' (mongodb://user:password@host:port/database?authSource=admin)") from None
         self._collection = self._client[self.settings.db_name][self.settings.collection]
         return self
 

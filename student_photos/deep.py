@@ -359,7 +359,7 @@ class DeepCheck:
                 self.result.quarantined.append((path, str(dest.relative_to(self.store.root))))
 
 
-def _reviewed_pairings(store: PhotoStore) -> dict[str, str]:
+def _reviewed_pairings(store: PhotoStore) -> dict[str, str | None]:
     from .migrate import reviewed_pairings
     return reviewed_pairings(store)
 

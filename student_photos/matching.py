@@ -90,6 +90,7 @@ class MatchBook:
         """)
         self.nameless: list[tuple[Student, Person]] = []
         self.current_count = 0
+        self.any_photo = False  # some database record links a photo (then an empty students/ means no share)
 
     def close(self) -> None:
         self.db.close()
@@ -98,6 +99,7 @@ class MatchBook:
     def add_current(self, records: Iterable[StudentRecord]) -> None:
         for chunk in _chunks(records, WRITE_CHUNK):
             self.current_count += len(chunk)
+            self.any_photo = self.any_photo or any(r.photo for r in chunk)
             self.db.executemany(
                 "INSERT INTO current (sid, receivable, key, name, codes) VALUES (?, ?, ?, ?, ?)",
                 ((_pack(r.student_id), int(r.receivable), _pack(r.person.name), _pack(r.name), r.person.codes)
@@ -256,6 +258,11 @@ class MatchBook:
                                                          "another folder"), target.row, _pack(orphan)))
         self.db.execute("INSERT OR REPLACE INTO decision VALUES (?, ?, ?, ?, ?)",
                         (_pack(orphan), Decision.MIGRATE.value, _pack(reason), target.row, paired_by))
+
+    def no_one(self, orphan: str, reason: str) -> None:
+        """A person decided this folder goes to no one: it is not migrated (and so never cleaned)."""
+        self.db.execute("INSERT OR REPLACE INTO decision VALUES (?, ?, ?, NULL, 'pairs file')",
+                        (_pack(orphan), Decision.NO_STUDENT.value, _pack(reason)))
 
     def _store(self, decisions: list[tuple[bytes, Pairing]], fits: list[tuple[bytes, int]]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO decision VALUES (?, ?, ?, ?, ?)",

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from .backups import list_backups, read_backup
 from .config import Settings
 from .db import Database
-from .errors import ScratchError
+from .errors import PhotoRootError, ScratchError
 from .identity import Person
 from .journal import Journal
 from .links import ATTENDANCE, PROFILE
@@ -193,8 +193,7 @@ def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path) -
 
 def conflict_text(rel: str, target: Student) -> str:
     if rel == PROFILE:
-        return (f"{target.name} already has a different profile.jpg (uploaded after the reseed?); "
-                "theirs is kept")
+        return f"{target.name} already has a different profile.jpg; theirs is kept"
     return f"{rel} differs from the file of that name in {target.student_id}; theirs is kept"
 
 
@@ -443,6 +442,15 @@ class AuditLog:
                                    "override": "override" in work.orphan.pairing.reason}
         self.lines.append(json.dumps(entry, ensure_ascii=False) + "\n")
 
+    def vetoes(self, old_ids: list[str]) -> None:
+        """A reviewed file's "no one" rows, kept so that later runs honour them too."""
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for old_id in old_ids:
+            self.lines.append(json.dumps({"time": now, "old_id": old_id, "vetoed": True, "paired_by": "pairs file",
+                                          "files": [], "pairs_file": {k: self.pairs[k] for k in ("file", "sha256")}
+                                          if self.pairs else None}, ensure_ascii=False) + "\n")
+        self.write()
+
     def _named(self, work: OrphanWork, rel: str) -> bool:
         if self._known is None:
             self._known = set()
@@ -484,16 +492,17 @@ def _no_journal() -> Journal:
     raise AssertionError("a run that writes nothing has no journal")
 
 
-def reviewed_pairings(store: PhotoStore) -> dict[str, str]:
-    """Orphans an earlier --migrate --pairs run paired by a person: {old id: new id} (the latest wins)."""
-    found: dict[str, str] = {}
+def reviewed_pairings(store: PhotoStore) -> dict[str, str | None]:
+    """Orphans an earlier --migrate --pairs run paired by a person: {old id: new id, or None for "no one"}
+    (the latest wins)."""
+    found: dict[str, str | None] = {}
     with contextlib.suppress(OSError), open(store.root / AUDIT_DIR / "audit.jsonl", encoding="utf-8",
                                             errors="surrogateescape") as handle:
         for line in handle:
             with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
                 entry = json.loads(line)
                 if entry.get("paired_by") == "pairs file":
-                    found[str(entry["old_id"])] = str(entry["new_id"])
+                    found[str(entry["old_id"])] = None if entry.get("vetoed") else str(entry["new_id"])
     return found
 
 
@@ -556,6 +565,7 @@ async def run_migrate(settings: Settings, options: MigrateOptions, progress: Pro
                                f"(TMPDIR={tempfile.gettempdir()}): {exc}") from None
         if stop.requested and stop.signum is not None:
             report.interrupted_by = stop.signum
+        report.journalled = run.journalled
         run.finish(report.exit_code, {d.value: n for d, n in report.decisions.items()} |
                    {"files_copied": report.files_copied, "removed": report.cleans[CleanVerdict.REMOVED]},
                    interrupted=None if not report.interrupted_by else f"signal {report.interrupted_by}")
@@ -570,6 +580,9 @@ async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report
     report.round_trips = await read_current_students(settings, book, meter, stop)
     meter.done()
     names = list_student_folders(store)
+    if not names and book.any_photo:  # the restore refuses this too: never "all done" on an unmounted share
+        raise PhotoRootError(f"{store.students} is empty but the database links photos (is the share mounted? "
+                             "check PHOTO_DIR)")
     current = book.current_ids_among(names)
     orphans = [name for name in names if name not in current]
     report.orphans_found = len(orphans)
@@ -586,8 +599,13 @@ async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report
     book.decide_by_identity()
     meter.done()
     for old_id, new_id in reviewed_pairings(store).items():  # an earlier reviewed pairing stands
+        if book.orphan(old_id) is None:
+            continue
+        if new_id is None:
+            book.no_one(old_id, "a person decided it goes to no one (a reviewed file, earlier run)")
+            continue
         targets = book.students_with_id(new_id)
-        if len(targets) == 1 and targets[0].receivable and book.orphan(old_id) is not None:
+        if len(targets) == 1 and targets[0].receivable:
             book.pair_by_person(old_id, targets[0], "paired by a reviewed file (earlier run)", "pairs file")
     if options.pairs_file:
         from .pairs import apply_pairs_file
@@ -603,6 +621,8 @@ async def _act(run: Session, options: MigrateOptions, book: MatchBook, report: M
         recover_interrupted_cleans(store)
         journal = lambda: run.start_journal(match=options.match, pairs_file=report.pairs_file)  # noqa: E731
     audit = AuditLog(store, report.pairs_file)
+    if options.mode.writes and report.pairs_file:
+        audit.vetoes(report.pairs_file.get("vetoed", []))
     actor = OrphanActor(store, options, run.settings, stop, journal)
     outputs = PlanOutputs.open(options, run, book) if options.action is Action.LIST else None
 

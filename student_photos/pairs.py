@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 PLAN_HEADER = ("orphan", "old_name", "backup", "decision", "reason", "student_id", "student_name", "override")
 YES = ("yes", "y", "true", "1", "x", "override")
+NO_ONE = ("none", "no one", "nobody", "-")  # in student_id: a person decided this folder goes to no one
 MAX_MATCH_CARDS = 200  # the tool's own matches on the review page (they need no person; the page stays openable)
 
 
@@ -35,9 +37,20 @@ class PairsError(ToolError):
     """The reviewed file is refused as a whole; nothing was done (exit 2)."""
 
 
-def _outside_store(path: Path, store: PhotoStore, what: str) -> Path:
-    """A file naming children never goes into the photo store: the app serves it publicly."""
+def _outside_store(path: Path, store: PhotoStore, what: str, keep_existing: bool) -> Path:
+    """A file naming children never goes into the photo store (the app serves it publicly), never replaces
+    anything but a regular file of ours (`/dev/stdout` is a symlink), and a plan a person may have edited is
+    never overwritten."""
     target = path.expanduser().absolute()
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        info = None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise ToolError(f"Refusing to write the {what} over {target}: it is not a regular file")
+    if info is not None and keep_existing:
+        raise ToolError(f"Refusing to overwrite {target}: it may hold a person's review; write the {what} to a new "
+                        "name (or delete the old one first)")
     try:
         folder = target.parent.resolve(strict=True)
     except OSError:
@@ -52,7 +65,7 @@ def _outside_store(path: Path, store: PhotoStore, what: str) -> Path:
 # ---------------------------------------------------------------- --list --csv
 class PlanCsv:
     def __init__(self, path: Path, store: PhotoStore) -> None:
-        self.path = _outside_store(path, store, "plan")
+        self.path = _outside_store(path, store, "plan", keep_existing=True)
         self.rows: list[list[str]] = []
 
     def add(self, work: OrphanWork) -> None:
@@ -90,6 +103,7 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
         raise PairsError(f"Cannot read the reviewed file {path}: {exc}") from None
     bad: list[str] = []
     pairs: list[tuple[Orphan, Student, str]] = []
+    vetoes: list[tuple[Orphan, str]] = []
     orphans_seen: dict[str, int] = {}
     students_seen: dict[str, int] = {}
     for row in rows:
@@ -108,6 +122,9 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
             bad.append(f"{where}: orphan {shown} is already paired on line {orphans_seen[name]}")
             continue
         orphans_seen[name] = row.line
+        if sid.casefold() in NO_ONE:
+            vetoes.append((orphan, f"a person decided it goes to no one (reviewed file, line {row.line})"))
+            continue
         targets = book.students_with_id(sid)
         if not targets:
             bad.append(f"{where}: no current student has student_id {sid!r}")
@@ -136,8 +153,11 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
                          "\n  ".join(bad))
     for orphan, target, text in pairs:
         book.pair_by_person(orphan.name, target, text, "pairs file")
+    for orphan, text in vetoes:
+        book.no_one(orphan.name, text)
     return {"file": str(path), "sha256": digest, "rows": len(pairs),
-            "overridden": sum(1 for _, _, text in pairs if "override" in text)}
+            "overridden": sum(1 for _, _, text in pairs if "override" in text),
+            "vetoed": [orphan.name for orphan, _ in vetoes]}
 
 
 # ---------------------------------------------------------------- --list --html
@@ -146,7 +166,7 @@ class PlanPage:
 
     def __init__(self, path: Path, run: Session, book: MatchBook) -> None:
         from .review import ReviewCard  # noqa: F401 (fail early if the module cannot load)
-        self.path = _outside_store(path, run.store, "review page")
+        self.path = _outside_store(path, run.store, "review page", keep_existing=False)
         self.run, self.book = run, book
         self.cards: list = []
         self.matches = 0

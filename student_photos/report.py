@@ -274,6 +274,8 @@ class RestoreReport:
     source: dict | None = None  # --photo-source: what was read and how
     deep: list[dict] = field(default_factory=list)  # --deep findings
     deep_check: dict | None = None  # --deep: photos looked at, hashed now, the hash cache
+    journalled: bool = False  # a journal was written (something changed): its run id can be undone
+    apply_command: str = "restore_student_photos.py"  # what --verify-only advises running to apply its changes
     interrupted_by: int | None = None  # signal number
     round_trips: int = 0
 
@@ -349,6 +351,7 @@ class MigrateReport:
     audit_error: str | None = None
     interrupted_by: int | None = None
     round_trips: int = 0
+    journalled: bool = False
 
     @property
     def action(self) -> Action:

@@ -86,6 +86,7 @@ class RestoreOptions:
     backup_file: str | None = None
     students: tuple[str, ...] = ()
     force: bool = False
+    apply_command: str = "restore_student_photos.py"  # the same run without --verify-only (for its advice)
     photo_source: str | None = None
     source_key: str = "student_id"
     source_map: str | None = None
@@ -247,11 +248,14 @@ async def read_census(settings: Settings, options: RestoreOptions, store: PhotoS
     return census
 
 
-def _backup_paths(settings: Settings, options: RestoreOptions, report: RestoreReport) -> list[tuple[Path, bool]]:
+def _backup_paths(settings: Settings, options: RestoreOptions, report: RestoreReport,
+                  progress: Progress) -> list[tuple[Path, bool]]:
     """(path, named by the person) of every backup to read, the one to report on first."""
     listing = list_backups(settings.backup_dir)
     report.backups_ignored = [BackupNote(n, w) for n, w in listing.ignored]
     paths = [(p, False) for p in listing.paths]
+    for note in report.backups_ignored:
+        progress.note("warning", f"Ignored {note.file}: {note.error}")
     if options.backup_file:
         named = named_backup(options.backup_file)
         paths = [(named, True)] + [(p, False) for p, _ in paths if p != named]
@@ -263,7 +267,7 @@ def _read_backups(settings: Settings, options: RestoreOptions, census: Census, r
     """Every backup, newest first: each record of a current id is compared with the database's record;
     records of the old ids that links point at are kept as those ids' history."""
     first = True
-    for path, named in _backup_paths(settings, options, report):
+    for path, named in _backup_paths(settings, options, report, progress):
         if first:
             progress.note("backup", f"Loading backup from: {path.name}")
         effects = _BackupEffects()
@@ -635,7 +639,7 @@ class EvidenceJudge:
 async def run_restore(settings: Settings, options: RestoreOptions, progress: Progress, stop: StopFlag
                       ) -> RestoreReport:
     with session(settings, options.mode, TITLE, progress, force_flag="--force" if options.force else None) as run:
-        report = RestoreReport(run.info, scope=options.students)
+        report = RestoreReport(run.info, scope=options.students, apply_command=options.apply_command)
         deep = DeepCheck(settings, run.store, stop, progress) if options.deep else None
         async with Database(settings) as database, contextlib.AsyncExitStack() as cleanup:
             if deep is not None:
@@ -669,6 +673,7 @@ async def run_restore(settings: Settings, options: RestoreOptions, progress: Pro
             report.interrupted_by = stop.signum
         report.summary.invalid_ids = sum(1 for p in report.problems if p.problem is ProblemKind.INVALID_ID)
         report.summary.backups_skipped = len(report.backups_skipped)
+        report.journalled = run.journalled
         run.finish(report.exit_code, {k: v for k, v in vars(report.summary).items() if v},
                    interrupted=None if not report.interrupted_by else f"signal {report.interrupted_by}")
     return report
@@ -810,7 +815,7 @@ def _conclude(run: Session, census: Census, repairs: list[Repair], report: Resto
             kind = ProblemKind.MISSING if outcome.photo is PhotoState.MISSING else ProblemKind.CORRUPT
             detail = "; ".join(outcome.notes) if kind is ProblemKind.MISSING else outcome.photo.describe
             outcome.problems.append(Problem(record.student_id, record.name, kind, detail))
-        summary.directories_created += bool(outcome.created)
+        summary.directories_created += len(outcome.created)
         summary.photos_verified += outcome.photo_ok
         summary.photos_relinked += outcome.relinked_from is not None
         summary.photos_missing += any(p.problem is ProblemKind.MISSING for p in outcome.problems)

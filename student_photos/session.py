@@ -12,7 +12,7 @@ from datetime import datetime
 from .config import Settings
 from .errors import DatabaseError, ToolError
 from .journal import Journal, header, new_run_id
-from .report import Mode, Progress, RunInfo
+from .report import Action, Mode, Progress, RunInfo
 from .store import PhotoStore, check_root, store_lock
 
 _JOURNAL_LOCK = threading.Lock()
@@ -46,9 +46,14 @@ class Session:
             self.journal = Journal(self.store, self.info.run_id, header(
                 self.mode.tool, self.mode.action.value, self.mode.label, str(self.store.root),
                 self.info.database, **extra))
-            self.progress.note("run", f"Run id: {self.info.run_id} (every change is journalled; "
-                                      f"--undo {self.info.run_id} takes it back)")
+            undo = ("a clean removes only duplicates and is not undone" if self.mode.action is Action.CLEAN
+                    else f"--undo {self.info.run_id} takes it back")
+            self.progress.note("run", f"Run id: {self.info.run_id} (every change is journalled; {undo})")
         return self.journal
+
+    @property
+    def journalled(self) -> bool:
+        return self.journal is not None
 
     def finish(self, exit_code: int, counts: dict, interrupted: str | None = None) -> None:
         if self.journal is not None:

@@ -61,10 +61,11 @@ class SourcePlan:
     by_student: dict[str, list[SourceFile]] = field(default_factory=lambda: defaultdict(list))
     unused: list[tuple[str, str, bool]] = field(default_factory=list)  # (file, why, needs a person)
     used: int = 0
+    not_needed: int = 0  # its student already has that file (or is out of scope): nothing to fill
 
     def describe(self) -> dict:
         return {"path": self.source.shown, "kind": self.source.kind, "layout": self.layout,
-                "files": len(self.source.entries()), "filled": self.used,
+                "files": len(self.source.entries()), "filled": self.used, "not_needed": self.not_needed,
                 "unused": [{"file": f, "why": w, "needs_a_person": p} for f, w, p in self.unused],
                 "refused": [{"member": m, "why": w} for m, w in self.source.refused]}
 
@@ -241,6 +242,7 @@ def fill(plan: SourcePlan, store, repairs: list[Repair], writes: bool, journal_o
     """Fill each in-scope student's missing files from the source; never over an existing file, and never with
     bytes that are another child's (``content_refusal``: the same content checks as restore's evidence)."""
     wanted: dict[str, tuple[Repair, SourceFile]] = {}
+    assigned = sum(len(files) for files in plan.by_student.values())
     for repair in repairs:
         outcome: StudentOutcome = repair.outcome
         if not repair.plan.receives:
@@ -255,6 +257,7 @@ def fill(plan: SourcePlan, store, repairs: list[Repair], writes: bool, journal_o
                                          "corrupt one by hand")
             elif not os.path.lexists(dest):
                 wanted[f.entry.path] = (repair, f)
+    plan.not_needed = assigned - len(wanted)
     if not wanted:
         return
     arrived: list[tuple[SourceEntry, bytes, tuple[str, int]]] = []

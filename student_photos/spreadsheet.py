@@ -54,7 +54,9 @@ class Row:
 
 
 def normalise_header(name: str) -> str:
-    return name.strip().strip("\ufeff").strip().casefold()
+    """`Student Number`, `student-number` and `student_number` name one column, as a person types it."""
+    text = name.strip().strip("\ufeff").strip().casefold()
+    return re.sub(r"[\s_-]+", "_", text).strip("_") or text
 
 
 # ---------------------------------------------------------------- reading

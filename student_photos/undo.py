@@ -335,6 +335,7 @@ class _Undo:
                 continue
             self.report.folders_removed += 1
             if not self.dry_run:
+                self._intent({"type": "dir-removed", "path": entry.get("path")})
                 with contextlib.suppress(OSError):
                     os.rmdir(path)
 

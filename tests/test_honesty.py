@@ -534,3 +534,36 @@ def test_a_database_that_stalls_never_hangs_a_run(school, stalled, args, signum)
         proxy.kill()
         proxy.wait()
     assert students
+
+
+def test_migrate_refuses_an_empty_share_as_the_restore_does(school):
+    healthy_school(school)
+    shutil.rmtree(school.students_dir)
+    school.students_dir.mkdir()
+    for args in (("--list",), ("--clean",), ("--migrate", "--dry-run")):
+        result = school.migrate(*args)
+        assert result.code == 2 and "is the share mounted?" in result.err, result.text
+
+
+def test_advice_names_the_right_next_step(school):
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01")
+    r.commit()
+    verify = school.restore("--verify-only")
+    assert "migrate_orphaned_photos.py --list" in verify.out, "after a reseed, migrate comes first"
+    listed = school.migrate("--list")
+    assert "nothing needs a person; 1 orphaned folder(s) can be migrated with --migrate (exit 0)" in listed.out
+    assert "all done" not in listed.out
+    verify_source = school.restore("--verify-only", "--student", r.new_id("kid"))
+    assert f"run restore_student_photos.py --student {r.new_id('kid')} to apply them" in verify_source.out
+    with pytest.raises(SystemExit):
+        school.migrate("--clean", "--conf")  # no abbreviation of a destructive flag
+
+
+@pytest.mark.parametrize("env,message", [({"DB_NAME": "school.attendance"}, "not a valid MongoDB database name"),
+                                         ({"MONGO_URL": "mongodb://127.0.0.1:9/?tls=maybe"}, "options after '?'")])
+def test_odd_settings_are_one_line_not_a_driver_warning(school, env, message):
+    school.write_backup([])
+    result = school.subprocess("restore_student_photos", "--verify-only", **env)
+    assert result.code == 2 and message in result.err and "Warning" not in result.err, result.text
+    assert len(result.err.strip().splitlines()) == 1

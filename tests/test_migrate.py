@@ -130,7 +130,7 @@ def test_migrate_gives_every_child_only_their_own_photo(school, adversarial):
         assert school.photo_of(r.old_id(key)) == r.photos[key]
     assert not (school.root / "outside" / "attendance").exists()
     assert "💡 Next: run restore_student_photos.py so the database links follow" in result.out
-    assert "⛔ Conflict: Fresh Photo already has a different profile.jpg" in result.out
+    assert "⛔ Conflict: Fresh Photo already has a different profile.jpg; theirs is kept" in result.out
 
     audit = [json.loads(line) for line in (school.photos / ".migrations" / "audit.jsonl").read_text().splitlines()]
     assert {(a["old_id"], a["new_id"]) for a in audit} >= {(r.old_id("twin_a"), r.new_id("twin_a"))}

@@ -172,3 +172,33 @@ def test_the_review_page_shows_both_jordans_beside_the_old_photos(school, tmp_pa
                     page.as_uri()], capture_output=True, timeout=120, check=False)
     assert shot.exists() and shot.stat().st_size > 20_000
     shutil.copy(shot, "/tmp/review-e2e.png") if os.environ.get("KEEP_SCREENSHOT") else None
+
+
+def test_no_one_in_student_id_vetoes_a_pairing_and_later_runs_honour_it(school, tmp_path):
+    """Found by a new administrator: blanking a row only kept the tool's decision; 'none' stops it."""
+    r = Reseed(school)
+    r.child("sam", "Sam Lee", date_of_birth="2015-05-05")
+    r.commit()
+    reviewed = tmp_path / "reviewed.csv"
+    save_as_spreadsheet(reviewed, [{"orphan": r.old_id("sam"), "student_id": "none"}])
+    result = school.migrate("--migrate", "--pairs", str(reviewed), "--json")
+    orphan = result.json["orphans"][0]
+    assert orphan["decision"] == "no current student" and "goes to no one" in orphan["reason"]
+    assert school.photo_of(r.new_id("sam")) is None
+    later = school.migrate("--migrate", "--json")
+    assert later.json["orphans"][0]["decision"] == "no current student", "a later run without the file honours it"
+    assert school.photo_of(r.new_id("sam")) is None and school.folder(r.old_id("sam")).exists()
+
+
+@pytest.mark.parametrize("target", ["/dev/stdout", "existing"])
+def test_the_plan_never_replaces_a_special_file_or_an_edited_plan(school, tmp_path, target):
+    jordans(school)
+    path = tmp_path / "plan.csv"
+    if target == "existing":
+        path.write_text("orphan,student_id\nsomeone,edited-by-a-person\n")
+    else:
+        path.symlink_to("/proc/self/fd/1")
+    before = os.readlink(path) if path.is_symlink() else path.read_text()
+    result = school.migrate("--list", "--csv", str(path))
+    assert result.code == 2, result.text
+    assert (os.readlink(path) if path.is_symlink() else path.read_text()) == before

@@ -117,7 +117,7 @@ def test_verify_only_changes_nothing_and_reports_every_fix(school):
     assert result.code == 1
     assert school.snapshot() == before
     summary = result.json["summary"]
-    assert summary["directories_created"] == 3  # vanished, relink and new have no folder; left gets none
+    assert summary["directories_created"] == 6  # vanished, relink, new: a folder and its attendance/ each
     assert summary["photos_relinked"] == 1
     assert summary["database_updated"] == 3, "wrong database links are reported too"
     assert summary["photos_missing"] == 2 and summary["photos_corrupt"] == 2  # vanished and new

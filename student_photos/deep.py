@@ -146,6 +146,7 @@ class DeepCheck:
             self.db.execute("UPDATE files SET wanted = 1 WHERE folder = ? AND rel = ?", (_b(folder), _b(rel)))
         await self._hash_wanted()
         self._same_bytes(placed)
+        self._recycled_ids()
         self._placed_from_another_person(placed)
         return self.result
 
@@ -264,6 +265,18 @@ class DeepCheck:
                         "photo of an orphan of another person", [student], files,
                         f"{self._who(student)} holds a photo byte-identical to one in orphaned folder {orphan}, and "
                         f"{why}"))
+
+    def _recycled_ids(self) -> None:
+        """A current id whose backups hold a different person: the photos in its folder were that person's."""
+        for sid, plan in self.plans.items():
+            if not getattr(plan, "recycled", False):
+                continue
+            files = [f"students/{sid}/{_s(rel)}" for (rel,) in self.db.execute(
+                "SELECT rel FROM files WHERE folder = ? ORDER BY rel", (_b(sid),))]
+            if files:
+                self.result.findings.append(Finding(
+                    "folder of an earlier owner (ids recycled)", [sid], files,
+                    f"{self._who(sid)} holds the photos of folder {sid}, but {plan.conflict}"))
 
     def _proven_own(self, folder: str, rel: str, placed: dict) -> bool:
         """Whether a journalled migration put this very file here from the holder's own old folder (or a person

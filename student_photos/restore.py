@@ -106,6 +106,7 @@ class StudentPlan:
     documents: int = 1  # database documents holding this id; more than one is a problem
     backup_links: tuple[PhotoLink, ...] = ()  # followable links in backup records of this same person
     conflict: str | None = None  # a backup record under this id that is another (or an unknown) person
+    recycled: bool = False  # ... and that record is a different person, not just one who cannot be compared
     in_order: bool = False  # folder, attendance/ and a usable photo found in place
     in_scope: bool = True
     self_judged: Judgement | None = None  # the identity rule on its own record (a backup with the same values)
@@ -322,7 +323,7 @@ class _BackupEffects:
     def __init__(self) -> None:
         self.count = 0
         self.links: list[tuple[StudentPlan, PhotoLink]] = []
-        self.conflicts: list[tuple[StudentPlan, str]] = []
+        self.conflicts: list[tuple[StudentPlan, str, bool]] = []
         self.owners: list[tuple[str, Person]] = []
         self.invalid: list[StudentRecord | InvalidEntry] = []
         self.not_in_db: list[tuple[str, str]] = []
@@ -335,7 +336,7 @@ class _BackupEffects:
         else:
             judged = compare(entry.person, plan.record.person, fields)
         if judged.verdict is not Verdict.SAME:
-            self.conflicts.append((plan, _conflict_text(entry, backup, judged)))
+            self.conflicts.append((plan, _conflict_text(entry, backup, judged), judged.verdict is Verdict.DIFFERENT))
             return
         link, _ = read_link(entry.photo)
         if link is not None and not link.is_canonical_for(plan.student_id):
@@ -345,8 +346,9 @@ class _BackupEffects:
         for plan, link in self.links:
             if link not in plan.backup_links:
                 plan.backup_links += (link,)
-        for plan, text in self.conflicts:
+        for plan, text, different in self.conflicts:
             plan.conflict = plan.conflict or text
+            plan.recycled = plan.recycled or different
         for old_id, person in self.owners:
             census.owners[old_id].append(person)
 

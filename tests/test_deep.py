@@ -172,3 +172,23 @@ def test_deep_copes_with_names_that_are_not_utf8_and_keeps_its_folder_private(sc
     tool = school.photos / ".student-photos"
     assert stat.S_IMODE(os.stat(tool).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(tool / "hash-cache.sqlite3").st_mode) == 0o600
+
+
+def test_recycled_ids_are_found_and_quarantined(school):
+    """Found by a new administrator: a reseed that reuses ids 1, 2, 3 for other children."""
+    emma, olivia = (school.new_student(n, date_of_birth=d, student_id=i) for n, d, i in
+                    (("Emma", "2015-01-01", "1"), ("Olivia", "2016-02-02", "2")))
+    school.put_photo("1", jpeg_bytes("emma's face"))
+    school.put_photo("2", jpeg_bytes("olivia's face"))
+    school.write_backup([emma, olivia])
+    school.seed([{**olivia, "student_id": "1"}, {**emma, "student_id": "2"}])  # the ids changed hands
+
+    found = school.restore("--verify-only", "--deep", "--json")
+
+    kinds = {(f["kind"], tuple(f["students"])) for f in found.json["deep"]}
+    assert kinds == {("folder of an earlier owner (ids recycled)", ("1",)),
+                     ("folder of an earlier owner (ids recycled)", ("2",))}
+    assert found.code == 1
+    moved = school.restore("--deep", "--quarantine", "--json")
+    assert school.photo_of("1") is None and school.photo_of("2") is None, "no child shows another's face"
+    assert moved.json["summary"]["quarantined"] == 2  # each folder's profile

@@ -202,10 +202,14 @@ def _compare_codes(x: str, y: str) -> str:
     if x[0] == "?" or y[0] == "?":
         return f"cannot be compared ({(x if x[0] == '?' else y)[1:]})"
     if x[0] in "dD" and y[0] in "dD":
-        if x[1:] == y[1:]:
+        apart = abs(date.fromisoformat(x[1:]) - date.fromisoformat(y[1:]))
+        if x[0] != y[0] and apart <= timedelta(days=1):  # a time of day against a plain day: a zone may move it
+            return "cannot be compared (one is an instant with a time of day, the other a day: a time zone may have " \
+                   "moved it by one)"
+        if apart == timedelta(0):
             return "agree"
-        if "D" in (x[0], y[0]) and abs(date.fromisoformat(x[1:]) - date.fromisoformat(y[1:])) == timedelta(days=1):
-            return "one day apart, and one carries a time of day (a time zone may have moved it)"
+        if x[0] == "D" and apart == timedelta(days=1):
+            return "one day apart, and both carry a time of day (a time zone may have moved them)"
         return "differ"
     if x[0] != y[0]:
         kinds = {"d": "a date", "D": "a date", "n": "a number", "t": "text"}
@@ -228,6 +232,14 @@ def names_agree(a: object, b: object) -> str:
     if x is None or y is None:
         return "unknown"
     return "agree" if x == y else "differ"
+
+
+def agreeing_fields(a: Person, b: Person, fields: Sequence[str]) -> tuple[str, ...]:
+    """The identifying fields present on both and equal, whatever the names say."""
+    if not a.codes or not b.codes:
+        return ()
+    return tuple(f for f, x, y in zip(fields, a.code_list(len(fields)), b.code_list(len(fields)), strict=True)
+                 if x and y and _compare_codes(x, y) == "agree")
 
 
 def compare(a: Person, b: Person, fields: Sequence[str]) -> Judgement:

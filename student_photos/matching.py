@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from .errors import ConfigError
-from .identity import Outcome, Person, Verdict, choose, compare, merge_history
+from .identity import Judgement, Outcome, Person, Verdict, agreeing_fields, choose, compare, merge_history
 from .records import StudentRecord
 from .report import Decision
 
@@ -87,6 +87,7 @@ class MatchBook:
             CREATE TABLE decision (name BLOB PRIMARY KEY, decision TEXT, reason BLOB, target INTEGER,
                                    paired_by TEXT) WITHOUT ROWID;
             CREATE TABLE fit (orphan BLOB, target INTEGER);
+            CREATE TABLE ident (field INTEGER, code BLOB, row INTEGER);
         """)
         self.nameless: list[tuple[Student, Person]] = []
         self.current_count = 0
@@ -98,17 +99,23 @@ class MatchBook:
     # ---- filling it ----
     def add_current(self, records: Iterable[StudentRecord]) -> None:
         for chunk in _chunks(records, WRITE_CHUNK):
+            first = self.current_count + 1
             self.current_count += len(chunk)
             self.any_photo = self.any_photo or any(r.photo for r in chunk)
             self.db.executemany(
-                "INSERT INTO current (sid, receivable, key, name, codes) VALUES (?, ?, ?, ?, ?)",
-                ((_pack(r.student_id), int(r.receivable), _pack(r.person.name), _pack(r.name), r.person.codes)
-                 for r in chunk))
+                "INSERT INTO current (row, sid, receivable, key, name, codes) VALUES (?, ?, ?, ?, ?, ?)",
+                ((first + i, _pack(r.student_id), int(r.receivable), _pack(r.person.name), _pack(r.name),
+                  r.person.codes) for i, r in enumerate(chunk)))
+            # Identifiers (numbers, text), by field: a corrected name must not hide a child from the matching.
+            self.db.executemany("INSERT INTO ident VALUES (?, ?, ?)", (
+                (field, code, first + i) for i, r in enumerate(chunk) if r.person.codes
+                for field, code in enumerate(r.person.code_list(len(self.fields))) if code and code[0] in "nt"))
 
     def finish_current(self) -> None:
         """Index; an id held by two documents can receive nothing; keep the nameless records at hand."""
         self.db.execute("CREATE INDEX current_sid ON current (sid)")
         self.db.execute("CREATE INDEX current_key ON current (key)")
+        self.db.execute("CREATE INDEX ident_code ON ident (field, code)")
         self.db.execute("UPDATE current SET receivable = 0 WHERE sid IN "
                         "(SELECT sid FROM current GROUP BY sid HAVING count(*) > 1)")
         rows = self.db.execute("SELECT row, sid, receivable, name, codes FROM current WHERE key IS NULL "
@@ -232,9 +239,37 @@ class MatchBook:
                 return Pairing(Decision.CANNOT_RECEIVE, f"matches {target.name} ({target.student_id}), but {why}: "
                                                         "fix the database record first", target), fitting
             return Pairing(Decision.MIGRATE, choice.reason, target), fitting
+        if choice.outcome is Outcome.NONE:
+            renamed = self._renamed(old)
+            if renamed:
+                student, judged = renamed[0]
+                same = ", ".join(judged.agreeing)
+                return Pairing(Decision.UNKNOWN, f"no current student has this name, but {student.name} "
+                                                 f"({student.student_id}) has the same {same} and nothing differs "
+                                                 "but the name: a corrected name? Pair it by hand (--pairs)"), \
+                    fitting + [s.row for s, _ in renamed]
         decision = {Outcome.AMBIGUOUS: Decision.AMBIGUOUS, Outcome.UNKNOWN: Decision.UNKNOWN,
                     Outcome.NONE: Decision.NO_STUDENT}[choice.outcome]
         return Pairing(decision, choice.reason), fitting
+
+    def _renamed(self, old: Person) -> list[tuple[Student, Judgement]]:
+        """Current records under another name whose identifiers agree, and nothing else differs."""
+        codes = [(i, c) for i, c in enumerate(old.code_list(len(self.fields))) if c and c[0] in "nt"] \
+            if old.codes else []
+        rows: set[int] = set()
+        for field, code in codes:
+            rows.update(r for (r,) in self.db.execute("SELECT row FROM ident WHERE field = ? AND code = ?",
+                                                      (field, code)))
+        found = []
+        for row in sorted(rows):
+            number, sid, receivable, name, codes_, key = self.db.execute(
+                "SELECT row, sid, receivable, name, codes, key FROM current WHERE row = ?", (row,)).fetchone()
+            person = Person(_unpack(key), codes_ or "")
+            judged = compare(old, person, self.fields)
+            if judged.verdict is Verdict.DIFFERENT and judged.reason == "name differs":
+                found.append((self._student((number, sid, receivable, name, codes_)),
+                              Judgement(Verdict.UNKNOWN, "", agreeing_fields(old, person, self.fields))))
+        return found
 
     def decide_by_order(self) -> list[tuple[str, Student]]:
         """The design document's pairing (name-sorted students with name-sorted folders). Unsafe."""

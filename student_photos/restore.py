@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .backups import BackupUnusable, list_backups, named_backup, read_backup
 from .config import Settings
-from .db import Database
+from .db import Database, decode_value
 from .deep import DeepCheck, findings_as_problems
 from .errors import PhotoRootError
 from .identity import (
@@ -128,6 +128,7 @@ class Census:
     owners: dict[str, list[Person]] = field(default_factory=lambda: defaultdict(list))  # old id -> records
     owners_read: set[str] = field(default_factory=set)  # old ids whose records were looked for
     others: list[StudentRecord] = field(default_factory=list)  # records that are no plan: invalid or repeated ids
+    backup_claims: list[tuple[PhotoLink, str, Person]] = field(default_factory=list)  # links of ids not in the db
     any_photo_set: bool = False
     documents: int = 0
     newest_count: int = 0
@@ -278,12 +279,19 @@ def _read_backups(settings: Settings, options: RestoreOptions, census: Census, r
                 if isinstance(entry, InvalidEntry) or not entry.receivable:
                     if first:
                         effects.invalid.append(entry)
+                    if isinstance(entry, StudentRecord) and (twin := census.plans.get(entry.student_id)):
+                        # 2003 (a number) in an older export is the history of folder "2003" too
+                        effects.compare(twin, entry, path.name, settings.match_fields, history_only=True)
                     continue
                 plan = census.plans.get(entry.student_id)
                 if plan is not None:
                     effects.compare(plan, entry, path.name, settings.match_fields)
-                elif first:
-                    effects.not_in_db.append((entry.student_id, entry.name))
+                else:
+                    if first:
+                        effects.not_in_db.append((entry.student_id, entry.name))
+                    link, _ = read_link(entry.photo)
+                    if link is not None and not link.is_canonical_for(entry.student_id):
+                        effects.claims.append((link, entry.student_id, entry.person))
                 if entry.student_id in owners_wanted:
                     effects.owners.append((entry.student_id, entry.person))
         except BackupUnusable as exc:
@@ -325,10 +333,12 @@ class _BackupEffects:
         self.links: list[tuple[StudentPlan, PhotoLink]] = []
         self.conflicts: list[tuple[StudentPlan, str, bool]] = []
         self.owners: list[tuple[str, Person]] = []
+        self.claims: list[tuple[PhotoLink, str, Person]] = []  # photos that records of ids not in the db name
         self.invalid: list[StudentRecord | InvalidEntry] = []
         self.not_in_db: list[tuple[str, str]] = []
 
-    def compare(self, plan: StudentPlan, entry: StudentRecord, backup: str, fields: Sequence[str]) -> None:
+    def compare(self, plan: StudentPlan, entry: StudentRecord, backup: str, fields: Sequence[str],
+                history_only: bool = False) -> None:
         if plainly_equal(entry.raw, plan.record.raw):  # the very same values: judge one record, once
             if plan.self_judged is None:
                 plan.self_judged = self_verdict(plan.record.person, fields)
@@ -337,6 +347,8 @@ class _BackupEffects:
             judged = compare(entry.person, plan.record.person, fields)
         if judged.verdict is not Verdict.SAME:
             self.conflicts.append((plan, _conflict_text(entry, backup, judged), judged.verdict is Verdict.DIFFERENT))
+            return
+        if history_only:
             return
         link, _ = read_link(entry.photo)
         if link is not None and not link.is_canonical_for(plan.student_id):
@@ -351,12 +363,33 @@ class _BackupEffects:
             plan.recycled = plan.recycled or different
         for old_id, person in self.owners:
             census.owners[old_id].append(person)
+        census.backup_claims.extend(self.claims)
 
 
 def _conflict_text(entry: StudentRecord, backup: str, judged: Judgement) -> str:
     who = "a different person" if judged.verdict is Verdict.DIFFERENT else "a person who cannot be compared"
     return (f"backup {backup} holds {who} under this id ({entry.name or '(no name)'}: {judged.reason}); the photo in "
             "this folder may be theirs, so nothing is relinked and the link is left as it is")
+
+
+def namesake_histories(settings: Settings, names: set[str], current: set[str], store: PhotoStore
+                       ) -> dict[str, dict[str, History]]:
+    """{name key: {old id: history}} for old ids (not in the database) with a folder holding a photo whose backup
+    records carry one of these names: the old folders that could be these students'."""
+    if not names:
+        return {}
+    ids: set[str] = set()
+    for path in list_backups(settings.backup_dir).paths:
+        with contextlib.suppress(BackupUnusable):
+            for entry in read_backup(path, settings.match_fields):
+                if isinstance(entry, StudentRecord) and entry.student_id not in current and \
+                        entry.person.name in names and os.path.lexists(store.students / entry.student_id / PROFILE):
+                    ids.add(entry.student_id)
+    found: dict[str, dict[str, History]] = defaultdict(dict)
+    for old_id, history in owner_histories(settings, ids).items():
+        if history.person is not None and history.person.name:
+            found[history.person.name][old_id] = history
+    return found
 
 
 def owner_histories(settings: Settings, ids: set[str], skip: Iterable[str] = ()) -> dict[str, History]:
@@ -485,9 +518,12 @@ class EvidenceJudge:
     def __init__(self, settings: Settings, store: PhotoStore, census: Census, report: RestoreReport) -> None:
         self.settings, self.store, self.census, self.report = settings, store, census, report
         self._quarantine: set[tuple[str, int]] | None = None
+        self._namesakes: dict[str, dict[str, History]] | None = None
+        self._wanted: list[Candidate] = []
 
     def judge(self, repairs: list[Repair]) -> dict[str, Candidate]:
         wanted = [c for r in repairs for c in r.candidates]
+        self._wanted = wanted
         if not wanted:
             return {}
         for candidate in wanted:
@@ -521,16 +557,28 @@ class EvidenceJudge:
                 chosen[sid] = next(iter(options.values()))
         return chosen
 
-    def _claims(self, digests: set) -> dict[tuple[str, int], set[str]]:
-        """Which students' links (every student's, whatever the scope) name a file with these very bytes."""
+    def _claims(self, digests: set) -> dict[tuple[str, int], dict[str, Person | None]]:
+        """Who names a file with these very bytes as theirs: every current record's link (whatever the scope or the
+        id's validity), every link a run rewrote (the journal remembers it), and every backup record of an id that
+        is no longer in the database. A current student is keyed by id; an old record comes with its person."""
         sizes = {size for _, size in digests}
-        by_path: dict[Path, set[str]] = defaultdict(set)
+        by_path: dict[Path, dict[str, Person | None]] = defaultdict(dict)
+
+        def claim(link: PhotoLink | None, who: str, person: Person | None) -> None:
+            path = resolve_link(self.store, link) if link is not None else None
+            if path is not None:
+                by_path[path][who] = person
+
         for plan in self.census.plans.values():
             for _, link in _links_of(plan):
-                path = resolve_link(self.store, link)
-                if path is not None:
-                    by_path[path].add(plan.student_id)
-        claims: dict[tuple[str, int], set[str]] = defaultdict(set)
+                claim(link, plan.student_id, None)
+        for record in self.census.others:  # an invalid id or a repeated one: still somebody's claim
+            claim(read_link(record.photo)[0], f"record {record.student_id}", record.person)
+        for link, old_id, person in self.census.backup_claims:
+            claim(link, f"old record {old_id}", person)
+        for student_id, old_value in self._rewritten_links():
+            claim(read_link(old_value)[0], student_id, None)
+        claims: dict[tuple[str, int], dict[str, Person | None]] = defaultdict(dict)
         for path, claimants in by_path.items():
             try:
                 if os.lstat(path).st_size not in sizes:
@@ -539,8 +587,21 @@ class EvidenceJudge:
             except (OSError, StoreProblem):
                 continue
             if digest in digests:
-                claims[digest] |= claimants
+                claims[digest].update(claimants)
         return claims
+
+    def _rewritten_links(self) -> list[tuple[str, object]]:
+        """(student, the link value a run replaced): a claim a restore rewrote is still a claim."""
+        found: list[tuple[str, object]] = []
+        for run in list_runs(self.store):
+            with contextlib.suppress(OSError, StoreProblem):
+                for entry in read_journal(journal_dir(self.store) / f"{run.run_id}.jsonl"):
+                    if entry.get("type") == "db" and isinstance(entry.get("student_id"), str):
+                        with contextlib.suppress(ValueError, TypeError):
+                            old = decode_value(entry.get("old"))
+                            if isinstance(old, str) and old.startswith("/api/photos/"):
+                                found.append((entry["student_id"], old))
+        return found
 
     def _refusal(self, candidate: Candidate, claims, elsewhere, histories: dict[str, History]) -> str | None:
         plan, owner = candidate.plan, candidate.link.owner
@@ -552,10 +613,37 @@ class EvidenceJudge:
             judged = self._owner_judgement(owner, plan, histories)
             if judged:
                 return f"points into folder {owner}: {judged}"
-        claimants = claims.get(candidate.digest, set())
-        if len(claimants) > 1:
-            return f"names a photo claimed by {len(claimants)} students (same bytes)"
-        return self._bytes_refusal(plan, candidate.digest, elsewhere, histories, owner)
+        others = []
+        for who, person in claims.get(candidate.digest, {}).items():
+            if who == plan.student_id:
+                continue
+            if person is not None and compare(person, plan.record.person, self.settings.match_fields).verdict \
+                    is Verdict.SAME:
+                continue  # the student's own earlier record
+            others.append(who)
+        if others:
+            return f"names a photo {', '.join(sorted(others)[:3])} also claim(s) (same bytes)"
+        refusal = self._bytes_refusal(plan, candidate.digest, elsewhere, histories, owner)
+        if refusal is None and owner is not None and owner not in self.census.current_ids:
+            rival = self._rival_folder(owner, plan)
+            if rival:
+                return f"points into folder {owner}, but old folder {rival} fits this student too: which photo is " \
+                       "theirs is not known"
+        return refusal
+
+    def _rival_folder(self, owner: str, plan: StudentPlan) -> str | None:
+        """Another old folder (holding a photo) whose old record could be this student too: one-to-one, as migrate."""
+        if plan.record.person.name is None:
+            return None
+        if self._namesakes is None:
+            wanted = {name for c in self._wanted if (name := c.plan.record.person.name) is not None}
+            self._namesakes = namesake_histories(self.settings, wanted, self.census.current_ids, self.store)
+        for old_id, history in self._namesakes.get(plan.record.person.name, {}).items():
+            if old_id == owner or history.person is None:
+                continue
+            if compare(history.person, plan.record.person, self.settings.match_fields).verdict is not Verdict.DIFFERENT:
+                return old_id
+        return None
 
     def _bytes_refusal(self, plan: StudentPlan, digest: tuple[str, int], elsewhere, histories: dict[str, History],
                        owner: str | None = None) -> str | None:
@@ -625,7 +713,7 @@ class EvidenceJudge:
         except OSError:
             return found
         for entry in entries:
-            for rel, info in walk_photos(entry.path):
+            for rel, info in walk_photos(entry.path, everything=True):
                 if info.st_size not in sizes:
                     continue
                 try:

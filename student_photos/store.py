@@ -554,15 +554,19 @@ def scan_folder(folder: Path | str, times: bool = True) -> FolderScan:
     return FolderScan(tuple(files), tuple(symlinks), tuple(others), tuple(unreadable), newest)
 
 
-def walk_photos(folder: str) -> Iterator[tuple[str, os.stat_result]]:
-    """profile.jpg and every regular file under attendance/, with their stat (symlinks never followed)."""
-    try:
-        info = os.lstat(f"{folder}/{PROFILE}")
-        if stat.S_ISREG(info.st_mode):
-            yield PROFILE, info
-    except OSError:
-        pass
-    pending = [(f"{ATTENDANCE}/", f"{folder}/{ATTENDANCE}")]
+def walk_photos(folder: str, everything: bool = False) -> Iterator[tuple[str, os.stat_result]]:
+    """profile.jpg and every regular file under attendance/ (``everything``: every regular file, whatever its
+    name: `Profile.JPG` copied from Windows holds a photo too), with their stat; symlinks never followed."""
+    if everything:
+        pending = [("", folder)]
+    else:
+        pending = [(f"{ATTENDANCE}/", f"{folder}/{ATTENDANCE}")]
+        try:
+            info = os.lstat(f"{folder}/{PROFILE}")
+            if stat.S_ISREG(info.st_mode):
+                yield PROFILE, info
+        except OSError:
+            pass
     while pending:
         prefix, current = pending.pop()
         try:

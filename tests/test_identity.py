@@ -48,6 +48,8 @@ RULES = [
      P("Ann", "2015-03-04"), Verdict.SAME),
     ("dates one day apart where one has a time of day are unknown", P("Ann", datetime(2015, 3, 3, 23)),
      P("Ann", "2015-03-04"), Verdict.UNKNOWN),
+    ("a date with a time of day never proves a plain day", P("Ann", {"$date": 1}.get("x") or "2015-03-03T14:00:00Z"),
+     P("Ann", "2015-03-03"), Verdict.UNKNOWN),
     ("different birth dates are different people", P("Ann", "2015-03-04"), P("Ann", datetime(2016, 3, 4)),
      Verdict.DIFFERENT),
     ("an impossible date is unknown", P("Ann", "2015-02-30"), P("Ann", "2015-02-28"), Verdict.UNKNOWN),

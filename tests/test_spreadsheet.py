@@ -279,6 +279,7 @@ HEADER = st.lists(st.text(alphabet="abcXYZ_ 12é;", min_size=1, max_size=6), min
 @given(data=st.data(), header=HEADER)
 def test_write_then_read_round_trips_every_value(tmp_path, data, header):
     assume(all(name.strip() for name in header))
+    assume(len({normalise_header(name) for name in header}) == len(header))  # "a b" and "a_b" name one column
     raw = data.draw(st.lists(st.sampled_from(header), unique=True))
     rows = data.draw(st.lists(st.lists(VALUE, min_size=len(header), max_size=len(header)), max_size=8))
     with tempfile.TemporaryDirectory(dir=tmp_path) as folder:

@@ -397,7 +397,7 @@ def test_relink_refuses_a_photo_claimed_by_two_students(school):
 
     assert result.code == 1
     assert school.photo_of(a["student_id"]) is None and school.photo_of(b["student_id"]) is None
-    assert "claimed by 2 students (same bytes); not copied" in result.out
+    assert "also claim(s) (same bytes); not copied" in result.out
 
 
 class ChangeLinkDuringRun(SilentProgress):

@@ -228,7 +228,8 @@ class Migrator:
 
     def __init__(self, store: PhotoStore, journal: Callable[[], Journal], stop: StopFlag, origin_of) -> None:
         self.store, self.journal_of, self.stop, self.origin_of = store, journal, stop, origin_of
-        self.swept: set[Path] = set()  # folders already cleared of a killed run's temporaries
+        self.students = os.fspath(store.students)
+        self.swept: set[str] = set()  # folders already cleared of a killed run's temporaries
         self.journal_elsewhere: bool | None = None
 
     def copy(self, works: list[OrphanWork]) -> None:
@@ -276,27 +277,33 @@ class Migrator:
                                       f"{exc.strerror or exc}: {getattr(exc, 'filename', '')}")
 
     def _stage(self, work: OrphanWork, staged: list) -> None:
-        source_dir = self.store.students / work.report.name
-        target_dir = self.store.student_dir(work.student.student_id)
+        # plain string paths: this runs for every file of a district migration
+        source_dir = os.path.join(self.students, work.report.name)
+        target_dir = os.fspath(self.store.student_dir(work.student.student_id))
+        join = os.path.join
         if not work.missing:  # all in place; a killed earlier run may still have left a temporary file
-            for folder in {target_dir, target_dir / ATTENDANCE, *((target_dir / rel).parent for rel in work.same)}:
+            for folder in {target_dir, join(target_dir, ATTENDANCE),
+                           *(os.path.dirname(join(target_dir, rel)) for rel in work.same)}:
                 if folder not in self.swept:
                     sweep_temporaries(folder)
                     self.swept.add(folder)
             return
-        ready: dict[Path, bool] = {}  # folder -> created by this run (then nothing can be in it yet)
-        for folder in (target_dir, target_dir / ATTENDANCE):
+        ready: dict[str, bool] = {}  # folder -> created by this run (then nothing can be in it yet)
+        for folder in (target_dir, join(target_dir, ATTENDANCE)):
             ready[folder] = ensure_dir(folder, dry_run=False)
         for rel in work.missing:  # an orphan is carried whole or not at all: a stop waits for the orphan in hand
-            dest = target_dir / rel
-            if dest.parent not in ready:  # nested folders under attendance/
-                for parent in reversed(dest.relative_to(target_dir).parents[:-1]):
-                    if target_dir / parent not in ready:
-                        ready[target_dir / parent] = ensure_dir(target_dir / parent, dry_run=False)
-            if not ready[dest.parent] and dest.parent not in self.swept:
-                sweep_temporaries(dest.parent)  # a killed earlier run may have left one
-                self.swept.add(dest.parent)
-            staged.append((work, rel, stage_copy(source_dir / rel, dest, durable=False)))
+            dest = join(target_dir, rel)
+            parent = os.path.dirname(dest)
+            if parent not in ready:  # nested folders under attendance/
+                built = target_dir
+                for part in rel.split("/")[:-1]:
+                    built = join(built, part)
+                    if built not in ready:
+                        ready[built] = ensure_dir(built, dry_run=False)
+            if not ready[parent] and parent not in self.swept:
+                sweep_temporaries(parent)  # a killed earlier run may have left one
+                self.swept.add(parent)
+            staged.append((work, rel, stage_copy(join(source_dir, rel), dest, durable=False)))
 
     def _place(self, work: OrphanWork, rel: str, copy: StagedCopy) -> None:
         self._record(work, rel, place_copy(copy))

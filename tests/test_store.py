@@ -138,18 +138,18 @@ def test_something_else_in_the_way_is_a_conflict_without_a_hang(tmp_path, occupa
         dest.mkdir()
     staged = stage_copy(source, dest, durable=False)
     assert place_copy(staged).outcome == "conflict"
-    assert not staged.tmp.exists()
+    assert not os.path.lexists(staged.tmp)
     assert existing_outcome(tmp_path / "absent.jpg", "x", 1) is None
 
 
 def test_stage_copy_from_memory_and_temporaries_swept(tmp_path):
     dest = tmp_path / "profile.jpg"
     staged = stage_copy("archive/member.jpg", dest, durable=True, data=jpeg_bytes("from a zip"))
-    assert staged.tmp.name.startswith(".profile.jpg.") and staged.tmp.name.endswith(".partial")
+    assert os.path.basename(staged.tmp).startswith(".profile.jpg.") and staged.tmp.endswith(".partial")
     (tmp_path / ".keep.partial").mkdir()  # a folder named like a temporary file is not one
     (tmp_path / "notes.partial").write_text("not hidden: not ours")
     assert sweep_temporaries(tmp_path) == 1
-    assert not staged.tmp.exists() and (tmp_path / ".keep.partial").is_dir() and (tmp_path / "notes.partial").exists()
+    assert not os.path.lexists(staged.tmp) and (tmp_path / ".keep.partial").is_dir() and (tmp_path / "notes.partial").exists()
     with pytest.raises(StoreProblem):
         sha256_file(tmp_path / ".keep.partial")
 
@@ -217,3 +217,14 @@ def test_results_arrive_in_order_and_a_failure_loses_nothing_in_flight():
     assert stop.requested and stop.failed
     assert abandoned and abandoned == sorted(abandoned) and abandoned[0] == 281, "everything delivered after it"
     assert max(abandoned) < 2000, "the workers stopped starting new work"
+
+
+def test_a_copy_that_reads_back_differently_does_not_verify(tmp_path, monkeypatch):
+    """The read-back comparison can fail: a copy whose bytes change under it is refused and removed."""
+    source = tmp_path / "src.jpg"
+    source.write_bytes(jpeg_bytes("source"))
+    real_pread = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, off: b"\x00" + real_pread(fd, n, off)[1:])
+    with pytest.raises(StoreProblem, match="did not verify"):
+        stage_copy(source, tmp_path / "profile.jpg", durable=False)
+    assert os.listdir(tmp_path) == ["src.jpg"], "the unverified temporary file is gone"

@@ -149,7 +149,8 @@ def test_stage_copy_from_memory_and_temporaries_swept(tmp_path):
     (tmp_path / ".keep.partial").mkdir()  # a folder named like a temporary file is not one
     (tmp_path / "notes.partial").write_text("not hidden: not ours")
     assert sweep_temporaries(tmp_path) == 1
-    assert not os.path.lexists(staged.tmp) and (tmp_path / ".keep.partial").is_dir() and (tmp_path / "notes.partial").exists()
+    assert not os.path.lexists(staged.tmp)
+    assert (tmp_path / ".keep.partial").is_dir() and (tmp_path / "notes.partial").exists()
     with pytest.raises(StoreProblem):
         sha256_file(tmp_path / ".keep.partial")
 

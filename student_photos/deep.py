@@ -21,7 +21,7 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .identity import Person, Verdict, compare
+from .identity import Person, Verdict, proven_same
 from .journal import journal_dir, list_runs, read_journal
 from .report import Problem, ProblemKind
 from .store import (
@@ -256,7 +256,7 @@ class DeepCheck:
                         why = "no backup holds that old id" if history is None or history.problem is None \
                             else f"its backup records disagree ({history.problem.reason})"
                     else:
-                        judged = compare(history.person, person, fields)
+                        judged = proven_same(history.person, person, fields)
                         if judged.verdict is Verdict.SAME:
                             continue
                         why = ("its old record is a different person" if judged.verdict is Verdict.DIFFERENT else
@@ -290,7 +290,7 @@ class DeepCheck:
             if origin.get("paired_by") == "pairs file":
                 return True
             old = Person(origin.get("name_key"), origin.get("codes") or "")
-            if compare(old, self.plans[folder].record.person, self.settings.match_fields).verdict is Verdict.SAME:
+            if proven_same(old, self.plans[folder].record.person, self.settings.match_fields).verdict is Verdict.SAME:
                 return True
         return False
 
@@ -334,7 +334,7 @@ class DeepCheck:
                 if origin.get("paired_by") == "pairs file":
                     continue  # a person paired it on purpose
                 old = Person(origin.get("name_key"), origin.get("codes") or "")
-                judged = compare(old, self.plans[folder].record.person, fields)
+                judged = proven_same(old, self.plans[folder].record.person, fields)
                 if judged.verdict is Verdict.SAME:
                     continue
                 who = "a different person" if judged.verdict is Verdict.DIFFERENT else "a person who cannot be compared"

@@ -270,6 +270,21 @@ def compare(a: Person, b: Person, fields: Sequence[str]) -> Judgement:
                      tuple(agreeing))
 
 
+def name_only(judged: Judgement, a: Person, b: Person) -> bool:
+    """SAME on the name alone while one of them has identifying fields: a pupil who left and a newcomer can
+    share a name, so this is never proof."""
+    return judged.verdict is Verdict.SAME and not judged.agreeing and bool(a.codes or b.codes)
+
+
+def proven_same(a: Person, b: Person, fields: Sequence[str]) -> Judgement:
+    """``compare`` held to the standard of a match: a name alone proves nothing when either has fields."""
+    judged = compare(a, b, fields)
+    if name_only(judged, a, b):
+        return Judgement(Verdict.UNKNOWN, "only the name agrees: one of them has identifying fields, and none of "
+                                          "them agrees")
+    return judged
+
+
 @dataclass(frozen=True, slots=True)
 class History:
     """Every backup record of one id, merged: the person they agree on, or why they do not."""
@@ -343,7 +358,7 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
                                              f"no identifying field agrees with {label(target)}: the others are "
                                              "ruled out, but nothing proves it is this one", fits=fits)
         chosen = next(person for t, person in candidates if t is target)
-        if not judged.agreeing and (old.codes or chosen.codes):
+        if name_only(judged, old, chosen):
             return Choice(Outcome.UNKNOWN, f"only the name agrees with {label(target)}: one of them has identifying "
                                            "fields, and none of them agrees (a pupil who left and a newcomer can "
                                            "share a name)", fits=fits)

@@ -39,6 +39,7 @@ from .identity import (
     compare,
     merge_history,
     plainly_equal,
+    proven_same,
     self_verdict,
 )
 from .journal import journal_dir, list_runs, read_journal
@@ -279,9 +280,11 @@ def _read_backups(settings: Settings, options: RestoreOptions, census: Census, r
                 if isinstance(entry, InvalidEntry) or not entry.receivable:
                     if first:
                         effects.invalid.append(entry)
-                    if isinstance(entry, StudentRecord) and (twin := census.plans.get(entry.student_id)):
-                        # 2003 (a number) in an older export is the history of folder "2003" too
-                        effects.compare(twin, entry, path.name, settings.match_fields, history_only=True)
+                    if isinstance(entry, StudentRecord):
+                        effects.claim(entry)  # an invalid id is still somebody's claim on the photo it names
+                        if twin := census.plans.get(entry.student_id):
+                            # 2003 (a number) in an older export is the history of folder "2003" too
+                            effects.compare(twin, entry, path.name, settings.match_fields, history_only=True)
                     continue
                 plan = census.plans.get(entry.student_id)
                 if plan is not None:
@@ -289,9 +292,7 @@ def _read_backups(settings: Settings, options: RestoreOptions, census: Census, r
                 else:
                     if first:
                         effects.not_in_db.append((entry.student_id, entry.name))
-                    link, _ = read_link(entry.photo)
-                    if link is not None and not link.is_canonical_for(entry.student_id):
-                        effects.claims.append((link, entry.student_id, entry.person))
+                    effects.claim(entry)
                 if entry.student_id in owners_wanted:
                     effects.owners.append((entry.student_id, entry.person))
         except BackupUnusable as exc:
@@ -347,12 +348,20 @@ class _BackupEffects:
             judged = compare(entry.person, plan.record.person, fields)
         if judged.verdict is not Verdict.SAME:
             self.conflicts.append((plan, _conflict_text(entry, backup, judged), judged.verdict is Verdict.DIFFERENT))
+            self.claim(entry, own_folder_too=True)  # a recycled id: the earlier person's claim stands
             return
         if history_only:
             return
         link, _ = read_link(entry.photo)
         if link is not None and not link.is_canonical_for(plan.student_id):
             self.links.append((plan, link))
+
+    def claim(self, entry: StudentRecord, own_folder_too: bool = False) -> None:
+        """Keep the photo this record names as a claim of its person (an id not in the database, an invalid
+        id, or an id now held by somebody else)."""
+        link, _ = read_link(entry.photo)
+        if link is not None and (own_folder_too or not link.is_canonical_for(entry.student_id)):
+            self.claims.append((link, entry.student_id, entry.person))
 
     def commit(self, census: Census) -> None:
         for plan, link in self.links:
@@ -374,8 +383,8 @@ def _conflict_text(entry: StudentRecord, backup: str, judged: Judgement) -> str:
 
 def namesake_histories(settings: Settings, names: set[str], current: set[str], store: PhotoStore
                        ) -> dict[str, dict[str, History]]:
-    """{name key: {old id: history}} for old ids (not in the database) with a folder holding a photo whose backup
-    records carry one of these names: the old folders that could be these students'."""
+    """{name key: {old id: history}} for old ids (not in the database) with a folder (whatever it holds) whose
+    backup records carry one of these names: the old folders that could be these students'."""
     if not names:
         return {}
     ids: set[str] = set()
@@ -383,7 +392,7 @@ def namesake_histories(settings: Settings, names: set[str], current: set[str], s
         with contextlib.suppress(BackupUnusable):
             for entry in read_backup(path, settings.match_fields):
                 if isinstance(entry, StudentRecord) and entry.student_id not in current and \
-                        entry.person.name in names and os.path.lexists(store.students / entry.student_id / PROFILE):
+                        entry.person.name in names and os.path.lexists(store.students / entry.student_id):
                     ids.add(entry.student_id)
     found: dict[str, dict[str, History]] = defaultdict(dict)
     for old_id, history in owner_histories(settings, ids).items():
@@ -610,35 +619,45 @@ class EvidenceJudge:
         if owner is not None and owner != plan.student_id:
             if owner in self.census.current_ids:
                 return f"points at another current student's folder ({owner})"
-            judged = self._owner_judgement(owner, plan, histories)
+            judged = self._old_folder_refusal(owner, plan, histories)
             if judged:
                 return f"points into folder {owner}: {judged}"
         others = []
         for who, person in claims.get(candidate.digest, {}).items():
             if who == plan.student_id:
                 continue
-            if person is not None and compare(person, plan.record.person, self.settings.match_fields).verdict \
+            if person is not None and proven_same(person, plan.record.person, self.settings.match_fields).verdict \
                     is Verdict.SAME:
-                continue  # the student's own earlier record
+                continue  # the student's own earlier record, as proven as a migrate match
             others.append(who)
         if others:
             return f"names a photo {', '.join(sorted(others)[:3])} also claim(s) (same bytes)"
-        refusal = self._bytes_refusal(plan, candidate.digest, elsewhere, histories, owner)
-        if refusal is None and owner is not None and owner not in self.census.current_ids:
-            rival = self._rival_folder(owner, plan)
-            if rival:
-                return f"points into folder {owner}, but old folder {rival} fits this student too: which photo is " \
-                       "theirs is not known"
-        return refusal
+        return self._bytes_refusal(plan, candidate.digest, elsewhere, histories, owner)
+
+    def _old_folder_refusal(self, old_id: str, plan: StudentPlan, histories: dict[str, History]) -> str | None:
+        """Why the old folder ``old_id`` may not give this student a photo: its history does not prove it is
+        theirs, or another old folder fits them as well (one-to-one, as migrate)."""
+        judged = self._owner_judgement(old_id, plan, histories)
+        if judged:
+            return judged
+        rival = self._rival_folder(old_id, plan)
+        if rival:
+            return f"old folder {rival} fits this student too: which photo is theirs is not known"
+        return None
 
     def _rival_folder(self, owner: str, plan: StudentPlan) -> str | None:
-        """Another old folder (holding a photo) whose old record could be this student too: one-to-one, as migrate."""
-        if plan.record.person.name is None:
+        """Another old folder whose old record could be this student too (whatever it holds): one-to-one."""
+        name = plan.record.person.name
+        if name is None:
             return None
         if self._namesakes is None:
-            wanted = {name for c in self._wanted if (name := c.plan.record.person.name) is not None}
-            self._namesakes = namesake_histories(self.settings, wanted, self.census.current_ids, self.store)
-        for old_id, history in self._namesakes.get(plan.record.person.name, {}).items():
+            self._namesakes = {}
+        if name not in self._namesakes:
+            wanted = {n for c in self._wanted if (n := c.plan.record.person.name) is not None} | {name}
+            wanted -= self._namesakes.keys()
+            found = namesake_histories(self.settings, wanted, self.census.current_ids, self.store)
+            self._namesakes.update({n: found.get(n, {}) for n in wanted})
+        for old_id, history in self._namesakes.get(name, {}).items():
             if old_id == owner or history.person is None:
                 continue
             if compare(history.person, plan.record.person, self.settings.match_fields).verdict is not Verdict.DIFFERENT:
@@ -656,7 +675,7 @@ class EvidenceJudge:
                 continue
             if folder in self.census.current_ids:
                 return f"names the same photo (same bytes) as a file of current student {folder}"
-            judged = self._owner_judgement(folder, plan, histories)
+            judged = self._old_folder_refusal(folder, plan, histories)
             if judged:
                 return f"names the same photo (same bytes) as a file in folder {folder}: {judged}"
         return None

@@ -192,3 +192,21 @@ def test_recycled_ids_are_found_and_quarantined(school):
     moved = school.restore("--deep", "--quarantine", "--json")
     assert school.photo_of("1") is None and school.photo_of("2") is None, "no child shows another's face"
     assert moved.json["summary"]["quarantined"] == 2  # each folder's profile
+
+
+def test_a_namesake_who_left_is_not_proof_that_the_photo_is_the_childs_own(school):
+    """The old folder's record has only the name; the current child has a birth date: migrate would not pair them
+    (a pupil who left and a newcomer can share a name), so a byte-identical photo is a finding too."""
+    left = {"student_id": "old-sam", "name": "Sam Taylor", "photo": "/api/photos/students/old-sam/profile.jpg"}
+    sam = {**school.new_student("Sam Taylor"), "date_of_birth": "2016-01-01"}
+    school.put_photo("old-sam", jpeg_bytes("sam who left"))
+    school.put_photo(sam["student_id"], jpeg_bytes("sam who left"))
+    school.write_backup([left])
+    school.seed([sam])
+
+    result = school.restore("--verify-only", "--deep", "--json", MIN_DATABASE_RATIO="0")
+
+    assert result.code == 1, result.text
+    (finding,) = result.json["deep"]
+    assert finding["kind"] == "photo of an orphan of another person"
+    assert finding["students"] == [sam["student_id"]] and "only the name agrees" in finding["evidence"]

@@ -21,6 +21,7 @@ from student_photos.identity import (
     merge_history,
     name_key,
     person_of,
+    proven_same,
     value_code,
 )
 
@@ -198,6 +199,25 @@ def test_choose_only_matches_on_proof(people, old):
     if any(j.verdict is Verdict.UNKNOWN for j in judged.values()):
         assert choice.outcome is Outcome.UNKNOWN
     assert set(choice.fits) == {i for i, j in judged.items() if j.verdict is not Verdict.DIFFERENT}
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=st.tuples(st.sampled_from(["Sam Taylor", "sam  TAYLOR", "Sam Tailor", None]), st.one_of(st.none(), DAYS),
+                   st.one_of(st.none(), st.integers(1, 3))),
+       b=st.tuples(st.sampled_from(["Sam Taylor", "Sam Tailor"]), st.one_of(st.none(), DAYS),
+                   st.one_of(st.none(), st.integers(1, 3))))
+def test_a_name_alone_is_proof_only_when_neither_record_has_fields(a, b):
+    """Restore's "the student's own earlier record" and --deep's "the orphan is this child" are proven as a
+    migrate match is: SAME on the name alone never counts while either record carries an identifying field."""
+    pa, pb = P(*a), P(*b)
+    judged, full = proven_same(pa, pb, FIELDS), compare(pa, pb, FIELDS)
+    if judged.verdict is Verdict.SAME:
+        assert full.verdict is Verdict.SAME
+        assert full.agreeing or not (pa.codes or pb.codes)
+    elif full.verdict is Verdict.SAME:
+        assert judged.verdict is Verdict.UNKNOWN and not full.agreeing and (pa.codes or pb.codes)
+    else:
+        assert judged == full
 
 
 def test_history_that_disagrees_is_not_one_person():

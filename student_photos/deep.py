@@ -40,6 +40,23 @@ QUARANTINE = "quarantine"
 CHUNK = 2000
 
 
+def insert_rows(db: sqlite3.Connection, into: str, width: int, rows: list[tuple]) -> None:
+    """INSERT many rows, several hundred per statement: sqlite3 lets go of the GIL at every statement step,
+    and while worker threads list or hash, taking it back costs more than the insert (5x at 60,000 rows)."""
+    per = max(1, min(500, _variable_limit(db) // width))
+    one = "(" + ", ".join("?" * width) + ")"
+    for start in range(0, len(rows), per):
+        part = rows[start:start + per]
+        db.execute(f"{into} VALUES {', '.join([one] * len(part))}", [v for row in part for v in row])
+
+
+def _variable_limit(db: sqlite3.Connection) -> int:
+    try:
+        return db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[attr-defined]
+    except AttributeError:  # Python 3.10: assume the oldest SQLite default
+        return 999
+
+
 def _b(text: str) -> bytes:
     """A name as SQLite can hold it: a folder name that is not UTF-8 survives as its own bytes."""
     return text.encode("utf-8", "surrogateescape")
@@ -104,6 +121,7 @@ class DeepCheck:
         self.db = sqlite3.connect("", isolation_level=None, timeout=30)  # private temporary file
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-32768"):
             self.db.execute(f"PRAGMA {pragma}")
+        self.db.execute("CREATE TABLE digests (rid INTEGER PRIMARY KEY, sha TEXT)")  # a chunk of new digests
         self.db.execute("CREATE TABLE files (folder BLOB, rel BLOB, size INTEGER, dev INTEGER, ino INTEGER, "
                         "mtime INTEGER, ctime INTEGER, current INTEGER, sha TEXT, wanted INTEGER DEFAULT 0)")
         self.cache = HashCache(store, self.db)
@@ -133,7 +151,7 @@ class DeepCheck:
         self._insert(self._rows)
         self.db.execute("CREATE TEMP TABLE current_ids (id BLOB PRIMARY KEY) WITHOUT ROWID")
         self.db.execute("BEGIN")
-        self.db.executemany("INSERT OR IGNORE INTO current_ids VALUES (?)", ((_b(sid),) for sid in self.plans))
+        insert_rows(self.db, "INSERT OR IGNORE INTO current_ids", 1, [(_b(sid),) for sid in self.plans])
         self.db.execute("COMMIT")
         self.db.execute("UPDATE files SET current = 1 WHERE folder IN (SELECT id FROM current_ids)")
         self.db.execute("CREATE INDEX files_size ON files (size)")
@@ -173,8 +191,7 @@ class DeepCheck:
         if not rows:
             return
         self.db.execute("BEGIN")
-        self.db.executemany("INSERT INTO files (folder, rel, size, dev, ino, mtime, ctime, current) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        insert_rows(self.db, "INSERT INTO files (folder, rel, size, dev, ino, mtime, ctime, current)", 8, rows)
         self.db.execute("COMMIT")
         self.result.files_seen += len(rows)
         rows.clear()
@@ -210,11 +227,14 @@ class DeepCheck:
 
     def _store_digests(self, done: list[tuple]) -> None:
         self.db.execute("BEGIN")  # one transaction per chunk: not one (synced) per row
-        self.db.executemany("UPDATE files SET sha = ? WHERE rowid = ?", ((sha, rowid) for rowid, sha, _ in done if sha))
+        insert_rows(self.db, "INSERT INTO digests (rid, sha)", 2, [(rowid, sha) for rowid, sha, _ in done if sha])
+        self.db.execute("UPDATE files SET sha = (SELECT sha FROM digests WHERE rid = files.rowid) "
+                        "WHERE rowid IN (SELECT rid FROM digests)")
+        self.db.execute("DELETE FROM digests")
         if self.cache.usable:
             with contextlib.suppress(sqlite3.Error):
-                self.db.executemany("INSERT OR REPLACE INTO cache.hashes VALUES (?, ?, ?, ?, ?, ?)",
-                                    ((r[3], r[4], r[5], r[6], r[7], sha) for _, sha, r in done if sha))
+                insert_rows(self.db, "INSERT OR REPLACE INTO cache.hashes", 6,
+                            [(r[3], r[4], r[5], r[6], r[7], sha) for _, sha, r in done if sha])
         self.db.execute("COMMIT")
         self.result.files_hashed += sum(1 for _, sha, _ in done if sha)
         done.clear()

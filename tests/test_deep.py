@@ -210,3 +210,15 @@ def test_a_namesake_who_left_is_not_proof_that_the_photo_is_the_childs_own(schoo
     (finding,) = result.json["deep"]
     assert finding["kind"] == "photo of an orphan of another person"
     assert finding["students"] == [sam["student_id"]] and "only the name agrees" in finding["evidence"]
+
+
+def test_rows_are_inserted_in_statements_of_many_rows_and_none_is_lost():
+    import sqlite3
+
+    from student_photos.deep import insert_rows
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    db.execute("CREATE TABLE t (a, b, c)")
+    db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 10) if hasattr(db, "setlimit") else None  # 3 rows a statement
+    rows = [(i, f"name {i}".encode("utf-8", "surrogateescape"), None) for i in range(1001)]
+    insert_rows(db, "INSERT INTO t (a, b, c)", 3, rows)
+    assert db.execute("SELECT a, b, c FROM t ORDER BY a").fetchall() == rows

@@ -155,11 +155,12 @@ class DeepCheck:
         self.db.execute("COMMIT")
         self.db.execute("UPDATE files SET current = 1 WHERE folder IN (SELECT id FROM current_ids)")
         self.db.execute("CREATE INDEX files_size ON files (size)")
-        self.db.execute("CREATE INDEX files_place ON files (folder, rel)")
         # Only a size that two folders share can be the same photo twice: nothing else needs hashing.
         self.db.execute("UPDATE files SET wanted = 1 WHERE size IN (SELECT size FROM files GROUP BY size "
                         "HAVING count(DISTINCT folder) > 1 AND max(current) = 1)")
         placed = self._journalled_placements()
+        if placed or any(getattr(plan, "recycled", False) for plan in self.plans.values()):
+            self.db.execute("CREATE INDEX files_place ON files (folder, rel)")  # lookups by place follow
         for folder, rel in placed:
             self.db.execute("UPDATE files SET wanted = 1 WHERE folder = ? AND rel = ?", (_b(folder), _b(rel)))
         await self._hash_wanted()
@@ -301,9 +302,11 @@ class DeepCheck:
     def _proven_own(self, folder: str, rel: str, placed: dict) -> bool:
         """Whether a journalled migration put this very file here from the holder's own old folder (or a person
         paired it by a reviewed file)."""
+        if (folder, rel) not in placed:
+            return False
         row = self.db.execute("SELECT size, sha FROM files WHERE folder = ? AND rel = ?",
                               (_b(folder), _b(rel))).fetchone()
-        for entry in placed.get((folder, rel), []):
+        for entry in placed[(folder, rel)]:
             if row is None or (row[0], row[1]) != (entry.get("size"), entry.get("sha256")):
                 continue
             origin = entry["origin"]

@@ -31,6 +31,8 @@ from .store import (
     fsync_dir,
     make_private_dir,
     map_in_threads,
+    open_regular,
+    sha256_fd,
     sha256_file,
     walk_photos,
 )
@@ -55,6 +57,27 @@ def _variable_limit(db: sqlite3.Connection) -> int:
         return db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[attr-defined]
     except AttributeError:  # Python 3.10: assume the oldest SQLite default
         return 999
+
+
+def hash_unchanged(path: str, listed: os.stat_result) -> tuple[str | None, os.stat_result]:
+    """(SHA-256, the stat it belongs to) of a file, or None when it changed while being read (a torn read
+    must never be cached nor compared). The stat is the open file's own, so a file replaced since it was
+    listed is keyed by what was actually read."""
+    try:
+        fd = open_regular(path)
+    except (OSError, StoreProblem):
+        return None, listed
+    try:
+        before = os.fstat(fd)
+        sha, _ = sha256_fd(fd)
+        after = os.fstat(fd)
+    except OSError:
+        return None, listed
+    finally:
+        os.close(fd)
+    same = (before.st_size, before.st_mtime_ns, before.st_ctime_ns) == (after.st_size, after.st_mtime_ns,
+                                                                          after.st_ctime_ns)
+    return (sha if same else None), before
 
 
 def _b(text: str) -> bytes:
@@ -83,7 +106,7 @@ class Finding:
 class DeepResult:
     findings: list[Finding] = field(default_factory=list)
     files_seen: int = 0
-    files_hashed: int = 0  # hashed now (the rest came from the cache, or could not be a duplicate by size)
+    files_hashed: int = 0  # read and hashed now (the rest came from the hash cache)
     cache: str = ""
     quarantined: list[tuple[str, str]] = field(default_factory=list)  # (from, to) under PHOTO_DIR
 
@@ -107,6 +130,12 @@ class HashCache:
         except (OSError, sqlite3.Error, StoreProblem):
             pass
 
+    def holds_any(self, db: sqlite3.Connection) -> bool:
+        try:
+            return db.execute("SELECT 1 FROM cache.hashes LIMIT 1").fetchone() is not None
+        except sqlite3.Error:
+            return False
+
 
 class DeepCheck:
     """Made before the census: its folder listing runs with restore's early folder check, while the database
@@ -123,21 +152,35 @@ class DeepCheck:
             self.db.execute(f"PRAGMA {pragma}")
         self.db.execute("CREATE TABLE digests (rid INTEGER PRIMARY KEY, sha TEXT)")  # a chunk of new digests
         self.db.execute("CREATE TABLE files (folder BLOB, rel BLOB, size INTEGER, dev INTEGER, ino INTEGER, "
-                        "mtime INTEGER, ctime INTEGER, current INTEGER, sha TEXT, wanted INTEGER DEFAULT 0)")
+                        "mtime INTEGER, ctime INTEGER, current INTEGER, sha TEXT, fresh INTEGER, "
+                        "wanted INTEGER DEFAULT 0)")
         self.cache = HashCache(store, self.db)
+        # A cache answers a rerun in one join on this thread; only a first run hashes while listing.
+        self.hash_while_listing = not self.cache.usable or not self.cache.holds_any(self.db)
         self.result = DeepResult(cache=str(self.cache.path) if self.cache.usable else "(no cache: not writable)")
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
 
+
     def attach(self, plans: dict, current_ids: set[str]) -> None:
         self.plans, self.current_ids = plans, current_ids
 
     def listing(self, name: str) -> list[tuple]:
-        """One folder's photos with what identifies their content on disk (safe to call on a worker thread)."""
-        return [(_b(name), _b(rel), i.st_size, i.st_dev, i.st_ino, i.st_mtime_ns, i.st_ctime_ns, 0)
-                for rel, i in walk_photos(f"{self.store.students}/{name}")]
+        """One folder's photos, with what identifies their content on disk (safe on a worker thread). With no
+        hash cache to ask (a first run), each file is hashed now, while its folder is at hand: one pass over
+        the disk, not a second one to hash."""
+        folder = f"{self.store.students}/{name}"
+        rows = []
+        for rel, info in walk_photos(folder):
+            sha, fresh = None, 0
+            if self.hash_while_listing:
+                sha, info = hash_unchanged(f"{folder}/{rel}", info)
+                fresh = 1 if sha else 0
+            rows.append((_b(name), _b(rel), info.st_size, info.st_dev, info.st_ino, info.st_mtime_ns,
+                         info.st_ctime_ns, 0, sha, fresh))
+        return rows
 
     def add(self, name: str, rows: list[tuple]) -> None:
         """Rows of one listed folder (on the event loop's thread: SQLite is not shared between threads)."""
@@ -192,16 +235,25 @@ class DeepCheck:
         if not rows:
             return
         self.db.execute("BEGIN")
-        insert_rows(self.db, "INSERT INTO files (folder, rel, size, dev, ino, mtime, ctime, current)", 8, rows)
+        insert_rows(self.db, "INSERT INTO files (folder, rel, size, dev, ino, mtime, ctime, current, sha, fresh)", 10,
+                    rows)
         self.db.execute("COMMIT")
         self.result.files_seen += len(rows)
         rows.clear()
 
     async def _hash_wanted(self) -> None:
-        if self.cache.usable:
+        """Hash what the listing could not (a file that changed while it was read); keep the new digests."""
+        self.result.files_hashed += self.db.execute("SELECT count(*) FROM files WHERE fresh").fetchone()[0]
+        if self.cache.usable and not self.hash_while_listing:
             self.db.execute("""UPDATE files SET sha = (SELECT h.sha FROM cache.hashes h WHERE h.dev = files.dev
                                AND h.ino = files.ino AND h.size = files.size AND h.mtime = files.mtime
                                AND h.ctime = files.ctime) WHERE wanted""")
+        elif self.cache.usable:
+            try:
+                self.db.execute("INSERT OR REPLACE INTO cache.hashes SELECT dev, ino, size, mtime, ctime, sha "
+                                "FROM files WHERE fresh AND sha IS NOT NULL")  # one statement: its own transaction
+            except sqlite3.Error:
+                pass  # a cache that cannot be written costs the next run a rehash, nothing else
         missing = self.db.execute("SELECT rowid, folder, rel, dev, ino, size, mtime, ctime FROM files "
                                   "WHERE wanted AND sha IS NULL").fetchall()
         meter = self.progress.phase("Hashing photos", len(missing))
@@ -209,12 +261,13 @@ class DeepCheck:
         done: list[tuple] = []
 
         def digest(row: tuple) -> tuple:
-            rowid, folder, rel, dev, ino, size, mtime, ctime = row
+            rowid, folder, rel = row[:3]
             try:
-                sha, _ = sha256_file(f"{students}/{_s(folder)}/{_s(rel)}")
-            except (OSError, StoreProblem):
+                listed = os.lstat(f"{students}/{_s(folder)}/{_s(rel)}")
+            except OSError:
                 return rowid, None, row
-            return rowid, sha, row
+            sha, info = hash_unchanged(f"{students}/{_s(folder)}/{_s(rel)}", listed)
+            return rowid, sha, (*row[:3], info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
         def collect(_index: int, out: tuple) -> None:
             done.append(out)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from test_migrate import Reseed
 
 from conftest import School
@@ -222,3 +224,43 @@ def test_rows_are_inserted_in_statements_of_many_rows_and_none_is_lost():
     rows = [(i, f"name {i}".encode("utf-8", "surrogateescape"), None) for i in range(1001)]
     insert_rows(db, "INSERT INTO t (a, b, c)", 3, rows)
     assert db.execute("SELECT a, b, c FROM t ORDER BY a").fetchall() == rows
+
+
+def test_the_hash_cache_never_hides_a_photo_replaced_with_its_old_times(school):
+    """cp --preserve=timestamps puts another child's photo in place with the old mtime: the ctime still moves,
+    so the cache misses and the duplicate is found."""
+    a, b = school.new_student("Ann"), school.new_student("Bea")
+    school.put_photo(a["student_id"], jpeg_bytes("ann 1"))
+    school.put_photo(b["student_id"], jpeg_bytes("bea 1"))
+    school.seed([a, b])
+    school.write_backup([a, b])
+    assert school.restore("--verify-only", "--deep", "--json").json["deep"] == []
+
+    target = school.folder(b["student_id"]) / "profile.jpg"
+    times = target.stat()
+    target.write_bytes((school.folder(a["student_id"]) / "profile.jpg").read_bytes())
+    os.utime(target, ns=(times.st_atime_ns, times.st_mtime_ns))
+    result = school.restore("--verify-only", "--deep", "--json")
+
+    assert result.code == 1
+    assert [f["kind"] for f in result.json["deep"]] == ["same photo under two students"]
+
+
+def test_a_file_that_changes_while_it_is_read_is_neither_cached_nor_compared(tmp_path, monkeypatch):
+    from student_photos import deep
+    photo = tmp_path / "profile.jpg"
+    photo.write_bytes(jpeg_bytes("before"))
+    real = deep.sha256_fd
+
+    def read_while_the_app_writes(fd):
+        digest = real(fd)
+        with open(photo, "ab") as out:
+            out.write(b"more")
+        return digest
+
+    monkeypatch.setattr(deep, "sha256_fd", read_while_the_app_writes)
+    sha, _ = deep.hash_unchanged(str(photo), os.lstat(photo))
+    assert sha is None
+    monkeypatch.setattr(deep, "sha256_fd", real)
+    sha, info = deep.hash_unchanged(str(photo), os.lstat(photo))
+    assert sha is not None and info.st_size == photo.stat().st_size

@@ -263,11 +263,17 @@ def compare(a: Person, b: Person, fields: Sequence[str]) -> Judgement:
             else:
                 unknown.append(f"{field} {outcome}")
     if differing:
-        return Judgement(Verdict.DIFFERENT, f"{', '.join(differing)} differ{'s' if len(differing) == 1 else ''}")
+        return _judgement(Verdict.DIFFERENT, f"{', '.join(differing)} differ{'s' if len(differing) == 1 else ''}")
     if unknown:
-        return Judgement(Verdict.UNKNOWN, "; ".join(unknown))
-    return Judgement(Verdict.SAME, "same name" + (f" and {', '.join(agreeing)}" if agreeing else ""),
-                     tuple(agreeing))
+        return _judgement(Verdict.UNKNOWN, "; ".join(unknown))
+    return _judgement(Verdict.SAME, "same name" + (f" and {', '.join(agreeing)}" if agreeing else ""),
+                      tuple(agreeing))
+
+
+@lru_cache(maxsize=4096)
+def _judgement(verdict: Verdict, reason: str, agreeing: tuple[str, ...] = ()) -> Judgement:
+    """One shared (immutable) Judgement per distinct answer: restore keeps one per student."""
+    return Judgement(verdict, reason, agreeing)
 
 
 def name_only(judged: Judgement, a: Person, b: Person) -> bool:

@@ -38,6 +38,7 @@ from .identity import (
     choose,
     compare,
     merge_history,
+    person_of,
     plainly_equal,
     proven_same,
     self_verdict,
@@ -342,7 +343,8 @@ class _BackupEffects:
                 history_only: bool = False) -> None:
         if plainly_equal(entry.raw, plan.record.raw):  # the very same values: judge one record, once
             if plan.self_judged is None:
-                plan.self_judged = self_verdict(plan.record.person, fields)
+                raw = plan.record.raw  # normalised here and let go: a district's Person objects add up
+                plan.self_judged = self_verdict(plan.record._person or person_of(raw[0], raw[1:]), fields)
             judged = plan.self_judged
         else:
             judged = compare(entry.person, plan.record.person, fields)

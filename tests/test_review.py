@@ -317,15 +317,15 @@ def jordan_smith_page(tmp_path: Path) -> Path:
                (("date_of_birth", "2015-03-04"), ("student_number", "")))
     b = person("Candidate: current student", "b92e4f10", "Jordan Smith",
                (ReviewPhoto("profile.jpg", shot["jordan B"]),), (("date_of_birth", "2015-03-04"),
-                                                                  ("student_number", "S-2210")))
+                                                                  ("student_number", "")))
     needs = ReviewCard("5f1e9a2c", "ambiguous", "2 current students fit the name and date of birth", True, old, (a, b),
-                       "5f1e9a2c,Jordan Smith,,  # put the current student_id of the right child in column 3")
+                       "5f1e9a2c,Jordan Smith,seed_backup_20251115_0537.json,ambiguous,2 current students fit,,,")
     match_old = person("Orphaned folder 77aa01 (old record in seed_backup_20251115_0537.json)", "77aa01", "Ava Jones",
                        (ReviewPhoto("profile.jpg", shot["match old"]),), (("date_of_birth", "2014-07-21"),))
     match_new = person("Current student", "c0ffee12", "Ava Jones", (ReviewPhoto("profile.jpg", shot["match new"]),),
                        (("date_of_birth", "2014-07-21"),))
     auto = ReviewCard("77aa01", "migrate", "same name and identifying fields", False, match_old, (match_new,),
-                      "77aa01,Ava Jones,c0ffee12")
+                      "77aa01,Ava Jones,seed_backup_20251115_0537.json,migrate,same name,c0ffee12,Ava Jones,")
     out = tmp_path / "review" / "review.html"
     out.parent.mkdir()
     write_review_page(out, [needs, auto], title="Orphaned photo folders: review",

@@ -281,29 +281,28 @@ class Migrator:
         source_dir = os.path.join(self.students, work.report.name)
         target_dir = os.fspath(self.store.student_dir(work.student.student_id))
         join = os.path.join
-        if not work.missing:  # all in place; a killed earlier run may still have left a temporary file
-            for folder in {target_dir, join(target_dir, ATTENDANCE),
-                           *(os.path.dirname(join(target_dir, rel)) for rel in work.same)}:
-                if folder not in self.swept:
-                    sweep_temporaries(folder)
-                    self.swept.add(folder)
-            return
-        ready: dict[str, bool] = {}  # folder -> created by this run (then nothing can be in it yet)
-        for folder in (target_dir, join(target_dir, ATTENDANCE)):
-            ready[folder] = ensure_dir(folder, dry_run=False)
-        for rel in work.missing:  # an orphan is carried whole or not at all: a stop waits for the orphan in hand
-            dest = join(target_dir, rel)
-            parent = os.path.dirname(dest)
-            if parent not in ready:  # nested folders under attendance/
+        # A run killed between placing a copy and removing its temporary name leaves that name beside a file
+        # now in place: every folder of the student's that this orphan touches is swept once, before staging.
+        folders = {target_dir, join(target_dir, ATTENDANCE),
+                   *(os.path.dirname(join(target_dir, rel)) for rel in (*work.same, *work.missing))}
+        created: set[str] = set()  # made by this run: nothing can be in them yet
+        if work.missing:
+            ready = {target_dir, join(target_dir, ATTENDANCE)}
+            created.update(folder for folder in (target_dir, join(target_dir, ATTENDANCE))
+                           if ensure_dir(folder, dry_run=False))
+            for rel in work.missing:  # nested folders under attendance/
                 built = target_dir
                 for part in rel.split("/")[:-1]:
                     built = join(built, part)
                     if built not in ready:
-                        ready[built] = ensure_dir(built, dry_run=False)
-            if not ready[parent] and parent not in self.swept:
-                sweep_temporaries(parent)  # a killed earlier run may have left one
-                self.swept.add(parent)
-            staged.append((work, rel, stage_copy(join(source_dir, rel), dest, durable=False)))
+                        ready.add(built)
+                        if ensure_dir(built, dry_run=False):
+                            created.add(built)
+        for folder in sorted(folders - created - self.swept):
+            sweep_temporaries(folder)
+            self.swept.add(folder)
+        for rel in work.missing:  # an orphan is carried whole or not at all: a stop waits for the orphan in hand
+            staged.append((work, rel, stage_copy(join(source_dir, rel), join(target_dir, rel), durable=False)))
 
     def _place(self, work: OrphanWork, rel: str, copy: StagedCopy) -> None:
         self._record(work, rel, place_copy(copy))

@@ -295,6 +295,25 @@ def _kill_when(env: dict, ready) -> bool:
     return False
 
 
+def test_a_temporary_left_beside_a_placed_copy_is_swept_when_only_other_files_are_missing(school):
+    """A kill between placing a copy and removing its temporary name leaves the temporary beside a file now
+    in place; the rerun copies only what is still missing (here the profile) and still sweeps that folder."""
+    r = Reseed(school)
+    r.child("k", "Kim Lee", date_of_birth="2012-02-02", attendance=2)
+    r.commit()
+    assert school.migrate("--migrate").code == 0
+    folder = school.folder(r.new_id("k"))
+    (folder / "profile.jpg").unlink()
+    left = folder / "attendance" / f".{sorted(os.listdir(folder / 'attendance'))[0]}.99999-1.partial"
+    left.write_bytes(b"half a copy")
+
+    rerun = school.migrate("--migrate")
+
+    assert rerun.code == 0, rerun.text
+    assert not left.exists() and not list(school.students_dir.rglob("*.partial"))
+    assert school.photo_of(r.new_id("k")) == r.photos["k"]
+
+
 @pytest.mark.parametrize("moment", ["while staging copies", "while placing copies"])
 def test_migration_killed_with_sigkill_mid_copy_completes_on_rerun(school, moment):
     r = Reseed(school)

@@ -40,7 +40,6 @@ from .identity import (
     merge_history,
     person_of,
     plainly_equal,
-    proven_same,
     self_verdict,
 )
 from .journal import journal_dir, list_runs, read_journal
@@ -143,6 +142,15 @@ class Census:
             for record in [p.record for p in self.plans.values()] + self.others:
                 self._by_name[record.person.name].append((record.student_id, record.person))
         return self._by_name.get(person.name, []) + self._by_name.get(None, [])
+
+
+@dataclass(slots=True)
+class Claim:
+    """Somebody other than a current student naming a photo: an old id (its history decides who), or an
+    invalid record with its person."""
+
+    old_id: str | None
+    persons: list[Person] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -511,6 +519,19 @@ def resolve_link(store: PhotoStore, link: PhotoLink) -> Path | None:
     return path
 
 
+def claimed_path(store: PhotoStore, link: PhotoLink) -> str | None:
+    """The file a claim names, symlinks followed as long as it stays inside the photo folder: a claim is
+    only ever a reason to refuse, so reading through a link here cannot give anyone a photo."""
+    try:
+        real = os.path.realpath(os.path.join(store.root, *link.parts))
+        root = os.path.realpath(store.root)
+        if os.path.commonpath([real, root]) != root or not stat.S_ISREG(os.lstat(real).st_mode):
+            return None
+    except (OSError, ValueError):
+        return None
+    return real
+
+
 def _links_of(plan: StudentPlan) -> list[tuple[str, PhotoLink]]:
     """A student's own links that point somewhere other than their canonical photo."""
     links = [("backup", link) for link in plan.backup_links]
@@ -545,7 +566,9 @@ class EvidenceJudge:
         digests = {c.digest for c in wanted if c.digest}
         claims = self._claims(digests)
         elsewhere = self._same_bytes_in_folders(digests)
-        histories = owner_histories(self.settings, self._orphan_ids(wanted, elsewhere) - self.census.owners_read)
+        claimed_ids = {held.old_id for by_who in claims.values() for held in by_who.values() if held.old_id}
+        histories = owner_histories(self.settings, (self._orphan_ids(wanted, elsewhere) | claimed_ids)
+                                    - self.census.owners_read)
         histories.update({k: merge_history(self.census.owners.get(k, []), self.settings.match_fields)
                           for k in self.census.owners_read})
         notes: dict[str, list[str]] = defaultdict(list)
@@ -568,28 +591,31 @@ class EvidenceJudge:
                 chosen[sid] = next(iter(options.values()))
         return chosen
 
-    def _claims(self, digests: set) -> dict[tuple[str, int], dict[str, Person | None]]:
+    def _claims(self, digests: set) -> dict[tuple[str, int], dict[str, Claim]]:
         """Who names a file with these very bytes as theirs: every current record's link (whatever the scope or the
         id's validity), every link a run rewrote (the journal remembers it), and every backup record of an id that
-        is no longer in the database. A current student is keyed by id; an old record comes with its person."""
+        is no longer in the database (or is now somebody else's). A current student is keyed by id; an old record
+        comes with its id (its whole backup history decides who it was); an invalid one with its person."""
         sizes = {size for _, size in digests}
-        by_path: dict[Path, dict[str, Person | None]] = defaultdict(dict)
+        by_path: dict[str, dict[str, Claim]] = defaultdict(dict)
 
-        def claim(link: PhotoLink | None, who: str, person: Person | None) -> None:
-            path = resolve_link(self.store, link) if link is not None else None
+        def claim(link: PhotoLink | None, who: str, person: Person | None = None, old_id: str | None = None) -> None:
+            path = claimed_path(self.store, link) if link is not None else None
             if path is not None:
-                by_path[path][who] = person
+                held = by_path[path].setdefault(who, Claim(old_id))
+                if person is not None:
+                    held.persons.append(person)
 
         for plan in self.census.plans.values():
             for _, link in _links_of(plan):
-                claim(link, plan.student_id, None)
+                claim(link, plan.student_id)
         for record in self.census.others:  # an invalid id or a repeated one: still somebody's claim
             claim(read_link(record.photo)[0], f"record {record.student_id}", record.person)
         for link, old_id, person in self.census.backup_claims:
-            claim(link, f"old record {old_id}", person)
+            claim(link, f"old record {old_id}", person, old_id)
         for student_id, old_value in self._rewritten_links():
-            claim(read_link(old_value)[0], student_id, None)
-        claims: dict[tuple[str, int], dict[str, Person | None]] = defaultdict(dict)
+            claim(read_link(old_value)[0], student_id)
+        claims: dict[tuple[str, int], dict[str, Claim]] = defaultdict(dict)
         for path, claimants in by_path.items():
             try:
                 if os.lstat(path).st_size not in sizes:
@@ -625,16 +651,26 @@ class EvidenceJudge:
             if judged:
                 return f"points into folder {owner}: {judged}"
         others = []
-        for who, person in claims.get(candidate.digest, {}).items():
-            if who == plan.student_id:
+        for who, held in claims.get(candidate.digest, {}).items():
+            if who == plan.student_id or self._claim_is_theirs(held, plan, histories):
                 continue
-            if person is not None and proven_same(person, plan.record.person, self.settings.match_fields).verdict \
-                    is Verdict.SAME:
-                continue  # the student's own earlier record, as proven as a migrate match
             others.append(who)
         if others:
             return f"names a photo {', '.join(sorted(others)[:3])} also claim(s) (same bytes)"
         return self._bytes_refusal(plan, candidate.digest, elsewhere, histories, owner)
+
+    def _claim_is_theirs(self, held: Claim, plan: StudentPlan, histories: dict[str, History]) -> bool:
+        """An old or invalid record's claim is the student's own only as a migrate match would be: its person
+        (an old id: every backup's record of it, merged) is this student and could be no other current one."""
+        if held.old_id is not None:
+            history = histories.get(held.old_id)
+        else:
+            history = merge_history(held.persons, self.settings.match_fields) if held.persons else None
+        if history is None or history.person is None:
+            return False
+        choice = choose(history.person, self.census.candidates_for(history.person), self.settings.match_fields,
+                        label=lambda sid: str(sid))
+        return choice.outcome is Outcome.MATCH and choice.target == plan.student_id
 
     def _old_folder_refusal(self, old_id: str, plan: StudentPlan, histories: dict[str, History]) -> str | None:
         """Why the old folder ``old_id`` may not give this student a photo: its history does not prove it is

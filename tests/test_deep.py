@@ -264,3 +264,16 @@ def test_a_file_that_changes_while_it_is_read_is_neither_cached_nor_compared(tmp
     monkeypatch.setattr(deep, "sha256_fd", real)
     sha, info = deep.hash_unchanged(str(photo), os.lstat(photo))
     assert sha is not None and info.st_size == photo.stat().st_size
+
+
+def test_deep_finds_two_students_sharing_one_file_by_hard_link(school):
+    a, b = (school.new_student(n) for n in ("Ann", "Bea"))
+    school.put_photo(a["student_id"], jpeg_bytes("ann"))
+    school.put_photo(b["student_id"], b"")
+    os.unlink(school.folder(b["student_id"]) / "profile.jpg")
+    os.link(school.folder(a["student_id"]) / "profile.jpg", school.folder(b["student_id"]) / "profile.jpg")
+    school.seed([a, b])
+    school.write_backup([a, b])
+    result = school.restore("--verify-only", "--deep", "--json")
+    assert result.code == 1
+    assert any(f["kind"] == "same photo under two students" for f in result.json["deep"])

@@ -1153,3 +1153,74 @@ def test_oracle_rival_old_folder_without_a_profile_photo_is_not_counted(school):
 
     assert label_of(school.photo_of("new-t2")) is None, "T2 got T1's photo"
     assert result.code == 1
+
+
+def test_oracle_every_backup_record_of_an_old_id_decides_whose_claim_it_is(school):
+    """Found by an adversarial review: old-p's NEWEST record has a student number that
+    differs from Sam's; an OLDER record lacks it.
+    Merged, old-p is a different person from Sam, and old-p names the upload. Claims are keyed per old id,
+    last (oldest) wins, so the older record's 'proven same' hides the newer one's difference."""
+    link = _upload(school, "u.jpg", photo("pat", "upload"))
+    newest = {"student_id": "old-p", "name": "Sam Taylor", "date_of_birth": "2015-01-01",
+              "student_number": "S9", "photo": link}
+    older = {"student_id": "old-p", "name": "Sam Taylor", "date_of_birth": "2015-01-01", "photo": link}
+    sam = {"student_id": "q", "name": "Sam Taylor", "date_of_birth": "2015-01-01", "student_number": "S1",
+           "photo": link}
+    school.folder("zz").mkdir()
+    school.write_backup([older, {**sam, "photo": None}], name="seed_backup_20240101_0000.json")
+    school.write_backup([newest, {**sam, "photo": None}])
+    school.seed([sam])
+
+    result = school.restore(**ENV)
+    assert label_of(school.photo_of("q")) is None, f"Sam (S1) got old-p (S9)'s upload; exit {result.code}"
+    assert result.code == 1
+
+
+def test_oracle_a_claim_that_fits_two_current_namesakes_is_nobodys_own(school):
+    """Found by an adversarial review: the departed record old-p (Sam Taylor, 2015-01-01) names the upload. Two
+    current Sam Taylors born 2015-01-01 (S1 links the upload, S2 has none). old-p could be either: migrate calls
+    it ambiguous."""
+    link = _upload(school, "u.jpg", photo("pat", "upload"))
+    old = {"student_id": "old-p", "name": "Sam Taylor", "date_of_birth": "2015-01-01", "photo": link}
+    s1 = {"student_id": "s1", "name": "Sam Taylor", "date_of_birth": "2015-01-01", "photo": link}
+    s2 = {"student_id": "s2", "name": "Sam Taylor", "date_of_birth": "2015-01-01", "photo": None}
+    school.folder("zz").mkdir()
+    school.write_backup([old, {**s1, "photo": None}, s2])
+    school.seed([s1, s2])
+
+    result = school.restore(**ENV)
+    assert label_of(school.photo_of("s1")) is None, f"S1 got a photo whose old record fits S2 too; exit {result.code}"
+    assert result.code == 1
+
+
+def test_oracle_a_claim_that_a_namesake_with_no_birth_date_may_share_blocks(school):
+    """Found by an adversarial review: as the test above, but the second current Sam has no birth date: unknown,
+    which blocks a migrate match."""
+    link = _upload(school, "u.jpg", photo("pat", "upload"))
+    old = {"student_id": "old-p", "name": "Sam Taylor", "date_of_birth": "2015-01-01", "photo": link}
+    s1 = {"student_id": "s1", "name": "Sam Taylor", "date_of_birth": "2015-01-01", "photo": link}
+    s2 = {"student_id": "s2", "name": "Sam Taylor", "photo": None}
+    school.folder("zz").mkdir()
+    school.write_backup([old, {**s1, "photo": None}, s2])
+    school.seed([s1, s2])
+
+    result = school.restore(**ENV)
+    assert label_of(school.photo_of("s1")) is None, f"S1 got it though S2 may be old-p; exit {result.code}"
+    assert result.code == 1
+
+
+def test_oracle_a_claim_through_a_symlink_inside_the_store_still_counts(school):
+    """The departed Ann's backup record names the upload via a path that passes through a symlink
+    (uploads-old -> uploads); a claim is only a reason to refuse, so it is read through the link."""
+    link = _upload(school, "u.jpg", photo("ann", "upload"))
+    os.symlink("uploads", school.photos / "uploads-old")
+    ann = {"student_id": "old-ann", "name": "Ann Able", "date_of_birth": "2014-01-01",
+           "photo": "/api/photos/uploads-old/u.jpg"}
+    bob = {"student_id": "b", "name": "Bob Baker", "date_of_birth": "2016-01-01", "photo": link}
+    school.folder("zz").mkdir()
+    school.write_backup([ann, {**bob, "photo": None}])
+    school.seed([bob])
+
+    result = school.restore(**ENV)
+    assert label_of(school.photo_of("b")) is None, f"Bob got the upload Ann's record names; exit {result.code}"
+    assert result.code == 1

@@ -163,7 +163,6 @@ class DeepCheck:
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
 
-
     def attach(self, plans: dict, current_ids: set[str]) -> None:
         self.plans, self.current_ids = plans, current_ids
 
@@ -262,11 +261,12 @@ class DeepCheck:
 
         def digest(row: tuple) -> tuple:
             rowid, folder, rel = row[:3]
+            path = f"{students}/{_s(folder)}/{_s(rel)}"
             try:
-                listed = os.lstat(f"{students}/{_s(folder)}/{_s(rel)}")
+                listed = os.lstat(path)
             except OSError:
                 return rowid, None, row
-            sha, info = hash_unchanged(f"{students}/{_s(folder)}/{_s(rel)}", listed)
+            sha, info = hash_unchanged(path, listed)
             return rowid, sha, (*row[:3], info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
         def collect(_index: int, out: tuple) -> None:

@@ -287,17 +287,14 @@ class Migrator:
                    *(os.path.dirname(join(target_dir, rel)) for rel in (*work.same, *work.missing))}
         created: set[str] = set()  # made by this run: nothing can be in them yet
         if work.missing:
-            ready = {target_dir, join(target_dir, ATTENDANCE)}
-            created.update(folder for folder in (target_dir, join(target_dir, ATTENDANCE))
-                           if ensure_dir(folder, dry_run=False))
-            for rel in work.missing:  # nested folders under attendance/
+            needed = [target_dir, join(target_dir, ATTENDANCE)]
+            for rel in work.missing:  # and any nested folders under attendance/, parents first
                 built = target_dir
                 for part in rel.split("/")[:-1]:
                     built = join(built, part)
-                    if built not in ready:
-                        ready.add(built)
-                        if ensure_dir(built, dry_run=False):
-                            created.add(built)
+                    if built not in needed:
+                        needed.append(built)
+            created.update(folder for folder in needed if ensure_dir(folder, dry_run=False))
         for folder in sorted(folders - created - self.swept):
             sweep_temporaries(folder)
             self.swept.add(folder)

@@ -30,6 +30,7 @@ from .db import Database, decode_value
 from .deep import DeepCheck, findings_as_problems
 from .errors import PhotoRootError
 from .identity import (
+    Choice,
     History,
     Judgement,
     Outcome,
@@ -550,7 +551,7 @@ class EvidenceJudge:
     def __init__(self, settings: Settings, store: PhotoStore, census: Census, report: RestoreReport) -> None:
         self.settings, self.store, self.census, self.report = settings, store, census, report
         self._quarantine: set[tuple[str, int]] | None = None
-        self._namesakes: dict[str, dict[str, History]] | None = None
+        self._namesakes: dict[str, dict[str, History]] = {}  # name key -> old folders that could be theirs
         self._wanted: list[Candidate] = []
 
     def judge(self, repairs: list[Repair]) -> dict[str, Candidate]:
@@ -668,9 +669,12 @@ class EvidenceJudge:
             history = merge_history(held.persons, self.settings.match_fields) if held.persons else None
         if history is None or history.person is None:
             return False
-        choice = choose(history.person, self.census.candidates_for(history.person), self.settings.match_fields,
-                        label=lambda sid: str(sid))
+        choice = self._choose(history.person)
         return choice.outcome is Outcome.MATCH and choice.target == plan.student_id
+
+    def _choose(self, old: Person) -> Choice:
+        """Which current student an old record is, decided exactly as migrate decides an orphan."""
+        return choose(old, self.census.candidates_for(old), self.settings.match_fields, label=lambda sid: str(sid))
 
     def _old_folder_refusal(self, old_id: str, plan: StudentPlan, histories: dict[str, History]) -> str | None:
         """Why the old folder ``old_id`` may not give this student a photo: its history does not prove it is
@@ -688,8 +692,6 @@ class EvidenceJudge:
         name = plan.record.person.name
         if name is None:
             return None
-        if self._namesakes is None:
-            self._namesakes = {}
         if name not in self._namesakes:
             wanted = {n for c in self._wanted if (n := c.plan.record.person.name) is not None} | {name}
             wanted -= self._namesakes.keys()
@@ -747,8 +749,7 @@ class EvidenceJudge:
         if history.person is None:
             reason = history.problem.reason if history.problem else ""
             return f"its backup records disagree ({reason})"
-        choice = choose(history.person, self.census.candidates_for(history.person), self.settings.match_fields,
-                        label=lambda sid: str(sid))
+        choice = self._choose(history.person)
         if choice.outcome is Outcome.MATCH and choice.target == plan.student_id:
             return None
         if choice.outcome is Outcome.MATCH:

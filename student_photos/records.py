@@ -7,6 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .identity import Person, person_of
+from .links import canonical_link
+
+# A record whose `photo` is already the canonical link holds this instead of its own copy of the string (and no
+# `_id`: nothing is ever written to it). 200,000 students x (a 70-character link + an ObjectId) is 35 MB.
+_CANONICAL = object()
 
 # One safe path component; a leading '.' is refused because dot-entries are the tool's own.
 SAFE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
@@ -48,10 +53,19 @@ class StudentRecord:
     student_id: str  # the id as given when safe, else a printable description of it
     name: str  # as stored, for display
     raw: tuple  # the name and identifying fields as stored; normalised (``person``) only when needed
-    photo: object = None  # the `photo` field as stored (any type; None when absent)
-    doc_id: object = None  # the database `_id`, for conditional writes
+    stored_photo: object = None  # the `photo` field as stored (any type; None when absent), or _CANONICAL
+    doc_id: object = None  # the database `_id`, for conditional writes (None when the link is canonical)
     id_problem: str | None = None
     _person: Person | None = None
+
+    @property
+    def photo(self) -> object:
+        return canonical_link(self.student_id) if self.stored_photo is _CANONICAL else self.stored_photo
+
+    @property
+    def photo_is_canonical(self) -> bool:
+        """The `photo` field is already the one link the app expects: no write can be due."""
+        return self.stored_photo is _CANONICAL
 
     @property
     def person(self) -> Person:
@@ -78,6 +92,9 @@ class InvalidEntry:
 def record_from_document(doc: dict, fields: Sequence[str]) -> StudentRecord:
     raw_id = doc.get("student_id")
     problem = id_problem(raw_id)
+    photo, doc_id = doc.get("photo"), doc.get("_id")
+    if problem is None and isinstance(raw_id, str) and isinstance(photo, str) and photo == canonical_link(raw_id):
+        photo, doc_id = _CANONICAL, None
     return StudentRecord(raw_id if isinstance(raw_id, str) and problem is None else describe_id(raw_id),
                          display_name(doc.get("name")), (doc.get("name"), *(doc.get(f) for f in fields)),
-                         doc.get("photo"), doc.get("_id"), problem)
+                         photo, doc_id, problem)

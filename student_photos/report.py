@@ -207,7 +207,6 @@ class StudentOutcome:
     relinked_from: str | None = None
     filled_from: list[str] = field(default_factory=list)  # --photo-source files
     link_change: LinkChange | None = None
-    doc_id: object = None
     notes: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     in_scope: bool = True

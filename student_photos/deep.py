@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from .identity import Person, Verdict, proven_same
 from .journal import journal_dir, list_runs, read_journal
+from .links import PROFILE
 from .report import Problem, ProblemKind
 from .store import (
     PRIVATE_FILE_MODE,
@@ -46,12 +47,17 @@ CHUNK = 2000
 
 def insert_rows(db: sqlite3.Connection, into: str, width: int, rows: Iterable[tuple]) -> None:
     """INSERT many rows, several hundred per statement: sqlite3 lets go of the GIL at every statement step,
-    and while worker threads list or hash, taking it back costs more than the insert (5x at 60,000 rows)."""
+    and while worker threads list or hash, taking it back costs more than the insert (5x at 60,000 rows).
+    ``into`` ends where the VALUES go, or holds ``{}`` where they go (500 rows at most: a compound SELECT)."""
     per = max(1, min(500, _variable_limit(db) // width))
     one = "(" + ", ".join("?" * width) + ")"
     rows = iter(rows)
     while part := list(itertools.islice(rows, per)):
-        db.execute(f"{into} VALUES {', '.join([one] * len(part))}", [v for row in part for v in row])
+        values = f"VALUES {', '.join([one] * len(part))}"
+        db.execute(into.format(values) if "{}" in into else f"{into} {values}", [v for row in part for v in row])
+
+
+_PROFILE = PROFILE.encode()
 
 
 def _variable_limit(db: sqlite3.Connection) -> int:
@@ -149,14 +155,16 @@ class DeepCheck:
         self.current_ids: set[str] = set()
         self.listed: set[str] = set()  # folders already walked (by the early check)
         self._rows: list[tuple] = []
+        self._current_ids_known = False
         self.db = sqlite3.connect("", isolation_level=None, timeout=30)  # private temporary file
         # A 2 MB page cache (SQLite's default): 32 MB was no faster within the spread and 30 MB more at 200,000.
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-2048"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.execute("CREATE TABLE digests (rid INTEGER PRIMARY KEY, sha TEXT)")  # a chunk of new digests
         self.db.execute("CREATE TABLE files (folder BLOB, rel BLOB, size INTEGER, dev INTEGER, ino INTEGER, "
-                        "mtime INTEGER, ctime INTEGER, current INTEGER, sha TEXT, fresh INTEGER, "
-                        "wanted INTEGER DEFAULT 0)")
+                        "mtime INTEGER, ctime INTEGER, sha TEXT, fresh INTEGER, wanted INTEGER DEFAULT 0)")
+        self.db.execute("CREATE TABLE current_ids (id BLOB PRIMARY KEY) WITHOUT ROWID")
+        self.students = str(store.students)
         self.cache = HashCache(store, self.db)
         # A cache answers a rerun in one join on this thread; only a first run hashes while listing.
         self.hash_while_listing = not self.cache.usable or not self.cache.holds_any(self.db)
@@ -169,19 +177,21 @@ class DeepCheck:
     def attach(self, plans: dict, current_ids: set[str]) -> None:
         self.plans, self.current_ids = plans, current_ids
 
-    def listing(self, name: str) -> list[tuple]:
+    def listing(self, name: str, profile: os.stat_result | None = None) -> list[tuple]:
         """One folder's photos, with what identifies their content on disk (safe on a worker thread). With no
         hash cache to ask (a first run), each file is hashed now, while its folder is at hand: one pass over
-        the disk, not a second one to hash."""
-        folder = f"{self.store.students}/{name}"
-        rows = []
-        for rel, info in walk_photos(folder):
-            sha, fresh = None, 0
+        the disk, not a second one to hash. ``profile``: the stat of its profile.jpg, when the caller just read it."""
+        folder = f"{self.students}/{name}"
+        key = _b(name)
+        rows: list[tuple] = []
+        for rel, info in walk_photos(folder, profile=profile):
             if self.hash_while_listing:
                 sha, info = hash_unchanged(f"{folder}/{rel}", info)
-                fresh = 1 if sha else 0
-            rows.append((_b(name), _b(rel), info.st_size, info.st_dev, info.st_ino, info.st_mtime_ns,
-                         info.st_ctime_ns, 0, sha, fresh))
+                rows.append((key, _PROFILE if rel == PROFILE else _b(rel), info.st_size, info.st_dev, info.st_ino,
+                             info.st_mtime_ns, info.st_ctime_ns, sha, 1 if sha else 0))
+            else:  # its digest comes from the hash cache
+                rows.append((key, _PROFILE if rel == PROFILE else _b(rel), info.st_size, info.st_dev, info.st_ino,
+                             info.st_mtime_ns, info.st_ctime_ns))
         return rows
 
     def add(self, name: str, rows: list[tuple]) -> None:
@@ -194,15 +204,15 @@ class DeepCheck:
     async def run(self) -> DeepResult:
         await self._list_files()
         self._insert(self._rows)
-        self.db.execute("CREATE TEMP TABLE current_ids (id BLOB PRIMARY KEY) WITHOUT ROWID")
-        self.db.execute("BEGIN")
-        insert_rows(self.db, "INSERT OR IGNORE INTO current_ids", 1, ((_b(sid),) for sid in self.plans))
-        self.db.execute("COMMIT")
-        self.db.execute("UPDATE files SET current = 1 WHERE folder IN (SELECT id FROM current_ids)")
-        self.db.execute("CREATE INDEX files_size ON files (size)")
-        # Only a size that two folders share can be the same photo twice: nothing else needs hashing.
-        self.db.execute("UPDATE files SET wanted = 1 WHERE size IN (SELECT size FROM files GROUP BY size "
-                        "HAVING count(DISTINCT folder) > 1 AND max(current) = 1)")
+        if not self.hash_while_listing:  # a rerun: every digest the cache holds, in one pass over the rows
+            self.db.execute("""UPDATE files SET sha = (SELECT h.sha FROM cache.hashes h WHERE h.dev = files.dev
+                               AND h.ino = files.ino AND h.size = files.size AND h.mtime = files.mtime
+                               AND h.ctime = files.ctime)""")
+        if self.db.execute("SELECT 1 FROM files WHERE sha IS NULL LIMIT 1").fetchone():
+            self._know_current_ids()
+            # Only a size that two folders share can be the same photo twice: nothing else needs hashing.
+            self.db.execute("UPDATE files SET wanted = 1 WHERE sha IS NULL AND size IN (SELECT size FROM files "
+                            "GROUP BY size HAVING count(DISTINCT folder) > 1 AND max(folder IN current_ids) = 1)")
         placed = self._journalled_placements()
         if placed or any(getattr(plan, "recycled", False) for plan in self.plans.values()):
             self.db.execute("CREATE INDEX files_place ON files (folder, rel)")  # lookups by place follow
@@ -213,6 +223,14 @@ class DeepCheck:
         self._recycled_ids()
         self._placed_from_another_person(placed)
         return self.result
+
+    def _know_current_ids(self) -> None:
+        """The current ids as a table, for the queries that tell a current folder from an orphaned one."""
+        if not self._current_ids_known:
+            self.db.execute("BEGIN")
+            insert_rows(self.db, "INSERT OR IGNORE INTO current_ids", 1, ((_b(sid),) for sid in self.plans))
+            self.db.execute("COMMIT")
+            self._current_ids_known = True
 
     async def _list_files(self) -> None:
         students = str(self.store.students)
@@ -237,20 +255,19 @@ class DeepCheck:
         if not rows:
             return
         self.db.execute("BEGIN")
-        insert_rows(self.db, "INSERT INTO files (folder, rel, size, dev, ino, mtime, ctime, current, sha, fresh)", 10,
-                    rows)
+        if self.hash_while_listing:
+            insert_rows(self.db, "INSERT INTO files (folder, rel, size, dev, ino, mtime, ctime, sha, fresh)", 9, rows)
+        else:
+            insert_rows(self.db, "INSERT INTO files (folder, rel, size, dev, ino, mtime, ctime)", 7, rows)
         self.db.execute("COMMIT")
         self.result.files_seen += len(rows)
         rows.clear()
 
     async def _hash_wanted(self) -> None:
         """Hash what the listing could not (a file that changed while it was read); keep the new digests."""
-        self.result.files_hashed += self.db.execute("SELECT count(*) FROM files WHERE fresh").fetchone()[0]
-        if self.cache.usable and not self.hash_while_listing:
-            self.db.execute("""UPDATE files SET sha = (SELECT h.sha FROM cache.hashes h WHERE h.dev = files.dev
-                               AND h.ino = files.ino AND h.size = files.size AND h.mtime = files.mtime
-                               AND h.ctime = files.ctime) WHERE wanted""")
-        elif self.cache.usable:
+        if self.hash_while_listing:
+            self.result.files_hashed += self.db.execute("SELECT count(*) FROM files WHERE fresh").fetchone()[0]
+        if self.cache.usable and self.hash_while_listing:
             try:
                 self.db.execute("INSERT OR REPLACE INTO cache.hashes SELECT dev, ino, size, mtime, ctime, sha "
                                 "FROM files WHERE fresh AND sha IS NOT NULL")  # one statement: its own transaction
@@ -298,10 +315,15 @@ class DeepCheck:
 
     # ---- findings 1 and 2 ----
     def _same_bytes(self, placed: dict) -> None:
+        if not self.db.execute("SELECT 1 FROM files WHERE sha IS NOT NULL GROUP BY sha HAVING count(*) > 1 "
+                               "LIMIT 1").fetchone():
+            return  # no content twice anywhere (the usual answer, found without comparing folders)
+        self._know_current_ids()
         groups = self.db.execute("""
-            SELECT f.size, f.sha, f.folder, f.rel, f.current FROM files f
+            SELECT f.size, f.sha, f.folder, f.rel, (f.folder IN current_ids) FROM files f
             JOIN (SELECT size, sha FROM files WHERE sha IS NOT NULL GROUP BY size, sha
-                  HAVING count(DISTINCT folder) > 1 AND max(current) = 1) g ON g.size = f.size AND g.sha = f.sha
+                  HAVING count(DISTINCT folder) > 1 AND max(folder IN current_ids) = 1) g
+              ON g.size = f.size AND g.sha = f.sha
             ORDER BY f.size, f.sha, f.folder, f.rel""").fetchall()
         by_content: dict[tuple, list[tuple[str, str, int]]] = defaultdict(list)
         for size, sha, folder, rel, current in groups:

@@ -169,13 +169,19 @@ class Candidate:
 # ---------------------------------------------------------------- 1. census
 def _in_order(students: str, student_id: str) -> bool:
     """Folder, attendance/ and a usable profile.jpg all in place (read-only; plain string paths)."""
+    return _folder_check(students, student_id)[0]
+
+
+def _folder_check(students: str, student_id: str) -> tuple[bool, os.stat_result | None]:
+    """(in order, the stat of the profile.jpg that was read, if one was)."""
     folder = f"{students}/{student_id}"
     try:
         if not stat.S_ISDIR(os.lstat(folder).st_mode) or not stat.S_ISDIR(os.lstat(f"{folder}/{ATTENDANCE}").st_mode):
-            return False
+            return False, None
     except OSError:
-        return False
-    return check_photo(f"{folder}/{PROFILE}").ok
+        return False, None
+    check = check_photo(f"{folder}/{PROFILE}")
+    return check.ok, check.info
 
 
 def _folder_names(store: PhotoStore) -> Iterator[str]:
@@ -202,7 +208,10 @@ async def read_census(settings: Settings, options: RestoreOptions, store: PhotoS
     folders_not_in_order: set[str] = set()
 
     def check_folder(name: str) -> tuple[str, bool, list[tuple] | None]:
-        return name, _in_order(students_path, name), deep.listing(name) if deep else None  # --deep: one pass
+        if deep is None:
+            return name, _in_order(students_path, name), None
+        in_order, profile = _folder_check(students_path, name)
+        return name, in_order, deep.listing(name, profile)  # --deep: one pass over the disk
 
     def checked(_index: int, result: tuple[str, bool, list[tuple] | None]) -> None:
         name, in_order, rows = result

@@ -170,6 +170,11 @@ def _kind(mode: int) -> str:
 def open_regular(path: Path | str, follow: bool = False) -> int:
     """A read-only descriptor of a regular file. Never follows a symlink (unless ``follow``) and never
     blocks on a FIFO: O_NONBLOCK, then fstat. Raises NotRegularFile, FileNotFoundError or OSError."""
+    return open_regular_stat(path, follow)[0]
+
+
+def open_regular_stat(path: Path | str, follow: bool = False) -> tuple[int, os.stat_result]:
+    """``open_regular``, and the stat of what it opened."""
     flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
     try:
         fd = os.open(path, flags)
@@ -180,13 +185,13 @@ def open_regular(path: Path | str, follow: bool = False) -> int:
             raise NotRegularFile(path, "a special file") from None
         raise
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotRegularFile(path, _kind(mode))  # (O_NONBLOCK means nothing to a regular file: it stays)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(path, _kind(info.st_mode))  # (O_NONBLOCK means nothing to a regular file: it stays)
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    return fd, info
 
 
 def read_regular(path: Path | str, limit: int, follow: bool = False) -> bytes:
@@ -231,6 +236,7 @@ class PhotoCheck:
     state: PhotoState
     size: int = 0
     detail: str = ""  # the OS error for UNREADABLE
+    info: os.stat_result | None = None  # the stat of the file that was read (when it was opened)
 
     @property
     def ok(self) -> bool:
@@ -275,7 +281,7 @@ def check_photo(path: Path | str) -> PhotoCheck:
     symlink, never blocking on a FIFO), not empty, starting with the JPEG signature and ending with the
     JPEG end marker (or reaching it through its segments when something follows it)."""
     try:
-        fd = open_regular(path)
+        fd, info = open_regular_stat(path)
     except (FileNotFoundError, NotADirectoryError):
         return PhotoCheck(PhotoState.MISSING)
     except NotRegularFile as exc:
@@ -283,22 +289,22 @@ def check_photo(path: Path | str) -> PhotoCheck:
     except OSError as exc:
         return PhotoCheck(PhotoState.UNREADABLE, detail=exc.strerror or str(exc))
     try:
-        size = os.fstat(fd).st_size
+        size = info.st_size
         if size == 0:
-            return PhotoCheck(PhotoState.EMPTY)
+            return PhotoCheck(PhotoState.EMPTY, info=info)
         if size <= SMALL_PHOTO:  # head and tail in one read
             data = os.pread(fd, size, 0)
             head, tail = data[:3], data[-16:]
         else:
             head, tail = os.pread(fd, 3, 0), os.pread(fd, 16, size - 16)
         if head != JPEG_START:
-            return PhotoCheck(PhotoState.NOT_JPEG, size)
+            return PhotoCheck(PhotoState.NOT_JPEG, size, info=info)
         if tail.rstrip(b"\x00\r\n ").endswith(JPEG_END) and size > 4:
-            return PhotoCheck(PhotoState.OK, size)
+            return PhotoCheck(PhotoState.OK, size, info=info)
         if size > MAX_STRUCTURE_READ:
-            return PhotoCheck(PhotoState.TRUNCATED, size)
+            return PhotoCheck(PhotoState.TRUNCATED, size, info=info)
         data = os.pread(fd, size, 0)
-        return PhotoCheck(PhotoState.OK if has_end_marker(data) else PhotoState.TRUNCATED, size)
+        return PhotoCheck(PhotoState.OK if has_end_marker(data) else PhotoState.TRUNCATED, size, info=info)
     except OSError as exc:
         return PhotoCheck(PhotoState.UNREADABLE, detail=exc.strerror or str(exc))
     finally:
@@ -549,15 +555,17 @@ def scan_folder(folder: Path | str, times: bool = True) -> FolderScan:
     return FolderScan(tuple(files), tuple(symlinks), tuple(others), tuple(unreadable), newest)
 
 
-def walk_photos(folder: str, everything: bool = False) -> Iterator[tuple[str, os.stat_result]]:
+def walk_photos(folder: str, everything: bool = False, profile: os.stat_result | None = None
+                ) -> Iterator[tuple[str, os.stat_result]]:
     """profile.jpg and every regular file under attendance/ (``everything``: every regular file, whatever its
-    name: `Profile.JPG` copied from Windows holds a photo too), with their stat; symlinks never followed."""
+    name: `Profile.JPG` copied from Windows holds a photo too), with their stat; symlinks never followed.
+    ``profile``: profile.jpg's stat when the caller has just taken it (from the regular file it opened)."""
     if everything:
         pending = [("", folder)]
     else:
         pending = [(f"{ATTENDANCE}/", f"{folder}/{ATTENDANCE}")]
         try:
-            info = os.lstat(f"{folder}/{PROFILE}")
+            info = profile or os.lstat(f"{folder}/{PROFILE}")
             if stat.S_ISREG(info.st_mode):
                 yield PROFILE, info
         except OSError:

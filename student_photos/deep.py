@@ -152,7 +152,6 @@ class DeepCheck:
     def __init__(self, settings, store: PhotoStore, stop, progress) -> None:
         self.settings, self.store, self.stop, self.progress = settings, store, stop, progress
         self.plans: dict = {}
-        self.current_ids: set[str] = set()
         self.listed: set[str] = set()  # folders already walked (by the early check)
         self._rows: list[tuple] = []
         self._current_ids_known = False
@@ -174,8 +173,8 @@ class DeepCheck:
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
 
-    def attach(self, plans: dict, current_ids: set[str]) -> None:
-        self.plans, self.current_ids = plans, current_ids
+    def attach(self, plans: dict) -> None:
+        self.plans = plans
 
     def listing(self, name: str, profile: os.stat_result | None = None) -> list[tuple]:
         """One folder's photos, with what identifies their content on disk (safe on a worker thread). With no

@@ -928,7 +928,9 @@ async def _repair_and_link(run: Session, options: RestoreOptions, census: Census
     if source is not None and not stop.requested:
         from .sources import fill, unused_problems
         guard = EvidenceJudge(run.settings, store, census, report)
-        await asyncio.get_running_loop().run_in_executor(None, fill, source, store, repairs, writes,
+        # made here, on this thread: Repairs is not shared with the worker that fills
+        targets = {sid: repair for sid, files in source.by_student.items() if files and (repair := repairs.of(sid))}
+        await asyncio.get_running_loop().run_in_executor(None, fill, source, store, targets, writes,
                                                          run.start_journal, guard.content_refusal)
         report.summary.photos_filled = source.used
         report.problems.extend(unused_problems(source))
@@ -946,7 +948,7 @@ async def _repair_and_link(run: Session, options: RestoreOptions, census: Census
 
 async def _deep_check(run: Session, options: RestoreOptions, census: Census, repairs: Repairs,
                       report: RestoreReport, check: DeepCheck) -> None:
-    check.attach(census.plans, census.current_ids)
+    check.attach(census.plans)
     result = await check.run()
     if options.quarantine and run.mode.writes and result.findings:
         check.quarantine(run.info.run_id or "", run.start_journal(), repairs.covers)
@@ -1024,6 +1026,8 @@ def _conclude(run: Session, census: Census, repairs: Repairs, report: RestoreRep
                 _, problem = read_link(record.photo)
                 if problem and problem not in outcome.notes:
                     outcome.notes.append(problem)
+                if record.doc_id is None:  # a canonical link drops its _id: a write to it would match nothing
+                    raise RuntimeError(f"internal: a link change for {record.student_id} without its _id")
                 outcome.link_change = LinkChange(record.doc_id, record.student_id, record.photo,
                                                  canonical_link(record.student_id))
                 changes.append(outcome.link_change)

@@ -39,7 +39,7 @@ from .spreadsheet import SpreadsheetError, read_table
 from .store import PhotoState, StoreProblem, check_photo_bytes, ensure_dir, fsync_dir, place_copy, stage_copy
 
 if TYPE_CHECKING:
-    from .restore import Repair, Repairs, StudentPlan
+    from .restore import Repair, StudentPlan
 
 TREE = re.compile(r"(?:.*/)?students/([^/]+)/(profile\.jpg|attendance/.+)")
 TOP = re.compile(r"([^/]+)/(profile\.jpg|attendance/.+)")
@@ -237,14 +237,15 @@ def _drop_doubles(plan: SourcePlan) -> None:
         plan.by_student[sid] = keep
 
 
-def fill(plan: SourcePlan, store, repairs: Repairs, writes: bool, journal_of,
+def fill(plan: SourcePlan, store, repairs: dict[str, Repair], writes: bool, journal_of,
          content_refusal: Callable[[list[tuple[StudentPlan, tuple[str, int]]]], list[str | None]]) -> None:
     """Fill each in-scope student's missing files from the source; never over an existing file, and never with
-    bytes that are another child's (``content_refusal``: the same content checks as restore's evidence)."""
+    bytes that are another child's (``content_refusal``: the same content checks as restore's evidence).
+    ``repairs``: the repairs of the in-scope students the run checked, by id."""
     wanted: dict[str, tuple[Repair, SourceFile]] = {}
     assigned = sum(len(files) for files in plan.by_student.values())
     for student_id, files in plan.by_student.items():
-        repair = repairs.of(student_id) if files else None
+        repair = repairs.get(student_id)  # in scope and checked
         if repair is None or not repair.plan.receives:
             continue
         outcome: StudentOutcome = repair.outcome

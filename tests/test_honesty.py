@@ -451,6 +451,41 @@ class TermAfterFirstOrphan(SilentProgress):
             os.kill(os.getpid(), signal.SIGTERM)
 
 
+class TermAtFirstStudentChecked:
+    """The repair phase's meter: SIGTERM as soon as the first students are checked."""
+
+    def __init__(self) -> None:
+        self.advanced = 0
+
+    def advance(self, n: int = 1) -> None:
+        self.advanced += n
+        if self.advanced == n:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def done(self) -> None:
+        pass
+
+
+def test_sigterm_while_students_are_checked_counts_only_those_checked(school, monkeypatch):
+    """A student found in order keeps no object of its own (memory at district size): one the stop came before
+    must not be counted as verified, nor printed."""
+    students = [school.new_student(f"Pupil {i}") for i in range(3000)]
+    for student in students:
+        school.put_photo(student["student_id"])
+    school.seed(students)
+    school.write_backup(students)
+    real_phase = Console.phase
+    monkeypatch.setattr(Console, "phase", lambda self, name, total: TermAtFirstStudentChecked()
+                        if name == "Checking" else real_phase(self, name, total))
+
+    result = school.restore("--verify-only", "--json")
+
+    assert result.code == 143, result.text[-2000:]
+    summary = result.json["summary"]
+    assert 0 < summary["photos_verified"] == summary["in_scope"] < 3000, summary
+    assert result.json["interrupted"] == "SIGTERM"
+
+
 def test_sigterm_mid_migration_stops_with_counts_that_match_the_audit(school, monkeypatch):
     r = Reseed(school)
     for i in range(300):

@@ -229,3 +229,45 @@ def test_a_copy_that_reads_back_differently_does_not_verify(tmp_path, monkeypatc
     with pytest.raises(StoreProblem, match="did not verify"):
         stage_copy(source, tmp_path / "profile.jpg", durable=False)
     assert os.listdir(tmp_path) == ["src.jpg"], "the unverified temporary file is gone"
+
+
+# ---------------------------------------------------------------- records hold a canonical link as a flag
+_IDS = st.text(alphabet="abc-_019.", min_size=1, max_size=12)
+_PHOTOS = st.one_of(st.none(), st.integers(), st.text(max_size=40), _IDS.map(canonical_link),
+                    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw_id=st.one_of(_IDS, st.integers(), st.none()), photo=_PHOTOS, same_id=st.booleans())
+def test_a_record_gives_back_the_photo_field_as_stored(raw_id, photo, same_id):
+    """Whatever is stored, ``record.photo`` is it; only the canonical link of the record's own (safe) id is held
+    as a flag, and only then is the _id let go (no write can be due to it)."""
+    from student_photos.records import record_from_document
+    if same_id and isinstance(raw_id, str):
+        photo = canonical_link(raw_id)
+    record = record_from_document({"_id": "doc-1", "student_id": raw_id, "name": "N", "photo": photo}, ())
+    assert record.photo == photo and type(record.photo) is type(photo)
+    canonical = record.receivable and photo == canonical_link(raw_id) if isinstance(raw_id, str) else False
+    assert record.photo_is_canonical is canonical
+    assert record.doc_id == (None if canonical else "doc-1")
+
+
+def test_the_database_is_read_as_plain_documents(school):
+    """A batch is held as the server sent it and decoded one document at a time: nested values are still
+    plain dicts, lists and datetimes (the identity rule compares them)."""
+    import datetime
+
+    from student_photos.config import load_settings
+    from student_photos.db import Database
+    born = datetime.datetime(2015, 3, 4)
+    school.seed([{"student_id": "s1", "name": "Ann", "photo": None, "date_of_birth": born,
+                  "student_number": {"school": [1, "x"]}}])
+
+    async def read() -> list[dict]:
+        async with Database(load_settings(environ=school.env())) as database:
+            return [doc async for doc in database.read_students(("date_of_birth", "student_number"))]
+
+    (doc,) = asyncio.run(read())
+    assert type(doc) is dict and doc["date_of_birth"] == born and type(doc["date_of_birth"]) is datetime.datetime
+    assert type(doc["student_number"]) is dict and doc["student_number"] == {"school": [1, "x"]}
+    assert type(doc["student_number"]["school"]) is list

@@ -387,7 +387,7 @@ def stage_copy(source: Path | str, dest: Path | str, durable: bool, data: bytes 
     at district scale every one of them is a handoff between worker threads.
     """
     dest = os.fspath(dest)
-    src_fd = open_regular(source) if data is None else -1
+    src_fd, src_info = open_regular_stat(source) if data is None else (-1, None)
     folder, name = os.path.split(dest)
     tmp = os.path.join(folder, f".{name}.{_PID}-{next(_TEMP_NUMBERS)}{TEMP_SUFFIX}")
     try:
@@ -396,7 +396,7 @@ def stage_copy(source: Path | str, dest: Path | str, durable: bool, data: bytes 
         # FILE_MODE has no world-write bit, and the umask only removes bits.
         out_fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
         try:
-            chunks = _read_chunks(src_fd) if data is None else [data]
+            chunks = _read_chunks(src_fd, src_info.st_size) if src_info is not None else [data or b""]
             for chunk in chunks:
                 digest.update(chunk)
                 view = memoryview(chunk)
@@ -420,8 +420,8 @@ def stage_copy(source: Path | str, dest: Path | str, durable: bool, data: bytes 
             os.close(src_fd)
 
 
-def _read_chunks(fd: int) -> Iterator[bytes]:
-    expected = os.fstat(fd).st_size
+def _read_chunks(fd: int, expected: int) -> Iterator[bytes]:
+    """``expected``: the size the open file had (its stat from the open, not a second one)."""
     want, size = min(expected + 1, CHUNK), 0
     while chunk := os.read(fd, want):
         yield chunk

@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -58,10 +58,10 @@ class NotRegularFile(StoreProblem):
 @dataclass(frozen=True)
 class PhotoStore:
     root: Path
+    students: Path = field(init=False, repr=False, compare=False)  # made once: asked for per file
 
-    @property
-    def students(self) -> Path:
-        return self.root / "students"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "students", self.root / "students")
 
     @property
     def tool_dir(self) -> Path:

@@ -22,6 +22,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .identity import Person, Verdict, proven_same
 from .journal import journal_dir, list_runs, read_journal
@@ -173,8 +174,11 @@ class DeepCheck:
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
 
-    def attach(self, plans: dict) -> None:
+    def attach(self, plans: dict, owner_refusal: Callable[[str, Any, dict], str | None]) -> None:
+        """``owner_refusal(old_id, plan, histories)``: the restore's own answer to "may this old folder's photo
+        be this student's?" (None when it may), so that a deep check and a restore never judge apart."""
         self.plans = plans
+        self.owner_refusal = owner_refusal
 
     def listing(self, name: str, profile: os.stat_result | None = None) -> list[tuple]:
         """One folder's photos, with what identifies their content on disk (safe on a worker thread). With no
@@ -329,8 +333,6 @@ class DeepCheck:
             by_content[(size, sha)].append((_s(folder), _s(rel), current))
         orphans = {f for members in by_content.values() for f, _, current in members if not current}
         histories = self._histories(orphans)
-        reviewed = _reviewed_pairings(self.store)
-        fields = self.settings.match_fields
         for members in by_content.values():
             current = sorted({f for f, _, c in members if c})
             files = [f"students/{f}/{r}" for f, r, _ in members]
@@ -346,19 +348,13 @@ class DeepCheck:
                     keep))
             for orphan in sorted({f for f, _, c in members if not c}):
                 for student in current:
-                    if reviewed.get(orphan) == student:
-                        continue  # a person paired them on purpose (--pairs)
-                    history = histories.get(orphan)
-                    person = self.plans[student].record.person if student in self.plans else None
-                    if history is None or history.person is None or person is None:
-                        why = "no backup holds that old id" if history is None or history.problem is None \
-                            else f"its backup records disagree ({history.problem.reason})"
-                    else:
-                        judged = proven_same(history.person, person, fields)
-                        if judged.verdict is Verdict.SAME:
-                            continue
-                        why = ("its old record is a different person" if judged.verdict is Verdict.DIFFERENT else
-                               "its old record cannot be compared") + f" ({judged.reason})"
+                    # exactly as a restore judges an old folder's photo for this student: its whole history must
+                    # choose them and no other current student, no other old folder may fit them, and a person's
+                    # reviewed pairing (or "no one") decides instead
+                    why = self.owner_refusal(orphan, self.plans[student], histories) if student in self.plans \
+                        else "the student is not in the database"
+                    if why is None:
+                        continue
                     self.result.findings.append(Finding(
                         "photo of an orphan of another person", [student], files,
                         f"{self._who(student)} holds a photo byte-identical to one in orphaned folder {orphan}, and "
@@ -470,11 +466,6 @@ class DeepCheck:
                     continue
                 moved.add(path)
                 self.result.quarantined.append((path, str(dest.relative_to(self.store.root))))
-
-
-def _reviewed_pairings(store: PhotoStore) -> dict[str, str | None]:
-    from .migrate import reviewed_pairings
-    return reviewed_pairings(store)
 
 
 def findings_as_problems(result: DeepResult, name_of: Callable[[str], str], in_scope: Callable[[str], bool]

@@ -100,15 +100,16 @@ def _decimal_code(number: Decimal) -> str:
     return "n" + format(number.normalize(), "f")
 
 
-def _day_code(day: date, exact: bool) -> str:
-    return ("d" if exact else "D") + day.isoformat()
+def _day_code(day: date, exact: bool, at: str = "") -> str:
+    """``at``: an instant's time of day and zone ("T22:00:00Z"): two instants agree only at the same moment."""
+    return "d" + day.isoformat() if exact else "D" + day.isoformat() + at
 
 
 def _datetime_code(moment: datetime) -> str:
     if moment.tzinfo is not None:  # BSON dates are instants: their day is the UTC day
         moment = moment.astimezone(timezone.utc)
     exact = (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0)
-    return _day_code(moment.date(), exact)
+    return _day_code(moment.date(), exact, f"T{moment.time().isoformat()}Z")  # naive from BSON: UTC too
 
 
 def _iso_code(match: re.Match[str]) -> str:
@@ -122,7 +123,13 @@ def _iso_code(match: re.Match[str]) -> str:
     if int(hour) > 23 or int(minute) > 59 or int(second or 0) > 59:
         return "?not a real time"
     midnight = int(hour) == int(minute) == int(second or 0) == 0 and not (fraction or "").strip("0")
-    return _day_code(written, midnight)  # the day as written, in the writer's own zone
+    zone = (_zone or "").strip().upper()
+    if zone and zone != "Z":  # +02, +0200 and +02:00 are one zone
+        digits = zone[1:].replace(":", "")
+        zone = "Z" if int(digits or 0) == 0 else f"{zone[0]}{digits[:2]}:{digits[2:4] or '00'}"
+    fraction = (fraction or "").rstrip("0")
+    at = f"T{int(hour):02d}:{int(minute):02d}:{int(second or 0):02d}{'.' + fraction if fraction else ''}{zone}"
+    return _day_code(written, midnight, at)  # the day as written, in the writer's own zone
 
 
 @lru_cache(maxsize=65536)
@@ -202,11 +209,14 @@ def _compare_codes(x: str, y: str) -> str:
     if x[0] == "?" or y[0] == "?":
         return f"cannot be compared ({(x if x[0] == '?' else y)[1:]})"
     if x[0] in "dD" and y[0] in "dD":
-        apart = abs(date.fromisoformat(x[1:]) - date.fromisoformat(y[1:]))
+        apart = abs(date.fromisoformat(x[1:11]) - date.fromisoformat(y[1:11]))
         if x[0] != y[0] and apart <= timedelta(days=1):  # a time of day against a plain day: a zone may move it
             return "cannot be compared (one is an instant with a time of day, the other a day: a time zone may have " \
                    "moved it by one)"
         if apart == timedelta(0):
+            if x[0] == "D" and x[11:] and y[11:] and x[11:] != y[11:]:  # (a code of an older run has no time)
+                return "cannot be compared (two instants on one day at different times of day or zones: in their " \
+                       "own zones they may be different days)"
             return "agree"
         if x[0] == "D" and apart == timedelta(days=1):
             return "one day apart, and both carry a time of day (a time zone may have moved them)"

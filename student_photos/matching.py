@@ -288,7 +288,7 @@ class MatchBook:
         """A pairing a person made (a reviewed file): it replaces the tool's own, and the tool's own pairing
         of any other folder with that student is no longer one-to-one."""
         self.db.execute("UPDATE decision SET decision = ?, reason = ?, target = NULL WHERE target = ? AND name != ? "
-                        "AND paired_by = 'identity'",
+                        "AND paired_by IN ('identity', 'pairs file')",  # an earlier reviewed file's too: one-to-one
                         (Decision.AMBIGUOUS.value, _pack(f"a reviewed pairing gives student {target.student_id} "
                                                          "another folder"), target.row, _pack(orphan)))
         self.db.execute("INSERT OR REPLACE INTO decision VALUES (?, ?, ?, ?, ?)",

@@ -167,6 +167,11 @@ def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path) -
     if not os.path.lexists(target_dir):  # a student with no folder yet holds nothing to compare
         work.missing = list(work.carried)
         return
+    # never compare (or copy) through a symlink: what it points at is not the student's folder
+    folders = {"/".join(rel.split("/")[:depth]) for rel in work.carried for depth in range(rel.count("/") + 1)}
+    for folder in sorted(folders):  # the student's folder ("") first, then each folder below it, parents first
+        if os.path.islink(target_dir / folder if folder else target_dir):
+            raise StoreProblem(f"{target.student_id}/{folder + '/' if folder else ''} is a symlink; never followed")
     for rel in work.carried:
         dest = target_dir / rel
         try:
@@ -379,6 +384,8 @@ class Cleaner:
         if not removable:
             os.rename(aside, folder)
             report.clean, report.clean_reason = CleanVerdict.KEEP, why
+            # the first look said it could go: whatever changed since is for a person to see (never "all done")
+            report.errors.append(f"kept after all: checked again, {why}")
             return
         try:
             shutil.rmtree(aside)  # symlink-safe: it never follows links, and the check found none
@@ -454,6 +461,12 @@ class AuditLog:
                                           if self.pairs else None}, ensure_ascii=False) + "\n")
         self.write()
 
+    def retract(self, pairs_sha256: str, run_id: str) -> None:
+        """An undone --pairs run: the reviewed file's pairings and vetoes no longer stand (see reviewed_pairings)."""
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.lines.append(json.dumps({"time": now, "retracts": pairs_sha256, "undone_by": run_id, "files": []}) + "\n")
+        self.close()
+
     def _named(self, work: OrphanWork, rel: str) -> bool:
         if self._known is None:
             self._known = set()
@@ -497,16 +510,37 @@ def _no_journal() -> Journal:
 
 def reviewed_pairings(store: PhotoStore) -> dict[str, str | None]:
     """Orphans an earlier --migrate --pairs run paired by a person: {old id: new id, or None for "no one"}
-    (the latest wins)."""
+    (the latest wins). An undo of such a run retracts what that reviewed file decided."""
     found: dict[str, str | None] = {}
+    from_file: dict[str, object] = {}  # old id -> the SHA-256 of the reviewed file that decided it
     with contextlib.suppress(OSError), open(store.root / AUDIT_DIR / "audit.jsonl", encoding="utf-8",
                                             errors="surrogateescape") as handle:
         for line in handle:
             with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
                 entry = json.loads(line)
-                if entry.get("paired_by") == "pairs file":
-                    found[str(entry["old_id"])] = None if entry.get("vetoed") else str(entry["new_id"])
+                if entry.get("retracts"):
+                    for old_id in [k for k, sha in from_file.items() if sha == entry["retracts"]]:
+                        del found[old_id], from_file[old_id]
+                elif entry.get("paired_by") == "pairs file":
+                    old_id = str(entry["old_id"])
+                    found[old_id] = None if entry.get("vetoed") else str(entry["new_id"])
+                    from_file[old_id] = (entry.get("pairs_file") or {}).get("sha256")
+                    for other in [k for k, v in found.items() if k != old_id and v is not None and v == found[old_id]]:
+                        found[other] = None  # a later reviewed file gave that student this folder: one-to-one
     return found
+
+
+def honour_reviewed(book: MatchBook, store: PhotoStore) -> None:
+    """An earlier reviewed pairing (or "no one") stands over the tool's own decision, wherever one is made."""
+    for old_id, new_id in reviewed_pairings(store).items():
+        if book.orphan(old_id) is None:
+            continue
+        if new_id is None:
+            book.no_one(old_id, "a person decided it goes to no one (a reviewed file, earlier run)")
+            continue
+        targets = book.students_with_id(new_id)
+        if len(targets) == 1 and targets[0].receivable:
+            book.pair_by_person(old_id, targets[0], "paired by a reviewed file (earlier run)", "pairs file")
 
 
 # ---------------------------------------------------------------- the run
@@ -601,15 +635,7 @@ async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report
     meter = run.progress.phase("Matching by identity", None)
     book.decide_by_identity()
     meter.done()
-    for old_id, new_id in reviewed_pairings(store).items():  # an earlier reviewed pairing stands
-        if book.orphan(old_id) is None:
-            continue
-        if new_id is None:
-            book.no_one(old_id, "a person decided it goes to no one (a reviewed file, earlier run)")
-            continue
-        targets = book.students_with_id(new_id)
-        if len(targets) == 1 and targets[0].receivable:
-            book.pair_by_person(old_id, targets[0], "paired by a reviewed file (earlier run)", "pairs file")
+    honour_reviewed(book, store)
     if options.pairs_file:
         from .pairs import apply_pairs_file
         report.pairs_file = apply_pairs_file(options.pairs_file, book, store)

@@ -621,6 +621,7 @@ class EvidenceJudge:
         self._quarantine: set[tuple[str, int]] | None = None
         self._namesakes: dict[str, dict[str, History]] = {}  # name key -> old folders that could be theirs
         self._wanted: list[Candidate] = []
+        self._reviewed: dict[str, str | None] | None = None
 
     def judge(self, repairs: list[Repair]) -> dict[str, Candidate]:
         """``repairs``: those that hold something (a student in order has no candidates)."""
@@ -717,7 +718,7 @@ class EvidenceJudge:
         if owner is not None and owner != plan.student_id:
             if owner in self.census.current_ids:
                 return f"points at another current student's folder ({owner})"
-            judged = self._old_folder_refusal(owner, plan, histories)
+            judged = self.old_folder_refusal(owner, plan, histories)
             if judged:
                 return f"points into folder {owner}: {judged}"
         others = []
@@ -733,6 +734,8 @@ class EvidenceJudge:
         """An old or invalid record's claim is the student's own only as a migrate match would be: its person
         (an old id: every backup's record of it, merged) is this student and could be no other current one."""
         if held.old_id is not None:
+            if (decided := self._person_decided(held.old_id)) is not None:
+                return decided == plan.student_id
             history = histories.get(held.old_id)
         else:
             history = merge_history(held.persons, self.settings.match_fields) if held.persons else None
@@ -745,7 +748,7 @@ class EvidenceJudge:
         """Which current student an old record is, decided exactly as migrate decides an orphan."""
         return choose(old, self.census.candidates_for(old), self.settings.match_fields, label=lambda sid: str(sid))
 
-    def _old_folder_refusal(self, old_id: str, plan: StudentPlan, histories: dict[str, History]) -> str | None:
+    def old_folder_refusal(self, old_id: str, plan: StudentPlan, histories: dict[str, History]) -> str | None:
         """Why the old folder ``old_id`` may not give this student a photo: its history does not prove it is
         theirs, or another old folder fits them as well (one-to-one, as migrate)."""
         judged = self._owner_judgement(old_id, plan, histories)
@@ -784,7 +787,7 @@ class EvidenceJudge:
                 continue
             if folder in self.census.current_ids:
                 return f"names the same photo (same bytes) as a file of current student {folder}"
-            judged = self._old_folder_refusal(folder, plan, histories)
+            judged = self.old_folder_refusal(folder, plan, histories)
             if judged:
                 return f"names the same photo (same bytes) as a file in folder {folder}: {judged}"
         return None
@@ -811,7 +814,13 @@ class EvidenceJudge:
 
     def _owner_judgement(self, old_id: str, plan: StudentPlan, histories: dict[str, History]) -> str | None:
         """Why the old folder ``old_id`` is not this student's (None when its history, decided exactly as migrate
-        decides an orphan, names this student and no one else)."""
+        decides an orphan, names this student and no one else). A person's reviewed pairing (``--pairs``) of
+        that folder decides instead: with this student, with someone else, or with no one."""
+        if (decided := self._person_decided(old_id)) is not None:
+            if decided == plan.student_id:
+                return None
+            return ("a person decided its photos go to no one (a reviewed pairs file)" if decided == "" else
+                    f"a person paired it with another student ({decided}) in a reviewed pairs file")
         history = histories.get(old_id)
         if history is None or (history.person is None and history.problem is None):
             return "no backup holds that id, so whose it is is unknown"
@@ -822,8 +831,19 @@ class EvidenceJudge:
         if choice.outcome is Outcome.MATCH and choice.target == plan.student_id:
             return None
         if choice.outcome is Outcome.MATCH:
-            return f"its old record is another current student's ({choice.target})"
+            other = self.census.plans.get(str(choice.target))
+            return f"its old record is another current student's ({other.record.name + ', ' if other else ''}" \
+                   f"{choice.target})"
         return f"its old record does not prove it is this student ({choice.outcome.value}: {choice.reason})"
+
+    def _person_decided(self, old_id: str) -> str | None:
+        """The student a reviewed pairs file gave this old folder to ("" for no one), None if none did."""
+        if self._reviewed is None:
+            from .migrate import reviewed_pairings
+            self._reviewed = reviewed_pairings(self.store)
+        if old_id not in self._reviewed:
+            return None
+        return self._reviewed[old_id] or ""
 
     def _orphan_ids(self, wanted: list[Candidate], elsewhere: dict) -> set[str]:
         ids = {c.link.owner for c in wanted if c.link.owner and c.link.owner not in self.census.current_ids}
@@ -840,7 +860,7 @@ class EvidenceJudge:
         except OSError:
             return found
         for entry in entries:
-            for rel, info in walk_photos(entry.path, everything=True):
+            for rel, info in walk_photos(entry.path):
                 if info.st_size not in sizes:
                     continue
                 try:
@@ -948,7 +968,7 @@ async def _repair_and_link(run: Session, options: RestoreOptions, census: Census
 
 async def _deep_check(run: Session, options: RestoreOptions, census: Census, repairs: Repairs,
                       report: RestoreReport, check: DeepCheck) -> None:
-    check.attach(census.plans)
+    check.attach(census.plans, EvidenceJudge(run.settings, run.store, census, report).old_folder_refusal)
     result = await check.run()
     if options.quarantine and run.mode.writes and result.findings:
         check.quarantine(run.info.run_id or "", run.start_journal(), repairs.covers)

@@ -36,7 +36,16 @@ from .matching import MatchBook
 from .records import StudentRecord, record_from_document
 from .report import Decision, Problem, ProblemKind, StudentOutcome
 from .spreadsheet import SpreadsheetError, read_table
-from .store import PhotoState, StoreProblem, check_photo_bytes, ensure_dir, fsync_dir, place_copy, stage_copy
+from .store import (
+    PhotoState,
+    PhotoStore,
+    StoreProblem,
+    check_photo_bytes,
+    ensure_dir,
+    fsync_dir,
+    place_copy,
+    stage_copy,
+)
 
 if TYPE_CHECKING:
     from .restore import Repair, StudentPlan
@@ -87,7 +96,7 @@ async def prepare_source(settings: Settings, path: str, key_field: str, map_file
                               "another child's)")
     source = open_photo_source(where)
     try:
-        entries = source.entries()
+        entries = [e for e in source.entries() if not _hidden(e.path)]
         tree = [(e, TREE.fullmatch(e.path)) for e in entries]
         top = [(e, TOP.fullmatch(e.path)) for e in entries]
         if map_file is None and any(m for _, m in tree):
@@ -100,11 +109,19 @@ async def prepare_source(settings: Settings, path: str, key_field: str, map_file
             how = f"named by the CSV {map_file}" if map_file else f"named by {key_field}"
             plan = SourcePlan(source, f"a picture-day delivery (flat files {how})", key_field)
             await _assign_picture_day(settings, plan, entries, map_file, plans, current_ids)
+        plan.unused.extend((e.path, "hidden (a dot-folder such as the tool's own quarantine, or a dot-file): "
+                                    "never used", False) for e in source.entries() if _hidden(e.path))
         _drop_doubles(plan)
         return plan
     except BaseException:
         source.close()
         raise
+
+
+def _hidden(path: str) -> bool:
+    """A member under a dot-folder (an old store's .student-photos/quarantine holds photos --deep took off a
+    child as possibly another's) or a dot-file: never a source of anyone's photo."""
+    return any(part.startswith(".") for part in path.split("/"))
 
 
 async def _assign_tree(settings: Settings, plan: SourcePlan, matches: list, plans: dict,
@@ -135,7 +152,7 @@ async def _assign_tree(settings: Settings, plan: SourcePlan, matches: list, plan
 
 async def _targets_of_old_ids(settings: Settings, old_ids: set[str]) -> dict[str, tuple[str | None, str]]:
     """Old id -> (current student, or None with why), decided exactly as migrate decides an orphan."""
-    from .migrate import read_current_students
+    from .migrate import honour_reviewed, read_current_students
     book = MatchBook(settings.match_fields)
     try:
         await read_current_students(settings, book)
@@ -148,6 +165,7 @@ async def _targets_of_old_ids(settings: Settings, old_ids: set[str]) -> dict[str
             except Exception:  # an unusable backup adds nothing (the restore reports it)
                 continue
         book.decide_by_identity()
+        honour_reviewed(book, PhotoStore(settings.photo_dir))  # a person's "no one" or pairing stands here too
         found: dict[str, tuple[str | None, str]] = {}
         for batch in book.orphans(500):
             for orphan in batch:

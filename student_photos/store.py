@@ -555,31 +555,29 @@ def scan_folder(folder: Path | str, times: bool = True) -> FolderScan:
     return FolderScan(tuple(files), tuple(symlinks), tuple(others), tuple(unreadable), newest)
 
 
-def walk_photos(folder: str, everything: bool = False, profile: os.stat_result | None = None
-                ) -> Iterator[tuple[str, os.stat_result]]:
-    """profile.jpg and every regular file under attendance/ (``everything``: every regular file, whatever its
-    name: `Profile.JPG` copied from Windows holds a photo too), with their stat; symlinks never followed.
-    ``profile``: profile.jpg's stat when the caller has just taken it (from the regular file it opened)."""
-    if everything:
-        pending = [("", folder)]
-    else:
-        pending = [(f"{ATTENDANCE}/", f"{folder}/{ATTENDANCE}")]
-        try:
-            info = profile or os.lstat(f"{folder}/{PROFILE}")
-            if stat.S_ISREG(info.st_mode):
-                yield PROFILE, info
-        except OSError:
-            pass
+def walk_photos(folder: str, profile: os.stat_result | None = None) -> Iterator[tuple[str, os.stat_result]]:
+    """Every regular file in a student-style folder, whatever its name or subfolder (`Profile.JPG` copied from
+    Windows, `old/profile.jpg`: each holds a photo too), with its stat; symlinks never followed, and the
+    tool's own temporary copies left out. ``profile``: profile.jpg's stat when the caller has just taken it
+    (from the regular file it opened)."""
+    pending = [("", folder)]
     while pending:
         prefix, current = pending.pop()
         try:
             with os.scandir(current) as entries:
                 for entry in entries:
-                    info = entry.stat(follow_symlinks=False)
-                    if stat.S_ISREG(info.st_mode):
-                        yield prefix + entry.name, info
-                    elif stat.S_ISDIR(info.st_mode):
-                        pending.append((f"{prefix}{entry.name}/", entry.path))
+                    name = entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append((f"{prefix}{name}/", entry.path))
+                    elif not entry.is_file(follow_symlinks=False) or \
+                            (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+                        continue
+                    elif profile is not None and not prefix and name == PROFILE:
+                        yield PROFILE, profile
+                    else:
+                        info = entry.stat(follow_symlinks=False)
+                        if stat.S_ISREG(info.st_mode):
+                            yield prefix + name, info
         except OSError:
             continue
 

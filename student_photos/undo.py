@@ -101,13 +101,16 @@ async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, pr
                                 "taken back where it happened")
         journal = None if dry_run else run.start_journal(undoes=run_id)
         undo = _Undo(store, journal, report, dry_run)
+        reviewed: dict | None = None  # the reviewed pairs file the run applied, if it did
         links: list[tuple[dict, LinkChange]] = []
         async with _LazyDatabase(settings) as database:
             for entry in read_journal(path):
                 if stop.requested:
                     break
                 kind = entry.get("type")
-                if kind == "db":
+                if kind == "run" and isinstance(entry.get("pairs_file"), dict):
+                    reviewed = entry["pairs_file"]
+                elif kind == "db":
                     change = undo.link_change(entry)
                     if change is not None:
                         links.append((entry, change))
@@ -129,11 +132,29 @@ async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, pr
                 await undo.revert_links(await database.get(), links, stop)
         undo.remove_filled()
         undo.remove_dirs()
+        if reviewed is not None and reviewed.get("sha256") and not stop.requested:
+            _retract(store, reviewed, run_id, run.info.run_id or "", dry_run, report)
         if stop.signum is not None:
             report.interrupted_by = stop.signum
         run.finish(report.exit_code, {"links_reverted": report.links_reverted, "files_removed": report.files_removed,
                                       "left": len(report.left)})
     return report
+
+
+def _retract(store: PhotoStore, reviewed: dict, run_id: str, undo_id: str, dry_run: bool, report: UndoReport) -> None:
+    """Take back the pairings and vetoes of the reviewed file the undone run applied: later runs decide those
+    folders by the identity rule again (or by that file, applied again with --pairs)."""
+    from .migrate import AuditLog
+    what = f"the pairings and vetoes of the reviewed file {reviewed.get('file')} (run {run_id})"
+    if dry_run:
+        report.notes.append(f"would take back {what}")
+        return
+    audit = AuditLog(store, None)
+    audit.retract(str(reviewed["sha256"]), undo_id)
+    if audit.error:
+        report.left.append(f"{what} still stand: {audit.error}")
+    else:
+        report.notes.append(f"took back {what}: later runs decide those folders by the identity rule again")
 
 
 class _LazyDatabase:

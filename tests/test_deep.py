@@ -45,7 +45,7 @@ def test_deep_finds_an_order_based_migration_that_nothing_else_sees(school):
     flagged = {p["student_id"] for p in deep.json["problems"] if p["problem"] == "wrong child"}
     assert flagged == {r.new_id(k) for k in wrong}
     finding = next(f for f in deep.json["deep"] if f["kind"] == "photo of an orphan of another person")
-    assert "its old record is a different person" in finding["evidence"]
+    assert "its old record is another current student's" in finding["evidence"]
     assert deep.json["summary"]["wrong_child"] == len(wrong)
     text = school.restore("--verify-only", "--deep")
     assert "❌ Photos that look like another child's (--deep):" in text.out and "wrong child" in text.out
@@ -277,3 +277,53 @@ def test_deep_finds_two_students_sharing_one_file_by_hard_link(school):
     result = school.restore("--verify-only", "--deep", "--json")
     assert result.code == 1
     assert any(f["kind"] == "same photo under two students" for f in result.json["deep"])
+
+
+def test_a_photo_from_an_old_folder_that_fits_two_namesakes_is_a_finding(school):
+    """Found by an adversarial review: the old record (name and birth date only) is proven the same as each of
+    two current Ann Lees, who differ only by a student number it lacks; migrate calls it ambiguous, so a deep
+    check must not take its photo on Ann A as hers."""
+    old = {"student_id": "old-ann", "name": "Ann Lee", "date_of_birth": "2015-03-04",
+           "photo": "/api/photos/students/old-ann/profile.jpg"}
+    a = school.new_student("Ann Lee", date_of_birth="2015-03-04", student_number="1001")
+    b = school.new_student("Ann Lee", date_of_birth="2015-03-04", student_number="1002")
+    school.put_photo("old-ann", jpeg_bytes("an ann lee who left"))
+    school.put_photo(a["student_id"], jpeg_bytes("an ann lee who left"))
+    school.put_photo(b["student_id"], jpeg_bytes("ann b"))
+    school.write_backup([old])
+    school.seed([a, b])
+    assert school.migrate("--list", "--json").json["orphans"][0]["decision"] == "ambiguous"
+
+    result = school.restore("--verify-only", "--deep", "--json", MIN_DATABASE_RATIO="0")
+
+    assert result.code == 1, result.text
+    (finding,) = result.json["deep"]
+    assert finding["kind"] == "photo of an orphan of another person" and finding["students"] == [a["student_id"]]
+
+
+def test_deep_compares_every_file_of_a_folder_whatever_its_name(school):
+    """Found by an adversarial review: --deep looked only at profile.jpg and attendance/, so a photo kept as
+    Profile.JPG (copied from Windows) or in a subfolder was never compared."""
+    bob_old = {"student_id": "old-bob", "name": "Bob Ray", "date_of_birth": "2014-02-02",
+               "photo": "/api/photos/students/old-bob/profile.jpg"}
+    ann = school.new_student("Ann Lee", date_of_birth="2015-03-04")
+    cat = school.new_student("Cat Wu", date_of_birth="2015-06-06")
+    (school.folder("old-bob")).mkdir(parents=True)
+    (school.folder("old-bob") / "Profile.JPG").write_bytes(jpeg_bytes("bob's face"))
+    school.put_photo(ann["student_id"], jpeg_bytes("bob's face"))
+    school.put_photo(cat["student_id"], jpeg_bytes("cat"))
+    (school.folder(cat["student_id"]) / "old").mkdir()
+    (school.folder(cat["student_id"]) / "old" / "profile.jpg").write_bytes(jpeg_bytes("cat's own old photo"))
+    (school.folder(ann["student_id"]) / "old").mkdir()
+    (school.folder(ann["student_id"]) / "old" / "profile.jpg").write_bytes(jpeg_bytes("cat's own old photo"))
+    school.write_backup([bob_old])
+    school.seed([ann, cat])
+
+    result = school.restore("--verify-only", "--deep", "--json", MIN_DATABASE_RATIO="0")
+
+    assert result.code == 1, result.text
+    kinds = sorted((f["kind"], tuple(f["students"])) for f in result.json["deep"])
+    assert kinds == sorted([("photo of an orphan of another person", (ann["student_id"],)),
+                            ("same photo under two students", tuple(sorted([ann["student_id"], cat["student_id"]])))])
+    evidence = " ".join(" ".join(f["files"]) for f in result.json["deep"])
+    assert "students/old-bob/Profile.JPG" in evidence and f"students/{cat['student_id']}/old/profile.jpg" in evidence

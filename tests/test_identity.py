@@ -51,6 +51,10 @@ RULES = [
      P("Ann", "2015-03-04"), Verdict.UNKNOWN),
     ("a date with a time of day never proves a plain day", P("Ann", {"$date": 1}.get("x") or "2015-03-03T14:00:00Z"),
      P("Ann", "2015-03-03"), Verdict.UNKNOWN),
+    ("two instants on one day at different times are unknown", P("Ann", "2015-03-04T22:00Z"),
+     P("Ann", datetime(2015, 3, 4, 10)), Verdict.UNKNOWN),
+    ("an instant agrees with the same time of day and zone", P("Ann", "2015-03-04T22:00:00Z"),
+     P("Ann", datetime(2015, 3, 4, 22)), Verdict.SAME),
     ("different birth dates are different people", P("Ann", "2015-03-04"), P("Ann", datetime(2016, 3, 4)),
      Verdict.DIFFERENT),
     ("an impossible date is unknown", P("Ann", "2015-02-30"), P("Ann", "2015-02-28"), Verdict.UNKNOWN),
@@ -87,7 +91,9 @@ def test_every_rule_is_in_the_safety_document():
     (Decimal128("NaN"), "?not a finite number"), ({"$date": 1}, "?a document"), (b"x", "?binary data"),
     (Int64(7), "n7"), ("+0007.50", "n7.5"), ("\uff10\uff17", "n7"), ("\u0660\u0667", "n7"), ("1,234", "t1,234"),
     (ObjectId("5f1e0c2a9d1b2c3d4e5f6a7b"), "t5f1e0c2a9d1b2c3d4e5f6a7b"), ("2015/3/4", "d2015-03-04"),
-    ("2015-03-04 10:30", "D2015-03-04"), (datetime(2015, 3, 4, tzinfo=timezone(timedelta(hours=2))), "D2015-03-03"),
+    ("2015-03-04 10:30", "D2015-03-04T10:30:00"), ("2015-03-04T22:00+0200", "D2015-03-04T22:00:00+02:00"),
+    ("2015-03-04T22:00:00.500-00:00", "D2015-03-04T22:00:00.5Z"),
+    (datetime(2015, 3, 4, tzinfo=timezone(timedelta(hours=2))), "D2015-03-03T22:00:00Z"),
 ])
 def test_value_codes(value, code):
     assert value_code(value) == code

@@ -458,3 +458,19 @@ def test_a_photo_that_appears_after_matching_is_carried_by_identity(school, monk
     orphan = progress.orphans[r.old_id("kid")]
     assert orphan.decision.value == "migrated" and report.exit_code == 0
     assert school.photo_of(r.new_id("kid")) == jpeg_bytes("uploaded while matching")
+
+
+def test_a_students_folder_that_is_a_symlink_is_never_read_through(school):
+    """Found by an adversarial review: the new student's folder was a symlink to the old one, so every file
+    compared "same": the list said already migrated (exit 0) and the clean would have removed the only copy."""
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01")
+    r.commit()
+    os.symlink(school.folder(r.old_id("kid")), school.folder(r.new_id("kid")))
+
+    for args in (("--list",), ("--migrate",), ("--clean", "--confirm")):
+        result = school.migrate(*args, "--json")
+        assert result.code == 1, (args, result.text)
+        (orphan,) = result.json["orphans"]
+        assert orphan["decision"] == "error" and "symlink" in json.dumps(orphan), orphan
+    assert school.folder(r.old_id("kid")).is_dir() and (school.folder(r.old_id("kid")) / "profile.jpg").exists()

@@ -255,3 +255,28 @@ def test_undo_takes_back_a_fill_only_while_the_source_still_holds_it(school, tmp
     kept = school.restore("--undo", again.json["run_id"], "--json")
     assert kept.code == 1 and school.photo_of(st["student_id"]) == jpeg_bytes("from the zip")
     assert "may be the only copy" in kept.json["left"][0]
+
+
+def test_an_old_stores_quarantine_is_never_a_source(school, tmp_path):
+    """Found by an adversarial review: a copy of the old server's photo root holds .student-photos/quarantine,
+    where --deep put a photo it took off Ann as possibly Bea's; the tree layout matched it under any folder.
+    Here that store's journal is gone, so only the folder's name can tell."""
+    ann = school.new_student("Ann Lee", date_of_birth="2015-01-01")
+    seeded(school, ann)
+    old_root = tmp_path / "old-server" / "photos"
+    held = old_root / ".student-photos" / "quarantine" / "20261101-run" / "students" / ann["student_id"]
+    held.mkdir(parents=True)
+    (held / "profile.jpg").write_bytes(jpeg_bytes("bea's face, quarantined"))
+    (old_root / "students").mkdir()
+    (old_root / ".hidden" / "students" / ann["student_id"]).mkdir(parents=True)
+    (old_root / ".hidden" / "students" / ann["student_id"] / "profile.jpg").write_bytes(jpeg_bytes("hidden"))
+
+    for archive in (None, tmp_path / "old.tar"):
+        if archive is not None:
+            with tarfile.open(archive, "w") as tar:
+                tar.add(old_root, arcname="photos")
+        result = school.restore("--photo-source", str(archive or old_root), "--json")
+        assert result.code == 1, result.text  # Ann still has no photo: a person looks
+        assert school.photo_of(ann["student_id"]) is None
+        unused = {u["file"]: u["why"] for u in result.json["photo_source"]["unused"]}
+        assert len(unused) == 2 and all("hidden" in why for why in unused.values()), unused

@@ -1,0 +1,96 @@
+"""A person's reviewed decisions (--pairs, "none") hold in every later run, whichever tool makes it, and an
+undo of the run that applied them takes them back. Found by adversarial reviews: the restore and a photo
+source decided those folders by the rule alone, and an undone pairing was still applied."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from test_migrate import Reseed
+from test_pairs import jordans, save_as_spreadsheet
+
+from conftest import School
+from student_photos.migrate import reviewed_pairings
+from student_photos.store import PhotoStore
+
+
+def vetoed_sam(school: School, tmp_path) -> Reseed:
+    """Sam's old folder fits the new Sam by the rule; a person said it goes to no one. The new record's photo
+    field still links the old folder (as a reseed that copied the field leaves it)."""
+    r = Reseed(school)
+    r.child("sam", "Sam Lee", date_of_birth="2015-05-05")
+    r.new["sam"]["photo"] = f"/api/photos/students/{r.old_id('sam')}/profile.jpg"
+    r.commit()
+    reviewed = tmp_path / "reviewed.csv"
+    save_as_spreadsheet(reviewed, [{"orphan": r.old_id("sam"), "student_id": "none"}])
+    assert school.migrate("--migrate", "--pairs", str(reviewed)).code in (0, 1)
+    assert school.photo_of(r.new_id("sam")) is None
+    return r
+
+
+def test_a_veto_holds_for_the_restore_that_follows_a_link_into_that_folder(school, tmp_path):
+    r = vetoed_sam(school, tmp_path)
+
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+
+    assert school.photo_of(r.new_id("sam")) is None, "a person said that folder is no one's"
+    assert result.code == 1, result.text
+    assert "goes to no one" in result.text or "go to no one" in result.text
+    assert school.restore("--verify-only", "--deep", MIN_DATABASE_RATIO="0").code == 1
+
+
+def test_a_veto_holds_for_a_photo_source(school, tmp_path):
+    r = vetoed_sam(school, tmp_path)
+    source = tmp_path / "old-server" / "students"
+    shutil.copytree(school.folder(r.old_id("sam")), source / r.old_id("sam"))
+    shutil.rmtree(school.folder(r.old_id("sam")))  # a new share: the old server's copy is the only one
+    school.collection.update_one({"student_id": r.new_id("sam")}, {"$set": {"photo": None}})
+
+    result = school.restore("--photo-source", str(source.parent), "--json", MIN_DATABASE_RATIO="0")
+
+    assert school.photo_of(r.new_id("sam")) is None
+    unused = {u["file"]: u["why"] for u in result.json["photo_source"]["unused"]}
+    assert any("no one" in why for why in unused.values()), unused
+
+
+def test_an_undone_pairs_run_no_longer_pairs(school, tmp_path):
+    r = jordans(school)  # two Jordan Smiths: the rule cannot tell them apart
+    reviewed = tmp_path / "reviewed.csv"
+    save_as_spreadsheet(reviewed, [{"orphan": r.old_id("j1"), "student_id": r.new_id("j1")}])
+    applied = school.migrate("--migrate", "--pairs", str(reviewed), "--json")
+    assert school.photo_of(r.new_id("j1")) == r.photos["j1"]
+
+    undo = school.migrate("--undo", applied.json["run_id"], "--json")
+
+    assert undo.code == 0, undo.text
+    assert school.photo_of(r.new_id("j1")) is None
+    later = school.migrate("--migrate", "--json")
+    decisions = {o["name"]: o["decision"] for o in later.json["orphans"]}
+    assert decisions[r.old_id("j1")] == "ambiguous", "the rule decides again: the person's pairing was undone"
+    assert later.code == 1 and school.photo_of(r.new_id("j1")) is None
+
+
+def write_audit(store: PhotoStore, *entries: dict) -> None:
+    folder = store.root / ".migrations"
+    folder.mkdir(exist_ok=True)
+    with open(folder / "audit.jsonl", "a", encoding="utf-8") as handle:
+        for entry in entries:
+            handle.write(json.dumps(entry) + "\n")
+
+
+def test_reviewed_pairings_are_one_to_one_and_retracted_by_file(tmp_path):
+    store = PhotoStore(tmp_path)
+    first, second = {"file": "a.csv", "sha256": "aa"}, {"file": "b.csv", "sha256": "bb"}
+    write_audit(store,
+                {"paired_by": "pairs file", "old_id": "old-1", "new_id": "new-1", "pairs_file": first},
+                {"paired_by": "pairs file", "old_id": "old-3", "vetoed": True, "pairs_file": first},
+                {"paired_by": "identity", "old_id": "old-4", "new_id": "new-4"})
+    assert reviewed_pairings(store) == {"old-1": "new-1", "old-3": None}
+    write_audit(store, {"paired_by": "pairs file", "old_id": "old-2", "new_id": "new-1", "pairs_file": second})
+    assert reviewed_pairings(store) == {"old-1": None, "old-3": None, "old-2": "new-1"}, \
+        "a later file gave new-1 another folder: the earlier one goes to no one, never to both"
+    write_audit(store, {"retracts": "bb", "undone_by": "run-x", "files": []})
+    assert reviewed_pairings(store) == {"old-1": None, "old-3": None}
+    write_audit(store, {"retracts": "aa", "undone_by": "run-y", "files": []})
+    assert reviewed_pairings(store) == {}

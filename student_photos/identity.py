@@ -75,13 +75,20 @@ def clean_text(value: str) -> str:
     return " ".join(text.translate(_TRANSLATE).split())
 
 
+# Cyrillic and Greek letters drawn like Latin ones (a name typed with a Cyrillic А looks the same as with a
+# Latin A; two children must not be told apart by that). Applied after case folding, so case never matters,
+# and no two letters of one script map to one Latin letter, so two names in one script never fold together.
+_LOOKALIKES = str.maketrans("авекмнорстухіјѕԁԛԝ" "αβεζηικμνορτυχ" "ɑɡ",
+                            "abekmhopctyxijsdqw" "abezhikmnoptyx" "ag")
+
+
 def name_key(value: object) -> str | None:
     """A name's comparable form; None when it is missing, empty or not text (then identity is unknown)."""
     if not isinstance(value, str):
         return None
     if value.isascii() and value.isprintable():  # most names: NFKC and casefold are lower() here
         return " ".join(value.replace("`", "'").split()).lower() or None
-    key = unicodedata.normalize("NFKC", clean_text(value).casefold())
+    key = unicodedata.normalize("NFKC", clean_text(value).casefold()).translate(_LOOKALIKES)
     # Dotless ı and dotted İ fold differently from I and i; in a name they are one letter written two ways.
     return key.replace("ı", "i").replace("i\u0307", "i") or None
 

@@ -41,6 +41,7 @@ from .identity import (
     merge_history,
     person_of,
     plainly_equal,
+    proven_same,
     self_verdict,
 )
 from .journal import journal_dir, list_runs, read_journal
@@ -132,6 +133,7 @@ class Census:
     owners_read: set[str] = field(default_factory=set)  # old ids whose records were looked for
     others: list[StudentRecord] = field(default_factory=list)  # records that are no plan: invalid or repeated ids
     backup_claims: list[tuple[PhotoLink, str, Person]] = field(default_factory=list)  # links of ids not in the db
+    unproven_links: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # (rare) per student
     any_photo_set: bool = False
     documents: int = 0
     newest_count: int = 0
@@ -365,6 +367,7 @@ class _BackupEffects:
         self.conflicts: list[tuple[StudentPlan, str, bool]] = []
         self.owners: list[tuple[str, Person]] = []
         self.claims: list[tuple[PhotoLink, str, Person]] = []  # photos that records of ids not in the db name
+        self.unproven: list[tuple[str, str]] = []  # (student, why a backup link of theirs is not followed)
         self.invalid: list[StudentRecord | InvalidEntry] = []
         self.not_in_db: list[tuple[str, str]] = []
 
@@ -385,6 +388,14 @@ class _BackupEffects:
             return
         link, _ = read_link(entry.photo)
         if link is not None and not link.is_canonical_for(plan.student_id):
+            if judged is not plan.self_judged and \
+                    (proof := proven_same(entry.person, plan.record.person, fields)).verdict is not Verdict.SAME:
+                # an id can be recycled: a record that only shares the name is no proof its photo is this child's
+                self.unproven.append((plan.student_id, f"backup {backup} links {link.relative}, but its record of "
+                                                       f"this id proves nothing beyond the name ({proof.reason}); "
+                                                       "not followed"))
+                self.claim(entry)
+                return
             self.links.append((plan, link))
 
     def claim(self, entry: StudentRecord, own_folder_too: bool = False) -> None:
@@ -404,6 +415,8 @@ class _BackupEffects:
         for old_id, person in self.owners:
             census.owners[old_id].append(person)
         census.backup_claims.extend(self.claims)
+        for sid, why in self.unproven:
+            census.unproven_links[sid].append(why)
 
 
 def _conflict_text(entry: StudentRecord, backup: str, judged: Judgement) -> str:
@@ -556,6 +569,7 @@ class Repairer:
 
     def _candidates(self, plan: StudentPlan, outcome: StudentOutcome) -> list[Candidate]:
         found: list[Candidate] = []
+        outcome.notes.extend(self.census.unproven_links.get(plan.student_id, ()))
         links = [("backup", link) for link in plan.backup_links]
         db_link, problem = read_link(plan.record.photo)
         if problem:

@@ -39,6 +39,8 @@ RULES = [
     ("invisible format characters in a name are ignored", P("Ann\u200b Lee\u00ad"), P("\u200eAnn Lee"), Verdict.SAME),
     ("dashes and apostrophes in a name are unified", P("Mary\u2010Jane O\u2019Neil"), P("mary-jane o'neil"),
      Verdict.SAME),
+    ("Cyrillic and Greek letters drawn like Latin ones are the same letter", P("\u0410nn L\u0435e"),
+     P("ANN \u039bEE".replace("\u039b", "L")), Verdict.SAME),
     ("different names are different people", P("Ann Lee"), P("Anna Lee"), Verdict.DIFFERENT),
     ("a name that is missing or not text is unknown", P(None), P("Ann Lee"), Verdict.UNKNOWN),
     ("a birth date as a BSON date equals the same day as text", P("Ann", datetime(2015, 3, 4)), P("Ann", "2015-03-04"),

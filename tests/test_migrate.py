@@ -474,3 +474,18 @@ def test_a_students_folder_that_is_a_symlink_is_never_read_through(school):
         (orphan,) = result.json["orphans"]
         assert orphan["decision"] == "error" and "symlink" in json.dumps(orphan), orphan
     assert school.folder(r.old_id("kid")).is_dir() and (school.folder(r.old_id("kid")) / "profile.jpg").exists()
+
+
+def test_a_namesake_typed_with_a_lookalike_letter_is_still_a_namesake(school):
+    """Found by an adversarial review: one of two current Ann Lees was typed with a Cyrillic А, so only the other
+    looked like a namesake and the old folder went to her. They look the same: the folder is ambiguous."""
+    r = Reseed(school)
+    r.child("ann", "Ann Lee", date_of_birth="2015-03-04")
+    r.newcomer("lookalike", "\u0410nn Lee", date_of_birth="2015-03-04")
+    r.commit()
+
+    result = school.migrate("--migrate", "--json")
+
+    assert result.code == 1, result.text
+    assert result.json["orphans"][0]["decision"] == "ambiguous"
+    assert school.photo_of(r.new_id("ann")) is None and school.photo_of(r.new_id("lookalike")) is None

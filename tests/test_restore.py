@@ -520,3 +520,21 @@ def test_unknown_student_flag_is_reported_not_found(school):
     assert result.json["summary"]["in_scope"] == 0
     text = school.restore("--student", "no-such-student")
     assert "None of the --student ids is a current student: nothing was checked" in text.out
+
+
+def test_a_backup_record_that_shares_only_the_name_is_no_proof_for_its_photo_link(school):
+    """Found by an adversarial review: the id was recycled for another Ann Lee; the backup's record of it has only
+    the name and links an upload. The name agrees and nothing differs, but a name alone proves nothing when the
+    database record has fields: the leaver's upload must not become the newcomer's photo."""
+    sid = "a1"
+    (school.photos / "uploads").mkdir()
+    (school.photos / "uploads" / "leaver-ann.jpg").write_bytes(jpeg_bytes("the ann lee who left"))
+    school.write_backup([{"student_id": sid, "name": "Ann Lee", "photo": "/api/photos/uploads/leaver-ann.jpg"}])
+    school.seed([{"student_id": sid, "name": "Ann Lee", "date_of_birth": "2016-09-09", "student_number": "2042",
+                  "photo": None}])
+
+    result = school.restore("--json")
+
+    assert school.photo_of(sid) is None, "a leaver's photo on a newcomer"
+    assert result.code == 1, result.text
+    assert "proves nothing beyond the name" in result.text

@@ -20,7 +20,7 @@ from .identity import Verdict
 from .links import ATTENDANCE, PROFILE
 from .matching import MatchBook, Orphan, Student
 from .report import Decision, MigrateReport
-from .spreadsheet import SpreadsheetError, read_table, write_table
+from .spreadsheet import FORMULA_ESCAPED, SpreadsheetError, read_table, write_table
 from .store import PhotoStore, read_regular
 
 if TYPE_CHECKING:
@@ -75,21 +75,23 @@ class PlanCsv:
 
     def close(self) -> str:
         try:
-            write_table(self.path, PLAN_HEADER, self.rows, raw_columns=("orphan", "student_id"))
+            # the folder name is written as any cell (a name starting with "=" gets a "'": never a formula) and
+            # read back exactly, so _folders_named sees both forms
+            write_table(self.path, PLAN_HEADER, self.rows, raw_columns=("student_id",))
         except OSError as exc:
             raise ToolError(f"Cannot write the plan {self.path}: {exc.strerror or exc}") from None
         return str(self.path)
 
 
 # ---------------------------------------------------------------- --migrate --pairs
-def _folder_named(book: MatchBook, shown: str) -> str | None:
-    """The orphan a row names: its folder name, or the escaped form the CSV showed for an odd name."""
-    if book.orphan(shown) is not None:
-        return shown
-    for name in book.orphan_names():
-        if printable(name) == shown:
-            return name
-    return None
+def _folders_named(book: MatchBook, shown: str) -> list[str]:
+    """The orphans a row can mean: its folder name, or a name the CSV showed escaped (an odd name). Two of them
+    (a name with a raw byte and one spelling that byte's escape) cannot be told apart: the row is refused."""
+    forms = [shown, shown[1:]] if FORMULA_ESCAPED.match(shown) else [shown]  # the plan's "'" before a formula
+    found = [form for form in forms if book.orphan(form) is not None]
+    if all(form.isprintable() and "\\" not in form for form in forms):
+        return found
+    return found + [name for name in book.orphan_names() if name not in found and printable(name) in forms]
 
 
 def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict:
@@ -112,7 +114,12 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
         if not sid:
             continue  # a row a person left empty keeps the tool's own decision
         where = f"line {row.line}"
-        name = _folder_named(book, shown)
+        named = _folders_named(book, shown)
+        if len(named) > 1:
+            bad.append(f"{where}: {shown!r} is how {len(named)} folders are shown (one has a byte that is not text): "
+                       "rename one, then make the plan again")
+            continue
+        name = named[0] if named else None
         orphan = book.orphan(name) if name is not None else None
         if orphan is None or name is None:
             bad.append(f"{where}: {shown!r} is not an orphaned folder (it does not exist, or a current student has "

@@ -29,7 +29,7 @@ FILE_MODE = 0o600
 TEMP_SUFFIX = ".partial"
 # A spreadsheet runs a cell that starts with one of these as a formula: written with a leading "'".
 _FORMULA = re.compile(r"'*[=+\-@\t\r]")
-_ESCAPED = re.compile(r"'+[=+\-@\t\r]")  # the same, as read back: drop one "'"
+FORMULA_ESCAPED = re.compile(r"'+[=+\-@\t\r]")  # the same, as read back: drop one "'"
 _QUOTED = re.compile(r'"([^"]*(?:""[^"]*)*)"')
 _LINE_BREAK = re.compile(r"[\r\n]")
 _NEEDS_QUOTES = re.compile(r'[,;\t"\r\n]|\A\s|\s\Z')  # else split, stripped, or (;, tab) taken for the delimiter
@@ -81,7 +81,7 @@ def read_table(path: Path | str, required: Sequence[str], *, max_bytes: int = 10
         values = {}
         for name, index in columns.items():
             value = cells[index] if index < len(cells) else ""
-            values[name] = value if name in raw or not _ESCAPED.match(value) else value[1:]
+            values[name] = value if name in raw or not FORMULA_ESCAPED.match(value) else value[1:]
         rows.append(Row(line, values))
     return rows
 

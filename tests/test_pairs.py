@@ -202,3 +202,48 @@ def test_the_plan_never_replaces_a_special_file_or_an_edited_plan(school, tmp_pa
     result = school.migrate("--list", "--csv", str(path))
     assert result.code == 2, result.text
     assert (os.readlink(path) if path.is_symlink() else path.read_text()) == before
+
+
+def test_a_row_that_could_mean_two_oddly_named_folders_is_refused(school, tmp_path):
+    """Found by an adversarial review: a folder whose name has a byte that is not text is shown as x\\xffy, and
+    so is a folder literally named x\\xffy; the row the reviewer filled for one carried the other's photos."""
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01")
+    r.commit()
+    raw = os.path.join(os.fsencode(school.students_dir), b"x\xffy")
+    os.mkdir(raw)
+    with open(os.path.join(raw, b"profile.jpg"), "wb") as handle:
+        handle.write(jpeg_bytes("the raw-byte folder's photo"))
+    school.put_photo("x\\xffy", jpeg_bytes("the backslash folder's photo"))
+    reviewed = tmp_path / "reviewed.csv"
+    save_as_spreadsheet(reviewed, [{"orphan": "x\\xffy", "student_id": r.new_id("kid"), "override": "override"}])
+
+    result = school.migrate("--migrate", "--pairs", str(reviewed))
+
+    assert result.code == 2, result.text
+    assert "is how 2 folders are shown" in result.text
+    assert school.photo_of(r.new_id("kid")) is None
+
+
+def test_a_folder_named_like_a_formula_is_never_a_formula_in_the_plan(school, tmp_path):
+    """Found by an adversarial review: the orphan column was written exactly, so a folder named =SUM(1+1) became
+    a formula when the plan was opened. It is written with a leading "'", and a row naming it still pairs it
+    (unless a folder spelled with that "'" exists too: then the row could mean either, and is refused)."""
+    r = Reseed(school)
+    r.child("kid", "Kid One", old_id="=SUM(1+1)")
+    r.child("twin", "Kid One")  # a namesake: the rule cannot choose, a person must
+    r.commit()
+    plan = tmp_path / "plan.csv"
+    school.migrate("--list", "--csv", str(plan))
+    assert b"\r\n'=SUM(1+1)," in plan.read_bytes()
+    rows = read_plan(plan)
+    save_as_spreadsheet(plan, [{**row, "student_id": r.new_id("kid") if row["orphan"] == "'=SUM(1+1)" else "none"}
+                               for row in rows])
+
+    result = school.migrate("--migrate", "--pairs", str(plan))
+
+    assert result.code == 0, result.text
+    assert school.photo_of(r.new_id("kid")) == r.photos["kid"]
+    school.put_photo("'=SUM(1+1)", jpeg_bytes("a folder spelled with the quote"))
+    again = school.migrate("--migrate", "--pairs", str(plan), "--dry-run")
+    assert again.code == 2 and "is how 2 folders are shown" in again.text, again.text

@@ -93,7 +93,8 @@ def test_undo_of_a_migration_removes_only_copies_whose_source_still_exists(schoo
     assert undo.code == 1
     assert school.photo_of(r.new_id("b")) == r.photos["b"], "its source is gone: the only copy stays"
     assert school.photo_of(r.new_id("a")) is not None, "changed since: left"
-    assert not list((school.folder(r.new_id("a")) / "attendance").iterdir()), "the unchanged copies went"
+    attendance = school.folder(r.new_id("a")) / "attendance"
+    assert not attendance.exists(), "the unchanged copies went, and so did the folder the run made for them"
     reasons = " ".join(undo.json["left"])
     assert "may be the only copy" in reasons and "changed since the run placed it" in reasons
 
@@ -232,3 +233,17 @@ def journal_lines_raw(path) -> list[dict]:
         except ValueError:
             pass
     return out
+
+
+def test_undo_of_a_migration_removes_the_folders_it_made_where_they_are_empty(school):
+    r = Reseed(school)
+    r.child("a", "Kid A", date_of_birth="2015-01-01")
+    r.commit()
+    run_id = school.migrate("--migrate", "--json").json["run_id"]
+    made = {e["path"] for e in journal_lines(school, run_id) if e["type"] == "dir"}
+    assert made == {f"students/{r.new_id('a')}", f"students/{r.new_id('a')}/attendance"}
+
+    assert school.migrate("--undo", run_id).code == 0
+
+    assert not school.folder(r.new_id("a")).exists(), "the student had no folder before the run"
+    assert school.folder(r.old_id("a")).is_dir()

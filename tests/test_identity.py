@@ -109,13 +109,23 @@ DAYS = st.dates(min_value=date(1990, 1, 1), max_value=date(2030, 12, 31))
 NUMBERS = st.integers(min_value=0, max_value=10**9)
 
 
+LATIN_LOOKALIKES: dict[str, list[str]] = {}  # a Latin letter -> the Cyrillic and Greek letters drawn like it
+for _script, _latin in (("авекмнорстухіјѕԁԛԝ", "abekmhopctyxijsdqw"), ("αβεζηικμνορτυχ", "abezhikmnoptyx")):
+    for _other, _plain in zip(_script, _latin, strict=True):
+        LATIN_LOOKALIKES.setdefault(_plain, []).append(_other)
+        LATIN_LOOKALIKES.setdefault(_plain.upper(), []).append(_other.upper())
+
+
 @st.composite
 def disguised_name(draw, name: str) -> str:
-    """The same name as another system might store it: case, spacing, invisible characters, width."""
+    """The same name as another system might store it: case, spacing, invisible characters, width, and a
+    Latin letter typed as the Cyrillic or Greek letter drawn like it."""
     out = []
     for ch in name:
         if draw(st.booleans()):
             ch = ch.upper() if draw(st.booleans()) else ch.lower()
+        if ch in LATIN_LOOKALIKES and draw(st.integers(0, 3)) == 0:
+            ch = draw(st.sampled_from(LATIN_LOOKALIKES[ch]))
         out.append(ch)
         if draw(st.integers(0, 5)) == 0:
             out.append(draw(INVISIBLE))
@@ -257,3 +267,13 @@ def test_the_plain_equality_shortcut_never_changes_a_verdict(a, b):
     full = compare(person_of(a[0], a[1:]), person_of(b[0], b[1:]), FIELDS)
     if plainly_equal(a, b):
         assert self_verdict(person_of(b[0], b[1:]), FIELDS).verdict is full.verdict
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ -'", min_size=1, max_size=24),
+       data=st.data())
+def test_a_name_typed_with_lookalike_letters_is_the_same_name_in_any_case(name, data):
+    """The adversary types some letters of a namesake's name in Cyrillic or Greek: still a namesake."""
+    assume(name_key(name))
+    disguised = "".join(data.draw(st.sampled_from([ch, *LATIN_LOOKALIKES.get(ch, [])])) for ch in name)
+    assert name_key(disguised) == name_key(name) == name_key(disguised.upper()) == name_key(disguised.lower())

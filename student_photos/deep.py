@@ -98,6 +98,9 @@ def _s(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
+UNCOMPARED = "could not be compared"
+
+
 @dataclass
 class Finding:
     kind: str  # "same photo under two students", "photo of an orphan of another person", "placed from another person"
@@ -154,6 +157,7 @@ class DeepCheck:
         self.settings, self.store, self.stop, self.progress = settings, store, stop, progress
         self.plans: dict = {}
         self.listed: set[str] = set()  # folders already walked (by the early check)
+        self.unlisted: list[tuple[str, str, str]] = []  # (folder, path, why): what could not be compared
         self._rows: list[tuple] = []
         self._current_ids_known = False
         self.db = sqlite3.connect("", isolation_level=None, timeout=30)  # private temporary file
@@ -187,7 +191,8 @@ class DeepCheck:
         folder = f"{self.students}/{name}"
         key = _b(name)
         rows: list[tuple] = []
-        for rel, info in walk_photos(folder, profile=profile):
+        skipped: list[tuple[str, str]] = []
+        for rel, info in walk_photos(folder, profile=profile, skipped=skipped):
             if self.hash_while_listing:
                 sha, info = hash_unchanged(f"{folder}/{rel}", info)
                 rows.append((key, _PROFILE if rel == PROFILE else _b(rel), info.st_size, info.st_dev, info.st_ino,
@@ -195,6 +200,7 @@ class DeepCheck:
             else:  # its digest comes from the hash cache
                 rows.append((key, _PROFILE if rel == PROFILE else _b(rel), info.st_size, info.st_dev, info.st_ino,
                              info.st_mtime_ns, info.st_ctime_ns))
+        self.unlisted.extend((name, rel, why) for rel, why in skipped)  # (one append each: safe across threads)
         return rows
 
     def add(self, name: str, rows: list[tuple]) -> None:
@@ -225,6 +231,11 @@ class DeepCheck:
         self._same_bytes(placed)
         self._recycled_ids()
         self._placed_from_another_person(placed)
+        for folder, rel, why in sorted(self.unlisted):  # never "all done" over something not looked at
+            self.result.findings.append(Finding(
+                UNCOMPARED, [folder], [f"students/{folder}/{rel}"],
+                f"{rel} in folder {folder} is {why}: what it holds cannot be compared, so a photo on the wrong "
+                "child could hide there"))
         return self.result
 
     def _know_current_ids(self) -> None:
@@ -446,6 +457,8 @@ class DeepCheck:
         target_root = self.store.tool_dir / QUARANTINE / run_id
         moved: set[str] = set()
         for finding in self.result.findings:
+            if finding.kind == UNCOMPARED:
+                continue  # nothing was read there: nothing to move
             for path in finding.files:
                 parts = path.split("/", 2)
                 if parts[1] not in finding.students or not in_scope(parts[1]) or path in moved or \
@@ -470,10 +483,12 @@ class DeepCheck:
 
 def findings_as_problems(result: DeepResult, name_of: Callable[[str], str], in_scope: Callable[[str], bool]
                          ) -> list[Problem]:
+    """One problem per finding and student; a folder that is no current student's (an orphan) is named by
+    its folder (``name_of`` gets it and may say so)."""
     problems = []
     for finding in result.findings:
+        kind = ProblemKind.ERROR if finding.kind == UNCOMPARED else ProblemKind.WRONG_CHILD
         for student in finding.students:
             if in_scope(student):
-                problems.append(Problem(student, name_of(student), ProblemKind.WRONG_CHILD,
-                                        f"{finding.kind}: {finding.evidence}"))
+                problems.append(Problem(student, name_of(student), kind, f"{finding.kind}: {finding.evidence}"))
     return problems

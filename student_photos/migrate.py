@@ -183,7 +183,11 @@ def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path) -
             work.different.append(rel)
             continue
         try:
-            if info.st_size != os.lstat(source_dir / rel).st_size:
+            source = os.lstat(source_dir / rel)
+            if (source.st_dev, source.st_ino) == (info.st_dev, info.st_ino):  # never a copy: removing one loses both
+                raise StoreProblem(f"{target.student_id}/{rel} is the very same file as the old folder's (a hard "
+                                   "link, or a folder mounted twice), not a copy of it")
+            if info.st_size != source.st_size:
                 work.different.append(rel)
                 continue
             source_hash = sha256_file(source_dir / rel)

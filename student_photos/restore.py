@@ -989,18 +989,23 @@ async def _deep_check(run: Session, options: RestoreOptions, census: Census, rep
     report.deep = [f.as_json() for f in result.findings]
     report.deep_check = {"photos": result.files_seen, "hashed": result.files_hashed, "cache": result.cache}
     by_student: dict[str, list[Problem]] = defaultdict(list)
-    for problem in findings_as_problems(result, lambda sid: census.plans[sid].record.name,
-                                        repairs.covers):
+    whole_school = not options.students  # an old folder's problem is the whole school's, not a --student run's
+    for problem in findings_as_problems(
+            result, lambda sid: census.plans[sid].record.name if sid in census.plans else "(an old folder)",
+            lambda sid: repairs.covers(sid) if sid in census.plans else whole_school):
         by_student[problem.student_id].append(problem)
     for sid, problems in by_student.items():
         if repair := repairs.of(sid):
             repair.outcome.problems.extend(problems)
+        elif sid not in census.plans:
+            report.problems.extend(problems)
     for path, _ in result.quarantined:
         parts = path.split("/")
         if len(parts) == 3 and parts[2] == PROFILE and (repair := repairs.of(parts[1])):
             repair.outcome.photo = PhotoState.MISSING
             repair.outcome.notes.append("profile.jpg moved to quarantine (--deep --quarantine)")
-    report.summary.wrong_child = len(by_student)
+    report.summary.wrong_child = len({p.student_id for ps in by_student.values() for p in ps
+                                      if p.problem is ProblemKind.WRONG_CHILD})
     report.summary.quarantined = len(result.quarantined)
     run.progress.note("info", f"Deep check: {result.files_seen} photo(s) looked at, {result.files_hashed} hashed "
                               f"now (hash cache: {result.cache}), {len(result.findings)} finding(s)")

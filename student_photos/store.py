@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import itertools
 import os
+import re
 import stat
 import sys
 import time
@@ -26,7 +27,9 @@ from .links import ATTENDANCE, PROFILE
 from .records import is_safe_id
 
 TOOL_DIR = ".student-photos"  # the tool's own folder in the photo root: journal, quarantine, hash cache
-TEMP_SUFFIX = ".partial"  # temporary copies are ".<name>.<random>.partial": hidden and recognisable
+TEMP_SUFFIX = ".partial"  # temporary copies are ".<name>.<pid>-<n>.partial": hidden and recognisable
+# Only a name of exactly that shape is the tool's own: an upload in flight as ".x.jpg.partial" is not.
+TEMP_NAME = re.compile(r"\..+\.[0-9]+-[0-9]+" + re.escape(TEMP_SUFFIX), re.DOTALL)
 JPEG_START = b"\xff\xd8\xff"
 JPEG_END = b"\xff\xd9"
 DIR_MODE = 0o775  # the umask narrows it further; world-write is never granted
@@ -485,8 +488,7 @@ def sweep_temporaries(folder: Path | str) -> int:
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
-                if entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX) and \
-                        entry.is_file(follow_symlinks=False):
+                if TEMP_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(entry.path)
                         removed += 1
@@ -555,11 +557,13 @@ def scan_folder(folder: Path | str, times: bool = True) -> FolderScan:
     return FolderScan(tuple(files), tuple(symlinks), tuple(others), tuple(unreadable), newest)
 
 
-def walk_photos(folder: str, profile: os.stat_result | None = None) -> Iterator[tuple[str, os.stat_result]]:
+def walk_photos(folder: str, profile: os.stat_result | None = None, skipped: list[tuple[str, str]] | None = None
+                ) -> Iterator[tuple[str, os.stat_result]]:
     """Every regular file in a student-style folder, whatever its name or subfolder (`Profile.JPG` copied from
     Windows, `old/profile.jpg`: each holds a photo too), with its stat; symlinks never followed, and the
     tool's own temporary copies left out. ``profile``: profile.jpg's stat when the caller has just taken it
-    (from the regular file it opened)."""
+    (from the regular file it opened). ``skipped`` receives (path, why) for what could not be looked at below
+    the folder's own profile.jpg and attendance/ (symlinks, special files, folders that cannot be read)."""
     pending = [("", folder)]
     while pending:
         prefix, current = pending.pop()
@@ -569,8 +573,11 @@ def walk_photos(folder: str, profile: os.stat_result | None = None) -> Iterator[
                     name = entry.name
                     if entry.is_dir(follow_symlinks=False):
                         pending.append((f"{prefix}{name}/", entry.path))
-                    elif not entry.is_file(follow_symlinks=False) or \
-                            (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+                    elif not entry.is_file(follow_symlinks=False):
+                        if skipped is not None and (prefix or name not in (PROFILE, ATTENDANCE)):
+                            skipped.append((prefix + name, "a symlink, never followed" if entry.is_symlink()
+                                            else "not a regular file"))
+                    elif TEMP_NAME.fullmatch(name):
                         continue
                     elif profile is not None and not prefix and name == PROFILE:
                         yield PROFILE, profile
@@ -578,7 +585,9 @@ def walk_photos(folder: str, profile: os.stat_result | None = None) -> Iterator[
                         info = entry.stat(follow_symlinks=False)
                         if stat.S_ISREG(info.st_mode):
                             yield prefix + name, info
-        except OSError:
+        except OSError as exc:
+            if skipped is not None and prefix:  # the folder itself: the folder check reports it
+                skipped.append((prefix.rstrip("/"), f"could not be read ({exc.strerror or exc})"))
             continue
 
 

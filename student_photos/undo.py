@@ -24,7 +24,7 @@ from .errors import ToolError
 from .journal import Journal, RunRecord, find_run, list_runs, read_journal
 from .report import ABSENT, EXIT_OK, EXIT_PROBLEMS, Action, LinkChange, Mode, Progress, RunInfo, StopFlag
 from .session import session
-from .store import PhotoStore, StoreProblem, fsync_dir, place_copy, sha256_file, stage_copy
+from .store import PhotoStore, StoreProblem, fsync_dir, make_dirs, place_copy, sha256_file, stage_copy
 
 BATCH = 1000
 
@@ -305,15 +305,22 @@ class _Undo:
         if not _holds(held, entry.get("sha256"), entry.get("size")):
             self.report.left.append(f"{entry.get('to')}: changed in quarantine; left there")
             return
-        self.report.photos_returned += 1
         if self.dry_run:
+            self.report.photos_returned += 1
             return
         self._intent({"type": "quarantine", "path": entry.get("to"), "to": shown, "sha256": entry.get("sha256"),
                       "size": entry.get("size"), "undo": True})
-        with contextlib.suppress(OSError):
+        try:
+            make_dirs(path.parent)  # its folder may have gone since (an undo of the run that made it)
             os.link(held, path)  # never over a file that appeared meanwhile
+        except OSError as exc:
+            self.report.left.append(f"{shown}: could not be put back ({exc.strerror or exc}); the photo stays in "
+                                    f"{entry.get('to')}")
+            return
+        with contextlib.suppress(OSError):
             os.unlink(held)
             fsync_dir(path.parent)
+        self.report.photos_returned += 1
 
     def remove_filled(self) -> None:
         """Files filled from a photo source go only while that source's member still holds the very bytes."""

@@ -6,7 +6,7 @@ import os
 
 from test_migrate import Reseed
 
-from conftest import School
+from conftest import School, drop_dac_capabilities
 from student_photos.sample import jpeg_bytes
 
 
@@ -327,3 +327,48 @@ def test_deep_compares_every_file_of_a_folder_whatever_its_name(school):
                             ("same photo under two students", tuple(sorted([ann["student_id"], cat["student_id"]])))])
     evidence = " ".join(" ".join(f["files"]) for f in result.json["deep"])
     assert "students/old-bob/Profile.JPG" in evidence and f"students/{cat['student_id']}/old/profile.jpg" in evidence
+
+
+def test_what_deep_cannot_look_at_is_never_all_done(school):
+    """Found by an adversarial review: a symlink inside attendance/ to another child's photo, and a subfolder
+    that cannot be read, were skipped without a word (exit 0)."""
+    amy = school.new_student("Amy Ash", date_of_birth="2015-01-01")
+    ben = school.new_student("Ben Bell", date_of_birth="2015-02-02")
+    school.put_photo(amy["student_id"])
+    school.put_photo(ben["student_id"], jpeg_bytes("ben"))
+    school.seed([amy, ben])
+    school.write_backup([amy, ben])
+    clean = school.restore("--verify-only", "--deep", "--json")
+    assert clean.code == 0, clean.text
+    os.symlink(school.folder(ben["student_id"]) / "profile.jpg",
+               school.folder(amy["student_id"]) / "attendance" / "2025-01-02_AM.jpg")
+
+    result = school.restore("--verify-only", "--deep", "--json")
+
+    assert result.code == 1, result.text
+    (finding,) = result.json["deep"]
+    assert finding["kind"] == "could not be compared" and finding["students"] == [amy["student_id"]]
+    assert "a symlink, never followed" in finding["evidence"]
+    assert school.restore("--deep", "--quarantine").code == 1
+    assert os.path.islink(school.folder(amy["student_id"]) / "attendance" / "2025-01-02_AM.jpg"), "never moved"
+
+
+def test_an_orphaned_folder_that_cannot_be_read_is_a_problem_too(school):
+    amy = school.new_student("Amy Ash", date_of_birth="2015-01-01")
+    school.put_photo(amy["student_id"])
+    school.put_photo("old-x", jpeg_bytes("someone"))
+    hidden = school.folder("old-x") / "attendance" / "2024"
+    hidden.mkdir()
+    (hidden / "a.jpg").write_bytes(jpeg_bytes("amy's face?"))
+    school.write_backup([{"student_id": "old-x", "name": "Xavier Old"}, amy])
+    school.seed([amy])
+    os.chmod(hidden, 0)
+    try:
+        result = school.subprocess("restore_student_photos", "--verify-only", "--deep", "--json",
+                                   preexec_fn=drop_dac_capabilities, MIN_DATABASE_RATIO="0")
+    finally:
+        os.chmod(hidden, 0o755)
+
+    assert result.code == 1, result.text
+    (finding,) = result.json["deep"]
+    assert finding["kind"] == "could not be compared" and "could not be read" in finding["evidence"]

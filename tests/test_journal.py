@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -247,3 +248,22 @@ def test_undo_of_a_migration_removes_the_folders_it_made_where_they_are_empty(sc
 
     assert not school.folder(r.new_id("a")).exists(), "the student had no folder before the run"
     assert school.folder(r.old_id("a")).is_dir()
+
+
+def test_undo_of_a_quarantine_puts_photos_back_even_where_their_folder_has_gone(school):
+    """Found by an adversarial review: the quarantined photos' folders were removed since (an undo of the
+    migration that made them); the undo of the quarantine said 6 returned, and none was."""
+    a, b = school.new_student("Ann Ames"), school.new_student("Bea Bond")
+    school.put_photo(a["student_id"], jpeg_bytes("one face"))
+    school.put_photo(b["student_id"], jpeg_bytes("one face"))
+    school.seed([a, b])
+    school.write_backup([a, b])
+    run = school.restore("--deep", "--quarantine", "--json")
+    assert run.code == 1 and len(run.json["deep"]) == 1
+    shutil.rmtree(school.folder(b["student_id"]))
+
+    undo = school.restore("--undo", run.json["run_id"], "--json")
+
+    assert school.photo_of(b["student_id"]) == jpeg_bytes("one face")
+    assert school.photo_of(a["student_id"]) == jpeg_bytes("one face")
+    assert undo.json["photos_returned"] == 2, undo.text

@@ -489,3 +489,39 @@ def test_a_namesake_typed_with_a_lookalike_letter_is_still_a_namesake(school):
     assert result.code == 1, result.text
     assert result.json["orphans"][0]["decision"] == "ambiguous"
     assert school.photo_of(r.new_id("ann")) is None and school.photo_of(r.new_id("lookalike")) is None
+
+
+def test_a_file_that_only_looks_like_a_temporary_copy_is_never_swept(school):
+    """Found by an adversarial review: every hidden .partial file in a student's folder was taken for a killed
+    run's temporary copy and deleted (the only copy of a photo, or an upload in flight)."""
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01")
+    r.commit()
+    theirs = school.folder(r.new_id("kid")) / "attendance" / ".2025-11-12_AM.jpg.partial"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_bytes(jpeg_bytes("an upload in flight"))
+    ours = school.folder(r.new_id("kid")) / "attendance" / ".2025-11-10_AM.jpg.4242-7.partial"
+    ours.write_bytes(b"half a copy a killed run left")
+
+    assert school.migrate("--migrate").code == 0
+
+    assert theirs.read_bytes() == jpeg_bytes("an upload in flight")
+    assert not ours.exists(), "the tool's own leftovers still go"
+
+
+def test_the_same_file_twice_is_not_a_copy_and_is_never_cleaned(school):
+    """Found by an adversarial review (a bind mount): the orphan's file and the student's were the very same file,
+    so "byte-identical" held and the clean removed the only copy. A hard link shows the same."""
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01", attendance=1)
+    r.commit()
+    old, new = school.folder(r.old_id("kid")), school.folder(r.new_id("kid"))
+    (new / "attendance").mkdir(parents=True)
+    for rel in ("profile.jpg", "attendance/2025-11-10_AM.jpg"):
+        os.link(old / rel, new / rel)
+
+    result = school.migrate("--clean", "--confirm", "--json")
+
+    assert result.code == 1, result.text
+    assert "the very same file" in json.dumps(result.json["orphans"])
+    assert old.is_dir() and (old / "profile.jpg").exists()

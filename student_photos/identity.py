@@ -82,13 +82,47 @@ _LOOKALIKES = str.maketrans("авекмнорстухіјѕԁԛԝ" "αβεζηι
                             "abekmhopctyxijsdqw" "abezhikmnoptyx" "ag")
 
 
+# Letters of East Asian writing mix within one word (kanji with kana): one group. Letters whose name starts
+# with no script (modifier letters such as the Hawaiian ʻokina) are not counted.
+_SCRIPT_GROUPS = {"CJK": "HAN", "HIRAGANA": "HAN", "KATAKANA": "HAN", "IDEOGRAPHIC": "HAN", "HANGUL": "HAN",
+                  "BOPOMOFO": "HAN", "HALFWIDTH": "HAN"}
+
+
+@lru_cache(maxsize=4096)
+def _script(char: str) -> str:
+    try:
+        first = unicodedata.name(char).split(" ", 1)[0]
+    except ValueError:
+        return "?"
+    return _SCRIPT_GROUPS.get(first, first)
+
+
+def _mixes_scripts(text: str) -> bool:
+    """Whether one word mixes letters of two scripts: the mark of a lookalike typed in (Cherokee Ꭺ, Armenian օ
+    and many more look Latin; no table lists them all), never of a real name."""
+    for word in text.split():
+        seen = None
+        for char in word:
+            if unicodedata.category(char) not in ("Lu", "Ll", "Lt", "Lo"):
+                continue
+            script = "LATIN" if char.isascii() else _script(char)
+            if seen is None:
+                seen = script
+            elif script != seen:
+                return True
+    return False
+
+
 def name_key(value: object) -> str | None:
     """A name's comparable form; None when it is missing, empty or not text (then identity is unknown)."""
     if not isinstance(value, str):
         return None
     if value.isascii() and value.isprintable():  # most names: NFKC and casefold are lower() here
         return " ".join(value.replace("`", "'").split()).lower() or None
-    key = unicodedata.normalize("NFKC", clean_text(value).casefold()).translate(_LOOKALIKES)
+    folded = unicodedata.normalize("NFKC", clean_text(value).casefold())
+    if _mixes_scripts(folded):
+        return None  # unknown: such a name can look like another and cannot be told apart from it
+    key = folded.translate(_LOOKALIKES)
     # Dotless ı and dotted İ fold differently from I and i; in a name they are one letter written two ways.
     return key.replace("ı", "i").replace("i\u0307", "i") or None
 

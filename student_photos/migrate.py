@@ -27,7 +27,7 @@ from .backups import list_backups, read_backup
 from .config import Settings
 from .db import Database
 from .errors import PhotoRootError, ScratchError
-from .identity import Person
+from .identity import Person, Verdict, compare, name_key
 from .journal import Journal
 from .links import ATTENDANCE, PROFILE
 from .matching import MatchBook, Orphan, Student
@@ -439,8 +439,10 @@ class AuditLog:
     copies (the log is on the photo store's filesystem); one fsync at the end covers the rest.
     """
 
-    def __init__(self, store: PhotoStore, pairs: dict | None) -> None:
+    def __init__(self, store: PhotoStore, pairs: dict | None, run_id: str | None = None,
+                 person_of: Callable[[Student], Person] | None = None) -> None:
         self.path = store.root / AUDIT_DIR / "audit.jsonl"
+        self.run_id, self.person_of = run_id, person_of
         self.pairs = pairs
         self.lines: list[str] = []
         self.fd: int | None = None
@@ -450,14 +452,19 @@ class AuditLog:
 
     def add(self, work: OrphanWork) -> None:
         files = [f for f in work.audit_files if f["outcome"] == "copied" or not self._named(work, f["file"])]
-        if not files:  # a rerun that copies nothing, and finds every copy logged, logs nothing
+        reviewed = work.orphan.pairing.paired_by == "pairs file" and bool(self.pairs)
+        if not files and not reviewed:  # a rerun that copies nothing, and finds every copy logged, logs nothing
             return
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         entry: dict[str, object] = {"time": now, "old_id": work.report.name, "new_id": work.student.student_id,
                  "student": work.student.name, "paired_by": work.orphan.pairing.paired_by, "files": files}
-        if work.orphan.pairing.paired_by == "pairs file" and self.pairs:
+        if reviewed and self.pairs:  # a person's decision binds later runs, even when this one copied nothing
             entry["pairs_file"] = {"file": self.pairs["file"], "sha256": self.pairs["sha256"],
                                    "override": "override" in work.orphan.pairing.reason}
+            entry["run_id"] = self.run_id
+            if self.person_of is not None:  # who the student was, so a recycled id later is not taken for them
+                person = self.person_of(work.student)
+                entry["student_key"], entry["student_codes"] = person.name, person.codes
         self.lines.append(json.dumps(entry, ensure_ascii=False) + "\n")
 
     def vetoes(self, old_ids: list[str]) -> None:
@@ -466,13 +473,15 @@ class AuditLog:
         for old_id in old_ids:
             self.lines.append(json.dumps({"time": now, "old_id": old_id, "vetoed": True, "paired_by": "pairs file",
                                           "files": [], "pairs_file": {k: self.pairs[k] for k in ("file", "sha256")}
-                                          if self.pairs else None}, ensure_ascii=False) + "\n")
+                                          if self.pairs else None, "run_id": self.run_id},
+                                         ensure_ascii=False) + "\n")
         self.write()
 
-    def retract(self, pairs_sha256: str, run_id: str) -> None:
-        """An undone --pairs run: the reviewed file's pairings and vetoes no longer stand (see reviewed_pairings)."""
+    def retract(self, undone_run: str, pairs_sha256: str, undo_run: str) -> None:
+        """An undone --pairs run: the pairings and vetoes that run recorded no longer stand (reviewed_pairings)."""
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.lines.append(json.dumps({"time": now, "retracts": pairs_sha256, "undone_by": run_id, "files": []}) + "\n")
+        self.lines.append(json.dumps({"time": now, "retracts_run": undone_run, "retracts": pairs_sha256,
+                                      "undone_by": undo_run, "files": []}) + "\n")
         self.close()
 
     def _named(self, work: OrphanWork, rel: str) -> bool:
@@ -516,39 +525,69 @@ def _no_journal() -> Journal:
     raise AssertionError("a run that writes nothing has no journal")
 
 
-def reviewed_pairings(store: PhotoStore) -> dict[str, str | None]:
-    """Orphans an earlier --migrate --pairs run paired by a person: {old id: new id, or None for "no one"}
-    (the latest wins). An undo of such a run retracts what that reviewed file decided."""
-    found: dict[str, str | None] = {}
-    from_file: dict[str, object] = {}  # old id -> the SHA-256 of the reviewed file that decided it
+@dataclass(frozen=True)
+class Reviewed:
+    """What a person decided for one old folder in a reviewed file that still stands."""
+
+    new_id: str | None  # None: no one
+    person: Person | None = None  # who the student under new_id was when they decided (an id can be recycled)
+
+    def still_theirs(self, current: Person, fields) -> bool:
+        """Whether the student holding that id now is the one the person paired (never a recycled id's newcomer)."""
+        return self.person is not None and compare(self.person, current, fields).verdict is Verdict.SAME
+
+
+def reviewed_pairings(store: PhotoStore) -> dict[str, Reviewed]:
+    """Old folders an earlier --migrate --pairs run decided by a person (the latest decision stands). An undo of
+    such a run takes back what that run recorded; a later decision giving a student another folder sends the
+    folder an earlier one gave them to no one (a student never receives two)."""
+    decided: list[tuple[str, Reviewed, object, object]] = []  # (old id, decision, run id, file's SHA-256)
+    retracted_runs: set = set()
+    retracted_files: set = set()  # (an undo written before lines carried their run id)
     with contextlib.suppress(OSError), open(store.root / AUDIT_DIR / "audit.jsonl", encoding="utf-8",
                                             errors="surrogateescape") as handle:
         for line in handle:
             with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
                 entry = json.loads(line)
-                if entry.get("retracts"):
-                    for old_id in [k for k, sha in from_file.items() if sha == entry["retracts"]]:
-                        del found[old_id], from_file[old_id]
+                if entry.get("retracts_run"):
+                    retracted_runs.add(entry["retracts_run"])
+                    decided = [d for d in decided if d[2] != entry["retracts_run"]]
+                elif entry.get("retracts"):
+                    retracted_files.add(entry["retracts"])
+                    decided = [d for d in decided if d[2] is not None or d[3] != entry["retracts"]]
                 elif entry.get("paired_by") == "pairs file":
-                    old_id = str(entry["old_id"])
-                    found[old_id] = None if entry.get("vetoed") else str(entry["new_id"])
-                    from_file[old_id] = (entry.get("pairs_file") or {}).get("sha256")
-                    for other in [k for k, v in found.items() if k != old_id and v is not None and v == found[old_id]]:
-                        found[other] = None  # a later reviewed file gave that student this folder: one-to-one
+                    vetoed = bool(entry.get("vetoed"))
+                    key = entry.get("student_key") if "student_key" in entry else name_key(entry.get("student"))
+                    person = None if vetoed else Person(key, str(entry.get("student_codes") or ""))
+                    decided.append((str(entry["old_id"]), Reviewed(None if vetoed else str(entry["new_id"]), person),
+                                    entry.get("run_id"), (entry.get("pairs_file") or {}).get("sha256")))
+    found: dict[str, Reviewed] = {}
+    for old_id, reviewed, _, _ in decided:
+        found[old_id] = reviewed
+        if reviewed.new_id is not None:
+            for other, earlier in list(found.items()):
+                if other != old_id and earlier.new_id == reviewed.new_id:
+                    found[other] = Reviewed(None)  # a later reviewed file gave that student this folder
     return found
 
 
 def honour_reviewed(book: MatchBook, store: PhotoStore) -> None:
-    """An earlier reviewed pairing (or "no one") stands over the tool's own decision, wherever one is made."""
-    for old_id, new_id in reviewed_pairings(store).items():
+    """An earlier reviewed pairing (or "no one") stands over the tool's own decision, wherever one is made, as
+    long as the id it names still belongs to the student the person paired."""
+    for old_id, reviewed in reviewed_pairings(store).items():
         if book.orphan(old_id) is None:
             continue
-        if new_id is None:
+        if reviewed.new_id is None:
             book.no_one(old_id, "a person decided it goes to no one (a reviewed file, earlier run)")
             continue
-        targets = book.students_with_id(new_id)
+        targets = book.students_with_id(reviewed.new_id)
         if len(targets) == 1 and targets[0].receivable:
-            book.pair_by_person(old_id, targets[0], "paired by a reviewed file (earlier run)", "pairs file")
+            if reviewed.still_theirs(book.person_of_row(targets[0].row), book.fields):
+                book.pair_by_person(old_id, targets[0], "paired by a reviewed file (earlier run)", "pairs file")
+            else:
+                book.no_one(old_id, f"a reviewed file paired it with {reviewed.new_id}, but that id now belongs to "
+                                    f"{targets[0].name or '(no name)'}, not the student it was paired with (an id "
+                                    "reused?): review it again")
 
 
 # ---------------------------------------------------------------- the run
@@ -657,7 +696,7 @@ async def _act(run: Session, options: MigrateOptions, book: MatchBook, report: M
     if options.mode.writes:
         recover_interrupted_cleans(store)
         journal = lambda: run.start_journal(match=options.match, pairs_file=report.pairs_file)  # noqa: E731
-    audit = AuditLog(store, report.pairs_file)
+    audit = AuditLog(store, report.pairs_file, run.info.run_id, lambda student: book.person_of_row(student.row))
     if options.mode.writes and report.pairs_file:
         audit.vetoes(report.pairs_file.get("vetoed", []))
     actor = OrphanActor(store, options, run.settings, stop, journal)

@@ -635,7 +635,7 @@ class EvidenceJudge:
         self._quarantine: set[tuple[str, int]] | None = None
         self._namesakes: dict[str, dict[str, History]] = {}  # name key -> old folders that could be theirs
         self._wanted: list[Candidate] = []
-        self._reviewed: dict[str, str | None] | None = None
+        self._reviewed: dict | None = None  # old id -> migrate.Reviewed
 
     def judge(self, repairs: list[Repair]) -> dict[str, Candidate]:
         """``repairs``: those that hold something (a student in order has no candidates)."""
@@ -851,13 +851,20 @@ class EvidenceJudge:
         return f"its old record does not prove it is this student ({choice.outcome.value}: {choice.reason})"
 
     def _person_decided(self, old_id: str) -> str | None:
-        """The student a reviewed pairs file gave this old folder to ("" for no one), None if none did."""
+        """The student a reviewed pairs file gave this old folder to ("" for no one, or for an id that now
+        belongs to somebody else), None if no file did."""
         if self._reviewed is None:
             from .migrate import reviewed_pairings
             self._reviewed = reviewed_pairings(self.store)
-        if old_id not in self._reviewed:
+        reviewed = self._reviewed.get(old_id)
+        if reviewed is None:
             return None
-        return self._reviewed[old_id] or ""
+        if reviewed.new_id is None:
+            return ""
+        plan = self.census.plans.get(reviewed.new_id)
+        if plan is not None and not reviewed.still_theirs(plan.record.person, self.settings.match_fields):
+            return ""  # the id was reused for another child: the person's pairing was not with them
+        return reviewed.new_id
 
     def _orphan_ids(self, wanted: list[Candidate], elsewhere: dict) -> set[str]:
         ids = {c.link.owner for c in wanted if c.link.owner and c.link.owner not in self.census.current_ids}

@@ -145,12 +145,12 @@ def _retract(store: PhotoStore, reviewed: dict, run_id: str, undo_id: str, dry_r
     """Take back the pairings and vetoes of the reviewed file the undone run applied: later runs decide those
     folders by the identity rule again (or by that file, applied again with --pairs)."""
     from .migrate import AuditLog
-    what = f"the pairings and vetoes of the reviewed file {reviewed.get('file')} (run {run_id})"
+    what = f"the pairings and vetoes run {run_id} applied from the reviewed file {reviewed.get('file')}"
     if dry_run:
         report.notes.append(f"would take back {what}")
         return
     audit = AuditLog(store, None)
-    audit.retract(str(reviewed["sha256"]), undo_id)
+    audit.retract(run_id, str(reviewed["sha256"]), undo_id)
     if audit.error:
         report.left.append(f"{what} still stand: {audit.error}")
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -39,8 +40,9 @@ RULES = [
     ("invisible format characters in a name are ignored", P("Ann\u200b Lee\u00ad"), P("\u200eAnn Lee"), Verdict.SAME),
     ("dashes and apostrophes in a name are unified", P("Mary\u2010Jane O\u2019Neil"), P("mary-jane o'neil"),
      Verdict.SAME),
-    ("Cyrillic and Greek letters drawn like Latin ones are the same letter", P("\u0410nn L\u0435e"),
-     P("ANN \u039bEE".replace("\u039b", "L")), Verdict.SAME),
+    ("Cyrillic and Greek letters drawn like Latin ones are the same letter", P("\u041d\u043e\u0440\u0435 Lee"),
+     P("HOPE LEE"), Verdict.SAME),
+    ("a word that mixes letters of two scripts is unknown", P("\u13aann Lee"), P("Ann Lee"), Verdict.UNKNOWN),
     ("different names are different people", P("Ann Lee"), P("Anna Lee"), Verdict.DIFFERENT),
     ("a name that is missing or not text is unknown", P(None), P("Ann Lee"), Verdict.UNKNOWN),
     ("a birth date as a BSON date equals the same day as text", P("Ann", datetime(2015, 3, 4)), P("Ann", "2015-03-04"),
@@ -118,14 +120,11 @@ for _script, _latin in (("авекмнорстухіјѕԁԛԝ", "abekmhopctyxij
 
 @st.composite
 def disguised_name(draw, name: str) -> str:
-    """The same name as another system might store it: case, spacing, invisible characters, width, and a
-    Latin letter typed as the Cyrillic or Greek letter drawn like it."""
+    """The same name as another system might store it: case, spacing, invisible characters, width."""
     out = []
     for ch in name:
         if draw(st.booleans()):
             ch = ch.upper() if draw(st.booleans()) else ch.lower()
-        if ch in LATIN_LOOKALIKES and draw(st.integers(0, 3)) == 0:
-            ch = draw(st.sampled_from(LATIN_LOOKALIKES[ch]))
         out.append(ch)
         if draw(st.integers(0, 5)) == 0:
             out.append(draw(INVISIBLE))
@@ -272,8 +271,22 @@ def test_the_plain_equality_shortcut_never_changes_a_verdict(a, b):
 @settings(max_examples=300, deadline=None)
 @given(name=st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ -'", min_size=1, max_size=24),
        data=st.data())
-def test_a_name_typed_with_lookalike_letters_is_the_same_name_in_any_case(name, data):
-    """The adversary types some letters of a namesake's name in Cyrillic or Greek: still a namesake."""
+def test_a_name_typed_with_lookalike_letters_is_never_another_name(name, data):
+    """The adversary types some letters of a namesake's name in Cyrillic or Greek: the same name (every letter
+    of a word a lookalike), or a name that cannot be compared (a word that mixes scripts); never another name,
+    and never told apart from the namesake by case."""
     assume(name_key(name))
     disguised = "".join(data.draw(st.sampled_from([ch, *LATIN_LOOKALIKES.get(ch, [])])) for ch in name)
-    assert name_key(disguised) == name_key(name) == name_key(disguised.upper()) == name_key(disguised.lower())
+    assert name_key(disguised) in (name_key(name), None)
+    assert name_key(disguised) == name_key(disguised.upper()) == name_key(disguised.lower())
+
+
+@settings(max_examples=300, deadline=None)
+@given(word=st.text(alphabet=st.characters(whitelist_categories=("Lu", "Ll", "Lo")), min_size=1, max_size=8),
+       latin=st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8), at=st.integers(0, 8))
+def test_a_word_with_a_letter_of_another_script_is_never_a_known_name(word, latin, at):
+    """Whatever the script of the letter slipped into a Latin word (no table lists every lookalike)."""
+    assume(any(not ch.isascii() and "LATIN" not in unicodedata.name(ch, "LATIN") for ch in word))
+    mixed = latin[:at] + word + latin[at:]
+    assume(unicodedata.normalize("NFKC", mixed) == mixed)  # (NFKC may turn a letter into a Latin one)
+    assert name_key(mixed + " Lee") is None

@@ -476,18 +476,20 @@ def test_a_students_folder_that_is_a_symlink_is_never_read_through(school):
     assert school.folder(r.old_id("kid")).is_dir() and (school.folder(r.old_id("kid")) / "profile.jpg").exists()
 
 
-def test_a_namesake_typed_with_a_lookalike_letter_is_still_a_namesake(school):
+@pytest.mark.parametrize("lookalike", ["\u0410nn Lee", "\u13aann Lee", "\ua4eenn Lee", "Ann L\u0581e",
+                                       "\u0410NN LEE", "A\u0578n Lee"])
+def test_a_namesake_typed_with_a_lookalike_letter_is_still_a_namesake(school, lookalike):
     """Found by an adversarial review: one of two current Ann Lees was typed with a Cyrillic А, so only the other
     looked like a namesake and the old folder went to her. They look the same: the folder is ambiguous."""
     r = Reseed(school)
     r.child("ann", "Ann Lee", date_of_birth="2015-03-04")
-    r.newcomer("lookalike", "\u0410nn Lee", date_of_birth="2015-03-04")
+    r.newcomer("lookalike", lookalike, date_of_birth="2015-03-04")
     r.commit()
 
     result = school.migrate("--migrate", "--json")
 
     assert result.code == 1, result.text
-    assert result.json["orphans"][0]["decision"] == "ambiguous"
+    assert result.json["orphans"][0]["decision"] in ("ambiguous", "unknown"), result.json["orphans"][0]
     assert school.photo_of(r.new_id("ann")) is None and school.photo_of(r.new_id("lookalike")) is None
 
 

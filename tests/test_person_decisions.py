@@ -12,6 +12,7 @@ from test_pairs import jordans, save_as_spreadsheet
 
 from conftest import School
 from student_photos.migrate import reviewed_pairings
+from student_photos.sample import jpeg_bytes
 from student_photos.store import PhotoStore
 
 
@@ -79,18 +80,67 @@ def write_audit(store: PhotoStore, *entries: dict) -> None:
             handle.write(json.dumps(entry) + "\n")
 
 
-def test_reviewed_pairings_are_one_to_one_and_retracted_by_file(tmp_path):
+def decisions(store: PhotoStore) -> dict[str, str | None]:
+    return {old: r.new_id for old, r in reviewed_pairings(store).items()}
+
+
+def test_reviewed_pairings_are_one_to_one_and_retracted_run_by_run(tmp_path):
     store = PhotoStore(tmp_path)
     first, second = {"file": "a.csv", "sha256": "aa"}, {"file": "b.csv", "sha256": "bb"}
     write_audit(store,
-                {"paired_by": "pairs file", "old_id": "old-1", "new_id": "new-1", "pairs_file": first},
-                {"paired_by": "pairs file", "old_id": "old-3", "vetoed": True, "pairs_file": first},
+                {"paired_by": "pairs file", "old_id": "old-1", "new_id": "new-1", "pairs_file": first, "run_id": "A"},
+                {"paired_by": "pairs file", "old_id": "old-3", "vetoed": True, "pairs_file": first, "run_id": "A"},
                 {"paired_by": "identity", "old_id": "old-4", "new_id": "new-4"})
-    assert reviewed_pairings(store) == {"old-1": "new-1", "old-3": None}
-    write_audit(store, {"paired_by": "pairs file", "old_id": "old-2", "new_id": "new-1", "pairs_file": second})
-    assert reviewed_pairings(store) == {"old-1": None, "old-3": None, "old-2": "new-1"}, \
+    assert decisions(store) == {"old-1": "new-1", "old-3": None}
+    write_audit(store, {"paired_by": "pairs file", "old_id": "old-2", "new_id": "new-1", "pairs_file": second,
+                        "run_id": "B"})
+    assert decisions(store) == {"old-1": None, "old-3": None, "old-2": "new-1"}, \
         "a later file gave new-1 another folder: the earlier one goes to no one, never to both"
-    write_audit(store, {"retracts": "bb", "undone_by": "run-x", "files": []})
-    assert reviewed_pairings(store) == {"old-1": None, "old-3": None}
-    write_audit(store, {"retracts": "aa", "undone_by": "run-y", "files": []})
-    assert reviewed_pairings(store) == {}
+    write_audit(store, {"paired_by": "pairs file", "old_id": "old-3", "vetoed": True, "pairs_file": first,
+                        "run_id": "C"})  # the same file applied again (a rerun)
+    write_audit(store, {"retracts_run": "B", "retracts": "bb", "files": []})
+    assert decisions(store) == {"old-1": "new-1", "old-3": None}
+    write_audit(store, {"retracts_run": "C", "retracts": "aa", "files": []})
+    assert decisions(store) == {"old-1": "new-1", "old-3": None}, "run A's own decisions stand: only C was undone"
+    write_audit(store, {"retracts_run": "A", "retracts": "aa", "files": []})
+    assert decisions(store) == {}
+
+
+def test_a_reviewed_pairing_that_copied_nothing_still_binds(school, tmp_path):
+    """Found by an adversarial review: the reviewed pairing ended in a conflict (the student had a new photo),
+    so no line was written and the next plain run gave the folder to the rule's choice."""
+    r = Reseed(school)
+    r.child("sam", "Sam Lee", date_of_birth="2015-05-05", attendance=0)
+    r.newcomer("other", "Sam Lee", date_of_birth="2015-05-05")  # the rule's choice would be a namesake too
+    r.new["sam"]["date_of_birth"] = "2015-05-06"  # the real Sam's birth date was mistyped at the reseed
+    r.commit()
+    school.put_photo(r.new_id("sam"), jpeg_bytes("sam's new photo"), attendance=0)
+    reviewed = tmp_path / "reviewed.csv"
+    save_as_spreadsheet(reviewed, [{"orphan": r.old_id("sam"), "student_id": r.new_id("sam"), "override": "yes"}])
+    applied = school.migrate("--migrate", "--pairs", str(reviewed), "--json")
+    assert applied.json["orphans"][0]["decision"] == "conflict"
+
+    later = school.migrate("--migrate", "--json")
+
+    assert school.photo_of(r.new_id("other")) is None, "the person said that folder is the real Sam's"
+    assert later.json["orphans"][0]["decision"] == "conflict"
+
+
+def test_a_reviewed_pairing_does_not_follow_an_id_given_to_another_child(school, tmp_path):
+    """Found by an adversarial review: after a second reseed the paired id belonged to another child, and the
+    earlier reviewed pairing still carried the folder there."""
+    r = jordans(school)
+    reviewed = tmp_path / "reviewed.csv"
+    save_as_spreadsheet(reviewed, [{"orphan": r.old_id("j1"), "student_id": r.new_id("j1")}])
+    school.migrate("--migrate", "--pairs", str(reviewed))
+    shutil.rmtree(school.folder(r.new_id("j1")))
+    school.collection.update_one({"student_id": r.new_id("j1")},
+                                 {"$set": {"name": "Tom Brown", "date_of_birth": "2016-01-01", "photo": None}})
+
+    result = school.migrate("--migrate", "--json")
+
+    assert school.photo_of(r.new_id("j1")) is None, "Jordan's photo on Tom"
+    orphan = next(o for o in result.json["orphans"] if o["name"] == r.old_id("j1"))
+    assert orphan["decision"] != "migrated" and "now belongs to" in orphan["reason"], orphan
+    restored = school.restore("--json", MIN_DATABASE_RATIO="0")
+    assert school.photo_of(r.new_id("j1")) is None, restored.text

@@ -197,8 +197,10 @@ class Database:
             batch = changes[start:start + WRITE_BATCH]
             if before_batch is not None:
                 before_batch(batch)
+            # $eq: a stored value that is a document with "$" keys is compared, never run as an operator
             requests = [UpdateOne({"_id": c.doc_id, "student_id": c.student_id,
-                                   "photo": {"$exists": False} if c.old_photo is ABSENT else c.old_photo},
+                                   "photo": {"$exists": False} if c.old_photo is ABSENT else {"$eq": c.old_photo},
+                                   **{name: {"$eq": value} for name, value in c.identity}},
                                   {"$unset": {"photo": ""}} if c.new_photo is ABSENT else
                                   {"$set": {"photo": c.new_photo}}) for c in batch]
             failed = 0

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .identity import Person, Verdict, proven_same
+from .identity import Person, Verdict, name_key, proven_same
 from .journal import journal_dir, list_runs, read_journal
 from .links import PROFILE
 from .report import Problem, ProblemKind
@@ -396,7 +396,7 @@ class DeepCheck:
             origin = entry["origin"]
             if origin.get("paired_by") == "pairs file":
                 return True
-            old = Person(origin.get("name_key"), origin.get("codes") or "")
+            old = _origin_person(origin)
             if proven_same(old, self.plans[folder].record.person, self.settings.match_fields).verdict is Verdict.SAME:
                 return True
         return False
@@ -440,7 +440,7 @@ class DeepCheck:
                 origin = entry["origin"]
                 if origin.get("paired_by") == "pairs file":
                     continue  # a person paired it on purpose
-                old = Person(origin.get("name_key"), origin.get("codes") or "")
+                old = _origin_person(origin)
                 judged = proven_same(old, self.plans[folder].record.person, fields)
                 if judged.verdict is Verdict.SAME:
                     continue
@@ -479,6 +479,13 @@ class DeepCheck:
                     continue
                 moved.add(path)
                 self.result.quarantined.append((path, str(dest.relative_to(self.store.root))))
+
+
+def _origin_person(origin: dict) -> Person:
+    """Who a journalled copy came from. The name key is made again from the old name: the key's rules may
+    have changed since that run wrote it (lookalike letters), and a stale key would flag the right child."""
+    key = name_key(origin["old_name"]) if isinstance(origin.get("old_name"), str) else origin.get("name_key")
+    return Person(key, origin.get("codes") or "")
 
 
 def findings_as_problems(result: DeepResult, name_of: Callable[[str], str], in_scope: Callable[[str], bool]

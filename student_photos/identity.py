@@ -78,14 +78,17 @@ def clean_text(value: str) -> str:
 # Cyrillic and Greek letters drawn like Latin ones (a name typed with a Cyrillic А looks the same as with a
 # Latin A; two children must not be told apart by that). Applied after case folding, so case never matters,
 # and no two letters of one script map to one Latin letter, so two names in one script never fold together.
-_LOOKALIKES = str.maketrans("авекмнорстухіјѕԁԛԝ" "αβεζηικμνορτυχ" "ɑɡ",
-                            "abekmhopctyxijsdqw" "abezhikmnoptyx" "ag")
+_LOOKALIKES = str.maketrans("авекмнорстухіјѕԁԛԝёї" "αβεζηικμνορτυχάέίόύ" "ɑɡ",
+                            "abekmhopctyxijsdqwëï" "abezhikmnoptyxáéíóý" "ag")
 
 
 # Letters of East Asian writing mix within one word (kanji with kana): one group. Letters whose name starts
 # with no script (modifier letters such as the Hawaiian ʻokina) are not counted.
 _SCRIPT_GROUPS = {"CJK": "HAN", "HIRAGANA": "HAN", "KATAKANA": "HAN", "IDEOGRAPHIC": "HAN", "HANGUL": "HAN",
-                  "BOPOMOFO": "HAN", "HALFWIDTH": "HAN"}
+                  "BOPOMOFO": "HAN", "HALFWIDTH": "HAN",
+                  # Latin, Cyrillic and Greek are mixed by keyboards every day (a Ukrainian і typed as a Latin i):
+                  # one group, whose lookalikes _LOOKALIKES folds together
+                  "LATIN": "LATIN", "CYRILLIC": "LATIN", "GREEK": "LATIN"}
 
 
 @lru_cache(maxsize=4096)
@@ -98,8 +101,8 @@ def _script(char: str) -> str:
 
 
 def _mixes_scripts(text: str) -> bool:
-    """Whether one word mixes letters of two scripts: the mark of a lookalike typed in (Cherokee Ꭺ, Armenian օ
-    and many more look Latin; no table lists them all), never of a real name."""
+    """Whether one word mixes letters of two scripts (Latin, Cyrillic and Greek count as one): the mark of a
+    lookalike typed in (Cherokee Ꭺ, Armenian օ and many more look Latin; no table lists them all)."""
     for word in text.split():
         seen = None
         for char in word:
@@ -150,7 +153,9 @@ def _datetime_code(moment: datetime) -> str:
     if moment.tzinfo is not None:  # BSON dates are instants: their day is the UTC day
         moment = moment.astimezone(timezone.utc)
     exact = (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0)
-    return _day_code(moment.date(), exact, f"T{moment.time().isoformat()}Z")  # naive from BSON: UTC too
+    at = moment.time().isoformat()
+    at = at.rstrip("0").rstrip(".") if "." in at else at  # "22:00:00.123000" is ISO's "22:00:00.123"
+    return _day_code(moment.date(), exact, f"T{at}Z")  # naive from BSON: UTC too
 
 
 def _iso_code(match: re.Match[str]) -> str:
@@ -302,8 +307,11 @@ def compare(a: Person, b: Person, fields: Sequence[str]) -> Judgement:
         unknown.append("name is missing or not text")
     elif a.name != b.name:
         differing.append("name")
-    if a.codes and b.codes:
-        for field, x, y in zip(fields, a.code_list(len(fields)), b.code_list(len(fields)), strict=True):
+    a_codes, b_codes = a.code_list(len(fields)), b.code_list(len(fields))
+    if a.codes and b.codes and not len(a_codes) == len(b_codes) == len(fields):  # recorded under other MATCH_FIELDS
+        unknown.append("identifying fields recorded under another MATCH_FIELDS setting")
+    elif a.codes and b.codes:
+        for field, x, y in zip(fields, a_codes, b_codes, strict=True):
             if not x or not y:
                 continue  # absent on one side: proves nothing
             outcome = _compare_codes(x, y)

@@ -294,6 +294,11 @@ class MatchBook:
         self.db.execute("INSERT OR REPLACE INTO decision VALUES (?, ?, ?, ?, ?)",
                         (_pack(orphan), Decision.MIGRATE.value, _pack(reason), target.row, paired_by))
 
+    def needs_person(self, orphan: str, reason: str) -> None:
+        """A person's earlier decision no longer applies: a person must decide again (never all done)."""
+        self.db.execute("INSERT OR REPLACE INTO decision VALUES (?, ?, ?, NULL, 'pairs file')",
+                        (_pack(orphan), Decision.UNKNOWN.value, _pack(reason)))
+
     def no_one(self, orphan: str, reason: str) -> None:
         """A person decided this folder goes to no one: it is not migrated (and so never cleaned)."""
         self.db.execute("INSERT OR REPLACE INTO decision VALUES (?, ?, ?, NULL, 'pairs file')",

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from .backups import list_backups, read_backup
 from .config import Settings
 from .db import Database
-from .errors import PhotoRootError, ScratchError
+from .errors import BackupError, PhotoRootError, ScratchError
 from .identity import Person, Verdict, compare, name_key
 from .journal import Journal
 from .links import ATTENDANCE, PROFILE
@@ -184,9 +184,12 @@ def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path) -
             continue
         try:
             source = os.lstat(source_dir / rel)
-            if (source.st_dev, source.st_ino) == (info.st_dev, info.st_ino):  # never a copy: removing one loses both
-                raise StoreProblem(f"{target.student_id}/{rel} is the very same file as the old folder's (a hard "
-                                   "link, or a folder mounted twice), not a copy of it")
+            if (source.st_dev, source.st_ino) == (info.st_dev, info.st_ino) and \
+                    _same_inode(os.path.dirname(source_dir / rel), os.path.dirname(dest)):
+                # one folder mounted in two places: removing the old folder's file removes the student's too
+                # (a hard link in another folder is fine: removing one name keeps the other)
+                raise StoreProblem(f"{target.student_id}/{rel} is in the very same folder as the old folder's "
+                                   "(mounted twice), not a copy of it")
             if info.st_size != source.st_size:
                 work.different.append(rel)
                 continue
@@ -198,6 +201,11 @@ def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path) -
                 work.different.append(rel)
         except (NotRegularFile, OSError):
             work.different.append(rel)
+
+
+def _same_inode(a: str, b: str) -> bool:
+    first, second = os.lstat(a), os.lstat(b)
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
 def conflict_text(rel: str, target: Student) -> str:
@@ -452,7 +460,9 @@ class AuditLog:
 
     def add(self, work: OrphanWork) -> None:
         files = [f for f in work.audit_files if f["outcome"] == "copied" or not self._named(work, f["file"])]
-        reviewed = work.orphan.pairing.paired_by == "pairs file" and bool(self.pairs)
+        # only this run's own reviewed file: a pairing honoured from an earlier run is that run's to record
+        reviewed = work.orphan.pairing.paired_by == "pairs file" and bool(self.pairs) and \
+            work.orphan.pairing.reason != EARLIER_REVIEW
         if not files and not reviewed:  # a rerun that copies nothing, and finds every copy logged, logs nothing
             return
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -550,8 +560,9 @@ def reviewed_pairings(store: PhotoStore) -> dict[str, Reviewed]:
             with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
                 entry = json.loads(line)
                 if entry.get("retracts_run"):
-                    retracted_runs.add(entry["retracts_run"])
-                    decided = [d for d in decided if d[2] != entry["retracts_run"]]
+                    retracted_runs.add(entry["retracts_run"])  # (and lines written before they carried a run id)
+                    decided = [d for d in decided if d[2] != entry["retracts_run"] and
+                               (d[2] is not None or d[3] != entry.get("retracts"))]
                 elif entry.get("retracts"):
                     retracted_files.add(entry["retracts"])
                     decided = [d for d in decided if d[2] is not None or d[3] != entry["retracts"]]
@@ -571,6 +582,9 @@ def reviewed_pairings(store: PhotoStore) -> dict[str, Reviewed]:
     return found
 
 
+EARLIER_REVIEW = "paired by a reviewed file (earlier run)"
+
+
 def honour_reviewed(book: MatchBook, store: PhotoStore) -> None:
     """An earlier reviewed pairing (or "no one") stands over the tool's own decision, wherever one is made, as
     long as the id it names still belongs to the student the person paired."""
@@ -583,11 +597,11 @@ def honour_reviewed(book: MatchBook, store: PhotoStore) -> None:
         targets = book.students_with_id(reviewed.new_id)
         if len(targets) == 1 and targets[0].receivable:
             if reviewed.still_theirs(book.person_of_row(targets[0].row), book.fields):
-                book.pair_by_person(old_id, targets[0], "paired by a reviewed file (earlier run)", "pairs file")
+                book.pair_by_person(old_id, targets[0], EARLIER_REVIEW, "pairs file")
             else:
-                book.no_one(old_id, f"a reviewed file paired it with {reviewed.new_id}, but that id now belongs to "
-                                    f"{targets[0].name or '(no name)'}, not the student it was paired with (an id "
-                                    "reused?): review it again")
+                book.needs_person(old_id, f"a reviewed file paired it with {reviewed.new_id}, but that id now "
+                                          f"belongs to {targets[0].name or '(no name)'}, not the student it was "
+                                          "paired with (an id reused?): review it again")
 
 
 # ---------------------------------------------------------------- the run
@@ -676,6 +690,12 @@ async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report
     meter.done()
     check_database_size(settings, book.current_count, report.backups_used[0] if report.backups_used else None,
                         newest)
+    unread = [n.file for n in (*report.backups_skipped, *report.backups_ignored)]
+    if unread and options.mode.writes:  # a backup not read may be the one that says who an old id was
+        raise BackupError(f"Nothing was changed: {len(unread)} file(s) in the backup folder could not be read as "
+                          f"backups ({', '.join(unread[:3])}), and who each old id was may be in them. Repair, "
+                          "rename (seed_backup_YYYYMMDD_HHMM.json) or move them out of the backup folder, then run "
+                          "again; --list still reports")
     if options.match == "order":
         report.order_pairing = [(folder, s.student_id, s.name) for folder, s in book.decide_by_order()]
         return

@@ -130,6 +130,9 @@ class LinkChange:
     student_id: str
     old_photo: object  # the value read (ABSENT: no field); the write applies only if it still holds it
     new_photo: object  # the value to write (ABSENT: remove the field)
+    # (field, value as read) of the name and identifying fields: the write applies only to that same child,
+    # never to another one whose document replaced theirs under the same _id and student_id meanwhile
+    identity: tuple[tuple[str, object], ...] = ()
 
 
 class ProblemKind(enum.Enum):
@@ -292,7 +295,7 @@ class RestoreReport:
     def exit_code(self) -> int:
         if self.interrupted_by:
             return 128 + self.interrupted_by
-        if self.problems or self.backups_skipped or (self.verify_only and self.pending_changes):
+        if self.problems or self.backups_skipped or self.backups_ignored or (self.verify_only and self.pending_changes):
             return EXIT_PROBLEMS
         return EXIT_OK
 
@@ -372,7 +375,7 @@ class MigrateReport:
     def exit_code(self) -> int:
         if self.interrupted_by:
             return 128 + self.interrupted_by
-        if self.attention or self.backups_skipped or self.audit_error:
+        if self.attention or self.backups_skipped or self.backups_ignored or self.audit_error:
             return EXIT_PROBLEMS
         return EXIT_OK
 

@@ -940,6 +940,13 @@ async def run_restore(settings: Settings, options: RestoreOptions, progress: Pro
 def _refuse_if_implausible(run: Session, options: RestoreOptions, census: Census, report: RestoreReport) -> None:
     """Checks that come before any write: a refused run writes nothing."""
     check_database_size(run.settings, census.documents, report.backup_name, report.backup_students)
+    unread = [n.file for n in (*report.backups_skipped, *report.backups_ignored)]
+    if unread and run.mode.writes:  # a backup not read may be the one that says an id was someone else's
+        from .errors import BackupError
+        raise BackupError(f"Nothing was changed: {len(unread)} file(s) in the backup folder could not be read as "
+                          f"backups ({', '.join(unread[:3])}), and who each id was may be in them. Repair, rename "
+                          "(seed_backup_YYYYMMDD_HHMM.json) or move them out of the backup folder, then run again; "
+                          "--verify-only still reports")
     if run.root_exists and census.any_photo_set and not options.force and students_dir_is_empty(run.store):
         raise PhotoRootError(f"{run.store.students} is empty but the database links photos "
                              "(is the share mounted?); use --force to rebuild it anyway")
@@ -1075,7 +1082,9 @@ def _conclude(run: Session, census: Census, repairs: Repairs, report: RestoreRep
                 if record.doc_id is None:  # a canonical link drops its _id: a write to it would match nothing
                     raise RuntimeError(f"internal: a link change for {record.student_id} without its _id")
                 outcome.link_change = LinkChange(record.doc_id, record.student_id, record.photo,
-                                                 canonical_link(record.student_id))
+                                                 canonical_link(record.student_id),
+                                                 tuple(zip(("name", *run.settings.match_fields), record.raw,
+                                                           strict=True)))
                 changes.append(outcome.link_change)
         if not outcome.photo_ok and plan.documents == 1 and not any(
                 p.problem in (ProblemKind.ERROR,) for p in outcome.problems):

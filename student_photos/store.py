@@ -28,6 +28,7 @@ from .records import is_safe_id
 
 TOOL_DIR = ".student-photos"  # the tool's own folder in the photo root: journal, quarantine, hash cache
 TEMP_SUFFIX = ".partial"  # temporary copies are ".<name>.<pid>-<n>.partial": hidden and recognisable
+NOT_PHOTOS = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})  # (and macOS "._*" files) never compared
 # Only a name of exactly that shape is the tool's own: an upload in flight as ".x.jpg.partial" is not.
 TEMP_NAME = re.compile(r"\..+\.[0-9]+-[0-9]+" + re.escape(TEMP_SUFFIX), re.DOTALL)
 JPEG_START = b"\xff\xd8\xff"
@@ -577,13 +578,13 @@ def walk_photos(folder: str, profile: os.stat_result | None = None, skipped: lis
                         if skipped is not None and (prefix or name not in (PROFILE, ATTENDANCE)):
                             skipped.append((prefix + name, "a symlink, never followed" if entry.is_symlink()
                                             else "not a regular file"))
-                    elif TEMP_NAME.fullmatch(name):
-                        continue
+                    elif TEMP_NAME.fullmatch(name) or name.casefold() in NOT_PHOTOS or name.startswith("._"):
+                        continue  # the tool's own temporaries; what file managers leave in every folder
                     elif profile is not None and not prefix and name == PROFILE:
                         yield PROFILE, profile
                     else:
                         info = entry.stat(follow_symlinks=False)
-                        if stat.S_ISREG(info.st_mode):
+                        if stat.S_ISREG(info.st_mode) and info.st_size:  # an empty file is no one's photo
                             yield prefix + name, info
         except OSError as exc:
             if skipped is not None and prefix:  # the folder itself: the folder check reports it

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from .session import session
 from .store import PhotoStore, StoreProblem, fsync_dir, make_dirs, place_copy, sha256_file, stage_copy
 
 BATCH = 1000
+_ASIDE_NUMBERS = itertools.count()
 
 
 @dataclass
@@ -256,14 +258,33 @@ class _Undo:
 
     def _remove(self, path: Path, entry: dict) -> None:
         shown = entry.get("path")
-        self.report.files_removed += 1
         if self.dry_run:
+            self.report.files_removed += 1
             return
         self._intent({"type": "unplaced", "path": shown, "sha256": entry.get("sha256"), "size": entry.get("size"),
                       "source": entry.get("source")})
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+        # Moved aside first (atomic), then checked again there: a photo the app saved in that place after the
+        # first check is put back, never removed. (The aside name is not a temporary one: no sweep takes it.)
+        aside = path.parent / f".{path.name}.undoing-{os.getpid()}-{next(_ASIDE_NUMBERS)}"
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            self.report.left.append(f"{shown}: could not be removed ({exc.strerror or exc}); left")
+            return
+        if not _holds(aside, entry.get("sha256"), entry.get("size")):
+            try:
+                os.link(aside, path)  # never over a file that appeared meanwhile
+                os.unlink(aside)
+                self.report.left.append(f"{shown}: changed while it was being undone; left")
+            except OSError:
+                self.report.left.append(f"{shown}: changed while it was being undone; kept as {aside.name}")
+            fsync_dir(path.parent)
+            return
+        os.unlink(aside)
         fsync_dir(path.parent)
+        self.report.files_removed += 1
 
     def replace(self, entry: dict) -> None:
         """Undo an undo: put back a file an undo removed, from its source, if its place is still empty."""

@@ -361,7 +361,7 @@ def test_unreadable_backup_is_skipped_or_refused_by_name(school):
     school.write_backup([good], name="seed_backup_20251101_0000.json")
     locked = school.write_backup([good], name="seed_backup_20251120_0000.json")
     os.chmod(locked, 0)
-    newest = school.subprocess("restore_student_photos", preexec_fn=drop_dac_capabilities)
+    newest = school.subprocess("restore_student_photos", "--verify-only", preexec_fn=drop_dac_capabilities)
     named = school.subprocess("restore_student_photos", "--backup-file", str(locked),
                               preexec_fn=drop_dac_capabilities)
     os.chmod(locked, 0o644)

@@ -373,9 +373,14 @@ def test_backup_folder_missing_and_look_alikes_are_named(school):
     assert missing.code == 2 and "Backup folder" in missing.err and "does not exist" in missing.err
     (school.backups / "seed_backup_2025-11-16.json").write_text("{}")
     (school.backups / "backup_copy.json").write_text("{}")
-    result = school.restore("--json")
+    result = school.restore("--verify-only", "--json")
     ignored = {i["file"] for i in result.json["backup"]["ignored"]}
     assert ignored == {"seed_backup_2025-11-16.json", "backup_copy.json"}
+    assert result.code == 1, "found by an adversarial review: an ignored look-alike may be the newest backup"
+    before = school.snapshot()
+    writing = school.restore()
+    assert writing.code == 2 and "seed_backup_2025-11-16.json" in writing.err and school.snapshot() == before
+    assert school.migrate("--migrate").code == 2
     text = school.migrate("--list")
     assert "⚠️  Ignored seed_backup_2025-11-16.json: name does not match seed_backup_YYYYMMDD_HHMM[SS].json" \
         in text.out

@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import random
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -511,9 +513,10 @@ def test_a_file_that_only_looks_like_a_temporary_copy_is_never_swept(school):
     assert not ours.exists(), "the tool's own leftovers still go"
 
 
-def test_the_same_file_twice_is_not_a_copy_and_is_never_cleaned(school):
-    """Found by an adversarial review (a bind mount): the orphan's file and the student's were the very same file,
-    so "byte-identical" held and the clean removed the only copy. A hard link shows the same."""
+def test_hard_links_are_copies_that_a_clean_can_remove_one_name_of(school):
+    """A dedupe tool (or cp -al) may have hard-linked the student's files to the old folder's: removing the old
+    folder's names keeps every photo. (A folder mounted twice, where removing one removes both, is refused:
+    compare_with_target compares the folders themselves.)"""
     r = Reseed(school)
     r.child("kid", "Kid One", date_of_birth="2015-01-01", attendance=1)
     r.commit()
@@ -524,6 +527,29 @@ def test_the_same_file_twice_is_not_a_copy_and_is_never_cleaned(school):
 
     result = school.migrate("--clean", "--confirm", "--json")
 
-    assert result.code == 1, result.text
-    assert "the very same file" in json.dumps(result.json["orphans"])
-    assert old.is_dir() and (old / "profile.jpg").exists()
+    assert result.code == 0, result.text
+    assert not old.exists() and school.photo_of(r.new_id("kid")) == r.photos["kid"]
+    assert (new / "attendance" / "2025-11-10_AM.jpg").stat().st_nlink == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root to bind-mount")
+def test_a_folder_mounted_twice_is_not_a_copy_and_is_never_cleaned(school, tmp_path):
+    """Found by an adversarial review: the student's attendance/ was a bind mount of the old folder's, so every
+    file was "byte-identical" and the clean removed the only copies."""
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01", attendance=1)
+    r.commit()
+    old, new = school.folder(r.old_id("kid")), school.folder(r.new_id("kid"))
+    (new / "attendance").mkdir(parents=True)
+    shutil.copy(old / "profile.jpg", new / "profile.jpg")
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in school.env(CLEAN_MIN_AGE_SECONDS="0").items())
+    script = (f"mount --bind {shlex.quote(str(old / 'attendance'))} {shlex.quote(str(new / 'attendance'))} && "
+              f"env {env} {shlex.quote(sys.executable)} {shlex.quote(str(ROOT / 'migrate_orphaned_photos.py'))} "
+              "--clean --confirm --json")
+    done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=120)
+    if "mount" in done.stderr and done.returncode != 0 and not done.stdout:
+        pytest.skip(f"cannot bind-mount here: {done.stderr.strip()[:80]}")
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "mounted twice" in done.stdout
+    assert (old / "attendance" / "2025-11-10_AM.jpg").exists()

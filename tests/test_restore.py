@@ -155,14 +155,17 @@ def test_unusable_newest_backup_is_skipped_with_a_warning(school, content, why):
     school.write_backup([good], name="seed_backup_20251101_0900.json")
     (school.backups / "seed_backup_20251120_0900.json").write_text(content)
 
-    result = school.restore()
+    result = school.restore("--verify-only")
 
     assert result.code == 1, "a skipped backup is a problem to look at"
     assert f"⚠️  Skipped unusable backup seed_backup_20251120_0900.json: {why}" in result.out
     assert "📦 Loading backup from: seed_backup_20251101_0900.json" in result.out
-    report = school.restore("--json").json
+    report = school.restore("--verify-only", "--json").json
     assert report["backup"]["used"] == "seed_backup_20251101_0900.json"
     assert report["backup"]["skipped"][0]["file"] == "seed_backup_20251120_0900.json"
+    before = school.snapshot()
+    writing = school.restore()  # found by an adversarial review: the skipped one may say an id was someone else's
+    assert writing.code == 2 and "Nothing was changed" in writing.err and school.snapshot() == before
 
 
 def test_named_bad_backup_file_exits_2_naming_it(school):

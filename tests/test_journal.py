@@ -267,3 +267,28 @@ def test_undo_of_a_quarantine_puts_photos_back_even_where_their_folder_has_gone(
     assert school.photo_of(b["student_id"]) == jpeg_bytes("one face")
     assert school.photo_of(a["student_id"]) == jpeg_bytes("one face")
     assert undo.json["photos_returned"] == 2, undo.text
+
+
+def test_undo_never_removes_a_photo_the_app_saved_while_it_checked(school, monkeypatch):
+    """Found by an adversarial review: the app saved a new upload in the place of a placed copy after the undo
+    had checked that place, while it hashed the source; the undo then removed the new upload, the only copy."""
+    from student_photos import undo
+
+    r = Reseed(school)
+    r.child("a", "Kid A", date_of_birth="2015-01-01", attendance=0)
+    r.commit()
+    run_id = school.migrate("--migrate", "--json").json["run_id"]
+    placed = school.folder(r.new_id("a")) / "profile.jpg"
+    real_holds = undo._holds
+
+    def holds(path, sha256, size):
+        if path == school.folder(r.old_id("a")) / "profile.jpg" and placed.exists():  # the source, checked second
+            placed.unlink()
+            placed.write_bytes(jpeg_bytes("a new upload, saved just now"))
+        return real_holds(path, sha256, size)
+
+    monkeypatch.setattr(undo, "_holds", holds)
+    result = school.migrate("--undo", run_id, "--json")
+
+    assert placed.read_bytes() == jpeg_bytes("a new upload, saved just now")
+    assert result.code == 1 and any("changed while it was being undone" in why for why in result.json["left"])

@@ -142,5 +142,49 @@ def test_a_reviewed_pairing_does_not_follow_an_id_given_to_another_child(school,
     assert school.photo_of(r.new_id("j1")) is None, "Jordan's photo on Tom"
     orphan = next(o for o in result.json["orphans"] if o["name"] == r.old_id("j1"))
     assert orphan["decision"] != "migrated" and "now belongs to" in orphan["reason"], orphan
+    assert result.code == 1, "a person must review it again: never all done"
     restored = school.restore("--json", MIN_DATABASE_RATIO="0")
     assert school.photo_of(r.new_id("j1")) is None, restored.text
+
+
+def test_undoing_a_pairs_run_is_not_undone_by_a_later_run_that_honoured_it(school, tmp_path):
+    """Found in review: a later --pairs run (another file) wrote the earlier file's pairing again under its own
+    run id, so undoing the run that made it took nothing back."""
+    r = jordans(school)
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    save_as_spreadsheet(first, [{"orphan": r.old_id("j1"), "student_id": r.new_id("j1")}])
+    save_as_spreadsheet(second, [{"orphan": r.old_id("j2"), "student_id": r.new_id("j2")}])
+    made = school.migrate("--migrate", "--pairs", str(first), "--json").json["run_id"]
+    school.migrate("--migrate", "--pairs", str(second))
+
+    assert school.migrate("--undo", made).code == 0
+
+    listed = {o["name"]: o["decision"] for o in school.migrate("--list", "--json").json["orphans"]}
+    assert listed[r.old_id("j1")] == "ambiguous", listed
+    assert listed[r.old_id("j2")] in ("migrated", "migrate"), listed
+
+
+def test_a_change_of_match_fields_since_a_pairing_is_unknown_not_a_crash(school, tmp_path):
+    r = jordans(school)
+    reviewed = tmp_path / "reviewed.csv"
+    save_as_spreadsheet(reviewed, [{"orphan": r.old_id("j1"), "student_id": r.new_id("j1")}])
+    school.migrate("--migrate", "--pairs", str(reviewed))
+
+    for result in (school.migrate("--list", MATCH_FIELDS="date_of_birth"),
+                   school.restore("--verify-only", "--deep", MATCH_FIELDS="date_of_birth", MIN_DATABASE_RATIO="0")):
+        assert result.code in (0, 1), result.text
+        assert "Unexpected" not in result.text
+
+
+def test_match_fields_that_would_leave_names_alone_are_refused(school):
+    school.write_backup([])
+    for value in ("", " , ", "date_of_birth student_number"):
+        result = school.restore("--verify-only", MATCH_FIELDS=value)
+        assert result.code == 2 and "MATCH_FIELDS" in result.err, (value, result.text)
+
+
+def test_an_older_journal_s_name_key_is_made_again_from_the_old_name():
+    from student_photos.deep import _origin_person
+    from student_photos.identity import name_key
+    stale = {"old_name": "\u0410nn Lee", "name_key": "\u0430nn lee", "codes": ""}  # a key made before folding
+    assert _origin_person(stale).name == name_key("Ann Lee")

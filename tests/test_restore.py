@@ -541,3 +541,45 @@ def test_a_backup_record_that_shares_only_the_name_is_no_proof_for_its_photo_lin
     assert school.photo_of(sid) is None, "a leaver's photo on a newcomer"
     assert result.code == 1, result.text
     assert "proves nothing beyond the name" in result.text
+
+
+class AppActsDuringRun(SilentProgress):
+    def __init__(self, act) -> None:
+        self.act = act
+
+    def student(self, index, total, outcome, verify_only):
+        if index == 1:
+            self.act()
+
+
+@pytest.mark.parametrize("case", ["a photo value with $ keys", "the document replaced by another child"])
+def test_a_link_is_written_only_to_the_child_and_value_that_were_read(school, monkeypatch, case):
+    """Found by an adversarial review: a stored photo value {"$exists": true} was taken as a query operator, so
+    a new link the app wrote mid-run was overwritten; and a document replaced in place by another child (same
+    _id, student_id and photo) received the first child's link."""
+    import asyncio
+
+    from student_photos.config import load_settings
+    from student_photos.report import StopFlag
+    from student_photos.restore import RestoreOptions, run_restore
+
+    kid = school.new_student("Kid Racing", date_of_birth="2015-01-01")
+    school.put_photo(kid["student_id"])
+    school.seed([{**kid, "photo": {"$exists": True} if case.startswith("a photo") else None}])
+    school.write_backup([kid])
+    for key, value in school.env().items():
+        monkeypatch.setenv(key, value)
+    sid = kid["student_id"]
+
+    def act() -> None:
+        if case.startswith("a photo"):
+            school.collection.update_one({"student_id": sid}, {"$set": {"photo": "/api/photos/uploads/new.jpg"}})
+        else:
+            school.collection.replace_one({"student_id": sid}, {"student_id": sid, "name": "Zed Moe",
+                                                                "date_of_birth": "2016-06-06", "photo": None})
+
+    report = asyncio.run(run_restore(load_settings(), RestoreOptions(), AppActsDuringRun(act), StopFlag()))
+
+    assert report.exit_code == 1 and report.summary.database_skipped_changed == 1
+    after = school.db_docs()[sid]["photo"]
+    assert after == ("/api/photos/uploads/new.jpg" if case.startswith("a photo") else None)

@@ -108,6 +108,8 @@ def list_backups(backup_dir: Path) -> BackupListing:
     except OSError as exc:
         raise BackupError(f"Cannot read the backup folder {backup_dir}: {exc.strerror or exc}") from None
     for name in names:
+        if name.startswith("._"):  # macOS metadata beside a copied file: never a backup
+            continue
         if timestamp_of(name):
             listing.paths.append(backup_dir / name)
         elif name.startswith("seed_backup") or name.lower().endswith(".json"):

@@ -174,9 +174,10 @@ def load_settings(photo_dir: str | None = None, backup_dir: str | None = None,
     if not match_fields:  # names alone would then decide, even between records whose birth dates differ
         raise ConfigError("MATCH_FIELDS is empty: identity would rest on names alone. Name the fields that identify "
                           f"a student, comma-separated (the default is {','.join(DEFAULT_MATCH_FIELDS)})")
-    odd = [f for f in match_fields if any(c.isspace() for c in f) or f.startswith("$")]
+    odd = [f for f in match_fields if any(c.isspace() for c in f) or f.startswith("$") or "." in f]
     if odd:
-        raise ConfigError(f"MATCH_FIELDS has {odd[0]!r}, which is no field name: separate the names with commas")
+        raise ConfigError(f"MATCH_FIELDS has {odd[0]!r}, which is no top-level field name: separate the names with "
+                          "commas (a field inside another document, a.b, is not read)")
     ratio = _number(env, "MIN_DATABASE_RATIO", 0.5)
     if ratio > 1:
         raise ConfigError(f"MIN_DATABASE_RATIO must be between 0 and 1, got {ratio:g}")

@@ -80,15 +80,13 @@ def clean_text(value: str) -> str:
 # and no two letters of one script map to one Latin letter, so two names in one script never fold together.
 _LOOKALIKES = str.maketrans("авекмнорстухіјѕԁԛԝёї" "αβεζηικμνορτυχάέίόύ" "ɑɡ",
                             "abekmhopctyxijsdqwëï" "abezhikmnoptyxáéíóý" "ag")
+_LOOKALIKE_TARGETS = frozenset("abekmhopctyxijsdqwëï" "abezhikmnoptyxáéíóý")
 
 
 # Letters of East Asian writing mix within one word (kanji with kana): one group. Letters whose name starts
 # with no script (modifier letters such as the Hawaiian ʻokina) are not counted.
 _SCRIPT_GROUPS = {"CJK": "HAN", "HIRAGANA": "HAN", "KATAKANA": "HAN", "IDEOGRAPHIC": "HAN", "HANGUL": "HAN",
-                  "BOPOMOFO": "HAN", "HALFWIDTH": "HAN",
-                  # Latin, Cyrillic and Greek are mixed by keyboards every day (a Ukrainian і typed as a Latin i):
-                  # one group, whose lookalikes _LOOKALIKES folds together
-                  "LATIN": "LATIN", "CYRILLIC": "LATIN", "GREEK": "LATIN"}
+                  "BOPOMOFO": "HAN", "HALFWIDTH": "HAN"}
 
 
 @lru_cache(maxsize=4096)
@@ -101,18 +99,25 @@ def _script(char: str) -> str:
 
 
 def _mixes_scripts(text: str) -> bool:
-    """Whether one word mixes letters of two scripts (Latin, Cyrillic and Greek count as one): the mark of a
-    lookalike typed in (Cherokee Ꭺ, Armenian օ and many more look Latin; no table lists them all)."""
+    """Whether one word (case-folded) mixes letters of two scripts: the mark of a lookalike typed in (Cherokee Ꭺ,
+    Armenian օ and many more look Latin; no table lists them all). Latin letters in a Cyrillic or Greek word
+    are allowed only where the table folds a letter of that script to them (a Ukrainian і typed as i)."""
     for word in text.split():
-        seen = None
+        scripts: set[str] = set()
+        latin_not_lookalike = False
         for char in word:
             if unicodedata.category(char) not in ("Lu", "Ll", "Lt", "Lo"):
                 continue
             script = "LATIN" if char.isascii() else _script(char)
-            if seen is None:
-                seen = script
-            elif script != seen:
-                return True
+            scripts.add(script)
+            latin_not_lookalike = latin_not_lookalike or (script == "LATIN" and char not in _LOOKALIKE_TARGETS)
+        others = scripts - {"LATIN", "CYRILLIC", "GREEK"}
+        if len(others) > 1 or (others and len(scripts) > 1):
+            return True
+        if "LATIN" in scripts and scripts & {"CYRILLIC", "GREEK"} and latin_not_lookalike:
+            return True
+        if {"CYRILLIC", "GREEK"} <= scripts:
+            return True
     return False
 
 

@@ -294,6 +294,8 @@ def _backup_paths(settings: Settings, options: RestoreOptions, report: RestoreRe
     if options.backup_file:
         named = named_backup(options.backup_file)
         paths = [(named, True)] + [(p, False) for p, _ in paths if p != named]
+        report.backups_ignored = [n for n in report.backups_ignored  # read by name: not ignored
+                                  if os.path.abspath(settings.backup_dir / n.file) != os.path.abspath(named)]
     return paths
 
 

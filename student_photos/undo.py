@@ -241,6 +241,7 @@ class _Undo:
         if path is None:
             self.report.left.append(f"{shown}: not a path inside the photo folder; left")
             return
+        self._put_back_moved_aside(path)
         if not os.path.lexists(path):
             return  # never placed (the run stopped first), or already gone
         if not _holds(path, entry.get("sha256"), entry.get("size")):
@@ -255,6 +256,20 @@ class _Undo:
                                     "only copy; left")
             return
         self._remove(path, entry)
+
+    def _put_back_moved_aside(self, path: Path) -> None:
+        """An undo killed between moving a file aside and removing it: the file goes back to its place (then it
+        is checked as any other), or stays aside, named, if something is there now."""
+        try:
+            aside = [e.name for e in os.scandir(path.parent) if e.name.startswith(f".{path.name}.undoing-")]
+        except OSError:
+            return
+        for name in aside:
+            if os.path.lexists(path) or self.dry_run:
+                self.report.left.append(f"{path.name}: an interrupted undo left {name} beside it; check it by hand")
+                continue
+            with contextlib.suppress(OSError):
+                os.rename(path.parent / name, path)
 
     def _remove(self, path: Path, entry: dict) -> None:
         shown = entry.get("path")
@@ -278,8 +293,14 @@ class _Undo:
                 os.link(aside, path)  # never over a file that appeared meanwhile
                 os.unlink(aside)
                 self.report.left.append(f"{shown}: changed while it was being undone; left")
-            except OSError:
+            except FileExistsError:
                 self.report.left.append(f"{shown}: changed while it was being undone; kept as {aside.name}")
+            except OSError:  # no hard links here (some shares): put it back by name while the place is empty
+                if not os.path.lexists(path):
+                    os.rename(aside, path)
+                    self.report.left.append(f"{shown}: changed while it was being undone; left")
+                else:
+                    self.report.left.append(f"{shown}: changed while it was being undone; kept as {aside.name}")
             fsync_dir(path.parent)
             return
         os.unlink(aside)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from pymongo import MongoClient
 from test_migrate import Reseed
 
-from conftest import ROOT, MongoTestServer, School, SilentProgress, drop_dac_capabilities, free_port
+from conftest import BACKUP_NAME, ROOT, MongoTestServer, School, SilentProgress, drop_dac_capabilities, free_port
 from student_photos.config import load_settings, mask_url
 from student_photos.console import Console
 from student_photos.sample import jpeg_bytes
@@ -384,6 +384,13 @@ def test_backup_folder_missing_and_look_alikes_are_named(school):
     text = school.migrate("--list")
     assert "⚠️  Ignored seed_backup_2025-11-16.json: name does not match seed_backup_YYYYMMDD_HHMM[SS].json" \
         in text.out
+    for name in ("seed_backup_2025-11-16.json", "backup_copy.json"):
+        (school.backups / name).unlink()
+    (school.backups / "._seed_backup_20251116_0000.json").write_bytes(b"\x00\x05\x16\x07 macOS metadata")
+    assert school.restore().code == 0, "a Mac's ._ file beside a backup is no backup"
+    (school.backups / "nightly.json").write_text(school.backups.joinpath(BACKUP_NAME).read_text())
+    named = school.restore("--backup-file", str(school.backups / "nightly.json"))
+    assert named.code == 0, named.text
 
 
 def test_the_system_python_without_the_environment_is_exit_2_with_the_command(school):

@@ -292,3 +292,18 @@ def test_undo_never_removes_a_photo_the_app_saved_while_it_checked(school, monke
 
     assert placed.read_bytes() == jpeg_bytes("a new upload, saved just now")
     assert result.code == 1 and any("changed while it was being undone" in why for why in result.json["left"])
+
+
+def test_a_rerun_of_an_undo_killed_after_moving_a_file_aside_finishes_it(school):
+    r = Reseed(school)
+    r.child("a", "Kid A", date_of_birth="2015-01-01", attendance=0)
+    r.commit()
+    run_id = school.migrate("--migrate", "--json").json["run_id"]
+    placed = school.folder(r.new_id("a")) / "profile.jpg"
+    placed.rename(placed.parent / ".profile.jpg.undoing-4242-0")  # where a kill -9 would have left it
+
+    result = school.migrate("--undo", run_id, "--json")
+
+    assert result.code == 0, result.text
+    assert not placed.exists() and not list(placed.parent.glob(".profile.jpg.undoing-*"))
+    assert school.photo_of(r.old_id("a")) == r.photos["a"]

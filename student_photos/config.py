@@ -147,6 +147,14 @@ def _number(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+def _milliseconds(env: dict[str, str], name: str, default: float) -> int:
+    """A timeout for the driver, which reads 0 as "wait for ever": a cron run must never hang."""
+    value = _number(env, name, default) * 1000
+    if not 1 <= value <= 86_400_000:
+        raise ConfigError(f"{name} must be between 0.001 and 86400 seconds, got {env.get(name, '').strip()!r}")
+    return int(value)
+
+
 def load_settings(photo_dir: str | None = None, backup_dir: str | None = None,
                   environ: dict[str, str] | None = None) -> Settings:
     """Build settings from flags, then the environment, then ``.env``, then defaults."""
@@ -197,8 +205,8 @@ def load_settings(photo_dir: str | None = None, backup_dir: str | None = None,
         embedded_dir=_path(None, "EMBEDDED_DB_DIR", ".data"),
         match_fields=match_fields,
         lock_wait_seconds=_number(env, "LOCK_WAIT_SECONDS", 10.0),
-        server_timeout_ms=int(_number(env, "DB_TIMEOUT_SECONDS", 8.0) * 1000),
-        socket_timeout_ms=int(_number(env, "DB_SOCKET_TIMEOUT_SECONDS", 120.0) * 1000),
+        server_timeout_ms=_milliseconds(env, "DB_TIMEOUT_SECONDS", 8.0),
+        socket_timeout_ms=_milliseconds(env, "DB_SOCKET_TIMEOUT_SECONDS", 120.0),
         clean_min_age_seconds=_number(env, "CLEAN_MIN_AGE_SECONDS", 600.0),
         workers=max(1, int(_number(env, "WORKERS", 2))),
         copy_workers=max(1, int(_number(env, "COPY_WORKERS", 4))),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 from test_migrate import Reseed
 from test_pairs import jordans, save_as_spreadsheet
 
@@ -188,3 +189,13 @@ def test_an_older_journal_s_name_key_is_made_again_from_the_old_name():
     from student_photos.identity import name_key
     stale = {"old_name": "\u0410nn Lee", "name_key": "\u0430nn lee", "codes": ""}  # a key made before folding
     assert _origin_person(stale).name == name_key("Ann Lee")
+
+
+@pytest.mark.parametrize("name,value", [("DB_SOCKET_TIMEOUT_SECONDS", "0.0001"), ("DB_SOCKET_TIMEOUT_SECONDS", "0"),
+                                        ("DB_TIMEOUT_SECONDS", "0"), ("DB_TIMEOUT_SECONDS", "1e9")])
+def test_a_timeout_the_driver_would_read_as_for_ever_is_refused(school, name, value):
+    """Found by an adversarial review: below a millisecond the timeout became 0, which the driver reads as no
+    timeout at all: a cron run against a stalled server would hang."""
+    school.write_backup([])
+    result = school.restore("--verify-only", **{name: value})
+    assert result.code == 2 and name in result.err, result.text

@@ -19,6 +19,7 @@ from .errors import ToolError
 from .identity import Verdict
 from .links import ATTENDANCE, PROFILE
 from .matching import MatchBook, Orphan, Student
+from .records import is_safe_id
 from .report import Decision, MigrateReport
 from .spreadsheet import FORMULA_ESCAPED, SpreadsheetError, read_table, write_table
 from .store import PhotoStore, read_regular
@@ -212,8 +213,11 @@ class PlanPage:
         candidates = []
         for student, person in self.book.candidates_of(work.orphan):
             tag = "Matched by the tool" if student.student_id == report.target_id else "Candidate: current student"
+            # only a valid id names a folder ("sB/" or "../students/sB" would show another child's photos)
+            photos = self._photos(students / student.student_id, newest_attendance=True) \
+                if is_safe_id(student.student_id) else ()
             candidates.append(ReviewPerson(tag, student.student_id, student.name, _shown_fields(person, fields),
-                                           self._photos(students / student.student_id, newest_attendance=True)))
+                                           photos))
         row = ",".join(_csv_cell(x) for x in (printable(report.name), report.old_name or "", report.backup or "",
                                               report.decision.value, report.reason, report.target_id or "",
                                               report.target_name or "", ""))

@@ -99,10 +99,11 @@ async def prepare_source(settings: Settings, path: str, key_field: str, map_file
         entries = [e for e in source.entries() if not _hidden(e.path)]
         tree = [(e, TREE.fullmatch(e.path)) for e in entries]
         top = [(e, TOP.fullmatch(e.path)) for e in entries]
-        if map_file is None and any(m for _, m in tree):
+        by_id = key_field == "student_id"  # a tree names its folders by id: never when a key field was asked for
+        if map_file is None and by_id and any(m for _, m in tree):
             plan = SourcePlan(source, "a copy of the photo tree (students/{id}/...)", "student_id")
             await _assign_tree(settings, plan, tree, plans, current_ids)
-        elif map_file is None and entries and sum(1 for _, m in top if m) * 2 >= len(entries):
+        elif map_file is None and by_id and entries and sum(1 for _, m in top if m) * 2 >= len(entries):
             plan = SourcePlan(source, "a copy of the photo tree ({id}/... at the top)", "student_id")
             await _assign_tree(settings, plan, top, plans, current_ids)
         else:
@@ -192,18 +193,26 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
         for row in rows:
             name, key = row.values["file"], row.values[field_name]
             if name and key:
-                keys[name] = key
+                if keys.get(name, key) != key:  # one file for two people: whose it is is not known
+                    plan.unused.append((name, f"line {row.line} of the map names it again for another "
+                                              f"{field_name} ({keys[name]}, then {key}): used for no one", True))
+                    key = ""
+                keys[name] = key if keys.get(name, key) == key else ""
             if name and name not in names:
                 plan.unused.append((name, f"line {row.line} of the map names a file the source does not hold", True))
     index = await _key_index(settings, field_name, plans, current_ids)
     for entry in entries:
         name = PurePosixPath(entry.path).name
         if map_file:
-            mapped = keys.get(entry.path) or keys.get(name)
-            if mapped is None:
+            by_path, by_name = keys.get(entry.path), keys.get(name)
+            if by_path is None and by_name is None:
                 plan.unused.append((entry.path, "not in the map", False))
                 continue
-            key = mapped
+            if "" in (by_path, by_name) or (by_path is not None and by_name is not None and by_path != by_name):
+                plan.unused.append((entry.path, "the map gives it to more than one person (by path and by name, or "
+                                                "on two lines): used for no one", True))
+                continue
+            key = by_path if by_path is not None else str(by_name)
         else:
             if not JPEG_NAME.fullmatch(name):
                 plan.unused.append((entry.path, "not a .jpg file", False))

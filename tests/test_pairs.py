@@ -247,3 +247,20 @@ def test_a_folder_named_like_a_formula_is_never_a_formula_in_the_plan(school, tm
     school.put_photo("'=SUM(1+1)", jpeg_bytes("a folder spelled with the quote"))
     again = school.migrate("--migrate", "--pairs", str(plan), "--dry-run")
     assert again.code == 2 and "is how 2 folders are shown" in again.text, again.text
+
+
+def test_the_review_page_never_shows_another_childs_photos_for_an_invalid_id(school, tmp_path):
+    """Found by an adversarial review: a candidate whose id was "sB/" (a stray slash) showed the photos of the
+    student whose id is sB."""
+    r = Reseed(school)
+    r.child("carl", "Carl Xu", date_of_birth="2015-01-01")
+    r.commit()
+    bob = school.new_student("Bob Ray", student_id="sB")
+    school.put_photo("sB", jpeg_bytes("bob's own face"))
+    school.seed([bob, {"student_id": "sB/", "name": "Carl Xu", "date_of_birth": "2015-01-01", "photo": None}])
+    page = tmp_path / "review.html"
+
+    school.migrate("--list", "--html", str(page))
+
+    import base64
+    assert base64.b64encode(jpeg_bytes("bob's own face")).decode() not in page.read_text()

@@ -280,3 +280,39 @@ def test_an_old_stores_quarantine_is_never_a_source(school, tmp_path):
         assert school.photo_of(ann["student_id"]) is None
         unused = {u["file"]: u["why"] for u in result.json["photo_source"]["unused"]}
         assert len(unused) == 2 and all("hidden" in why for why in unused.values()), unused
+
+
+def test_a_map_that_gives_one_file_to_two_students_gives_it_to_no_one(school, tmp_path):
+    """Found by an adversarial review: the map's second row for IMG_1.jpg silently won, and Bob got Ann's
+    picture, exit 0."""
+    ann = school.new_student("Ann", student_number="1001")
+    bob = school.new_student("Bob", student_number="1002")
+    seeded(school, ann, bob, with_photos=(ann["student_id"],))
+    archive = tmp_path / "pd.zip"
+    make_zip(archive, {"IMG_1.jpg": jpeg_bytes("ann on picture day"), "day/IMG_2.jpg": jpeg_bytes("who?")})
+    index = tmp_path / "map.csv"
+    index.write_bytes('\ufeff"file";"student_number"\r\n"IMG_1.jpg";"1001"\r\n"IMG_1.jpg";"1002"\r\n'
+                      '"day/IMG_2.jpg";"1001"\r\n"IMG_2.jpg";"1002"\r\n'.encode("utf-8"))
+
+    result = school.restore("--photo-source", str(archive), "--source-map", str(index),
+                            "--source-key", "student_number", "--json")
+
+    assert school.photo_of(bob["student_id"]) is None
+    assert result.code == 1, result.text
+    unused = {u["file"]: u for u in result.json["photo_source"]["unused"]}
+    assert unused["IMG_1.jpg"]["needs_a_person"] and unused["day/IMG_2.jpg"]["needs_a_person"], unused
+
+
+def test_a_key_field_is_never_read_as_a_tree_of_ids(school, tmp_path):
+    """Found by an adversarial review: ids and student numbers look alike (both numbers); with
+    --source-key student_number, folders named 2002/ were still read as student ids, and Bob got Ann's photo."""
+    ann = school.new_student("Ann", student_id="1001", student_number="2002")
+    bob = school.new_student("Bob", student_id="2002", student_number="1001")
+    seeded(school, ann, bob)
+    archive = tmp_path / "picture-day.zip"
+    make_zip(archive, {"2002/profile.jpg": jpeg_bytes("ann, filed by her number")})
+
+    result = school.restore("--photo-source", str(archive), "--source-key", "student_number", "--json")
+
+    assert school.photo_of(bob["student_id"]) is None, "Ann's photo on Bob"
+    assert result.json["photo_source"]["layout"].startswith("a picture-day delivery")

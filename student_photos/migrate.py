@@ -261,8 +261,6 @@ class Migrator:
             if not staged:
                 return
             journal = self.journal_of()  # opened at the first change: a run with nothing to do writes nothing
-            for folder in made:
-                journal.add({"type": "dir", "path": os.path.relpath(folder, self.store.root)})
             for work, rel, copy in staged:
                 journal.add({"type": "file", "path": f"students/{work.student.student_id}/{rel}",
                                       "size": copy.size, "sha256": copy.sha256,
@@ -314,6 +312,12 @@ class Migrator:
                     built = join(built, part)
                     if built not in needed:
                         needed.append(built)
+            to_make = [folder for folder in needed if not os.path.lexists(folder)]
+            if to_make:  # named in the journal before they exist: an undo of a killed run finds them too
+                journal = self.journal_of()
+                for folder in to_make:
+                    journal.add({"type": "dir", "path": os.path.relpath(folder, self.store.root)})
+                journal.write()
             created.update(folder for folder in needed if ensure_dir(folder, dry_run=False))
             made.extend(folder for folder in needed if folder in created)
         for folder in sorted(folders - created - self.swept):
@@ -652,6 +656,8 @@ async def run_migrate(settings: Settings, options: MigrateOptions, progress: Pro
         report = MigrateReport(run.info, options.match)
         try:
             book = MatchBook(settings.match_fields)
+            if options.mode.writes:  # a killed clean's folder goes back before the folders are listed
+                recover_interrupted_cleans(run.store)
             try:
                 await _decide(run, options, book, report, stop)
                 progress.orphans_found(report)
@@ -714,8 +720,9 @@ async def _act(run: Session, options: MigrateOptions, book: MatchBook, report: M
     store = run.store
     journal = None
     if options.mode.writes:
-        recover_interrupted_cleans(store)
         journal = lambda: run.start_journal(match=options.match, pairs_file=report.pairs_file)  # noqa: E731
+        if report.pairs_file:  # its decisions are audit lines from the start: the run has a journal to undo them
+            journal()
     audit = AuditLog(store, report.pairs_file, run.info.run_id, lambda student: book.person_of_row(student.row))
     if options.mode.writes and report.pairs_file:
         audit.vetoes(report.pairs_file.get("vetoed", []))

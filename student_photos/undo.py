@@ -25,7 +25,16 @@ from .errors import ToolError
 from .journal import Journal, RunRecord, find_run, list_runs, read_journal
 from .report import ABSENT, EXIT_OK, EXIT_PROBLEMS, Action, LinkChange, Mode, Progress, RunInfo, StopFlag
 from .session import session
-from .store import PhotoStore, StoreProblem, fsync_dir, make_dirs, place_copy, sha256_file, stage_copy
+from .store import (
+    PhotoStore,
+    StoreProblem,
+    fsync_dir,
+    make_dirs,
+    place_copy,
+    sha256_file,
+    stage_copy,
+    sweep_temporaries,
+)
 
 BATCH = 1000
 _ASIDE_NUMBERS = itertools.count()
@@ -133,6 +142,7 @@ async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, pr
             if links and not stop.requested:
                 await undo.revert_links(await database.get(), links, stop)
         undo.remove_filled()
+        undo.sweep_temporaries()
         undo.remove_dirs()
         if reviewed is not None and reviewed.get("sha256") and not stop.requested:
             _retract(store, reviewed, run_id, run.info.run_id or "", dry_run, report)
@@ -156,7 +166,8 @@ def _retract(store: PhotoStore, reviewed: dict, run_id: str, undo_id: str, dry_r
     if audit.error:
         report.left.append(f"{what} still stand: {audit.error}")
     else:
-        report.notes.append(f"took back {what}: later runs decide those folders by the identity rule again")
+        report.notes.append(f"took back {what}: later runs decide those folders by the identity rule again, unless "
+                            "another run (see --history) applied the same decisions")
 
 
 class _LazyDatabase:
@@ -184,6 +195,7 @@ class _Undo:
     def __init__(self, store: PhotoStore, journal: Journal | None, report: UndoReport, dry_run: bool) -> None:
         self.store, self.journal, self.report, self.dry_run = store, journal, report, dry_run
         self.dirs: list[dict] = []
+        self.placed_paths: list = []  # (folders to sweep of a killed run's temporaries)
         self.from_sources: list[dict] = []  # files a photo source filled: their source is a member of an archive
 
     def _intent(self, entry: dict) -> None:
@@ -235,6 +247,7 @@ class _Undo:
 
     # ---- files ----
     def remove_placed(self, entry: dict) -> None:
+        self.placed_paths.append(entry.get("path"))
         path = _inside(self.store, entry.get("path"))
         source = _inside(self.store, entry.get("source"))
         shown = entry.get("path")
@@ -391,6 +404,17 @@ class _Undo:
                                             "changed, so this may be the only copy; left")
                 else:
                     self._remove(path, entry)
+
+    def sweep_temporaries(self) -> None:
+        """Temporary copies a killed run left in the folders it made or placed files in (never a finished file)."""
+        if self.dry_run:
+            return
+        folders = {str(e.get("path", "")) for e in self.dirs} | \
+            {str(p).rsplit("/", 1)[0] for p in self.placed_paths if "/" in str(p)}
+        for folder in folders:
+            path = _inside(self.store, folder)
+            if path is not None and os.path.isdir(path) and not os.path.islink(path):
+                sweep_temporaries(path)
 
     def remove_dirs(self) -> None:
         """Folders the run created, removed again only where they are empty (deepest first)."""

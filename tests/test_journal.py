@@ -122,7 +122,7 @@ def test_undo_refuses_an_unknown_run_id(school):
         assert result.code == 2 and "see --history" in result.err
 
 
-@pytest.mark.parametrize("moment", ["staged", "placed"])
+@pytest.mark.parametrize("moment", ["folders", "staged", "placed"])
 def test_kill_9_mid_migration_then_undo_and_rerun_agree_with_the_disk(school, moment):
     r = Reseed(school)
     for i in range(70):
@@ -138,7 +138,8 @@ def test_kill_9_mid_migration_then_undo_and_rerun_agree_with_the_disk(school, mo
     def ready() -> bool:
         if moment == "placed":
             return any(p.exists() for p in profiles)
-        return journal.is_dir() and any('"type": "file"' in p.read_text() for p in journal.iterdir())
+        marker = '"type": "dir"' if moment == "folders" else '"type": "file"'
+        return journal.is_dir() and any(marker in p.read_text() for p in journal.iterdir())
 
     proc = subprocess.Popen([sys.executable, str(ROOT / "migrate_orphaned_photos.py"), "--migrate"],
                             env={**os.environ, **school.env()}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -159,6 +160,9 @@ def test_kill_9_mid_migration_then_undo_and_rerun_agree_with_the_disk(school, mo
 
     assert undo.code == 0, undo.text
     assert not any(p.exists() for p in profiles), "every copy the killed run placed is taken back"
+    # found by an adversarial review: the killed run's temporary copies and new folders were left behind
+    assert not list(school.students_dir.rglob("*.partial")), "an undo sweeps the killed run's temporaries"
+    assert not any(school.folder(r.new_id(k)).exists() for k in r.new), "and removes the folders it made"
     assert all(school.photo_of(r.old_id(k)) == r.photos[k] for k in r.photos), "the sources are untouched"
     rerun = school.migrate("--migrate")
     assert rerun.code == 0, rerun.text
@@ -307,3 +311,40 @@ def test_a_rerun_of_an_undo_killed_after_moving_a_file_aside_finishes_it(school)
     assert result.code == 0, result.text
     assert not placed.exists() and not list(placed.parent.glob(".profile.jpg.undoing-*"))
     assert school.photo_of(r.old_id("a")) == r.photos["a"]
+
+
+def test_a_pairs_run_that_only_vetoes_has_a_run_to_undo(school, tmp_path):
+    """Found by an adversarial review: a --pairs run whose only effect was its "none" rows wrote them before it
+    had a journal, so it printed no run id and could never be undone."""
+    from test_pairs import save_as_spreadsheet
+    r = Reseed(school)
+    r.child("sam", "Sam Lee", date_of_birth="2015-05-05")
+    r.commit()
+    plan = tmp_path / "plan.csv"
+    save_as_spreadsheet(plan, [{"orphan": r.old_id("sam"), "student_id": "none"}])
+    applied = school.migrate("--migrate", "--pairs", str(plan), "--json")
+    assert applied.json.get("run_id"), applied.text
+    assert school.photo_of(r.new_id("sam")) is None
+
+    undo = school.migrate("--undo", applied.json["run_id"])
+    assert undo.code == 0, undo.text
+    later = school.migrate("--migrate", "--json")
+    assert later.json["orphans"][0]["decision"] == "migrated", "the veto was taken back: the rule decides again"
+
+
+def test_a_rerun_of_a_killed_clean_finishes_it_in_one_run(school):
+    """Found by an adversarial review: the rerun put the killed clean's moved-aside folder back after it had
+    listed the folders, so it said all done with the old folder still there."""
+    from student_photos.migrate import DELETING_PREFIX
+    r = Reseed(school)
+    r.child("a", "Kid A", date_of_birth="2015-01-01")
+    r.commit()
+    assert school.migrate("--migrate").code == 0
+    old = school.folder(r.old_id("a"))
+    old.rename(school.students_dir / f"{DELETING_PREFIX}{r.old_id('a')}.0badc0de")  # where a kill left it
+
+    result = school.migrate("--clean", "--confirm", "--json")
+
+    assert result.code == 0, result.text
+    assert not old.exists() and not list(school.students_dir.glob(f"{DELETING_PREFIX}*"))
+    assert school.photo_of(r.new_id("a")) == r.photos["a"]

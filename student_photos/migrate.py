@@ -251,13 +251,12 @@ class Migrator:
 
     def copy(self, works: list[OrphanWork]) -> None:
         staged: list[tuple[OrphanWork, str, StagedCopy]] = []
-        made: list[str] = []  # folders this run created (an undo removes them again where they are empty)
         placed = 0
         try:
             for work in works:
                 if self.stop.requested:  # the file in hand is finished; the rest waits for a rerun
                     break
-                self._guarded(work, lambda w: self._stage(w, staged, made))
+                self._guarded(work, lambda w: self._stage(w, staged))
             if not staged:
                 return
             journal = self.journal_of()  # opened at the first change: a run with nothing to do writes nothing
@@ -294,7 +293,7 @@ class Migrator:
             work.report.errors.append(str(exc) if isinstance(exc, StoreProblem) else
                                       f"{exc.strerror or exc}: {getattr(exc, 'filename', '')}")
 
-    def _stage(self, work: OrphanWork, staged: list, made: list[str]) -> None:
+    def _stage(self, work: OrphanWork, staged: list) -> None:
         # plain string paths: this runs for every file of a district migration
         source_dir = os.path.join(self.students, work.report.name)
         target_dir = os.fspath(self.store.student_dir(work.student.student_id))
@@ -319,7 +318,6 @@ class Migrator:
                     journal.add({"type": "dir", "path": os.path.relpath(folder, self.store.root)})
                 journal.write()
             created.update(folder for folder in needed if ensure_dir(folder, dry_run=False))
-            made.extend(folder for folder in needed if folder in created)
         for folder in sorted(folders - created - self.swept):
             sweep_temporaries(folder)
             self.swept.add(folder)

@@ -100,6 +100,11 @@ async def prepare_source(settings: Settings, path: str, key_field: str, map_file
         tree = [(e, TREE.fullmatch(e.path)) for e in entries]
         top = [(e, TOP.fullmatch(e.path)) for e in entries]
         by_id = key_field == "student_id"  # a tree names its folders by id: never when a key field was asked for
+        looks_like_tree = any(m for _, m in tree) or (entries and sum(1 for _, m in top if m) * 2 >= len(entries))
+        if map_file is None and not by_id and looks_like_tree:
+            raise SourceError(f"The photo source {where} is a tree of folders (ID/profile.jpg), but --source-key "
+                              f"{key_field} names flat files by that field: name the files by it, or give a "
+                              "--source-map, or leave out --source-key if the folders are student ids")
         if map_file is None and by_id and any(m for _, m in tree):
             plan = SourcePlan(source, "a copy of the photo tree (students/{id}/...)", "student_id")
             await _assign_tree(settings, plan, tree, plans, current_ids)
@@ -194,10 +199,11 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
             name, key = row.values["file"], row.values[field_name]
             if name and key:
                 if keys.get(name, key) != key:  # one file for two people: whose it is is not known
-                    plan.unused.append((name, f"line {row.line} of the map names it again for another "
-                                              f"{field_name} ({keys[name]}, then {key}): used for no one", True))
+                    if keys[name]:
+                        plan.unused.append((name, f"line {row.line} of the map names it again for another "
+                                                  f"{field_name} ({keys[name]}, then {key}): used for no one", True))
                     key = ""
-                keys[name] = key if keys.get(name, key) == key else ""
+                keys[name] = key
             if name and name not in names:
                 plan.unused.append((name, f"line {row.line} of the map names a file the source does not hold", True))
     index = await _key_index(settings, field_name, plans, current_ids)

@@ -414,7 +414,10 @@ class _Undo:
         for folder in folders:
             path = _inside(self.store, folder)
             if path is not None and os.path.isdir(path) and not os.path.islink(path):
-                sweep_temporaries(path)
+                try:
+                    sweep_temporaries(path)
+                except OSError as exc:  # a folder it may not read or change: said, and the undo goes on
+                    self.report.left.append(f"{folder}: temporary copies could not be removed ({exc.strerror or exc})")
 
     def remove_dirs(self) -> None:
         """Folders the run created, removed again only where they are empty (deepest first)."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from .console import printable
 from .errors import ToolError
-from .identity import Verdict
+from .identity import Verdict, name_key
 from .links import ATTENDANCE, PROFILE
 from .matching import MatchBook, Orphan, Student
 from .records import is_safe_id
@@ -125,6 +125,12 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
         if orphan is None or name is None:
             bad.append(f"{where}: {shown!r} is not an orphaned folder (it does not exist, or a current student has "
                        "that id)")
+            continue
+        shown_old = row.values.get("old_name", "").strip()
+        if shown_old and name_key(shown_old) != name_key(orphan.old_name):  # the plan wrote the folder's old name
+            bad.append(f"{where}: the row's old_name {shown_old!r} is not folder {shown}'s "
+                       f"({orphan.old_name or 'no old record'}): was the row's folder id changed (a spreadsheet drops "
+                       "leading zeros) or the rows sorted apart? Make the plan again")
             continue
         if name in orphans_seen:
             bad.append(f"{where}: orphan {shown} is already paired on line {orphans_seen[name]}")

@@ -264,3 +264,22 @@ def test_the_review_page_never_shows_another_childs_photos_for_an_invalid_id(sch
 
     import base64
     assert base64.b64encode(jpeg_bytes("bob's own face")).decode() not in page.read_text()
+
+
+def test_a_folder_id_a_spreadsheet_changed_is_caught_by_the_rows_old_name(school, tmp_path):
+    """Found by an adversarial review: Excel turned folder 00417 into 417, which is another folder (with no old
+    record); the row, still naming Amy, carried the stranger's photo to her."""
+    r = Reseed(school)
+    r.child("amy", "Amy Adams", date_of_birth="2015-01-01", old_id="00417")
+    r.commit()
+    school.put_photo("417", jpeg_bytes("a stranger's face"))
+    plan = tmp_path / "plan.csv"
+    school.migrate("--list", "--csv", str(plan))
+    rows = read_plan(plan)
+    amy = next(row for row in rows if row["orphan"] == "00417")
+    save_as_spreadsheet(plan, [{**row, "orphan": "417"} if row is amy else row for row in rows])
+
+    result = school.migrate("--migrate", "--pairs", str(plan))
+
+    assert result.code == 2 and "old_name" in result.text and "leading zeros" in result.text, result.text
+    assert school.photo_of(r.new_id("amy")) is None

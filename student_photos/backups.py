@@ -285,3 +285,14 @@ def named_backup(backup_file: str) -> Path:
 
 def display(record: StudentRecord | InvalidEntry) -> str:
     return display_name(record.name)
+
+
+def refuse_unread_backups(skipped: Sequence, ignored: Sequence, still_reports: str) -> None:
+    """A run that would write changes nothing while a backup was not read (unusable, or named like one but
+    not quite): it may be the very record that says who an id was. ``skipped``/``ignored``: notes with ``file``."""
+    unread = [note.file for note in (*skipped, *ignored)]
+    if unread:
+        raise BackupError(f"Nothing was changed: {len(unread)} file(s) in the backup folder could not be read as "
+                          f"backups ({', '.join(unread[:3])}), and who each id was may be in them. Repair, rename "
+                          "(seed_backup_YYYYMMDD_HHMM.json) or move them out of the backup folder, then run again; "
+                          f"{still_reports} still reports")

@@ -23,10 +23,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .backups import list_backups, read_backup
+from .backups import list_backups, read_backup, refuse_unread_backups
 from .config import Settings
 from .db import Database
-from .errors import BackupError, PhotoRootError, ScratchError
+from .errors import PhotoRootError, ScratchError
 from .identity import Person, Verdict, compare, name_key
 from .journal import Journal
 from .links import ATTENDANCE, PROFILE
@@ -554,20 +554,15 @@ def reviewed_pairings(store: PhotoStore) -> dict[str, Reviewed]:
     such a run takes back what that run recorded; a later decision giving a student another folder sends the
     folder an earlier one gave them to no one (a student never receives two)."""
     decided: list[tuple[str, Reviewed, object, object]] = []  # (old id, decision, run id, file's SHA-256)
-    retracted_runs: set = set()
-    retracted_files: set = set()  # (an undo written before lines carried their run id)
     with contextlib.suppress(OSError), open(store.root / AUDIT_DIR / "audit.jsonl", encoding="utf-8",
                                             errors="surrogateescape") as handle:
         for line in handle:
             with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
                 entry = json.loads(line)
-                if entry.get("retracts_run"):
-                    retracted_runs.add(entry["retracts_run"])  # (and lines written before they carried a run id)
-                    decided = [d for d in decided if d[2] != entry["retracts_run"] and
-                               (d[2] is not None or d[3] != entry.get("retracts"))]
-                elif entry.get("retracts"):
-                    retracted_files.add(entry["retracts"])
-                    decided = [d for d in decided if d[2] is not None or d[3] != entry["retracts"]]
+                if entry.get("retracts_run") or entry.get("retracts"):  # an undo: that run's lines, and lines
+                    run, sha = entry.get("retracts_run"), entry.get("retracts")  # from before run ids, by file
+                    decided = [d for d in decided if not (d[2] is not None and d[2] == run) and
+                               not (d[2] is None and sha is not None and d[3] == sha)]
                 elif entry.get("paired_by") == "pairs file":
                     vetoed = bool(entry.get("vetoed"))
                     key = entry.get("student_key") if "student_key" in entry else name_key(entry.get("student"))
@@ -575,12 +570,14 @@ def reviewed_pairings(store: PhotoStore) -> dict[str, Reviewed]:
                     decided.append((str(entry["old_id"]), Reviewed(None if vetoed else str(entry["new_id"]), person),
                                     entry.get("run_id"), (entry.get("pairs_file") or {}).get("sha256")))
     found: dict[str, Reviewed] = {}
+    holder: dict[str, str] = {}  # student -> the old folder a person gave them last
     for old_id, reviewed, _, _ in decided:
         found[old_id] = reviewed
         if reviewed.new_id is not None:
-            for other, earlier in list(found.items()):
-                if other != old_id and earlier.new_id == reviewed.new_id:
-                    found[other] = Reviewed(None)  # a later reviewed file gave that student this folder
+            earlier = holder.get(reviewed.new_id)
+            if earlier is not None and earlier != old_id and found[earlier].new_id == reviewed.new_id:
+                found[earlier] = Reviewed(None)  # a later reviewed file gave that student this folder
+            holder[reviewed.new_id] = old_id
     return found
 
 
@@ -694,12 +691,8 @@ async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report
     meter.done()
     check_database_size(settings, book.current_count, report.backups_used[0] if report.backups_used else None,
                         newest)
-    unread = [n.file for n in (*report.backups_skipped, *report.backups_ignored)]
-    if unread and options.mode.writes:  # a backup not read may be the one that says who an old id was
-        raise BackupError(f"Nothing was changed: {len(unread)} file(s) in the backup folder could not be read as "
-                          f"backups ({', '.join(unread[:3])}), and who each old id was may be in them. Repair, "
-                          "rename (seed_backup_YYYYMMDD_HHMM.json) or move them out of the backup folder, then run "
-                          "again; --list still reports")
+    if options.mode.writes:
+        refuse_unread_backups(report.backups_skipped, report.backups_ignored, "--list")
     if options.match == "order":
         report.order_pairing = [(folder, s.student_id, s.name) for folder, s in book.decide_by_order()]
         return

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .backups import BackupUnusable, list_backups, named_backup, read_backup
+from .backups import BackupUnusable, list_backups, named_backup, read_backup, refuse_unread_backups
 from .config import Settings
 from .db import Database, decode_value
 from .deep import DeepCheck, findings_as_problems
@@ -942,13 +942,8 @@ async def run_restore(settings: Settings, options: RestoreOptions, progress: Pro
 def _refuse_if_implausible(run: Session, options: RestoreOptions, census: Census, report: RestoreReport) -> None:
     """Checks that come before any write: a refused run writes nothing."""
     check_database_size(run.settings, census.documents, report.backup_name, report.backup_students)
-    unread = [n.file for n in (*report.backups_skipped, *report.backups_ignored)]
-    if unread and run.mode.writes:  # a backup not read may be the one that says an id was someone else's
-        from .errors import BackupError
-        raise BackupError(f"Nothing was changed: {len(unread)} file(s) in the backup folder could not be read as "
-                          f"backups ({', '.join(unread[:3])}), and who each id was may be in them. Repair, rename "
-                          "(seed_backup_YYYYMMDD_HHMM.json) or move them out of the backup folder, then run again; "
-                          "--verify-only still reports")
+    if run.mode.writes:
+        refuse_unread_backups(report.backups_skipped, report.backups_ignored, "--verify-only")
     if run.root_exists and census.any_photo_set and not options.force and students_dir_is_empty(run.store):
         raise PhotoRootError(f"{run.store.students} is empty but the database links photos "
                              "(is the share mounted?); use --force to rebuild it anyway")

@@ -100,15 +100,15 @@ async def prepare_source(settings: Settings, path: str, key_field: str, map_file
         tree = [(e, TREE.fullmatch(e.path)) for e in entries]
         top = [(e, TOP.fullmatch(e.path)) for e in entries]
         by_id = key_field == "student_id"  # a tree names its folders by id: never when a key field was asked for
-        looks_like_tree = any(m for _, m in tree) or (entries and sum(1 for _, m in top if m) * 2 >= len(entries))
-        if map_file is None and not by_id and looks_like_tree:
+        mostly_top = bool(entries) and sum(1 for _, m in top if m) * 2 >= len(entries)  # "{id}/..." at the top
+        if map_file is None and not by_id and (mostly_top or any(m for _, m in tree)):
             raise SourceError(f"The photo source {where} is a tree of folders (ID/profile.jpg), but --source-key "
                               f"{key_field} names flat files by that field: name the files by it, or give a "
                               "--source-map, or leave out --source-key if the folders are student ids")
         if map_file is None and by_id and any(m for _, m in tree):
             plan = SourcePlan(source, "a copy of the photo tree (students/{id}/...)", "student_id")
             await _assign_tree(settings, plan, tree, plans, current_ids)
-        elif map_file is None and by_id and entries and sum(1 for _, m in top if m) * 2 >= len(entries):
+        elif map_file is None and by_id and mostly_top:
             plan = SourcePlan(source, "a copy of the photo tree ({id}/... at the top)", "student_id")
             await _assign_tree(settings, plan, top, plans, current_ids)
         else:

@@ -196,6 +196,7 @@ class _Undo:
         self.store, self.journal, self.report, self.dry_run = store, journal, report, dry_run
         self.dirs: list[dict] = []
         self.placed_paths: list = []  # (folders to sweep of a killed run's temporaries)
+        self._aside: dict[Path, list[str]] = {}  # folder -> names a killed undo moved aside there
         self.from_sources: list[dict] = []  # files a photo source filled: their source is a member of an archive
 
     def _intent(self, entry: dict) -> None:
@@ -273,11 +274,12 @@ class _Undo:
     def _put_back_moved_aside(self, path: Path) -> None:
         """An undo killed between moving a file aside and removing it: the file goes back to its place (then it
         is checked as any other), or stays aside, named, if something is there now."""
-        try:
-            aside = [e.name for e in os.scandir(path.parent) if e.name.startswith(f".{path.name}.undoing-")]
-        except OSError:
-            return
-        for name in aside:
+        if path.parent not in self._aside:  # one listing per folder, not one per file the run placed
+            try:
+                self._aside[path.parent] = [e.name for e in os.scandir(path.parent) if ".undoing-" in e.name]
+            except OSError:
+                self._aside[path.parent] = []
+        for name in [n for n in self._aside[path.parent] if n.startswith(f".{path.name}.undoing-")]:
             if os.path.lexists(path) or self.dry_run:
                 self.report.left.append(f"{path.name}: an interrupted undo left {name} beside it; check it by hand")
                 continue

@@ -8,6 +8,8 @@ import json
 import shutil
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_migrate import Reseed
 from test_pairs import jordans, save_as_spreadsheet
 
@@ -199,3 +201,36 @@ def test_a_timeout_the_driver_would_read_as_for_ever_is_refused(school, name, va
     school.write_backup([])
     result = school.restore("--verify-only", **{name: value})
     assert result.code == 2 and name in result.err, result.text
+
+
+LINES = st.lists(st.one_of(
+    st.builds(lambda o, n, r: {"paired_by": "pairs file", "old_id": o, "new_id": n, "run_id": r,
+                               "pairs_file": {"sha256": r}},
+              st.sampled_from("abcd"), st.sampled_from("STU"), st.sampled_from(["r1", "r2", "r3"])),
+    st.builds(lambda o, r: {"paired_by": "pairs file", "old_id": o, "vetoed": True, "run_id": r,
+                            "pairs_file": {"sha256": r}}, st.sampled_from("abcd"), st.sampled_from(["r1", "r2"])),
+    st.builds(lambda r: {"retracts_run": r, "retracts": r, "files": []}, st.sampled_from(["r1", "r2", "r3"]))),
+    max_size=14)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=LINES)
+def test_reviewed_pairings_never_give_a_student_two_folders_and_follow_the_latest_decision(tmp_path_factory, lines):
+    store = PhotoStore(tmp_path_factory.mktemp("audit"))
+    write_audit(store, *lines)
+    found = decisions(store)
+    given = [n for n in found.values() if n is not None]
+    assert len(given) == len(set(given)), found
+    live = []  # the rule, stated plainly: undone runs' lines gone, then the latest line per folder ...
+    for line in lines:
+        if "retracts_run" in line:
+            live = [x for x in live if x["run_id"] != line["retracts_run"]]
+        else:
+            live.append(line)
+    latest = {x["old_id"]: (at, x) for at, x in enumerate(live)}
+    for old_id, (at, line) in latest.items():
+        if line.get("vetoed"):
+            assert found[old_id] is None
+        else:  # ... given the student unless a later line gave that student another folder
+            later = [x for x in live[at + 1:] if x.get("new_id") == line["new_id"] and x["old_id"] != old_id]
+            assert found[old_id] == (None if later else line["new_id"]), (found, line)

@@ -25,7 +25,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -437,3 +437,61 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
         reasons = sorted({j.reason for j in differing_namesakes})
         return Choice(Outcome.NONE, f"a current student has this name but {'; '.join(reasons)}")
     return Choice(Outcome.NONE, "no current student has this name (left the school?)")
+
+
+# ---------------------------------------------------------------- old folders with no usable name
+MAX_UNNAMED_OLD = 50  # old folders whose records lack a usable name: each is compared with every match
+
+
+def unnamed_old_record(records: Sequence[Person], fields: Sequence[str]) -> tuple[Person, ...]:
+    """Who an old id could be when some record of it has no usable name (so no name proves or rules it out):
+    its records' fields merged, the names left out; or, when the records disagree, each record as it is
+    (either may be the folder's). ``()`` when every record has a usable name (the name rule applies)."""
+    if all(r.name is not None for r in records):
+        return ()
+    merged = merge_history((Person("", r.codes) for r in records), fields)  # "": one name, so fields alone decide
+    if merged.person is not None:
+        return (Person(None, merged.person.codes),)
+    return tuple(records)
+
+
+@dataclass(frozen=True, slots=True)
+class Rival:
+    folder: str | None  # None: too many to compare one by one
+    reason: str
+
+
+@dataclass
+class UnnamedOld:
+    """Old folders (an orphaned folder's old id) with a record that has no usable name. Such a record proves
+    nothing and blocks its namesakes, whoever they are: it fits every current student whose identifying fields
+    do not make it DIFFERENT (``compare``, as a nameless current record is treated), so it counts in the
+    one-to-one rule of migrate and restore alike. More than ``MAX_UNNAMED_OLD`` of them are not compared one by
+    one: every student then has a rival (fail closed), and the reason says so."""
+
+    fields: tuple[str, ...]
+    folders: dict[str, tuple[Person, ...]] = field(default_factory=dict)
+    too_many: bool = False
+
+    def add(self, folder: str, records: Sequence[Person]) -> None:
+        persons = unnamed_old_record(records, self.fields)
+        if not persons or self.too_many:
+            return
+        if len(self.folders) >= MAX_UNNAMED_OLD:
+            self.too_many = True
+            self.folders.clear()  # never compared: every student has a rival
+            return
+        self.folders[folder] = persons
+
+    def rival(self, student: Person, besides: str | None = None) -> Rival | None:
+        """Another old folder (not ``besides``) whose unnamed record could be this student."""
+        if self.too_many:
+            return Rival(None, f"more than {MAX_UNNAMED_OLD} orphaned folders have an old record with no usable "
+                               "name, too many to compare one by one, and any of them could be this student (is "
+                               "the name stored in another field?)")
+        for folder, persons in self.folders.items():
+            if folder != besides and any(compare(p, student, self.fields).verdict is not Verdict.DIFFERENT
+                                         for p in persons):
+                return Rival(folder, f"old folder {folder}, whose old record has no usable name, fits this "
+                                     "student too")
+        return None

@@ -4,7 +4,8 @@ The universe is every database document: a record with an invalid id, or an id h
 still counts as a possible owner (a match to it is reported, and moves nothing), so a namesake can
 never become the "unique" match for a photo that belongs to a record left out. An orphan's old record
 is every backup's record of its id, merged; records that disagree make it ambiguous or unknown.
-A pairing is one-to-one: no other orphan with a usable old record fits the student either.
+A pairing is one-to-one: no other orphan with a usable old record fits the student either, and no orphan
+whose old record has no usable name could be them (``identity.UnnamedOld``).
 
 A reseeded district has 200,000 current students and as many orphaned folders; held as Python
 objects they took over 400 MB. ``MatchBook`` keeps them in a private temporary SQLite file instead,
@@ -19,7 +20,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from .errors import ConfigError
-from .identity import Judgement, Outcome, Person, Verdict, agreeing_fields, choose, compare, merge_history
+from .identity import (
+    Judgement,
+    Outcome,
+    Person,
+    UnnamedOld,
+    Verdict,
+    agreeing_fields,
+    choose,
+    compare,
+    merge_history,
+)
 from .records import StudentRecord
 from .report import Decision
 
@@ -90,6 +101,7 @@ class MatchBook:
             CREATE TABLE ident (field INTEGER, code BLOB, row INTEGER);
         """)
         self.nameless: list[tuple[Student, Person]] = []
+        self.unnamed_old = UnnamedOld(self.fields)  # orphans whose old record has no usable name
         self.current_count = 0
         self.any_photo = False  # some database record links a photo (then an empty students/ means no share)
 
@@ -190,8 +202,20 @@ class MatchBook:
             self.db.executemany("UPDATE orphan SET old_name = ?, backup = ?, key = ?, codes = ?, state = ?, reason = ? "
                                 "WHERE name = ?", chunk)
 
+    def _load_unnamed_old(self) -> None:
+        """The orphans with an old record that has no usable name (identity.UnnamedOld): at most a few are read."""
+        rows = self.db.execute("""
+            SELECT h.orphan, h.key, h.codes FROM history h
+            WHERE h.orphan IN (SELECT orphan FROM history WHERE key IS NULL) AND h.orphan IN (SELECT name FROM orphan)
+            ORDER BY h.orphan, h.rank, h.rowid""")
+        for name, group in itertools.groupby(rows, key=lambda r: r[0]):
+            self.unnamed_old.add(_unpack(name) or "", [Person(_unpack(r[1]), r[2] or "") for r in group])
+            if self.unnamed_old.too_many:
+                break
+
     def decide_by_identity(self) -> None:
         self.merge_histories()
+        self._load_unnamed_old()
         rows = self.db.execute("""
             SELECT o.name, o.state, o.reason, o.key, o.codes, c.row, c.sid, c.receivable, c.name, c.codes
             FROM orphan o LEFT JOIN current c ON c.key = o.key AND o.key IS NOT NULL ORDER BY o.name""")
@@ -200,7 +224,7 @@ class MatchBook:
         for name, group in itertools.groupby(rows, key=lambda r: r[0]):
             pairing, fitting = self._decide(list(group))
             decisions.append((name, pairing))
-            fits.extend((name, row) for row in fitting)
+            fits.extend((name, row) if isinstance(row, int) else row for row in fitting)
             if len(decisions) >= WRITE_CHUNK:
                 self._store(decisions, fits)
                 decisions.clear()
@@ -219,8 +243,10 @@ class MatchBook:
             ((Decision.AMBIGUOUS.value, _pack(f"{n} orphaned folders fit current student {_unpack(sid)}"), name)
              for name, n, sid in shared))
 
-    def _decide(self, rows: list[tuple]) -> tuple[Pairing, list[int]]:
-        _, state, reason, key, codes = rows[0][:5]
+    def _decide(self, rows: list[tuple]) -> tuple[Pairing, list[int | tuple[bytes, int]]]:
+        """The orphan's pairing, and the students who fit it (a row; or (another orphan, row) for an orphan
+        with no usable name that fits the student this one matches)."""
+        name, state, reason, key, codes = rows[0][:5]
         if state is None:
             return UNKNOWN_ID, []
         if state != "ok":
@@ -229,10 +255,17 @@ class MatchBook:
         candidates = [(self._student(r[5:]), Person(_unpack(key), r[9] or "")) for r in rows if r[5] is not None]
         choice = choose(old, candidates + self.nameless, self.fields,
                         label=lambda s: f"{s.name or '(no name)'} ({s.student_id})")
-        fitting = [s.row for s in choice.fits]
+        fitting: list[int | tuple[bytes, int]] = [s.row for s in choice.fits]
         if choice.outcome is Outcome.MATCH:
             target = choice.target
             assert target is not None  # a match names its target
+            chosen = next(person for s, person in candidates + self.nameless if s is target)
+            rival = self.unnamed_old.rival(chosen, besides=_unpack(name))
+            if rival is not None:  # one-to-one: which folder is theirs is not known
+                if rival.folder is not None:
+                    fitting.append((_pack(rival.folder) or b"", target.row))  # a person reviewing it sees them
+                return Pairing(Decision.AMBIGUOUS, f"matches {target.name} ({target.student_id}), but "
+                                                   f"{rival.reason}: which folder is theirs is not known"), fitting
             if not target.receivable:
                 why = ("its student_id is held by more than one database document" if target.student_id and
                        len(self.students_with_id(target.student_id)) > 1 else "its student_id is not a valid id")

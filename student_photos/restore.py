@@ -30,11 +30,13 @@ from .db import Database, decode_value
 from .deep import DeepCheck, findings_as_problems
 from .errors import PhotoRootError
 from .identity import (
+    MAX_UNNAMED_OLD,
     Choice,
     History,
     Judgement,
     Outcome,
     Person,
+    UnnamedOld,
     Verdict,
     choose,
     compare,
@@ -427,28 +429,45 @@ def _conflict_text(entry: StudentRecord, backup: str, judged: Judgement) -> str:
             "this folder may be theirs, so nothing is relinked and the link is left as it is")
 
 
-def namesake_histories(settings: Settings, names: set[str], current: set[str], store: PhotoStore
-                       ) -> dict[str, dict[str, History]]:
+def namesake_histories(settings: Settings, names: set[str], current: set[str], store: PhotoStore,
+                       unnamed: UnnamedOld | None = None) -> dict[str, dict[str, History]]:
     """{name key: {old id: history}} for old ids (not in the database) with a folder (whatever it holds) whose
-    backup records carry one of these names: the old folders that could be these students'."""
-    if not names:
+    backup records carry one of these names: the old folders that could be these students'. ``unnamed``, if
+    given, is filled with the old folders that have a record with no usable name (they could be anyone)."""
+    if not names and unnamed is None:
         return {}
     ids: set[str] = set()
+    nameless: set[str] = set()
     for path in list_backups(settings.backup_dir).paths:
         with contextlib.suppress(BackupUnusable):
             for entry in read_backup(path, settings.match_fields):
-                if isinstance(entry, StudentRecord) and entry.student_id not in current and \
-                        entry.person.name in names and os.path.lexists(store.students / entry.student_id):
-                    ids.add(entry.student_id)
+                if not isinstance(entry, StudentRecord) or entry.student_id in current:
+                    continue
+                key = entry.person.name
+                wanted = key in names if key is not None else (unnamed is not None and entry.student_id not in
+                                                               nameless and len(nameless) <= MAX_UNNAMED_OLD)
+                if wanted and os.path.lexists(store.students / entry.student_id):
+                    (ids if key is not None else nameless).add(entry.student_id)
+    records = owner_records(settings, ids | nameless)
     found: dict[str, dict[str, History]] = defaultdict(dict)
-    for old_id, history in owner_histories(settings, ids).items():
+    for old_id in ids:
+        history = merge_history(records.get(old_id, []), settings.match_fields)
         if history.person is not None and history.person.name:
             found[history.person.name][old_id] = history
+    if unnamed is not None:
+        for old_id in sorted(nameless):  # more than MAX_UNNAMED_OLD of them: unnamed.too_many
+            unnamed.add(old_id, records.get(old_id, []))
     return found
 
 
 def owner_histories(settings: Settings, ids: set[str], skip: Iterable[str] = ()) -> dict[str, History]:
     """Every backup's records of these old ids, merged: who each id was (one more pass over the backups)."""
+    records = owner_records(settings, ids, skip)
+    return {old_id: merge_history(records.get(old_id, []), settings.match_fields) for old_id in ids}
+
+
+def owner_records(settings: Settings, ids: set[str], skip: Iterable[str] = ()) -> dict[str, list[Person]]:
+    """Every backup's records of these old ids, newest backup first (one more pass over the backups)."""
     records: dict[str, list[Person]] = defaultdict(list)
     if ids:
         skipped = set(skip)
@@ -464,7 +483,7 @@ def owner_histories(settings: Settings, ids: set[str], skip: Iterable[str] = ())
                 continue
             for old_id, person in found:
                 records[old_id].append(person)
-    return {old_id: merge_history(records.get(old_id, []), settings.match_fields) for old_id in ids}
+    return records
 
 
 # ---------------------------------------------------------------- 2. repair
@@ -636,6 +655,7 @@ class EvidenceJudge:
         self.settings, self.store, self.census, self.report = settings, store, census, report
         self._quarantine: set[tuple[str, int]] | None = None
         self._namesakes: dict[str, dict[str, History]] = {}  # name key -> old folders that could be theirs
+        self._unnamed: UnnamedOld | None = None  # old folders whose records have no usable name: anyone's
         self._wanted: list[Candidate] = []
         self._reviewed: dict | None = None  # old id -> migrate.Reviewed
 
@@ -772,25 +792,30 @@ class EvidenceJudge:
             return judged
         rival = self._rival_folder(old_id, plan)
         if rival:
-            return f"old folder {rival} fits this student too: which photo is theirs is not known"
+            return f"{rival}: which photo is theirs is not known"
         return None
 
     def _rival_folder(self, owner: str, plan: StudentPlan) -> str | None:
-        """Another old folder whose old record could be this student too (whatever it holds): one-to-one."""
+        """Why another old folder's record could be this student too (whatever it holds): one-to-one, as migrate.
+        A namesake's folder, or one whose old record has no usable name (identity.UnnamedOld)."""
         name = plan.record.person.name
         if name is None:
             return None
-        if name not in self._namesakes:
+        if name not in self._namesakes or self._unnamed is None:
             wanted = {n for c in self._wanted if (n := c.plan.record.person.name) is not None} | {name}
             wanted -= self._namesakes.keys()
-            found = namesake_histories(self.settings, wanted, self.census.current_ids, self.store)
+            unnamed = UnnamedOld(self.settings.match_fields) if self._unnamed is None else None
+            found = namesake_histories(self.settings, wanted, self.census.current_ids, self.store, unnamed)
             self._namesakes.update({n: found.get(n, {}) for n in wanted})
+            self._unnamed = self._unnamed or unnamed
         for old_id, history in self._namesakes.get(name, {}).items():
             if old_id == owner or history.person is None:
                 continue
             if compare(history.person, plan.record.person, self.settings.match_fields).verdict is not Verdict.DIFFERENT:
-                return old_id
-        return None
+                return f"old folder {old_id} fits this student too"
+        assert self._unnamed is not None
+        rival = self._unnamed.rival(plan.record.person, besides=owner)
+        return rival.reason if rival else None
 
     def _bytes_refusal(self, plan: StudentPlan, digest: tuple[str, int], elsewhere, histories: dict[str, History],
                        owner: str | None = None) -> str | None:

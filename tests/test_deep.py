@@ -372,3 +372,29 @@ def test_an_orphaned_folder_that_cannot_be_read_is_a_problem_too(school):
     assert result.code == 1, result.text
     (finding,) = result.json["deep"]
     assert finding["kind"] == "could not be compared" and "could not be read" in finding["evidence"]
+
+
+def test_a_photo_from_an_old_folder_when_an_unnamed_old_folder_fits_too_is_a_finding(school):
+    """Found by a review: the deep check asks the restore whether an old folder's photo is the child's own; an old
+    folder whose record has no usable name (a Cherokee Ꭺ in "Amy Smith") and the same birth date could be Amy's
+    too, so the photo from Amy's old folder is not proven hers. With a differing birth date it is."""
+    old_amy = {"student_id": "old-amy", "name": "Amy Smith", "date_of_birth": "2015-03-04",
+               "photo": "/api/photos/students/old-amy/profile.jpg"}
+    old_x = {"student_id": "old-x", "name": "\u13aamy Smith", "date_of_birth": "2015-03-04",
+             "photo": "/api/photos/students/old-x/profile.jpg"}
+    amy = school.new_student("Amy Smith", date_of_birth="2015-03-04")
+    school.put_photo("old-amy", jpeg_bytes("an amy smith"))
+    school.put_photo("old-x", jpeg_bytes("somebody"))
+    school.put_photo(amy["student_id"], jpeg_bytes("an amy smith"))
+    school.write_backup([old_amy, old_x])
+    school.seed([amy])
+
+    result = school.restore("--verify-only", "--deep", "--json", MIN_DATABASE_RATIO="0")
+
+    assert result.code == 1, result.text
+    (finding,) = result.json["deep"]
+    assert finding["kind"] == "photo of an orphan of another person" and finding["students"] == [amy["student_id"]]
+    assert "old folder old-x, whose old record has no usable name, fits this student too" in finding["evidence"]
+
+    school.write_backup([old_amy, {**old_x, "date_of_birth": "2016-06-06"}])
+    assert school.restore("--verify-only", "--deep", "--json", MIN_DATABASE_RATIO="0").json["deep"] == []

@@ -6,9 +6,12 @@ import io
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from student_photos.console import Console
 from student_photos.errors import ConfigError
+from student_photos.identity import MAX_UNNAMED_OLD, Person, Verdict, compare, merge_history
 from student_photos.matching import MAX_NAMELESS, MatchBook
 from student_photos.records import StudentRecord, id_problem
 from student_photos.report import Action, Decision, MigrateReport, Mode, OrphanReport, RunInfo
@@ -51,7 +54,7 @@ def test_identity_rules_one_to_one_and_every_orphan_in_name_order():
     old = [record("o-twin-a", "sam taylor", "2015-02-03"), record("o-alex", "Alex Kim"),
            record("o-ann", "Ann Lee", None, "S1"), record("o-bo-1", "Bo Chen", "2014-05-05"),
            record("o-bo-2", "Bo Chen", "2014-05-05"),
-           record("o-number", "Ann Lee", None, "S2"), record("o-noname", "  ")]
+           record("o-number", "Ann Lee", None, "S2")]  # (an unnamed old record would block them all: below)
     orphans = [r.student_id for r in old] + ["o-unknown", "o-empty"]
     result = decide(current, orphans, [(NEWEST, old)])
 
@@ -63,7 +66,6 @@ def test_identity_rules_one_to_one_and_every_orphan_in_name_order():
         assert result[twice][2:] == ("ambiguous", "2 orphaned folders fit current student n-bo", None)
     assert result["o-number"][2:4] == ("no current student",
                                        "a current student has this name but student_number differs")
-    assert result["o-noname"][2:4] == ("unknown", "the old record has no usable name")
     assert result["o-unknown"] == (None, None, "unknown", "no backup holds this old id", None)
     assert result["o-empty"][2] == "unknown", "decided from records alone; the survey says it holds nothing"
 
@@ -200,3 +202,90 @@ def test_streamed_json_with_no_orphans_is_one_document():
     console.migrate_report(report)
     document = json.loads(out.getvalue())
     assert document["orphans"] == [] and document["exit_code"] == 0 and document["orphans_found"] == 0
+
+
+# ---------------------------------------------------------------- old records with no usable name
+UNNAMED = "\u13aamy Smith"  # a Cherokee Ꭺ: it looks like "Amy Smith", and a mixed-script word is no usable name
+
+
+@pytest.mark.parametrize("backups", [1, 2], ids=["one-backup", "in-two-backups"])
+def test_an_orphan_whose_old_record_has_no_usable_name_blocks_a_match_it_could_be(backups):
+    """Found by a review: an old record with no usable name proves nothing and blocks its namesakes, but it was
+    never counted in the one-to-one rule, so Amy's folder was migrated while another folder could be hers."""
+    current = [record("n-amy", "Amy Smith", "2015-03-04", "S1")]
+    history = [(NEWEST, [record("o-amy", "Amy Smith", "2015-03-04"), record("o-x", UNNAMED, "2015-03-04")])]
+    history += [(OLDER, [record("o-x", UNNAMED, None, "S1")])] * (backups - 1)
+    result = decide(current, ["o-amy", "o-x"], history)
+    assert result["o-amy"][2] == "ambiguous" and result["o-amy"][4] is None, result["o-amy"]
+    assert "old folder o-x, whose old record has no usable name, fits this student too" in result["o-amy"][3]
+    assert result["o-x"][2] == "unknown", "the unnamed one itself proves nothing either"
+    empty = decide(current, ["o-amy", "o-noname"], [(NEWEST, [record("o-amy", "Amy Smith", "2015-03-04"),
+                                                                record("o-noname", "  ")])])
+    assert empty["o-noname"][2:4] == ("unknown", "the old record has no usable name")
+    assert empty["o-amy"][2] == "ambiguous", "a blank name and no fields: it could be anyone"
+
+
+@pytest.mark.parametrize("other", [record("o-x", UNNAMED, "2016-06-06"), record("o-x", UNNAMED, None, "S2"),
+                                   record("o-x", "Bob Ray")], ids=["birth-date-differs", "number-differs", "named"])
+def test_an_unnamed_old_record_that_a_field_rules_out_does_not_block(other):
+    current = [record("n-amy", "Amy Smith", "2015-03-04", "S1")]
+    result = decide(current, ["o-amy", "o-x"], [(NEWEST, [record("o-amy", "Amy Smith", "2015-03-04"), other])])
+    assert result["o-amy"][2:] == ("migrate", "same name and date_of_birth", "n-amy")
+
+
+def test_unnamed_old_records_that_disagree_block_if_either_could_be_the_student():
+    """Two backups hold two different unnamed records under one old id: the folder may be either's."""
+    current = [record("n-amy", "Amy Smith", "2015-03-04")]
+    history = [(NEWEST, [record("o-amy", "Amy Smith", "2015-03-04"), record("o-x", UNNAMED, "2016-06-06")]),
+               (OLDER, [record("o-x", UNNAMED, "2015-03-04")])]
+    result = decide(current, ["o-amy", "o-x"], history)
+    assert result["o-amy"][2] == "ambiguous" and "o-x" in result["o-amy"][3]
+
+
+def test_too_many_unnamed_old_records_block_every_match_and_say_why():
+    current = [record("n-amy", "Amy Smith", "2015-03-04")]
+    unnamed = [record(f"o-x{i:03d}", UNNAMED, "2016-06-06") for i in range(MAX_UNNAMED_OLD + 1)]  # all ruled out
+    result = decide(current, ["o-amy", *(r.student_id for r in unnamed)],
+                    [(NEWEST, [record("o-amy", "Amy Smith", "2015-03-04"), *unnamed])])
+    assert result["o-amy"][2] == "ambiguous", "too many to compare one by one: fail closed"
+    assert f"more than {MAX_UNNAMED_OLD} orphaned folders have an old record with no usable name" in result["o-amy"][3]
+    fewer = decide(current, ["o-amy", *(r.student_id for r in unnamed[1:])],
+                   [(NEWEST, [record("o-amy", "Amy Smith", "2015-03-04"), *unnamed[1:]])])
+    assert fewer["o-amy"][2] == "migrate", "up to the limit each is compared, and a differing birth date rules it out"
+
+
+NAMES = st.sampled_from(["Amy Smith", "Ben Cole", UNNAMED, "B\u0435n C\u13a4le", None])
+DOBS = st.sampled_from([None, "2015-03-04", "2016-06-06"])
+NUMBERS = st.sampled_from([None, "S1", "S2"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(current=st.lists(st.tuples(st.sampled_from(["Amy Smith", "Ben Cole"]), DOBS, NUMBERS), min_size=1,
+                        max_size=4),
+       old=st.lists(st.lists(st.tuples(NAMES, DOBS, NUMBERS), min_size=1, max_size=2), min_size=1, max_size=5))
+def test_no_folder_goes_to_a_student_an_unnamed_old_record_could_be(current, old):
+    """The one-to-one rule with unnamed old records, stated plainly: whenever a folder is migrated to a student,
+    no other orphan has a record with no usable name whose fields leave it possibly that student; and an
+    orphan with such a record is never migrated itself."""
+    students = [record(f"n-{i}", *c) for i, c in enumerate(current)]
+    history: list[tuple[str, list[StudentRecord]]] = [(f"seed_backup_2025010{rank}_0000.json", [])
+                                                      for rank in range(2)]
+    for i, records in enumerate(old):
+        for rank, values in enumerate(records):
+            history[rank][1].append(record(f"o-{i}", *values))
+    result = decide(students, [f"o-{i}" for i in range(len(old))], history)
+    persons = {s.student_id: s.person for s in students}
+    for orphan, (*_, decision, _reason, target) in result.items():
+        records = [record(orphan, *values).person for values in old[int(orphan[2:])]]
+        if any(p.name is None for p in records):
+            assert decision != "migrate", (orphan, result[orphan])
+        if decision != "migrate":
+            continue
+        for other, values in enumerate(old):
+            others = [record(f"o-{other}", *v).person for v in values]
+            if f"o-{other}" == orphan or all(p.name is not None for p in others):
+                continue
+            merged = merge_history([Person("", p.codes) for p in others], FIELDS).person
+            could_be = [Person(None, merged.codes)] if merged else others
+            assert all(compare(p, persons[target], FIELDS).verdict is Verdict.DIFFERENT for p in could_be), \
+                (orphan, target, f"o-{other}", result[orphan])

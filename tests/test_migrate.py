@@ -553,3 +553,28 @@ def test_a_folder_mounted_twice_is_not_a_copy_and_is_never_cleaned(school, tmp_p
     assert done.returncode == 1, done.stdout + done.stderr
     assert "mounted twice" in done.stdout
     assert (old / "attendance" / "2025-11-10_AM.jpg").exists()
+
+
+@pytest.mark.parametrize("other_birth", ["2015-03-04", None, "2016-06-06"], ids=["same", "none", "differs"])
+def test_an_old_folder_whose_record_has_no_usable_name_counts_in_the_one_to_one_rule(school, other_birth):
+    """Found by a review: an old record whose name is unusable (a Cherokee Ꭺ in "Amy Smith") proves nothing and
+    blocks its namesakes, yet it was not counted in the one-to-one rule, so Amy's folder was migrated while the
+    unnamed folder could be hers. A birth date that differs rules the unnamed one out: no needless refusal."""
+    r = Reseed(school)
+    r.child("amy", "Amy Smith", date_of_birth="2015-03-04")
+    r.child("x", "\u13aamy Smith", stays=False, **({"date_of_birth": other_birth} if other_birth else {}))
+    r.commit()
+
+    result = school.migrate("--migrate", "--json")
+
+    orphans = orphans_by_name(result.json)
+    assert orphans[r.old_id("x")]["decision"] == "unknown"
+    if other_birth == "2016-06-06":
+        assert school.photo_of(r.new_id("amy")) == r.photos["amy"]
+        assert orphans[r.old_id("amy")]["decision"] == "migrated"
+        return
+    assert school.photo_of(r.new_id("amy")) is None, "one of two folders that could be Amy's went to her"
+    assert result.code == 1
+    amy = orphans[r.old_id("amy")]
+    assert amy["decision"] == "ambiguous"
+    assert f"old folder {r.old_id('x')}, whose old record has no usable name, fits this student too" in amy["reason"]

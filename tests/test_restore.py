@@ -583,3 +583,50 @@ def test_a_link_is_written_only_to_the_child_and_value_that_were_read(school, mo
     assert report.exit_code == 1 and report.summary.database_skipped_changed == 1
     after = school.db_docs()[sid]["photo"]
     assert after == ("/api/photos/uploads/new.jpg" if case.startswith("a photo") else None)
+
+
+@pytest.mark.parametrize("other_birth", ["2015-03-04", None, "2016-06-06"], ids=["same", "none", "differs"])
+def test_an_old_folder_whose_record_has_no_usable_name_is_a_rival_folder(school, other_birth):
+    """Found by a review: restore's one-to-one rule counted only old folders whose record has the student's name;
+    one whose old name is unusable (a Cherokee Ꭺ in "Amy Smith") could be hers as well, and was not counted.
+    A birth date that differs rules it out: no needless refusal."""
+    old_amy = {"student_id": "old-amy", "name": "Amy Smith", "date_of_birth": "2015-03-04",
+               "photo": CANON.format("old-amy")}
+    old_x = {"student_id": "old-x", "name": "\u13aamy Smith", "photo": CANON.format("old-x"),
+             **({"date_of_birth": other_birth} if other_birth else {})}
+    school.put_photo("old-amy", jpeg_bytes("old-amy's photo"))
+    school.put_photo("old-x", jpeg_bytes("old-x's photo"))
+    amy = {"student_id": "new-amy", "name": "Amy Smith", "date_of_birth": "2015-03-04",
+           "photo": CANON.format("old-amy")}  # the reseed copied the old link
+    school.write_backup([old_amy, old_x])
+    school.seed([amy])
+
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+
+    if other_birth == "2016-06-06":
+        assert school.photo_of("new-amy") == jpeg_bytes("old-amy's photo"), result.text
+        return
+    assert school.photo_of("new-amy") is None, "one of two old folders that could be Amy's gave her its photo"
+    assert result.code == 1, result.text
+    assert "old folder old-x, whose old record has no usable name, fits this student too" in result.text
+
+
+def test_too_many_old_folders_with_no_usable_name_refuse_every_old_folder_photo_and_say_why(school):
+    """More than MAX_UNNAMED_OLD old folders whose record has no usable name are not compared one by one: fail
+    closed, and say so (each here has a birth date that rules it out, but that is not looked at)."""
+    from student_photos.identity import MAX_UNNAMED_OLD
+    unnamed = [{"student_id": f"old-x{i:03d}", "name": "\u13aamy Smith", "date_of_birth": "2016-06-06"}
+               for i in range(MAX_UNNAMED_OLD + 1)]
+    for record in unnamed:
+        school.folder(record["student_id"]).mkdir()
+    school.put_photo("old-amy", jpeg_bytes("old-amy's photo"))
+    old_amy = {"student_id": "old-amy", "name": "Amy Smith", "date_of_birth": "2015-03-04",
+               "photo": CANON.format("old-amy")}
+    school.write_backup([old_amy, *unnamed])
+    school.seed([{**old_amy, "student_id": "new-amy"}])
+
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+
+    assert school.photo_of("new-amy") is None
+    assert result.code == 1, result.text
+    assert f"more than {MAX_UNNAMED_OLD} orphaned folders have an old record with no usable name" in result.text

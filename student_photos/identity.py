@@ -24,7 +24,7 @@ import enum
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -461,21 +461,51 @@ class Rival:
     reason: str
 
 
+DisputedLookup = Callable[[str], Iterable[tuple[str, Person]]]  # name key -> (folder, record) of disputed folders
+
+
 @dataclass
-class UnnamedOld:
-    """Old folders (an orphaned folder's old id) with a record that has no usable name. Such a record proves
-    nothing and blocks its namesakes, whoever they are: it fits every current student whose identifying fields
-    do not make it DIFFERENT (``compare``, as a nameless current record is treated), so it counts in the
-    one-to-one rule of migrate and restore alike. More than ``MAX_UNNAMED_OLD`` of them are not compared one by
-    one: every student then has a rival (fail closed), and the reason says so."""
+class RivalOld:
+    """Old folders (an orphaned folder's old id) that count in the one-to-one rule beyond a namesake whose
+    backups agree on who it was (each tool finds those itself). Fail closed: such a folder could be anyone one
+    of its records could be, so it fits every current student that one of them is not DIFFERENT from
+    (``compare``, as a nameless current record is treated), in migrate and restore alike.
+
+    - A folder with a record that has no usable name proves nothing and blocks its namesakes, whoever they are
+      (``unnamed_old_record``). More than ``MAX_UNNAMED_OLD`` of them are not compared one by one: every
+      student then has a rival, and the reason says so.
+    - A folder whose named records disagree (two people, or fields that cannot be compared: ``merge_history``
+      gives no person) could be any of them: each record is compared with the students of its name only (a
+      record of another name is DIFFERENT), found by name key, so 200,000 of them cost one look-up per
+      student. ``lookup`` finds them where the caller keeps them (migrate: its SQLite file); otherwise
+      ``add`` keeps them here.
+
+    ``settled``: old folders a person's standing reviewed decision took out of the rule (given to no one, or
+    to a student who still holds the id): they are no rival (the student a person gave one to is told so by
+    the caller: a student never receives two)."""
 
     fields: tuple[str, ...]
-    folders: dict[str, tuple[Person, ...]] = field(default_factory=dict)
+    folders: dict[str, tuple[Person, ...]] = field(default_factory=dict)  # unnamed: folder -> who it could be
+    disputed: dict[str, list[tuple[str, Person]]] = field(default_factory=dict)  # name key -> (folder, record)
     too_many: bool = False
+    lookup: DisputedLookup | None = None
+    settled: frozenset[str] = frozenset()
+    _seen: set[str] = field(default_factory=set)
 
     def add(self, folder: str, records: Sequence[Person]) -> None:
+        """One old folder with every backup's record of its id (a folder whose records agree on a named person
+        is left to the namesake rule)."""
+        if folder in self._seen or not records:
+            return
+        self._seen.add(folder)
         persons = unnamed_old_record(records, self.fields)
-        if not persons or self.too_many:
+        if not persons:
+            if self.lookup is None and merge_history(records, self.fields).person is None:
+                for record in dict.fromkeys(records):  # every record is named here
+                    assert record.name is not None
+                    self.disputed.setdefault(record.name, []).append((folder, record))
+            return
+        if self.too_many:
             return
         if len(self.folders) >= MAX_UNNAMED_OLD:
             self.too_many = True
@@ -484,14 +514,22 @@ class UnnamedOld:
         self.folders[folder] = persons
 
     def rival(self, student: Person, besides: str | None = None) -> Rival | None:
-        """Another old folder (not ``besides``) whose unnamed record could be this student."""
+        """Another old folder (not ``besides``, nor one a person settled) whose record could be this student."""
         if self.too_many:
             return Rival(None, f"more than {MAX_UNNAMED_OLD} orphaned folders have an old record with no usable "
                                "name, too many to compare one by one, and any of them could be this student (is "
                                "the name stored in another field?)")
         for folder, persons in self.folders.items():
-            if folder != besides and any(compare(p, student, self.fields).verdict is not Verdict.DIFFERENT
-                                         for p in persons):
+            if folder != besides and folder not in self.settled and \
+                    any(compare(p, student, self.fields).verdict is not Verdict.DIFFERENT for p in persons):
                 return Rival(folder, f"old folder {folder}, whose old record has no usable name, fits this "
+                                     "student too")
+        if student.name is None:
+            return None  # (no caller asks: a student with no usable name is never any folder's match)
+        found = self.lookup(student.name) if self.lookup is not None else self.disputed.get(student.name, ())
+        for folder, record in found:
+            if folder != besides and folder not in self.settled and \
+                    compare(record, student, self.fields).verdict is not Verdict.DIFFERENT:
+                return Rival(folder, f"old folder {folder}, whose backups disagree about who it was, fits this "
                                      "student too")
         return None

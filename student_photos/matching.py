@@ -5,7 +5,9 @@ still counts as a possible owner (a match to it is reported, and moves nothing),
 never become the "unique" match for a photo that belongs to a record left out. An orphan's old record
 is every backup's record of its id, merged; records that disagree make it ambiguous or unknown.
 A pairing is one-to-one: no other orphan with a usable old record fits the student either, and no orphan
-whose old record has no usable name could be them (``identity.UnnamedOld``).
+whose old record has no usable name, or whose backups disagree about who it was, could be them
+(``identity.RivalOld``). An orphan a person's standing reviewed decision settled (given to no one, or to a
+student who still holds the id) is no rival: ``settle`` names them before deciding.
 
 A reseeded district has 200,000 current students and as many orphaned folders; held as Python
 objects they took over 400 MB. ``MatchBook`` keeps them in a private temporary SQLite file instead,
@@ -24,7 +26,7 @@ from .identity import (
     Judgement,
     Outcome,
     Person,
-    UnnamedOld,
+    RivalOld,
     Verdict,
     agreeing_fields,
     choose,
@@ -101,7 +103,9 @@ class MatchBook:
             CREATE TABLE ident (field INTEGER, code BLOB, row INTEGER);
         """)
         self.nameless: list[tuple[Student, Person]] = []
-        self.unnamed_old = UnnamedOld(self.fields)  # orphans whose old record has no usable name
+        # orphans whose old record has no usable name (held here), or whose backups disagree (found by _disputed)
+        self.rivals = RivalOld(self.fields, lookup=self._disputed)
+        self.any_disputed = False
         self.current_count = 0
         self.any_photo = False  # some database record links a photo (then an empty students/ means no share)
 
@@ -202,20 +206,44 @@ class MatchBook:
             self.db.executemany("UPDATE orphan SET old_name = ?, backup = ?, key = ?, codes = ?, state = ?, reason = ? "
                                 "WHERE name = ?", chunk)
 
-    def _load_unnamed_old(self) -> None:
-        """The orphans with an old record that has no usable name (identity.UnnamedOld): at most a few are read."""
+    def _load_rivals(self) -> None:
+        """The orphans with an old record that has no usable name (identity.RivalOld): at most a few are read. Those
+        whose named records disagree stay in the file, found by name key (``_disputed``)."""
         rows = self.db.execute("""
             SELECT h.orphan, h.key, h.codes FROM history h
             WHERE h.orphan IN (SELECT orphan FROM history WHERE key IS NULL) AND h.orphan IN (SELECT name FROM orphan)
             ORDER BY h.orphan, h.rank, h.rowid""")
         for name, group in itertools.groupby(rows, key=lambda r: r[0]):
-            self.unnamed_old.add(_unpack(name) or "", [Person(_unpack(r[1]), r[2] or "") for r in group])
-            if self.unnamed_old.too_many:
+            self.rivals.add(_unpack(name) or "", [Person(_unpack(r[1]), r[2] or "") for r in group])
+            if self.rivals.too_many:
                 break
+        self.any_disputed = self.db.execute("SELECT 1 FROM orphan WHERE state IN ('ambiguous', 'unknown') "
+                                            "LIMIT 1").fetchone() is not None
+        if self.any_disputed:
+            self.db.execute("CREATE INDEX history_key ON history (key)")
+
+    def _disputed(self, key: str) -> Iterator[tuple[str, Person]]:
+        """The records named ``key`` of orphans whose backups disagree about who they were (every record named:
+        one with no usable name is ``RivalOld``'s own), by name key: one indexed look-up per match."""
+        if not self.any_disputed:
+            return iter(())
+        rows = self.db.execute("""
+            SELECT h.orphan, h.codes FROM history h JOIN orphan o ON o.name = h.orphan
+            WHERE h.key = ? AND o.state IN ('ambiguous', 'unknown')
+              AND NOT EXISTS (SELECT 1 FROM history u WHERE u.orphan = h.orphan AND u.key IS NULL)""", (_pack(key),))
+        return ((_unpack(orphan) or "", Person(key, codes or "")) for orphan, codes in rows.fetchall())
+
+    def settle(self, folders: Iterable[str]) -> None:
+        """Orphans a person's standing reviewed decision settles (``migrate.settled_by_person``): no rival, and
+        their fits count for no one in the one-to-one rule. Before ``decide_by_identity``."""
+        self.rivals.settled = frozenset(folders)
+        self.db.execute("CREATE TABLE IF NOT EXISTS settled (name BLOB PRIMARY KEY) WITHOUT ROWID")
+        self.db.executemany("INSERT OR IGNORE INTO settled VALUES (?)", ((_pack(f),) for f in self.rivals.settled))
 
     def decide_by_identity(self) -> None:
         self.merge_histories()
-        self._load_unnamed_old()
+        self._load_rivals()
+        self.db.execute("CREATE TABLE IF NOT EXISTS settled (name BLOB PRIMARY KEY) WITHOUT ROWID")
         rows = self.db.execute("""
             SELECT o.name, o.state, o.reason, o.key, o.codes, c.row, c.sid, c.receivable, c.name, c.codes
             FROM orphan o LEFT JOIN current c ON c.key = o.key AND o.key IS NOT NULL ORDER BY o.name""")
@@ -234,7 +262,8 @@ class MatchBook:
         self.db.execute("CREATE INDEX fit_target ON fit (target)")
         shared = self.db.execute("""
             SELECT d.name, counts.n, c.sid FROM decision d
-            JOIN (SELECT target, count(*) AS n FROM fit GROUP BY target HAVING count(*) > 1) AS counts
+            JOIN (SELECT target, count(*) AS n FROM fit WHERE orphan NOT IN (SELECT name FROM settled)
+                  GROUP BY target HAVING count(*) > 1) AS counts
                  ON counts.target = d.target
             JOIN current c ON c.row = d.target
             WHERE d.decision IN (?, ?)""", (Decision.MIGRATE.value, Decision.CANNOT_RECEIVE.value)).fetchall()
@@ -260,7 +289,7 @@ class MatchBook:
             target = choice.target
             assert target is not None  # a match names its target
             chosen = next(person for s, person in candidates + self.nameless if s is target)
-            rival = self.unnamed_old.rival(chosen, besides=_unpack(name))
+            rival = self.rivals.rival(chosen, besides=_unpack(name))
             if rival is not None:  # one-to-one: which folder is theirs is not known
                 if rival.folder is not None:
                     fitting.append((_pack(rival.folder) or b"", target.row))  # a person reviewing it sees them

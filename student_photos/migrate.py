@@ -584,21 +584,54 @@ def reviewed_pairings(store: PhotoStore) -> dict[str, Reviewed]:
 EARLIER_REVIEW = "paired by a reviewed file (earlier run)"
 
 
-def honour_reviewed(book: MatchBook, store: PhotoStore) -> None:
+def settled_by_person(reviewed: dict[str, Reviewed], holder: Callable[[str], Person | None], fields) -> dict[str, str]:
+    """{old folder: the student a person's standing decision gives it to ("" for no one)}: the folders that decision
+    takes out of the one-to-one rule, the same in migrate, the restore and --deep. ``holder(id)``: the one
+    current record that can receive under that id, or None. A pairing stands only while that id is held by the
+    student the person paired (never a recycled id's newcomer); one that does not stand settles nothing, and its
+    folder still counts as a rival."""
+    settled: dict[str, str] = {}
+    for old_id, decided in reviewed.items():
+        if decided.new_id is None:
+            settled[old_id] = ""
+            continue
+        person = holder(decided.new_id)
+        if person is not None and decided.still_theirs(person, fields):
+            settled[old_id] = decided.new_id
+    return settled
+
+
+def _holder(book: MatchBook) -> Callable[[str], Person | None]:
+    def holder(student_id: str) -> Person | None:
+        targets = book.students_with_id(student_id)
+        return book.person_of_row(targets[0].row) if len(targets) == 1 and targets[0].receivable else None
+    return holder
+
+
+def decide_honouring_reviewed(book: MatchBook, store: PhotoStore) -> None:
+    """Every orphan decided by identity, then an earlier reviewed pairing (or "no one") stands over the tool's own
+    decision, and a folder a person settled is no other orphan's rival."""
+    reviewed = reviewed_pairings(store)
+    book.settle(settled_by_person(reviewed, _holder(book), book.fields))
+    book.decide_by_identity()
+    honour_reviewed(book, reviewed)
+
+
+def honour_reviewed(book: MatchBook, reviewed: dict[str, Reviewed]) -> None:
     """An earlier reviewed pairing (or "no one") stands over the tool's own decision, wherever one is made, as
     long as the id it names still belongs to the student the person paired."""
-    for old_id, reviewed in reviewed_pairings(store).items():
+    for old_id, decided in reviewed.items():
         if book.orphan(old_id) is None:
             continue
-        if reviewed.new_id is None:
+        if decided.new_id is None:
             book.no_one(old_id, "a person decided it goes to no one (a reviewed file, earlier run)")
             continue
-        targets = book.students_with_id(reviewed.new_id)
+        targets = book.students_with_id(decided.new_id)
         if len(targets) == 1 and targets[0].receivable:
-            if reviewed.still_theirs(book.person_of_row(targets[0].row), book.fields):
+            if decided.still_theirs(book.person_of_row(targets[0].row), book.fields):
                 book.pair_by_person(old_id, targets[0], EARLIER_REVIEW, "pairs file")
             else:
-                book.needs_person(old_id, f"a reviewed file paired it with {reviewed.new_id}, but that id now "
+                book.needs_person(old_id, f"a reviewed file paired it with {decided.new_id}, but that id now "
                                           f"belongs to {targets[0].name or '(no name)'}, not the student it was "
                                           "paired with (an id reused?): review it again")
 
@@ -697,9 +730,8 @@ async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report
         report.order_pairing = [(folder, s.student_id, s.name) for folder, s in book.decide_by_order()]
         return
     meter = run.progress.phase("Matching by identity", None)
-    book.decide_by_identity()
+    decide_honouring_reviewed(book, store)
     meter.done()
-    honour_reviewed(book, store)
     if options.pairs_file:
         from .pairs import apply_pairs_file
         report.pairs_file = apply_pairs_file(options.pairs_file, book, store)

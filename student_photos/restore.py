@@ -36,7 +36,7 @@ from .identity import (
     Judgement,
     Outcome,
     Person,
-    UnnamedOld,
+    RivalOld,
     Verdict,
     choose,
     compare,
@@ -430,10 +430,12 @@ def _conflict_text(entry: StudentRecord, backup: str, judged: Judgement) -> str:
 
 
 def namesake_histories(settings: Settings, names: set[str], current: set[str], store: PhotoStore,
-                       unnamed: UnnamedOld | None = None) -> dict[str, dict[str, History]]:
+                       rivals: RivalOld | None = None, nameless_too: bool = False) -> dict[str, dict[str, History]]:
     """{name key: {old id: history}} for old ids (not in the database) with a folder (whatever it holds) whose
-    backup records carry one of these names: the old folders that could be these students'. ``unnamed``, if
-    given, is filled with the old folders that have a record with no usable name (they could be anyone)."""
+    backup records carry one of these names and agree on who it was: the old folders that could be these
+    students'. ``rivals``, if given, is given those whose records disagree (they could be any of them), and with
+    ``nameless_too`` the old folders that have a record with no usable name (they could be anyone)."""
+    unnamed = rivals if nameless_too else None
     if not names and unnamed is None:
         return {}
     ids: set[str] = set()
@@ -454,6 +456,8 @@ def namesake_histories(settings: Settings, names: set[str], current: set[str], s
         history = merge_history(records.get(old_id, []), settings.match_fields)
         if history.person is not None and history.person.name:
             found[history.person.name][old_id] = history
+        elif rivals is not None:  # disputed: each record could be the folder's (identity.RivalOld)
+            rivals.add(old_id, records.get(old_id, []))
     if unnamed is not None:
         for old_id in sorted(nameless):  # more than MAX_UNNAMED_OLD of them: unnamed.too_many
             unnamed.add(old_id, records.get(old_id, []))
@@ -655,7 +659,8 @@ class EvidenceJudge:
         self.settings, self.store, self.census, self.report = settings, store, census, report
         self._quarantine: set[tuple[str, int]] | None = None
         self._namesakes: dict[str, dict[str, History]] = {}  # name key -> old folders that could be theirs
-        self._unnamed: UnnamedOld | None = None  # old folders whose records have no usable name: anyone's
+        self._rivals: RivalOld | None = None  # old folders with no usable name, or disputed: anyone's they could be
+        self._settled: dict[str, str] | None = None  # old id -> the student a person gave it ("" no one)
         self._wanted: list[Candidate] = []
         self._reviewed: dict | None = None  # old id -> migrate.Reviewed
 
@@ -786,10 +791,17 @@ class EvidenceJudge:
 
     def old_folder_refusal(self, old_id: str, plan: StudentPlan, histories: dict[str, History]) -> str | None:
         """Why the old folder ``old_id`` may not give this student a photo: its history does not prove it is
-        theirs, or another old folder fits them as well (one-to-one, as migrate)."""
+        theirs, or another old folder fits them as well (one-to-one, as migrate). A person's standing reviewed
+        pairing beats a rival, as in migrate; another folder a person gave this student refuses this one."""
         judged = self._owner_judgement(old_id, plan, histories)
         if judged:
             return judged
+        settled = self._settled_by_person()
+        if settled.get(old_id) == plan.student_id:
+            return None  # a person paired them, knowing the rivals (migrate: pair_by_person)
+        given = next((f for f, sid in settled.items() if sid == plan.student_id and f != old_id), None)
+        if given is not None:
+            return f"a person gave this student another old folder ({given}) in a reviewed pairs file"
         rival = self._rival_folder(old_id, plan)
         if rival:
             return f"{rival}: which photo is theirs is not known"
@@ -797,25 +809,40 @@ class EvidenceJudge:
 
     def _rival_folder(self, owner: str, plan: StudentPlan) -> str | None:
         """Why another old folder's record could be this student too (whatever it holds): one-to-one, as migrate.
-        A namesake's folder, or one whose old record has no usable name (identity.UnnamedOld)."""
+        A namesake's folder, or one whose old record has no usable name or whose backups disagree about who it
+        was (identity.RivalOld). A folder a person settled (no one, or another student) is no rival."""
         name = plan.record.person.name
         if name is None:
             return None
-        if name not in self._namesakes or self._unnamed is None:
+        settled = self._settled_by_person()
+        if name not in self._namesakes or self._rivals is None:
             wanted = {n for c in self._wanted if (n := c.plan.record.person.name) is not None} | {name}
             wanted -= self._namesakes.keys()
-            unnamed = UnnamedOld(self.settings.match_fields) if self._unnamed is None else None
-            found = namesake_histories(self.settings, wanted, self.census.current_ids, self.store, unnamed)
+            first = self._rivals is None
+            if self._rivals is None:
+                self._rivals = RivalOld(self.settings.match_fields, settled=frozenset(settled))
+            found = namesake_histories(self.settings, wanted, self.census.current_ids, self.store, self._rivals,
+                                       nameless_too=first)
             self._namesakes.update({n: found.get(n, {}) for n in wanted})
-            self._unnamed = self._unnamed or unnamed
         for old_id, history in self._namesakes.get(name, {}).items():
-            if old_id == owner or history.person is None:
+            if old_id == owner or old_id in settled or history.person is None:
                 continue
             if compare(history.person, plan.record.person, self.settings.match_fields).verdict is not Verdict.DIFFERENT:
                 return f"old folder {old_id} fits this student too"
-        assert self._unnamed is not None
-        rival = self._unnamed.rival(plan.record.person, besides=owner)
+        rival = self._rivals.rival(plan.record.person, besides=owner)
         return rival.reason if rival else None
+
+    def _settled_by_person(self) -> dict[str, str]:
+        """The old folders a person's standing reviewed decision settles (``migrate.settled_by_person``, as migrate
+        decides them): {old id: the student it was given to, "" for no one}."""
+        if self._settled is None:
+            from .migrate import settled_by_person
+
+            def holder(student_id: str) -> Person | None:
+                plan = self.census.plans.get(student_id)
+                return plan.record.person if plan is not None and plan.documents == 1 else None
+            self._settled = settled_by_person(self._reviewed_pairings(), holder, self.settings.match_fields)
+        return self._settled
 
     def _bytes_refusal(self, plan: StudentPlan, digest: tuple[str, int], elsewhere, histories: dict[str, History],
                        owner: str | None = None) -> str | None:
@@ -880,10 +907,7 @@ class EvidenceJudge:
     def _person_decided(self, old_id: str) -> str | None:
         """The student a reviewed pairs file gave this old folder to ("" for no one, or for an id that now
         belongs to somebody else), None if no file did."""
-        if self._reviewed is None:
-            from .migrate import reviewed_pairings
-            self._reviewed = reviewed_pairings(self.store)
-        reviewed = self._reviewed.get(old_id)
+        reviewed = self._reviewed_pairings().get(old_id)
         if reviewed is None:
             return None
         if reviewed.new_id is None:
@@ -892,6 +916,12 @@ class EvidenceJudge:
         if plan is not None and not reviewed.still_theirs(plan.record.person, self.settings.match_fields):
             return ""  # the id was reused for another child: the person's pairing was not with them
         return reviewed.new_id
+
+    def _reviewed_pairings(self) -> dict:
+        if self._reviewed is None:
+            from .migrate import reviewed_pairings
+            self._reviewed = reviewed_pairings(self.store)
+        return self._reviewed
 
     def _orphan_ids(self, wanted: list[Candidate], elsewhere: dict) -> set[str]:
         ids = {c.link.owner for c in wanted if c.link.owner and c.link.owner not in self.census.current_ids}

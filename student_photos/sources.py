@@ -158,7 +158,7 @@ async def _assign_tree(settings: Settings, plan: SourcePlan, matches: list, plan
 
 async def _targets_of_old_ids(settings: Settings, old_ids: set[str]) -> dict[str, tuple[str | None, str]]:
     """Old id -> (current student, or None with why), decided exactly as migrate decides an orphan."""
-    from .migrate import honour_reviewed, read_current_students
+    from .migrate import decide_honouring_reviewed, read_current_students
     book = MatchBook(settings.match_fields)
     try:
         await read_current_students(settings, book)
@@ -170,8 +170,7 @@ async def _targets_of_old_ids(settings: Settings, old_ids: set[str]) -> dict[str
                 book.add_backup(path.name, rank, records)
             except Exception:  # an unusable backup adds nothing (the restore reports it)
                 continue
-        book.decide_by_identity()
-        honour_reviewed(book, PhotoStore(settings.photo_dir))  # a person's "no one" or pairing stands here too
+        decide_honouring_reviewed(book, PhotoStore(settings.photo_dir))  # a person's "no one" or pairing stands too
         found: dict[str, tuple[str | None, str]] = {}
         for batch in book.orphans(500):
             for orphan in batch:

@@ -398,3 +398,30 @@ def test_a_photo_from_an_old_folder_when_an_unnamed_old_folder_fits_too_is_a_fin
 
     school.write_backup([old_amy, {**old_x, "date_of_birth": "2016-06-06"}])
     assert school.restore("--verify-only", "--deep", "--json", MIN_DATABASE_RATIO="0").json["deep"] == []
+
+
+def test_a_photo_from_an_old_folder_when_a_disputed_old_folder_fits_too_is_a_finding(school):
+    """Found by a review: an old folder whose backups disagree about who it was (once "Amy Smith" with Amy's birth
+    date, once "Bob Ray") could be Amy's too, so the photo from Amy's old folder is not proven hers. When the
+    disputed records are all DIFFERENT from her (another birth date, another name), it is."""
+    old_amy = {"student_id": "old-amy", "name": "Amy Smith", "date_of_birth": "2015-03-04",
+               "photo": "/api/photos/students/old-amy/profile.jpg"}
+    old_x = {"student_id": "old-x", "name": "Amy Smith", "date_of_birth": "2015-03-04",
+             "photo": "/api/photos/students/old-x/profile.jpg"}
+    amy = school.new_student("Amy Smith", date_of_birth="2015-03-04")
+    school.put_photo("old-amy", jpeg_bytes("an amy smith"))
+    school.put_photo("old-x", jpeg_bytes("somebody"))
+    school.put_photo(amy["student_id"], jpeg_bytes("an amy smith"))
+    school.write_backup([old_amy, old_x])
+    school.write_backup([{**old_x, "name": "Bob Ray", "date_of_birth": None}], name="seed_backup_20240101_0000.json")
+    school.seed([amy])
+
+    result = school.restore("--verify-only", "--deep", "--json", MIN_DATABASE_RATIO="0")
+
+    assert result.code == 1, result.text
+    (finding,) = result.json["deep"]
+    assert finding["kind"] == "photo of an orphan of another person" and finding["students"] == [amy["student_id"]]
+    assert "old folder old-x, whose backups disagree about who it was, fits this student too" in finding["evidence"]
+
+    school.write_backup([old_amy, {**old_x, "date_of_birth": "2016-06-06"}])
+    assert school.restore("--verify-only", "--deep", "--json", MIN_DATABASE_RATIO="0").json["deep"] == []

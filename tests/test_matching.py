@@ -6,7 +6,7 @@ import io
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from student_photos.console import Console
@@ -26,8 +26,9 @@ def record(student_id, name: object, dob: object = None, number: object = None) 
 
 
 def decide(current: list[StudentRecord], orphans: list[str], backups: list[tuple[str, list[StudentRecord]]],
-           by_order: bool = False) -> dict[str, tuple]:
-    """{orphan name: (old name, backup, decision, reason, target id)} as migrate would see them."""
+           by_order: bool = False, settled: tuple[str, ...] = ()) -> dict[str, tuple]:
+    """{orphan name: (old name, backup, decision, reason, target id)} as migrate would see them. ``settled``:
+    orphans a person's reviewed decision settled (migrate.settled_by_person)."""
     book = MatchBook(FIELDS)
     try:
         book.add_current(current)
@@ -35,6 +36,8 @@ def decide(current: list[StudentRecord], orphans: list[str], backups: list[tuple
         book.add_orphans(orphans)
         for rank, (name, records) in enumerate(backups):
             book.add_backup(name, rank, records)
+        if settled:
+            book.settle(settled)
         book.decide_by_order() if by_order else book.decide_by_identity()
         return {o.name: (o.old_name, o.backup, o.pairing.decision.value, o.pairing.reason,
                          o.pairing.target.student_id if o.pairing.target else None)
@@ -254,6 +257,49 @@ def test_too_many_unnamed_old_records_block_every_match_and_say_why():
     assert fewer["o-amy"][2] == "migrate", "up to the limit each is compared, and a differing birth date rules it out"
 
 
+# ---------------------------------------------------------------- old folders whose backups disagree
+@pytest.mark.parametrize("older", [record("o-x", "Bob Ray"), record("o-x", "Amy Smith", "2016-06-06"),
+                                   record("o-x", "Amy Smith", "2015-03-04T10:00:00")],
+                         ids=["another-name", "another-birth-date", "cannot-be-compared"])
+def test_an_orphan_whose_backups_disagree_blocks_a_match_one_of_its_records_could_be(older):
+    """Found by a review: an old id whose backups hold records that disagree (two people, or fields that cannot
+    be compared) had no person, so it fitted no one and did not block: Amy's folder was migrated while the
+    disputed folder, once "Amy Smith" with her birth date, could be hers."""
+    current = [record("n-amy", "Amy Smith", "2015-03-04")]
+    history = [(NEWEST, [record("o-amy", "Amy Smith", "2015-03-04"), record("o-x", "Amy Smith", "2015-03-04")]),
+               (OLDER, [older])]
+    result = decide(current, ["o-amy", "o-x"], history)
+    assert result["o-amy"][2] == "ambiguous" and result["o-amy"][4] is None, result["o-amy"]
+    assert "old folder o-x, whose backups disagree about who it was, fits this student too" in result["o-amy"][3]
+    assert result["o-x"][2] in ("ambiguous", "unknown") and "o-x" not in result["o-x"][3], \
+        "the disputed folder keeps its own decision"
+    assert decide(current, ["o-amy", "o-x"], history, settled=("o-x",))["o-amy"][2] == "migrate", \
+        "a folder a person settled (no one, or another student) is no rival"
+
+
+@pytest.mark.parametrize("records", [
+    [record("o-x", "Amy Smith", "2016-06-06"), record("o-x", "Bob Ray", "2015-03-04")],
+    [record("o-x", "Cat Day", "2015-03-04"), record("o-x", "Bob Ray", "2015-03-04")],
+    [record("o-x", "Amy Smith", "2016-06-06"), record("o-x", "Amy Smith", "2017-07-07")]],
+    ids=["amy-born-another-day", "other-names", "two-other-amys"])
+def test_an_orphan_whose_backups_disagree_does_not_block_when_every_record_is_different(records):
+    current = [record("n-amy", "Amy Smith", "2015-03-04")]
+    result = decide(current, ["o-amy", "o-x"], [(NEWEST, [record("o-amy", "Amy Smith", "2015-03-04"), records[0]]),
+                                                (OLDER, records[1:])])
+    assert result["o-amy"][2:] == ("migrate", "same name and date_of_birth", "n-amy")
+    assert result["o-x"][2] == "ambiguous"
+
+
+def test_a_namesake_orphan_a_person_settled_does_not_block():
+    """Two old folders fit Amy by the rule; a person gave one of them to no one (or to another student): the other
+    is hers, as the restore and --deep decide too."""
+    current = [record("n-amy", "Amy Smith", "2015-03-04")]
+    history = [(NEWEST, [record("o-amy", "Amy Smith", "2015-03-04"), record("o-x", "Amy Smith")])]
+    assert decide(current, ["o-amy", "o-x"], history)["o-amy"][2] == "ambiguous"
+    assert decide(current, ["o-amy", "o-x"], history, settled=("o-x",))["o-amy"][2:] == \
+        ("migrate", "same name and date_of_birth", "n-amy")
+
+
 NAMES = st.sampled_from(["Amy Smith", "Ben Cole", UNNAMED, "B\u0435n C\u13a4le", None])
 DOBS = st.sampled_from([None, "2015-03-04", "2016-06-06"])
 NUMBERS = st.sampled_from([None, "S1", "S2"])
@@ -263,10 +309,14 @@ NUMBERS = st.sampled_from([None, "S1", "S2"])
 @given(current=st.lists(st.tuples(st.sampled_from(["Amy Smith", "Ben Cole"]), DOBS, NUMBERS), min_size=1,
                         max_size=4),
        old=st.lists(st.lists(st.tuples(NAMES, DOBS, NUMBERS), min_size=1, max_size=2), min_size=1, max_size=5))
-def test_no_folder_goes_to_a_student_an_unnamed_old_record_could_be(current, old):
-    """The one-to-one rule with unnamed old records, stated plainly: whenever a folder is migrated to a student,
-    no other orphan has a record with no usable name whose fields leave it possibly that student; and an
-    orphan with such a record is never migrated itself."""
+@example(current=[("Amy Smith", "2015-03-04", None)],  # a disputed history: once Amy, once Ben (found at 3,000)
+         old=[[("Amy Smith", "2015-03-04", None)], [("Amy Smith", None, None), ("Ben Cole", None, None)]])
+def test_no_folder_goes_to_a_student_another_old_folder_could_be(current, old):
+    """The one-to-one rule, stated plainly: whenever a folder is migrated to a student, no other orphan could be
+    that student: not one whose records agree on a person who is not DIFFERENT from them, not one with a record
+    with no usable name whose fields leave it possibly them, and not one whose backups disagree with a record
+    that is not DIFFERENT from them; and an orphan with no usable name or a disputed history is never migrated
+    itself."""
     students = [record(f"n-{i}", *c) for i, c in enumerate(current)]
     history: list[tuple[str, list[StudentRecord]]] = [(f"seed_backup_2025010{rank}_0000.json", [])
                                                       for rank in range(2)]
@@ -277,15 +327,19 @@ def test_no_folder_goes_to_a_student_an_unnamed_old_record_could_be(current, old
     persons = {s.student_id: s.person for s in students}
     for orphan, (*_, decision, _reason, target) in result.items():
         records = [record(orphan, *values).person for values in old[int(orphan[2:])]]
-        if any(p.name is None for p in records):
+        if any(p.name is None for p in records) or merge_history(records, FIELDS).person is None:
             assert decision != "migrate", (orphan, result[orphan])
         if decision != "migrate":
             continue
         for other, values in enumerate(old):
             others = [record(f"o-{other}", *v).person for v in values]
-            if f"o-{other}" == orphan or all(p.name is not None for p in others):
+            if f"o-{other}" == orphan:
                 continue
-            merged = merge_history([Person("", p.codes) for p in others], FIELDS).person
-            could_be = [Person(None, merged.codes)] if merged else others
+            if any(p.name is None for p in others):
+                merged = merge_history([Person("", p.codes) for p in others], FIELDS).person
+                could_be = [Person(None, merged.codes)] if merged else others
+            else:
+                agreed = merge_history(others, FIELDS).person
+                could_be = [agreed] if agreed else others
             assert all(compare(p, persons[target], FIELDS).verdict is Verdict.DIFFERENT for p in could_be), \
                 (orphan, target, f"o-{other}", result[orphan])

@@ -578,3 +578,30 @@ def test_an_old_folder_whose_record_has_no_usable_name_counts_in_the_one_to_one_
     amy = orphans[r.old_id("amy")]
     assert amy["decision"] == "ambiguous"
     assert f"old folder {r.old_id('x')}, whose old record has no usable name, fits this student too" in amy["reason"]
+
+
+@pytest.mark.parametrize("other_birth", ["2015-03-04", "2016-06-06"], ids=["same", "differs"])
+def test_an_old_folder_whose_backups_disagree_counts_in_the_one_to_one_rule(school, other_birth):
+    """Found by a review: an old id whose backups disagree (once "Amy Smith", once "Bob Ray") had no person, so it
+    fitted no one and Amy's own folder was migrated while the disputed one could be hers. When every record of it
+    is DIFFERENT from Amy (another birth date; another name) it does not block: no needless refusal."""
+    r = Reseed(school)
+    r.child("amy", "Amy Smith", date_of_birth="2015-03-04")
+    r.child("x", "Amy Smith", stays=False, date_of_birth=other_birth)
+    r.commit()
+    school.write_backup([{"student_id": r.old_id("x"), "name": "Bob Ray"}], name="seed_backup_20240101_0000.json")
+
+    result = school.migrate("--migrate", "--json")
+
+    orphans = orphans_by_name(result.json)
+    assert orphans[r.old_id("x")]["decision"] == "ambiguous", "the disputed folder keeps its own decision"
+    if other_birth == "2016-06-06":
+        assert school.photo_of(r.new_id("amy")) == r.photos["amy"]
+        assert orphans[r.old_id("amy")]["decision"] == "migrated"
+        return
+    assert school.photo_of(r.new_id("amy")) is None, "one of two folders that could be Amy's went to her"
+    assert result.code == 1
+    amy = orphans[r.old_id("amy")]
+    assert amy["decision"] == "ambiguous"
+    assert f"old folder {r.old_id('x')}, whose backups disagree about who it was, fits this student too" in \
+        amy["reason"]

@@ -234,3 +234,74 @@ def test_reviewed_pairings_never_give_a_student_two_folders_and_follow_the_lates
         else:  # ... given the student unless a later line gave that student another folder
             later = [x for x in live[at + 1:] if x.get("new_id") == line["new_id"] and x["old_id"] != old_id]
             assert found[old_id] == (None if later else line["new_id"]), (found, line)
+
+
+def amy_and_a_rival(school: School) -> Reseed:
+    """Two old folders fit Amy by the rule: her own, and another "Amy Smith" with no birth date on record (it
+    could be her). The new record's photo field still links her old folder (as a reseed that copied it). Bob
+    Ray is a newcomer."""
+    r = Reseed(school)
+    r.child("amy", "Amy Smith", date_of_birth="2015-03-04")
+    r.child("x", "Amy Smith", stays=False)
+    r.newcomer("bob", "Bob Ray", date_of_birth="2016-06-06")
+    r.new["amy"]["photo"] = f"/api/photos/students/{r.old_id('amy')}/profile.jpg"
+    r.commit()
+    return r
+
+
+def test_a_person_s_pairing_beats_a_rival_folder_in_the_restore_and_deep(school, tmp_path):
+    """Found by a review: a person paired Amy's old folder with her (--pairs), as migrate honours over a rival
+    folder; the restore still refused that folder's photo for her because the rival fitted too, and --deep flagged
+    her photo (byte-identical to her old folder's) as the photo of an orphan of another person."""
+    r = amy_and_a_rival(school)
+    assert school.photo_of(r.new_id("amy")) is None
+    reviewed = tmp_path / "reviewed.csv"
+    save_as_spreadsheet(reviewed, [{"orphan": r.old_id("amy"), "student_id": r.new_id("amy")}])
+    assert school.migrate("--migrate", "--pairs", str(reviewed)).code in (0, 1)
+    assert school.photo_of(r.new_id("amy")) == r.photos["amy"]
+
+    deep = school.restore("--verify-only", "--deep", "--json", MIN_DATABASE_RATIO="0")
+    assert deep.json["deep"] == [], deep.text
+
+    (school.folder(r.new_id("amy")) / "profile.jpg").unlink()  # lost: the restore takes it from her old folder
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+    assert school.photo_of(r.new_id("amy")) == r.photos["amy"], result.text
+
+
+@pytest.mark.parametrize("decision", ["none", "another student"])
+def test_a_rival_folder_a_person_settled_blocks_no_one(school, tmp_path, decision):
+    """A rival folder a person gave to no one, or to another student, is no rival: a later migrate gives Amy her
+    own folder, and the restore the photo her record links there (the three tools agree)."""
+    r = amy_and_a_rival(school)
+    reviewed = tmp_path / "reviewed.csv"
+    row = {"orphan": r.old_id("x"), "student_id": "none"} if decision == "none" else \
+        {"orphan": r.old_id("x"), "student_id": r.new_id("bob"), "override": "yes"}
+    save_as_spreadsheet(reviewed, [row])
+    before = school.restore("--verify-only", "--json", MIN_DATABASE_RATIO="0")
+    assert "fits this student too" in before.text, "without a person's decision the rival blocks"
+    assert school.migrate("--migrate", "--pairs", str(reviewed)).code in (0, 1)
+
+    restored = school.restore("--json", MIN_DATABASE_RATIO="0")
+    assert school.photo_of(r.new_id("amy")) == r.photos["amy"], restored.text
+    (school.folder(r.new_id("amy")) / "profile.jpg").unlink()
+    later = school.migrate("--migrate", "--json")
+    decisions = {o["name"]: o["decision"] for o in later.json["orphans"]}
+    assert decisions[r.old_id("amy")] == "migrated", later.text
+    assert school.photo_of(r.new_id("amy")) == r.photos["amy"]
+
+
+def test_a_folder_a_person_gave_a_student_keeps_another_old_folder_s_photo_from_them(school, tmp_path):
+    """A person gave Amy the other "Amy Smith" folder: it is no rival any more (settled), but it is hers, so her
+    old folder by the rule gives her nothing (a student never receives two; migrate: pair_by_person)."""
+    r = amy_and_a_rival(school)
+    reviewed = tmp_path / "reviewed.csv"
+    save_as_spreadsheet(reviewed, [{"orphan": r.old_id("x"), "student_id": r.new_id("amy")}])
+    assert school.migrate("--migrate", "--pairs", str(reviewed)).code in (0, 1)
+    assert school.photo_of(r.new_id("amy")) == r.photos["x"]
+    (school.folder(r.new_id("amy")) / "profile.jpg").unlink()
+
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+
+    assert school.photo_of(r.new_id("amy")) != r.photos["amy"], "the rule's folder over the person's"
+    assert f"a person gave this student another old folder ({r.old_id('x')})" in result.text, result.text
+    assert school.migrate("--migrate", "--json").json["orphans"] and school.photo_of(r.new_id("amy")) != r.photos["amy"]

@@ -611,6 +611,32 @@ def test_an_old_folder_whose_record_has_no_usable_name_is_a_rival_folder(school,
     assert "old folder old-x, whose old record has no usable name, fits this student too" in result.text
 
 
+@pytest.mark.parametrize("other_birth", ["2015-03-04", "2016-06-06"], ids=["same", "differs"])
+def test_an_old_folder_whose_backups_disagree_is_a_rival_folder(school, other_birth):
+    """Found by a review: an old id whose backups disagree about who it was (once "Amy Smith" with Amy's birth
+    date, once "Bob Ray") was skipped by the one-to-one rule, so Amy was given the photo of her old folder while
+    the disputed folder could be hers. When every record of it is DIFFERENT from her, no needless refusal."""
+    old_amy = {"student_id": "old-amy", "name": "Amy Smith", "date_of_birth": "2015-03-04",
+               "photo": CANON.format("old-amy")}
+    old_x = {"student_id": "old-x", "name": "Amy Smith", "date_of_birth": other_birth, "photo": CANON.format("old-x")}
+    school.put_photo("old-amy", jpeg_bytes("old-amy's photo"))
+    school.put_photo("old-x", jpeg_bytes("old-x's photo"))
+    amy = {"student_id": "new-amy", "name": "Amy Smith", "date_of_birth": "2015-03-04",
+           "photo": CANON.format("old-amy")}  # the reseed copied the old link
+    school.write_backup([old_amy, old_x])
+    school.write_backup([{**old_x, "name": "Bob Ray", "date_of_birth": None}], name="seed_backup_20240101_0000.json")
+    school.seed([amy])
+
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+
+    if other_birth == "2016-06-06":
+        assert school.photo_of("new-amy") == jpeg_bytes("old-amy's photo"), result.text
+        return
+    assert school.photo_of("new-amy") is None, "one of two old folders that could be Amy's gave her its photo"
+    assert result.code == 1, result.text
+    assert "old folder old-x, whose backups disagree about who it was, fits this student too" in result.text
+
+
 def test_too_many_old_folders_with_no_usable_name_refuse_every_old_folder_photo_and_say_why(school):
     """More than MAX_UNNAMED_OLD old folders whose record has no usable name are not compared one by one: fail
     closed, and say so (each here has a birth date that rules it out, but that is not looked at)."""

@@ -35,7 +35,7 @@ from .store import (
     fsync_dir,
     make_private_dir,
     map_in_threads,
-    open_regular,
+    open_regular_stat,
     sha256_fd,
     sha256_file,
     walk_photos,
@@ -68,17 +68,16 @@ def _variable_limit(db: sqlite3.Connection) -> int:
         return 999
 
 
-def hash_unchanged(path: str, listed: os.stat_result) -> tuple[str | None, os.stat_result]:
+def hash_unchanged(path: str, listed: os.stat_result, dir_fd: int | None = None) -> tuple[str | None, os.stat_result]:
     """(SHA-256, the stat it belongs to) of a file, or None when it changed while being read (a torn read
     must never be cached nor compared). The stat is the open file's own, so a file replaced since it was
     listed is keyed by what was actually read."""
     try:
-        fd = open_regular(path)
+        fd, before = open_regular_stat(path, dir_fd=dir_fd)
     except (OSError, StoreProblem):
         return None, listed
     try:
-        before = os.fstat(fd)
-        sha, _ = sha256_fd(fd)
+        sha, _ = sha256_fd(fd, before.st_size)
         after = os.fstat(fd)
     except OSError:
         return None, listed
@@ -172,6 +171,8 @@ class DeepCheck:
         self.cache = HashCache(store, self.db)
         # A cache answers a rerun in one join on this thread; only a first run hashes while listing.
         self.hash_while_listing = not self.cache.usable or not self.cache.holds_any(self.db)
+        # Reading every photo cold waits on the disk: more reads in flight (HASH_WORKERS); a rerun mostly stats.
+        self.workers = settings.hash_workers if self.hash_while_listing else settings.workers
         self.result = DeepResult(cache=str(self.cache.path) if self.cache.usable else "(no cache: not writable)")
 
     def close(self) -> None:
@@ -184,17 +185,18 @@ class DeepCheck:
         self.plans = plans
         self.owner_refusal = owner_refusal
 
-    def listing(self, name: str, profile: os.stat_result | None = None) -> list[tuple]:
+    def listing(self, name: str, profile: os.stat_result | None = None, folder_fd: int | None = None) -> list[tuple]:
         """One folder's photos, with what identifies their content on disk (safe on a worker thread). With no
         hash cache to ask (a first run), each file is hashed now, while its folder is at hand: one pass over
-        the disk, not a second one to hash. ``profile``: the stat of its profile.jpg, when the caller just read it."""
+        the disk, not a second one to hash. ``profile``: the stat of its profile.jpg, when the caller just read it;
+        ``folder_fd``: the folder, when the caller has it open."""
         folder = f"{self.students}/{name}"
         key = _b(name)
         rows: list[tuple] = []
         skipped: list[tuple[str, str]] = []
-        for rel, info in walk_photos(folder, profile=profile, skipped=skipped):
+        for rel, info in walk_photos(folder, profile=profile, skipped=skipped, folder_fd=folder_fd):
             if self.hash_while_listing:
-                sha, info = hash_unchanged(f"{folder}/{rel}", info)
+                sha, info = hash_unchanged(rel if folder_fd is not None else f"{folder}/{rel}", info, folder_fd)
                 rows.append((key, _PROFILE if rel == PROFILE else _b(rel), info.st_size, info.st_dev, info.st_ino,
                              info.st_mtime_ns, info.st_ctime_ns, sha, 1 if sha else 0))
             else:  # its digest comes from the hash cache
@@ -213,10 +215,6 @@ class DeepCheck:
     async def run(self) -> DeepResult:
         await self._list_files()
         self._insert(self._rows)
-        if not self.hash_while_listing:  # a rerun: every digest the cache holds, in one pass over the rows
-            self.db.execute("""UPDATE files SET sha = (SELECT h.sha FROM cache.hashes h WHERE h.dev = files.dev
-                               AND h.ino = files.ino AND h.size = files.size AND h.mtime = files.mtime
-                               AND h.ctime = files.ctime)""")
         if self.db.execute("SELECT 1 FROM files WHERE sha IS NULL LIMIT 1").fetchone():
             self._know_current_ids()
             # Only a size that two folders share can be the same photo twice: nothing else needs hashing.
@@ -262,7 +260,7 @@ class DeepCheck:
             self.add(*found)
             meter.advance()
 
-        await map_in_threads(walk, names, self.settings.workers, self.stop, collect)
+        await map_in_threads(walk, names, self.workers, self.stop, collect)
         meter.done()
 
     def _insert(self, rows: list[tuple]) -> None:
@@ -273,8 +271,12 @@ class DeepCheck:
             insert_rows(self.db, "INSERT INTO files (folder, rel, size, dev, ino, mtime, ctime, sha, fresh)", 9, rows)
         else:
             insert_rows(self.db, "INSERT INTO files (folder, rel, size, dev, ino, mtime, ctime)", 7, rows)
+            # a rerun: the digests the cache holds for these rows, while the workers still list (not after them)
+            self.db.execute("""UPDATE files SET sha = (SELECT h.sha FROM cache.hashes h WHERE h.dev = files.dev
+                               AND h.ino = files.ino AND h.size = files.size AND h.mtime = files.mtime
+                               AND h.ctime = files.ctime) WHERE rowid > ?""", (self.result.files_seen,))
         self.db.execute("COMMIT")
-        self.result.files_seen += len(rows)
+        self.result.files_seen += len(rows)  # (rows are only ever added: rowids run 1, 2, 3 ...)
         rows.clear()
 
     async def _hash_wanted(self) -> None:
@@ -309,7 +311,7 @@ class DeepCheck:
             if len(done) >= CHUNK:
                 self._store_digests(done)
 
-        await map_in_threads(digest, missing, max(2, self.settings.workers), self.stop, collect)
+        await map_in_threads(digest, missing, self.settings.hash_workers, self.stop, collect)
         self._store_digests(done)
         meter.done()
 

@@ -176,16 +176,32 @@ def _in_order(students: str, student_id: str) -> bool:
     return _folder_check(students, student_id)[0]
 
 
-def _folder_check(students: str, student_id: str) -> tuple[bool, os.stat_result | None]:
-    """(in order, the stat of the profile.jpg that was read, if one was)."""
-    folder = f"{students}/{student_id}"
+def _folder_check(students: str, student_id: str, folder_fd: int | None = None) -> tuple[bool, os.stat_result | None]:
+    """(in order, the stat of the profile.jpg that was read, if one was). ``folder_fd``: the folder, opened
+    without following a symlink (then its entries are looked up from it, not by path)."""
+    inside = f"{students}/{student_id}/" if folder_fd is None else ""
     try:
-        if not stat.S_ISDIR(os.lstat(folder).st_mode) or not stat.S_ISDIR(os.lstat(f"{folder}/{ATTENDANCE}").st_mode):
+        if folder_fd is None and not stat.S_ISDIR(os.lstat(f"{students}/{student_id}").st_mode) or \
+                not stat.S_ISDIR(os.lstat(f"{inside}{ATTENDANCE}", dir_fd=folder_fd).st_mode):
             return False, None
     except OSError:
         return False, None
-    check = check_photo(f"{folder}/{PROFILE}")
+    check = check_photo(f"{inside}{PROFILE}", dir_fd=folder_fd)
     return check.ok, check.info
+
+
+def _checked_listing(students: str, name: str, deep: DeepCheck) -> tuple[bool, list[tuple]]:
+    """--deep: the folder check and the deep listing from one open of the folder (one pass over the disk)."""
+    try:
+        fd = os.open(f"{students}/{name}", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:  # a symlink, a file, a folder that cannot be opened: the check by path says which
+        in_order, profile = _folder_check(students, name)
+        return in_order, deep.listing(name, profile)
+    try:
+        in_order, profile = _folder_check(students, name, fd)
+        return in_order, deep.listing(name, profile, fd)
+    finally:
+        os.close(fd)
 
 
 def _folder_names(store: PhotoStore) -> Iterator[str]:
@@ -214,8 +230,7 @@ async def read_census(settings: Settings, options: RestoreOptions, store: PhotoS
     def check_folder(name: str) -> tuple[str, bool, list[tuple] | None]:
         if deep is None:
             return name, _in_order(students_path, name), None
-        in_order, profile = _folder_check(students_path, name)
-        return name, in_order, deep.listing(name, profile)  # --deep: one pass over the disk
+        return name, *_checked_listing(students_path, name, deep)
 
     def checked(_index: int, result: tuple[str, bool, list[tuple] | None]) -> None:
         name, in_order, rows = result
@@ -228,7 +243,8 @@ async def read_census(settings: Settings, options: RestoreOptions, store: PhotoS
         if deep is not None and rows is not None:
             deep.add(name, rows)
 
-    early = asyncio.ensure_future(map_in_threads(check_folder, _folder_names(store), settings.workers, stop, checked))
+    workers = deep.workers if deep is not None else settings.workers  # a first --deep run hashes as it lists
+    early = asyncio.ensure_future(map_in_threads(check_folder, _folder_names(store), workers, stop, checked))
     meter = progress.phase("Reading the database", None)
     async for doc in database.read_students(fields, stop):
         meter.advance()

@@ -39,6 +39,7 @@ PRIVATE_FILE_MODE = 0o600
 AUDIT_DIR = ".migrations"  # migrate's audit log
 FILE_MODE = 0o664
 CHUNK = 1 << 20
+_SUBFOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 SMALL_PHOTO = 64 << 10  # read whole in one system call by the photo check
 MAX_STRUCTURE_READ = 64 << 20  # a photo whose end marker is not its last bytes is parsed up to this size
 _PID = os.getpid()
@@ -177,11 +178,12 @@ def open_regular(path: Path | str, follow: bool = False) -> int:
     return open_regular_stat(path, follow)[0]
 
 
-def open_regular_stat(path: Path | str, follow: bool = False) -> tuple[int, os.stat_result]:
-    """``open_regular``, and the stat of what it opened."""
+def open_regular_stat(path: Path | str, follow: bool = False, dir_fd: int | None = None
+                      ) -> tuple[int, os.stat_result]:
+    """``open_regular``, and the stat of what it opened (``path`` relative to ``dir_fd``, if given)."""
     flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, flags, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise NotRegularFile(path, "a symlink") from None
@@ -280,12 +282,12 @@ def has_end_marker(data: bytes) -> bool:
     return False
 
 
-def check_photo(path: Path | str) -> PhotoCheck:
+def check_photo(path: Path | str, dir_fd: int | None = None) -> PhotoCheck:
     """The one check of "is this a usable photo" for every script: a regular file (never through a
     symlink, never blocking on a FIFO), not empty, starting with the JPEG signature and ending with the
     JPEG end marker (or reaching it through its segments when something follows it)."""
     try:
-        fd, info = open_regular_stat(path)
+        fd, info = open_regular_stat(path, dir_fd=dir_fd)
     except (FileNotFoundError, NotADirectoryError):
         return PhotoCheck(PhotoState.MISSING)
     except NotRegularFile as exc:
@@ -327,10 +329,12 @@ def check_photo_bytes(data: bytes) -> PhotoState:
 
 
 # ---------------------------------------------------------------- content
-def sha256_fd(fd: int) -> tuple[str, int]:
+def sha256_fd(fd: int, expected: int | None = None) -> tuple[str, int]:
+    """(SHA-256, size) of what ``fd`` reads to its end; ``expected``: its size, when the caller has its stat."""
     digest = hashlib.sha256()
     size = 0
-    want = min(os.fstat(fd).st_size + 1, CHUNK)  # a small photo in one read, without a 1 MB buffer
+    # a small photo in one read, without a 1 MB buffer
+    want = min((os.fstat(fd).st_size if expected is None else expected) + 1, CHUNK)
     while chunk := os.read(fd, want):
         digest.update(chunk)
         size += len(chunk)
@@ -558,38 +562,53 @@ def scan_folder(folder: Path | str, times: bool = True) -> FolderScan:
     return FolderScan(tuple(files), tuple(symlinks), tuple(others), tuple(unreadable), newest)
 
 
-def walk_photos(folder: str, profile: os.stat_result | None = None, skipped: list[tuple[str, str]] | None = None
-                ) -> Iterator[tuple[str, os.stat_result]]:
+def walk_photos(folder: str, profile: os.stat_result | None = None, skipped: list[tuple[str, str]] | None = None,
+                folder_fd: int | None = None) -> Iterator[tuple[str, os.stat_result]]:
     """Every regular file in a student-style folder, whatever its name or subfolder (`Profile.JPG` copied from
     Windows, `old/profile.jpg`: each holds a photo too), with its stat; symlinks never followed, and the
     tool's own temporary copies left out. ``profile``: profile.jpg's stat when the caller has just taken it
     (from the regular file it opened). ``skipped`` receives (path, why) for what could not be looked at below
-    the folder's own profile.jpg and attendance/ (symlinks, special files, folders that cannot be read)."""
-    pending = [("", folder)]
-    while pending:
-        prefix, current = pending.pop()
-        try:
-            with os.scandir(current) as entries:
-                for entry in entries:
-                    name = entry.name
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append((f"{prefix}{name}/", entry.path))
-                    elif not entry.is_file(follow_symlinks=False):
-                        if skipped is not None and (prefix or name not in (PROFILE, ATTENDANCE)):
-                            skipped.append((prefix + name, "a symlink, never followed" if entry.is_symlink()
-                                            else "not a regular file"))
-                    elif TEMP_NAME.fullmatch(name) or name.casefold() in NOT_PHOTOS or name.startswith("._"):
-                        continue  # the tool's own temporaries; what file managers leave in every folder
-                    elif profile is not None and not prefix and name == PROFILE:
-                        yield PROFILE, profile
-                    else:
-                        info = entry.stat(follow_symlinks=False)
-                        if stat.S_ISREG(info.st_mode) and info.st_size:  # an empty file is no one's photo
-                            yield prefix + name, info
-        except OSError as exc:
-            if skipped is not None and prefix:  # the folder itself: the folder check reports it
-                skipped.append((prefix.rstrip("/"), f"could not be read ({exc.strerror or exc})"))
-            continue
+    the folder's own profile.jpg and attendance/ (symlinks, special files, folders that cannot be read).
+    ``folder_fd``: the folder, already open (its subfolders are then opened from it, without a path walk)."""
+    try:
+        top = os.open(folder, os.O_RDONLY | os.O_DIRECTORY) if folder_fd is None else folder_fd
+    except OSError:
+        return  # the folder itself: the folder check reports it
+    try:
+        pending = [""]
+        while pending:
+            prefix = pending.pop()
+            try:
+                # a subfolder is opened from the folder, never through a symlink put there since it was listed
+                fd = os.open(prefix.rstrip("/"), _SUBFOLDER, dir_fd=top) if prefix else top
+                try:
+                    with os.scandir(fd) as entries:
+                        for entry in entries:
+                            name = entry.name
+                            if entry.is_dir(follow_symlinks=False):
+                                pending.append(f"{prefix}{name}/")
+                            elif not entry.is_file(follow_symlinks=False):
+                                if skipped is not None and (prefix or name not in (PROFILE, ATTENDANCE)):
+                                    skipped.append((prefix + name, "a symlink, never followed" if entry.is_symlink()
+                                                    else "not a regular file"))
+                            elif name[0] == "." and (TEMP_NAME.fullmatch(name) or name.startswith("._")) or \
+                                    name.casefold() in NOT_PHOTOS:
+                                continue  # the tool's own temporaries; what file managers leave in every folder
+                            elif profile is not None and not prefix and name == PROFILE:
+                                yield PROFILE, profile
+                            else:
+                                info = entry.stat(follow_symlinks=False)
+                                if stat.S_ISREG(info.st_mode) and info.st_size:  # an empty file is no one's photo
+                                    yield prefix + name, info
+                finally:
+                    if fd != top:
+                        os.close(fd)
+            except OSError as exc:
+                if skipped is not None and prefix:  # the folder itself: the folder check reports it
+                    skipped.append((prefix.rstrip("/"), f"could not be read ({exc.strerror or exc})"))
+    finally:
+        if folder_fd is None:
+            os.close(top)
 
 
 def list_student_folders(store: PhotoStore) -> list[str]:

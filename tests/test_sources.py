@@ -195,6 +195,17 @@ def test_source_flags_only_go_with_photo_source(school):
     assert os.path.exists(school.students_dir)
 
 
+@pytest.mark.parametrize("key", ["name.first", "$where", "student number", ""])
+def test_a_source_key_that_is_no_field_name_is_refused_before_any_work(school, tmp_path, key):
+    """Found by a tester: --source-key name.first ended with the database's own 'Path collision' message."""
+    (tmp_path / "delivery").mkdir()
+    before = school.snapshot()
+    result = school.subprocess("restore_student_photos", "--photo-source", str(tmp_path / "delivery"),
+                               "--source-key", key)
+    assert result.code == 2 and "is not a field name" in result.err and "Traceback" not in result.err
+    assert school.snapshot() == before
+
+
 def test_a_source_photo_that_is_another_childs_is_used_for_no_one(school, tmp_path):
     """Found by a new administrator: a hand-copied photo, quarantined by --deep, then offered back as a source."""
     liam, newcomer = school.new_student("Liam", date_of_birth="2015-01-01"), school.new_student("Newcomer")

@@ -346,13 +346,18 @@ class MatchBook:
         self._store(list(zip(names, itertools.chain(paired, unpaired), strict=True)), [])
         return pairs
 
-    def pair_by_person(self, orphan: str, target: Student, reason: str, paired_by: str) -> None:
-        """A pairing a person made (a reviewed file): it replaces the tool's own, and the tool's own pairing
-        of any other folder with that student is no longer one-to-one."""
+    def reserve_for_person(self, orphan: str, target: Student) -> None:
+        """A person gave ``orphan`` to this student (whether or not that folder is still here, cleaned or not):
+        the tool's own pairing of any other folder with them is no longer one-to-one."""
         self.db.execute("UPDATE decision SET decision = ?, reason = ?, target = NULL WHERE target = ? AND name != ? "
                         "AND paired_by IN ('identity', 'pairs file')",  # an earlier reviewed file's too: one-to-one
                         (Decision.AMBIGUOUS.value, _pack(f"a reviewed pairing gives student {target.student_id} "
                                                          "another folder"), target.row, _pack(orphan)))
+
+    def pair_by_person(self, orphan: str, target: Student, reason: str, paired_by: str) -> None:
+        """A pairing a person made (a reviewed file): it replaces the tool's own, and the tool's own pairing
+        of any other folder with that student is no longer one-to-one."""
+        self.reserve_for_person(orphan, target)
         self.db.execute("INSERT OR REPLACE INTO decision VALUES (?, ?, ?, ?, ?)",
                         (_pack(orphan), Decision.MIGRATE.value, _pack(reason), target.row, paired_by))
 

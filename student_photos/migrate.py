@@ -585,16 +585,15 @@ EARLIER_REVIEW = "paired by a reviewed file (earlier run)"
 
 
 def settled_by_person(reviewed: dict[str, Reviewed], holder: Callable[[str], Person | None], fields) -> dict[str, str]:
-    """{old folder: the student a person's standing decision gives it to ("" for no one)}: the folders that decision
-    takes out of the one-to-one rule, the same in migrate, the restore and --deep. ``holder(id)``: the one
-    current record that can receive under that id, or None. A pairing stands only while that id is held by the
-    student the person paired (never a recycled id's newcomer); one that does not stand settles nothing, and its
-    folder still counts as a rival."""
+    """{old folder: the student a person's standing pairing gives it to}: the folders that decision takes out of the
+    one-to-one rule, the same in migrate, the restore and --deep (a "no one" does not: it keeps a folder from
+    everyone, and says nothing of whose it is not). ``holder(id)``: the one current record that can receive under
+    that id, or None. A pairing stands only while that id is held by the student the person paired (never a
+    recycled id's newcomer); one that does not stand settles nothing, and its folder still counts as a rival."""
     settled: dict[str, str] = {}
     for old_id, decided in reviewed.items():
         if decided.new_id is None:
-            settled[old_id] = ""
-            continue
+            continue  # "no one" keeps a folder from everyone; it does not say whose it is not: still a rival
         person = holder(decided.new_id)
         if person is not None and decided.still_theirs(person, fields):
             settled[old_id] = decided.new_id
@@ -621,7 +620,10 @@ def honour_reviewed(book: MatchBook, reviewed: dict[str, Reviewed]) -> None:
     """An earlier reviewed pairing (or "no one") stands over the tool's own decision, wherever one is made, as
     long as the id it names still belongs to the student the person paired."""
     for old_id, decided in reviewed.items():
-        if book.orphan(old_id) is None:
+        if book.orphan(old_id) is None:  # gone (cleaned): a student a person gave it to still has it, and no other
+            targets = book.students_with_id(decided.new_id) if decided.new_id else []
+            if len(targets) == 1 and decided.still_theirs(book.person_of_row(targets[0].row), book.fields):
+                book.reserve_for_person(old_id, targets[0])
             continue
         if decided.new_id is None:
             book.no_one(old_id, "a person decided it goes to no one (a reviewed file, earlier run)")

@@ -676,7 +676,7 @@ class EvidenceJudge:
         self._quarantine: set[tuple[str, int]] | None = None
         self._namesakes: dict[str, dict[str, History]] = {}  # name key -> old folders that could be theirs
         self._rivals: RivalOld | None = None  # old folders with no usable name, or disputed: anyone's they could be
-        self._settled: dict[str, str] | None = None  # old id -> the student a person gave it ("" no one)
+        self._settled: dict[str, str] | None = None  # old id -> the student a person gave it
         self._wanted: list[Candidate] = []
         self._reviewed: dict | None = None  # old id -> migrate.Reviewed
 
@@ -826,7 +826,7 @@ class EvidenceJudge:
     def _rival_folder(self, owner: str, plan: StudentPlan) -> str | None:
         """Why another old folder's record could be this student too (whatever it holds): one-to-one, as migrate.
         A namesake's folder, or one whose old record has no usable name or whose backups disagree about who it
-        was (identity.RivalOld). A folder a person settled (no one, or another student) is no rival."""
+        was (identity.RivalOld). A folder a person gave another student is no rival (one given to no one still is)."""
         name = plan.record.person.name
         if name is None:
             return None

@@ -274,7 +274,7 @@ def test_an_orphan_whose_backups_disagree_blocks_a_match_one_of_its_records_coul
     assert result["o-x"][2] in ("ambiguous", "unknown") and "o-x" not in result["o-x"][3], \
         "the disputed folder keeps its own decision"
     assert decide(current, ["o-amy", "o-x"], history, settled=("o-x",))["o-amy"][2] == "migrate", \
-        "a folder a person settled (no one, or another student) is no rival"
+        "a folder a person gave another student is no rival"
 
 
 @pytest.mark.parametrize("records", [

@@ -10,7 +10,7 @@ import shutil
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_migrate import Reseed
+from test_migrate import Reseed, orphans_by_name
 from test_pairs import jordans, save_as_spreadsheet
 
 from conftest import School
@@ -269,9 +269,12 @@ def test_a_person_s_pairing_beats_a_rival_folder_in_the_restore_and_deep(school,
 
 
 @pytest.mark.parametrize("decision", ["none", "another student"])
-def test_a_rival_folder_a_person_settled_blocks_no_one(school, tmp_path, decision):
-    """A rival folder a person gave to no one, or to another student, is no rival: a later migrate gives Amy her
-    own folder, and the restore the photo her record links there (the three tools agree)."""
+def test_a_rival_folder_a_person_gave_another_student_blocks_no_one_and_one_given_to_no_one_still_does(
+        school, tmp_path, decision):
+    """A rival folder a person gave to another student is no rival: a later migrate gives Amy her own folder, and
+    the restore the photo her record links there (the three tools agree). One a person gave to no one still is:
+    "no one" keeps a folder from everyone, it does not say it is not Amy's (found by a review: it let Amy's
+    other folder through unreviewed)."""
     r = amy_and_a_rival(school)
     reviewed = tmp_path / "reviewed.csv"
     row = {"orphan": r.old_id("x"), "student_id": "none"} if decision == "none" else \
@@ -282,12 +285,20 @@ def test_a_rival_folder_a_person_settled_blocks_no_one(school, tmp_path, decisio
     assert school.migrate("--migrate", "--pairs", str(reviewed)).code in (0, 1)
 
     restored = school.restore("--json", MIN_DATABASE_RATIO="0")
-    assert school.photo_of(r.new_id("amy")) == r.photos["amy"], restored.text
-    (school.folder(r.new_id("amy")) / "profile.jpg").unlink()
+    if decision == "none":
+        assert school.photo_of(r.new_id("amy")) != r.photos["amy"], restored.text
+        assert "fits this student too" in restored.text, restored.text
+    else:
+        assert school.photo_of(r.new_id("amy")) == r.photos["amy"], restored.text
+        (school.folder(r.new_id("amy")) / "profile.jpg").unlink()
     later = school.migrate("--migrate", "--json")
     decisions = {o["name"]: o["decision"] for o in later.json["orphans"]}
-    assert decisions[r.old_id("amy")] == "migrated", later.text
-    assert school.photo_of(r.new_id("amy")) == r.photos["amy"]
+    if decision == "none":
+        assert decisions[r.old_id("amy")] == "ambiguous", later.text
+        assert school.photo_of(r.new_id("amy")) != r.photos["amy"]
+    else:
+        assert decisions[r.old_id("amy")] == "migrated", later.text
+        assert school.photo_of(r.new_id("amy")) == r.photos["amy"]
 
 
 def test_a_folder_a_person_gave_a_student_keeps_another_old_folder_s_photo_from_them(school, tmp_path):
@@ -305,3 +316,26 @@ def test_a_folder_a_person_gave_a_student_keeps_another_old_folder_s_photo_from_
     assert school.photo_of(r.new_id("amy")) != r.photos["amy"], "the rule's folder over the person's"
     assert f"a person gave this student another old folder ({r.old_id('x')})" in result.text, result.text
     assert school.migrate("--migrate", "--json").json["orphans"] and school.photo_of(r.new_id("amy")) != r.photos["amy"]
+
+
+def test_a_folder_a_person_gave_a_student_still_refuses_the_other_after_it_was_cleaned(school: School, tmp_path):
+    """Found by a review. A person gave Amy folder x (the rival); the other "Amy Smith" folder must never go to her
+    as well. Restore says so ("a person gave this student another old folder"); migrate must too, also once x was
+    cleaned (it is no longer an orphan, so honour_reviewed skips it and pair_by_person never runs)."""
+    r = Reseed(school)
+    r.child("amy", "Amy Smith", date_of_birth="2015-03-04", attendance=3)
+    r.child("x", "Amy Smith", stays=False)
+    r.commit()
+    reviewed = tmp_path / "reviewed.csv"
+    save_as_spreadsheet(reviewed, [{"orphan": r.old_id("x"), "student_id": r.new_id("amy")}])
+    assert school.migrate("--migrate", "--pairs", str(reviewed)).code in (0, 1)
+    assert school.photo_of(r.new_id("amy")) == r.photos["x"]
+    clean = orphans_by_name(school.migrate("--clean", "--confirm", "--json").json)
+    assert not school.folder(r.old_id("x")).exists(), clean
+
+    later = school.migrate("--migrate", "--json")
+
+    amy_old = orphans_by_name(later.json)[r.old_id("amy")]
+    extra = school.folder(r.new_id("amy")) / "attendance" / "2025-11-12_AM.jpg"
+    assert not extra.exists(), f"the folder the person did not give Amy was copied into hers: {amy_old}"
+    assert amy_old["decision"] not in ("migrated", "migrate", "conflict"), amy_old

@@ -108,7 +108,7 @@ def check_restore_args(parser: argparse.ArgumentParser, args: argparse.Namespace
     if (args.source_map or args.source_key != "student_id") and not args.photo_source:
         parser.error("--source-key and --source-map only go with --photo-source")
     key = args.source_key
-    if not key or key.startswith("$") or "." in key or any(c.isspace() for c in key):
+    if not key or "$" in key or "." in key or any(c.isspace() for c in key):
         parser.error(f"--source-key {key!r} is not a field name: give one top-level field of the student record "
                      "(a dot, a '$' or a space is not allowed), such as student_number")
 

@@ -232,8 +232,8 @@ class DeepCheck:
         for folder, rel, why in sorted(self.unlisted):  # never "all done" over something not looked at
             self.result.findings.append(Finding(
                 UNCOMPARED, [folder], [f"students/{folder}/{rel}"],
-                f"{rel} in folder {folder} is {why}: what it holds cannot be compared, so a photo on the wrong "
-                "child could hide there"))
+                f"{f'{rel} in folder {folder}' if rel else f'folder {folder} itself'} is {why}: what it holds "
+                "cannot be compared, so a photo on the wrong child could hide there"))
         return self.result
 
     def _know_current_ids(self) -> None:
@@ -247,8 +247,8 @@ class DeepCheck:
     async def _list_files(self) -> None:
         students = str(self.store.students)
         try:
-            names = sorted(e.name for e in os.scandir(students) if not e.name.startswith(".")
-                           and e.name not in self.listed and e.is_dir(follow_symlinks=False))
+            names = sorted(e.name for e in os.scandir(students) if not e.name.startswith(".") and e.name not in
+                           self.listed and (e.is_dir(follow_symlinks=False) or e.is_symlink()))  # a symlink: said
         except OSError:
             names = []
         meter = self.progress.phase("Listing photos", len(names))
@@ -468,6 +468,8 @@ class DeepCheck:
                     continue
                 source = self.store.root / path
                 dest = target_root / path
+                if not _reached_without_symlinks(self.store, parts[1], parts[2]):
+                    continue  # a folder swapped for a symlink since it was listed: what it points at is not moved
                 try:
                     sha, size = sha256_file(source)
                     make_private_dir(dest.parent)
@@ -481,6 +483,12 @@ class DeepCheck:
                     continue
                 moved.add(path)
                 self.result.quarantined.append((path, str(dest.relative_to(self.store.root))))
+
+
+def _reached_without_symlinks(store: PhotoStore, folder: str, rel: str) -> bool:
+    """Whether students/folder/rel's folder is reached without a symlink below students/ (the root may be one)."""
+    where = os.path.dirname(f"{folder}/{rel}")
+    return os.path.realpath(store.students / where) == os.path.join(os.path.realpath(store.students), where)
 
 
 def _origin_person(origin: dict) -> Person:

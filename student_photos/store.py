@@ -571,9 +571,14 @@ def walk_photos(folder: str, profile: os.stat_result | None = None, skipped: lis
     the folder's own profile.jpg and attendance/ (symlinks, special files, folders that cannot be read).
     ``folder_fd``: the folder, already open (its subfolders are then opened from it, without a path walk)."""
     try:
-        top = os.open(folder, os.O_RDONLY | os.O_DIRECTORY) if folder_fd is None else folder_fd
-    except OSError:
-        return  # the folder itself: the folder check reports it
+        top = os.open(folder, _SUBFOLDER) if folder_fd is None else folder_fd  # never through a symlink either
+    except OSError as exc:
+        if skipped is not None:  # (O_DIRECTORY makes a symlink ENOTDIR; a missing folder or a file holds nothing)
+            if exc.errno == errno.ELOOP or os.path.islink(folder):
+                skipped.append(("", "a symlink, never followed"))
+            elif exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                skipped.append(("", f"could not be read ({exc.strerror or exc})"))
+        return
     try:
         pending = [""]
         while pending:

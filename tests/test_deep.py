@@ -425,3 +425,44 @@ def test_a_photo_from_an_old_folder_when_a_disputed_old_folder_fits_too_is_a_fin
 
     school.write_backup([old_amy, {**old_x, "date_of_birth": "2016-06-06"}])
     assert school.restore("--verify-only", "--deep", "--json", MIN_DATABASE_RATIO="0").json["deep"] == []
+
+
+def test_deep_never_says_all_done_over_a_student_folder_it_could_not_list(school: School):
+    """Amy's folder is mode 0o111 (search, no read): the folder check (by path) finds profile.jpg and attendance/
+    in order, but the deep listing cannot open the folder and lists nothing, silently. Ben holds a copy of Amy's
+    photo: the very 'same photo under two students' --deep exists to find."""
+    amy = school.new_student("Amy Ash", date_of_birth="2015-01-01")
+    ben = school.new_student("Ben Bell", date_of_birth="2015-02-02")
+    school.put_photo(amy["student_id"], jpeg_bytes("amy"))
+    school.put_photo(ben["student_id"], jpeg_bytes("amy"))  # Amy's photo on Ben
+    school.seed([amy, ben])
+    school.write_backup([amy, ben])
+    folder = school.folder(amy["student_id"])
+    os.chmod(folder, 0o111)
+    try:
+        result = school.subprocess("restore_student_photos", "--verify-only", "--deep", "--json",
+                                   preexec_fn=drop_dac_capabilities, MIN_DATABASE_RATIO="0")
+    finally:
+        os.chmod(folder, 0o755)
+    assert result.code == 1, result.text
+    assert any(f["kind"] == "could not be compared" and f["students"] == [amy["student_id"]]
+               for f in result.json["deep"]), f"nothing said about Amy's unlisted folder: {result.text}"
+
+
+def test_deep_never_lists_through_a_symlinked_student_folder(school: School):
+    """Amy's folder is a symlink to a folder outside the photo root: the check says so, but --deep lists (and
+    --quarantine moves) through it."""
+    amy = school.new_student("Amy Ash", date_of_birth="2015-01-01")
+    ben = school.new_student("Ben Bell", date_of_birth="2015-02-02")
+    school.put_photo(ben["student_id"], jpeg_bytes("ben"))
+    outside = school.root / "outside"
+    (outside / "attendance").mkdir(parents=True)
+    (outside / "profile.jpg").write_bytes(jpeg_bytes("ben"))
+    os.symlink(outside, school.folder(amy["student_id"]))
+    school.seed([amy, ben])
+    school.write_backup([amy, ben])
+    result = school.restore("--verify-only", "--deep", "--json", MIN_DATABASE_RATIO="0")
+    assert result.code == 1 and not any(f["kind"] == "same photo under two students" for f in result.json["deep"])
+    assert any("a symlink" in f["evidence"] for f in result.json["deep"]), result.text
+    school.restore("--deep", "--quarantine", MIN_DATABASE_RATIO="0")
+    assert (outside / "profile.jpg").exists(), "moved a file outside the photo root through a symlink"

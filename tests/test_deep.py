@@ -362,12 +362,7 @@ def test_an_orphaned_folder_that_cannot_be_read_is_a_problem_too(school):
     (hidden / "a.jpg").write_bytes(jpeg_bytes("amy's face?"))
     school.write_backup([{"student_id": "old-x", "name": "Xavier Old"}, amy])
     school.seed([amy])
-    os.chmod(hidden, 0)
-    try:
-        result = school.subprocess("restore_student_photos", "--verify-only", "--deep", "--json",
-                                   preexec_fn=drop_dac_capabilities, MIN_DATABASE_RATIO="0")
-    finally:
-        os.chmod(hidden, 0o755)
+    result = deep_check_with(school, hidden, 0)
 
     assert result.code == 1, result.text
     (finding,) = result.json["deep"]
@@ -438,12 +433,7 @@ def test_deep_never_says_all_done_over_a_student_folder_it_could_not_list(school
     school.seed([amy, ben])
     school.write_backup([amy, ben])
     folder = school.folder(amy["student_id"])
-    os.chmod(folder, 0o111)
-    try:
-        result = school.subprocess("restore_student_photos", "--verify-only", "--deep", "--json",
-                                   preexec_fn=drop_dac_capabilities, MIN_DATABASE_RATIO="0")
-    finally:
-        os.chmod(folder, 0o755)
+    result = deep_check_with(school, folder, 0o111)
     assert result.code == 1, result.text
     assert any(f["kind"] == "could not be compared" and f["students"] == [amy["student_id"]]
                for f in result.json["deep"]), f"nothing said about Amy's unlisted folder: {result.text}"
@@ -466,3 +456,13 @@ def test_deep_never_lists_through_a_symlinked_student_folder(school: School):
     assert any("a symlink" in f["evidence"] for f in result.json["deep"]), result.text
     school.restore("--deep", "--quarantine", MIN_DATABASE_RATIO="0")
     assert (outside / "profile.jpg").exists(), "moved a file outside the photo root through a symlink"
+
+
+def deep_check_with(school: School, folder, mode: int):
+    """A --verify-only --deep run while ``folder`` has ``mode``, as a user without CAP_DAC_OVERRIDE."""
+    os.chmod(folder, mode)
+    try:
+        return school.subprocess("restore_student_photos", "--verify-only", "--deep", "--json",
+                                 preexec_fn=drop_dac_capabilities, MIN_DATABASE_RATIO="0")
+    finally:
+        os.chmod(folder, 0o755)

@@ -361,6 +361,18 @@ class MatchBook:
         self.db.execute("INSERT OR REPLACE INTO decision VALUES (?, ?, ?, ?, ?)",
                         (_pack(orphan), Decision.MIGRATE.value, _pack(reason), target.row, paired_by))
 
+    def matched_students(self) -> list[Student]:
+        """The students some orphan is to be migrated to by the tool's own (or a reviewed file's) decision."""
+        rows = self.db.execute("SELECT DISTINCT c.row, c.sid, c.receivable, c.name, c.codes FROM decision d "
+                               "JOIN current c ON c.row = d.target WHERE d.decision = ?", (Decision.MIGRATE.value,))
+        return [self._student(r) for r in rows.fetchall()]
+
+    def needs_person_for(self, student: Student, reason: str) -> None:
+        """No folder goes to this student by the tool's own decision until a person decides again."""
+        self.db.execute("UPDATE decision SET decision = ?, reason = ?, target = NULL WHERE target = ? AND decision = ? "
+                        "AND paired_by = 'identity'", (Decision.UNKNOWN.value, _pack(reason), student.row,
+                                                       Decision.MIGRATE.value))
+
     def needs_person(self, orphan: str, reason: str) -> None:
         """A person's earlier decision no longer applies: a person must decide again (never all done)."""
         self.db.execute("INSERT OR REPLACE INTO decision VALUES (?, ?, ?, NULL, 'pairs file')",

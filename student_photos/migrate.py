@@ -600,6 +600,24 @@ def settled_by_person(reviewed: dict[str, Reviewed], holder: Callable[[str], Per
     return settled
 
 
+def unstanding_pairings(reviewed: dict[str, Reviewed], settled: dict[str, str]) -> list[tuple[str, Person]]:
+    """(old folder, who it was given to) for each pairing a person made that no longer stands: its id no longer
+    holds that student (recycled to another child, or their record changed)."""
+    return [(old_id, decided.person) for old_id, decided in reviewed.items()
+            if decided.new_id is not None and old_id not in settled and decided.person is not None]
+
+
+def held_by_a_pairing(unstanding: list[tuple[str, Person]], student: Person, fields, besides: str | None = None
+                      ) -> str | None:
+    """An old folder (not ``besides``) a person gave to a student who could be this one, under an id that no longer
+    holds them: the person's choice can be neither followed nor forgotten, so this student's other folders wait
+    for a person. None if there is none."""
+    for old_id, person in unstanding:
+        if old_id != besides and compare(person, student, fields).verdict is not Verdict.DIFFERENT:
+            return old_id
+    return None
+
+
 def _holder(book: MatchBook) -> Callable[[str], Person | None]:
     def holder(student_id: str) -> Person | None:
         targets = book.students_with_id(student_id)
@@ -611,9 +629,17 @@ def decide_honouring_reviewed(book: MatchBook, store: PhotoStore) -> None:
     """Every orphan decided by identity, then an earlier reviewed pairing (or "no one") stands over the tool's own
     decision, and a folder a person settled is no other orphan's rival."""
     reviewed = reviewed_pairings(store)
-    book.settle(settled_by_person(reviewed, _holder(book), book.fields))
+    settled = settled_by_person(reviewed, _holder(book), book.fields)
+    book.settle(settled)
     book.decide_by_identity()
     honour_reviewed(book, reviewed)
+    unstanding = unstanding_pairings(reviewed, settled)
+    for student in book.matched_students() if unstanding else ():  # a pairing that no longer stands still holds
+        folder = held_by_a_pairing(unstanding, book.person_of_row(student.row), book.fields)  # its student
+        if folder is not None:
+            book.needs_person_for(student, f"a reviewed file gave old folder {folder} to a student who could be "
+                                           f"{student.name or '(no name)'}, under an id that no longer holds them: "
+                                           "review it again")
 
 
 def honour_reviewed(book: MatchBook, reviewed: dict[str, Reviewed]) -> None:

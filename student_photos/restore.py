@@ -818,6 +818,12 @@ class EvidenceJudge:
         given = next((f for f, sid in settled.items() if sid == plan.student_id and f != old_id), None)
         if given is not None:
             return f"a person gave this student another old folder ({given}) in a reviewed pairs file"
+        from .migrate import held_by_a_pairing, unstanding_pairings
+        held = held_by_a_pairing(unstanding_pairings(self._reviewed_pairings(), settled), plan.record.person,
+                                 self.settings.match_fields, besides=old_id)
+        if held is not None:
+            return (f"a reviewed file gave old folder {held} to a student who could be this one, under an id that no "
+                    "longer holds them: review it again")
         rival = self._rival_folder(old_id, plan)
         if rival:
             return f"{rival}: which photo is theirs is not known"

@@ -339,3 +339,43 @@ def test_a_folder_a_person_gave_a_student_still_refuses_the_other_after_it_was_c
     extra = school.folder(r.new_id("amy")) / "attendance" / "2025-11-12_AM.jpg"
     assert not extra.exists(), f"the folder the person did not give Amy was copied into hers: {amy_old}"
     assert amy_old["decision"] not in ("migrated", "migrate", "conflict"), amy_old
+
+
+@pytest.mark.parametrize("old_id_now,cleaned", [("recycled to Zed", True), ("gone", True), ("recycled to Zed", False)])
+def test_a_pairing_whose_id_was_recycled_still_keeps_other_folders_from_its_student(school, tmp_path, old_id_now,
+                                                                                     cleaned):
+    """Found by a tester. A person gave folder x to Amy (id A) over her rule-match amy-old; x was cleaned. A second
+    reseed gives Amy id A2 and recycles A to Zed. amy-old must still not go to Amy ("a student a person gave a
+    folder to gets no other, even once that folder was cleaned"; "it follows the student, not the id")."""
+    r = Reseed(school)
+    r.child("amy", "Amy Smith", date_of_birth="2015-03-04", attendance=3)
+    r.child("x", "Amy Smith", stays=False, attendance=2)
+    r.newcomer("bob", "Bob Ray", date_of_birth="2016-06-06")
+    school.write_backup(list(r.old.values()), name="seed_backup_20251001_0000.json")
+    school.seed(list(r.new.values()))
+    first_id = r.new_id("amy")
+    f1 = tmp_path / "r1.csv"
+    save_as_spreadsheet(f1, [{"orphan": r.old_id("x"), "student_id": first_id}])
+    assert school.migrate("--migrate", "--pairs", str(f1)).code in (0, 1)
+    assert school.photo_of(first_id) == r.photos["x"]
+    if cleaned:
+        school.migrate("--clean", "--confirm")
+        assert not school.folder(r.old_id("x")).exists()
+    assert school.folder(r.old_id("amy")).exists()
+    # before the second reseed: a backup of the first reseed's database
+    school.write_backup([{**d, "photo": f"/api/photos/students/{d['student_id']}/profile.jpg"}
+                         for d in school.collection.find({}, {"_id": 0})])
+    school.collection.delete_many({})
+    amy2 = school.new_student("Amy Smith", date_of_birth="2015-03-04", photo=None)
+    zed = {"student_id": first_id, "name": "Zed Zane", "date_of_birth": "2014-01-01", "photo": None}
+    bob = dict(r.new["bob"])
+    school.seed([amy2, zed, bob] if old_id_now == "recycled to Zed" else [amy2, bob])
+
+    listed = school.migrate("--list", "--json")
+    assert listed.code == 1, "a person's pairing that cannot be followed is never all done"
+    res = school.migrate("--migrate", "--json")
+    amy_old = orphans_by_name(res.json)[r.old_id("amy")]
+    assert school.photo_of(amy2["student_id"]) != r.photos["amy"], \
+        f"Amy got the folder the person did not give her, once her id was recycled: {amy_old}"
+    restored = school.restore("--json", MIN_DATABASE_RATIO="0")
+    assert school.photo_of(amy2["student_id"]) != r.photos["amy"], restored.text

@@ -677,6 +677,7 @@ class EvidenceJudge:
         self._namesakes: dict[str, dict[str, History]] = {}  # name key -> old folders that could be theirs
         self._rivals: RivalOld | None = None  # old folders with no usable name, or disputed: anyone's they could be
         self._settled: dict[str, str] | None = None  # old id -> the student a person gave it
+        self._unstanding: list | None = None  # (old id, person): pairings whose id no longer holds their student
         self._wanted: list[Candidate] = []
         self._reviewed: dict | None = None  # old id -> migrate.Reviewed
 
@@ -819,8 +820,9 @@ class EvidenceJudge:
         if given is not None:
             return f"a person gave this student another old folder ({given}) in a reviewed pairs file"
         from .migrate import held_by_a_pairing, unstanding_pairings
-        held = held_by_a_pairing(unstanding_pairings(self._reviewed_pairings(), settled), plan.record.person,
-                                 self.settings.match_fields, besides=old_id)
+        if self._unstanding is None:  # asked for every candidate photo: the reviewed pairings are read once
+            self._unstanding = unstanding_pairings(self._reviewed_pairings(), settled)
+        held = held_by_a_pairing(self._unstanding, plan.record.person, self.settings.match_fields, besides=old_id)
         if held is not None:
             return (f"a reviewed file gave old folder {held} to a student who could be this one, under an id that no "
                     "longer holds them: review it again")

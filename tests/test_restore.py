@@ -8,6 +8,7 @@ import os
 import time
 
 import pytest
+from test_migrate import RIVAL_CASES, RIVAL_IDS, RIVAL_WHY
 
 from conftest import BACKUP_NAME, School, SilentProgress, drop_dac_capabilities
 from student_photos.sample import jpeg_bytes
@@ -585,20 +586,24 @@ def test_a_link_is_written_only_to_the_child_and_value_that_were_read(school, mo
     assert after == ("/api/photos/uploads/new.jpg" if case.startswith("a photo") else None)
 
 
-@pytest.mark.parametrize("other_birth", ["2015-03-04", None, "2016-06-06"], ids=["same", "none", "differs"])
-def test_an_old_folder_whose_record_has_no_usable_name_is_a_rival_folder(school, other_birth):
-    """Found by a review: restore's one-to-one rule counted only old folders whose record has the student's name;
-    one whose old name is unusable (a Cherokee Ꭺ in "Amy Smith") could be hers as well, and was not counted.
-    A birth date that differs rules it out: no needless refusal."""
+@pytest.mark.parametrize("kind,other_birth", RIVAL_CASES, ids=RIVAL_IDS)
+def test_an_old_folder_that_could_be_the_student_too_is_a_rival_folder(school, kind, other_birth):
+    """Found by reviews: restore's one-to-one rule counted only old folders whose records agree on the student's
+    name. One whose old name is unusable (a Cherokee Ꭺ in "Amy Smith"), or whose backups disagree about who it was
+    (once "Amy Smith" with Amy's birth date, once "Bob Ray"), could be hers as well and was not counted. A birth
+    date that differs rules it out: no needless refusal."""
     old_amy = {"student_id": "old-amy", "name": "Amy Smith", "date_of_birth": "2015-03-04",
                "photo": CANON.format("old-amy")}
-    old_x = {"student_id": "old-x", "name": "\u13aamy Smith", "photo": CANON.format("old-x"),
-             **({"date_of_birth": other_birth} if other_birth else {})}
+    old_x = {"student_id": "old-x", "name": "\u13aamy Smith" if kind == "unnamed" else "Amy Smith",
+             "photo": CANON.format("old-x"), **({"date_of_birth": other_birth} if other_birth else {})}
     school.put_photo("old-amy", jpeg_bytes("old-amy's photo"))
     school.put_photo("old-x", jpeg_bytes("old-x's photo"))
     amy = {"student_id": "new-amy", "name": "Amy Smith", "date_of_birth": "2015-03-04",
            "photo": CANON.format("old-amy")}  # the reseed copied the old link
     school.write_backup([old_amy, old_x])
+    if kind == "disputed":
+        school.write_backup([{**old_x, "name": "Bob Ray", "date_of_birth": None}],
+                            name="seed_backup_20240101_0000.json")
     school.seed([amy])
 
     result = school.restore("--json", MIN_DATABASE_RATIO="0")
@@ -608,33 +613,7 @@ def test_an_old_folder_whose_record_has_no_usable_name_is_a_rival_folder(school,
         return
     assert school.photo_of("new-amy") is None, "one of two old folders that could be Amy's gave her its photo"
     assert result.code == 1, result.text
-    assert "old folder old-x, whose old record has no usable name, fits this student too" in result.text
-
-
-@pytest.mark.parametrize("other_birth", ["2015-03-04", "2016-06-06"], ids=["same", "differs"])
-def test_an_old_folder_whose_backups_disagree_is_a_rival_folder(school, other_birth):
-    """Found by a review: an old id whose backups disagree about who it was (once "Amy Smith" with Amy's birth
-    date, once "Bob Ray") was skipped by the one-to-one rule, so Amy was given the photo of her old folder while
-    the disputed folder could be hers. When every record of it is DIFFERENT from her, no needless refusal."""
-    old_amy = {"student_id": "old-amy", "name": "Amy Smith", "date_of_birth": "2015-03-04",
-               "photo": CANON.format("old-amy")}
-    old_x = {"student_id": "old-x", "name": "Amy Smith", "date_of_birth": other_birth, "photo": CANON.format("old-x")}
-    school.put_photo("old-amy", jpeg_bytes("old-amy's photo"))
-    school.put_photo("old-x", jpeg_bytes("old-x's photo"))
-    amy = {"student_id": "new-amy", "name": "Amy Smith", "date_of_birth": "2015-03-04",
-           "photo": CANON.format("old-amy")}  # the reseed copied the old link
-    school.write_backup([old_amy, old_x])
-    school.write_backup([{**old_x, "name": "Bob Ray", "date_of_birth": None}], name="seed_backup_20240101_0000.json")
-    school.seed([amy])
-
-    result = school.restore("--json", MIN_DATABASE_RATIO="0")
-
-    if other_birth == "2016-06-06":
-        assert school.photo_of("new-amy") == jpeg_bytes("old-amy's photo"), result.text
-        return
-    assert school.photo_of("new-amy") is None, "one of two old folders that could be Amy's gave her its photo"
-    assert result.code == 1, result.text
-    assert "old folder old-x, whose backups disagree about who it was, fits this student too" in result.text
+    assert f"old folder old-x, {RIVAL_WHY[kind]}, fits this student too" in result.text
 
 
 def test_too_many_old_folders_with_no_usable_name_refuse_every_old_folder_photo_and_say_why(school):

@@ -480,9 +480,9 @@ class RivalOld:
       student. ``lookup`` finds them where the caller keeps them (migrate: its SQLite file); otherwise
       ``add`` keeps them here.
 
-    ``settled``: old folders a person's standing reviewed decision took out of the rule (given to no one, or
-    to a student who still holds the id): they are no rival (the student a person gave one to is told so by
-    the caller: a student never receives two)."""
+    ``settled``: old folders a person's standing reviewed pairing gave to a student who still holds the id: they
+    are no rival (the student a person gave one to is told so by the caller: a student never receives two). A
+    folder given to no one is still a rival."""
 
     fields: tuple[str, ...]
     folders: dict[str, tuple[Person, ...]] = field(default_factory=dict)  # unnamed: folder -> who it could be

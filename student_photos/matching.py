@@ -6,8 +6,8 @@ never become the "unique" match for a photo that belongs to a record left out. A
 is every backup's record of its id, merged; records that disagree make it ambiguous or unknown.
 A pairing is one-to-one: no other orphan with a usable old record fits the student either, and no orphan
 whose old record has no usable name, or whose backups disagree about who it was, could be them
-(``identity.RivalOld``). An orphan a person's standing reviewed decision settled (given to no one, or to a
-student who still holds the id) is no rival: ``settle`` names them before deciding.
+(``identity.RivalOld``). An orphan a person gave, in a standing reviewed decision, to a student who still
+holds the id is no rival: ``settle`` names them before deciding.
 
 A reseeded district has 200,000 current students and as many orphaned folders; held as Python
 objects they took over 400 MB. ``MatchBook`` keeps them in a private temporary SQLite file instead,
@@ -101,6 +101,7 @@ class MatchBook:
                                    paired_by TEXT) WITHOUT ROWID;
             CREATE TABLE fit (orphan BLOB, target INTEGER);
             CREATE TABLE ident (field INTEGER, code BLOB, row INTEGER);
+            CREATE TABLE settled (name BLOB PRIMARY KEY) WITHOUT ROWID;
         """)
         self.nameless: list[tuple[Student, Person]] = []
         # orphans whose old record has no usable name (held here), or whose backups disagree (found by _disputed)
@@ -237,13 +238,11 @@ class MatchBook:
         """Orphans a person's standing reviewed decision settles (``migrate.settled_by_person``): no rival, and
         their fits count for no one in the one-to-one rule. Before ``decide_by_identity``."""
         self.rivals.settled = frozenset(folders)
-        self.db.execute("CREATE TABLE IF NOT EXISTS settled (name BLOB PRIMARY KEY) WITHOUT ROWID")
         self.db.executemany("INSERT OR IGNORE INTO settled VALUES (?)", ((_pack(f),) for f in self.rivals.settled))
 
     def decide_by_identity(self) -> None:
         self.merge_histories()
         self._load_rivals()
-        self.db.execute("CREATE TABLE IF NOT EXISTS settled (name BLOB PRIMARY KEY) WITHOUT ROWID")
         rows = self.db.execute("""
             SELECT o.name, o.state, o.reason, o.key, o.codes, c.row, c.sid, c.receivable, c.name, c.codes
             FROM orphan o LEFT JOIN current c ON c.key = o.key AND o.key IS NOT NULL ORDER BY o.name""")

@@ -269,12 +269,11 @@ class DeepCheck:
         self.db.execute("BEGIN")
         if self.hash_while_listing:
             insert_rows(self.db, "INSERT INTO files (folder, rel, size, dev, ino, mtime, ctime, sha, fresh)", 9, rows)
-        else:
-            insert_rows(self.db, "INSERT INTO files (folder, rel, size, dev, ino, mtime, ctime)", 7, rows)
-            # a rerun: the digests the cache holds for these rows, while the workers still list (not after them)
-            self.db.execute("""UPDATE files SET sha = (SELECT h.sha FROM cache.hashes h WHERE h.dev = files.dev
-                               AND h.ino = files.ino AND h.size = files.size AND h.mtime = files.mtime
-                               AND h.ctime = files.ctime) WHERE rowid > ?""", (self.result.files_seen,))
+        else:  # a rerun: each row takes the digest the cache holds for it as it goes in, while the workers list
+            insert_rows(self.db, """INSERT INTO files (folder, rel, size, dev, ino, mtime, ctime, sha)
+                                    SELECT v.*, h.sha FROM ({}) AS v LEFT JOIN cache.hashes h ON h.dev = v.column4
+                                    AND h.ino = v.column5 AND h.size = v.column3 AND h.mtime = v.column6
+                                    AND h.ctime = v.column7""", 7, rows)
         self.db.execute("COMMIT")
         self.result.files_seen += len(rows)  # (rows are only ever added: rowids run 1, 2, 3 ...)
         rows.clear()

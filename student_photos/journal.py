@@ -24,6 +24,7 @@ from .errors import ToolError
 from .store import PRIVATE_FILE_MODE, PhotoStore, fsync_dir, make_private_dir, open_regular
 
 JOURNAL_DIR = "journal"
+_LINE = json.JSONEncoder(ensure_ascii=False, default=str)  # made once: json.dumps makes one per line otherwise
 
 
 class JournalError(ToolError):
@@ -66,7 +67,7 @@ class Journal:
         fsync_dir(self.path.parent)
 
     def add(self, entry: dict) -> None:
-        line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+        line = _LINE.encode(entry) + "\n"
         with self._lock:
             self._pending.append(line)
             if entry.get("type") not in ("run", "end"):

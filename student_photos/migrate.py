@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from .pairs import PlanCsv, PlanPage
 
 DELETING_PREFIX = ".deleting-"
+_AUDIT_LINE = json.JSONEncoder(ensure_ascii=False)  # made once: json.dumps makes one per line otherwise
 MIGRATE_BATCH = 32  # orphans per durable batch: one filesystem flush for about a hundred files
 TITLE = "ORPHANED PHOTO MIGRATION"
 TOOL = "migrate_orphaned_photos"
@@ -113,7 +114,7 @@ def survey(store: PhotoStore, orphan: Orphan, times: bool) -> OrphanWork:
     work = OrphanWork(OrphanReport(orphan.name, old_name=orphan.old_name, backup=orphan.backup,
                                    paired_by=orphan.pairing.paired_by), orphan)
     report = work.report
-    path = store.students / orphan.name
+    path = f"{os.fspath(store.students)}/{orphan.name}"  # plain strings: this runs for every orphan of a district
     try:
         mode = os.lstat(path).st_mode
     except OSError as exc:
@@ -131,14 +132,14 @@ def survey(store: PhotoStore, orphan: Orphan, times: bool) -> OrphanWork:
     return work
 
 
-def _classify(work: OrphanWork, path: Path) -> None:
+def _classify(work: OrphanWork, path: str) -> None:
     """Which files a migration carries: a usable profile.jpg (the one photo check) and every regular file
     under attendance/. Everything else is named as not carried, and is a problem for a person."""
     scan, report = work.scan, work.report
     assert scan is not None
     for rel in scan.files:
         if rel == PROFILE:
-            check = check_photo(path / PROFILE)
+            check = check_photo(f"{path}/{PROFILE}")
             report.has_profile = True
             report.profile_state = check.state.value
             if check.ok:
@@ -157,12 +158,12 @@ def _classify(work: OrphanWork, path: Path) -> None:
     report.errors.extend(f"could not read {entry}: its photos cannot be carried" for entry in scan.unreadable)
 
 
-def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path) -> None:
+def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: str) -> None:
     """Sort the carried files into same / different / missing against the student's folder (size, then
     SHA-256: content, never names)."""
     target = work.target
     assert target is not None
-    target_dir = store.student_dir(target.student_id)
+    target_dir = os.fspath(store.student_dir(target.student_id))
     work.same, work.different, work.missing = [], [], []
     if not os.path.lexists(target_dir):  # a student with no folder yet holds nothing to compare
         work.missing = list(work.carried)
@@ -170,10 +171,10 @@ def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path) -
     # never compare (or copy) through a symlink: what it points at is not the student's folder
     folders = {"/".join(rel.split("/")[:depth]) for rel in work.carried for depth in range(rel.count("/") + 1)}
     for folder in sorted(folders):  # the student's folder ("") first, then each folder below it, parents first
-        if os.path.islink(target_dir / folder if folder else target_dir):
+        if os.path.islink(f"{target_dir}/{folder}" if folder else target_dir):
             raise StoreProblem(f"{target.student_id}/{folder + '/' if folder else ''} is a symlink; never followed")
     for rel in work.carried:
-        dest = target_dir / rel
+        dest, source_path = f"{target_dir}/{rel}", f"{source_dir}/{rel}"
         try:
             info = os.lstat(dest)
         except FileNotFoundError:
@@ -183,9 +184,9 @@ def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path) -
             work.different.append(rel)
             continue
         try:
-            source = os.lstat(source_dir / rel)
+            source = os.lstat(source_path)
             if (source.st_dev, source.st_ino) == (info.st_dev, info.st_ino) and \
-                    _same_inode(os.path.dirname(source_dir / rel), os.path.dirname(dest)):
+                    _same_inode(os.path.dirname(source_path), os.path.dirname(dest)):
                 # one folder mounted in two places: removing the old folder's file removes the student's too
                 # (a hard link in another folder is fine: removing one name keeps the other)
                 raise StoreProblem(f"{target.student_id}/{rel} is in the very same folder as the old folder's "
@@ -193,7 +194,7 @@ def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: Path) -
             if info.st_size != source.st_size:
                 work.different.append(rel)
                 continue
-            source_hash = sha256_file(source_dir / rel)
+            source_hash = sha256_file(source_path)
             if sha256_file(dest) == source_hash:
                 work.same.append(rel)
                 work.hashes[rel] = source_hash
@@ -313,9 +314,9 @@ class Migrator:
                         needed.append(built)
             to_make = [folder for folder in needed if not os.path.lexists(folder)]
             if to_make:  # named in the journal before they exist: an undo of a killed run finds them too
-                journal = self.journal_of()
+                journal, under_root = self.journal_of(), f"students/{work.student.student_id}"
                 for folder in to_make:
-                    journal.add({"type": "dir", "path": os.path.relpath(folder, self.store.root)})
+                    journal.add({"type": "dir", "path": under_root + folder[len(target_dir):]})
                 journal.write()
             created.update(folder for folder in needed if ensure_dir(folder, dry_run=False))
         for folder in sorted(folders - created - self.swept):
@@ -390,9 +391,9 @@ class Cleaner:
         try:
             again = OrphanWork(OrphanReport(report.name, decision=Decision.MIGRATED), work.orphan,
                                scan_folder(aside, times=True))
-            _classify(again, aside)
+            _classify(again, os.fspath(aside))
             if again.target is not None:
-                compare_with_target(self.store, again, aside)
+                compare_with_target(self.store, again, os.fspath(aside))
             again.report.decision, again.report.reason = final_decision(again)
             removable, why = self.verdict(again)
             if removable:
@@ -477,7 +478,7 @@ class AuditLog:
             if self.person_of is not None:  # who the student was, so a recycled id later is not taken for them
                 person = self.person_of(work.student)
                 entry["student_key"], entry["student_codes"] = person.name, person.codes
-        self.lines.append(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.lines.append(_AUDIT_LINE.encode(entry) + "\n")
 
     def vetoes(self, old_ids: list[str]) -> None:
         """A reviewed file's "no one" rows, kept so that later runs honour them too."""
@@ -837,7 +838,7 @@ class OrphanActor:
             work = survey(self.store, orphan, times=self.cleaner is not None)
             if work.scan is not None and work.target is not None:
                 try:
-                    compare_with_target(self.store, work, self.store.students / orphan.name)
+                    compare_with_target(self.store, work, f"{self.migrator.students}/{orphan.name}")
                 except (OSError, StoreProblem) as exc:
                     work.report.errors.append(f"could not compare with the student's folder: {exc}")
             works.append(work)

@@ -441,11 +441,28 @@ def _read_chunks(fd: int, expected: int) -> Iterator[bytes]:
 
 def place_copy(staged: StagedCopy) -> CopyResult:
     """Give a staged copy its real name, never over an existing file; the temporary name goes."""
+    try:
+        if _rename_noreplace(staged.tmp, staged.dest):  # one step: the name appears and the temporary one goes
+            return CopyResult("copied", staged.sha256, staged.size)
+    except FileExistsError:
+        found = existing_outcome(staged.dest, staged.sha256, staged.size)
+        if found is None:  # gone again meanwhile: try once more, with the temporary copy still there
+            return place_copy(staged)
+        staged.discard()
+        return found
+    except BaseException:
+        staged.discard()
+        raise
+    return _place_by_link(staged)
+
+
+def _place_by_link(staged: StagedCopy) -> CopyResult:
+    """``place_copy`` where a rename cannot refuse to replace (an old kernel, some filesystems)."""
     dest = staged.dest
     try:
         os.link(staged.tmp, dest)  # fails if dest exists: an existing photo is never replaced
     except FileExistsError:
-        return existing_outcome(dest, staged.sha256, staged.size) or place_copy(staged)
+        return existing_outcome(dest, staged.sha256, staged.size) or _place_by_link(staged)
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
             raise
@@ -458,6 +475,39 @@ def place_copy(staged: StagedCopy) -> CopyResult:
     return CopyResult("copied", staged.sha256, staged.size)
 
 
+def _libc_function(name: str):
+    """A libc function, or None where this libc has none (looked up once: a district migration places and flushes
+    hundreds of thousands of times)."""
+    try:
+        return getattr(ctypes.CDLL(None, use_errno=True), name)
+    except (OSError, AttributeError):
+        return None
+
+
+_RENAMEAT2 = _libc_function("renameat2")
+_SYNCFS = _libc_function("syncfs")
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+_renameat2_works = _RENAMEAT2 is not None
+
+
+def _rename_noreplace(source: str, dest: str) -> bool:
+    """rename(2) that fails with FileExistsError instead of replacing ``dest``. False where the kernel or the
+    filesystem cannot do it (the caller then links and unlinks, which never replaces either)."""
+    global _renameat2_works
+    if not _renameat2_works:
+        return False
+    if _RENAMEAT2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(dest), _RENAME_NOREPLACE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err == errno.EEXIST:
+        raise FileExistsError(err, os.strerror(err), dest)
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):  # an old kernel, or a filesystem without it
+        _renameat2_works = False
+        return False
+    raise OSError(err, os.strerror(err), dest)
+
+
 def safe_copy(source: Path | str, dest: Path | str, data: bytes | None = None) -> CopyResult:
     """One durable, verified copy that never replaces an existing ``dest``."""
     return place_copy(stage_copy(source, dest, durable=True, data=data))
@@ -466,13 +516,12 @@ def safe_copy(source: Path | str, dest: Path | str, data: bytes | None = None) -
 def sync_filesystem(path: Path | str) -> None:
     """Flush every dirty page of the filesystem holding ``path`` (syncfs; os.sync where missing)."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    except (OSError, AttributeError):
+    except OSError:
         os.sync()
         return
     try:
-        if getattr(libc, "syncfs", None) is None or libc.syncfs(fd) != 0:
+        if _SYNCFS is None or _SYNCFS(fd) != 0:
             os.sync()
     finally:
         os.close(fd)

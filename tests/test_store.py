@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import stat
 import threading
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from student_photos import store as store_module
 from student_photos.links import PhotoLink, canonical_link, read_link
 from student_photos.report import StopFlag
 from student_photos.sample import jpeg_bytes
@@ -107,7 +109,18 @@ def test_special_files_are_never_opened_blocking(tmp_path):
 
 
 # ---------------------------------------------------------------- verified copies that never overwrite
-def test_a_copy_is_verified_placed_and_never_over_an_existing_file(tmp_path):
+@pytest.fixture(params=["renameat2", "link"])
+def placing(request, monkeypatch):
+    """Both ways a copy gets its name: a rename that refuses to replace, and (old kernels, some filesystems)
+    a hard link then an unlink."""
+    if request.param == "link":
+        monkeypatch.setattr(store_module, "_renameat2_works", False)
+    elif not store_module._renameat2_works:
+        pytest.skip("this kernel or libc has no renameat2")
+    return request.param
+
+
+def test_a_copy_is_verified_placed_and_never_over_an_existing_file(tmp_path, placing):
     source = tmp_path / "src.jpg"
     source.write_bytes(jpeg_bytes("source", size=300_000))
     dest = tmp_path / "out" / "profile.jpg"
@@ -125,8 +138,8 @@ def test_a_copy_is_verified_placed_and_never_over_an_existing_file(tmp_path):
     assert [p.name for p in dest.parent.iterdir()] == ["profile.jpg"], "no temporary file is left"
 
 
-@pytest.mark.parametrize("occupant", ["fifo", "symlink", "folder"])
-def test_something_else_in_the_way_is_a_conflict_without_a_hang(tmp_path, occupant):
+@pytest.mark.parametrize("occupant", ["fifo", "symlink", "folder", "same photo"])
+def test_something_else_in_the_way_is_a_conflict_without_a_hang(tmp_path, occupant, placing):
     source = tmp_path / "src.jpg"
     source.write_bytes(jpeg_bytes("source"))
     dest = tmp_path / "profile.jpg"
@@ -134,11 +147,15 @@ def test_something_else_in_the_way_is_a_conflict_without_a_hang(tmp_path, occupa
         os.mkfifo(dest)
     elif occupant == "symlink":
         dest.symlink_to(source)
-    else:
+    elif occupant == "folder":
         dest.mkdir()
     staged = stage_copy(source, dest, durable=False)
-    assert place_copy(staged).outcome == "conflict"
+    if occupant == "same photo":  # the very bytes arrived meanwhile: nothing to place, nothing replaced
+        dest.write_bytes(source.read_bytes())
+    assert place_copy(staged).outcome == ("same" if occupant == "same photo" else "conflict")
     assert not os.path.lexists(staged.tmp)
+    kept = {"fifo": stat.S_ISFIFO, "symlink": stat.S_ISLNK, "folder": stat.S_ISDIR, "same photo": stat.S_ISREG}
+    assert kept[occupant](os.lstat(dest).st_mode), "what was in the way is left as it was"
     assert existing_outcome(tmp_path / "absent.jpg", "x", 1) is None
 
 

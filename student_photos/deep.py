@@ -37,7 +37,6 @@ from .store import (
     map_in_threads,
     open_regular_stat,
     sha256_fd,
-    sha256_file,
     walk_photos,
 )
 
@@ -465,29 +464,47 @@ class DeepCheck:
                 if parts[1] not in finding.students or not in_scope(parts[1]) or path in moved or \
                         parts[1] in finding.keep:
                     continue
-                source = self.store.root / path
                 dest = target_root / path
-                if not _reached_without_symlinks(self.store, parts[1], parts[2]):
-                    continue  # a folder swapped for a symlink since it was listed: what it points at is not moved
+                try:  # the photo's folder, reached without a symlink (one swapped in since the listing included)
+                    folder_fd = _open_below_students(self.store, os.path.dirname(f"{parts[1]}/{parts[2]}"))
+                except OSError:
+                    continue  # what a symlink points at is not the child's: it is not moved
+                name = os.path.basename(parts[2])
                 try:
-                    sha, size = sha256_file(source)
+                    fd, info = open_regular_stat(name, dir_fd=folder_fd)
+                    try:
+                        sha, size = sha256_fd(fd, info.st_size)
+                    finally:
+                        os.close(fd)
                     make_private_dir(dest.parent)
                     journal.add({"type": "quarantine", "path": path, "to": str(dest.relative_to(self.store.root)),
                                  "sha256": sha, "size": size, "finding": finding.kind})
                     journal.sync()
-                    os.rename(source, dest)  # same filesystem: the tool folder is inside the photo root
-                    fsync_dir(source.parent)
+                    # from the folder that was opened, not by path: same filesystem (the tool folder is inside
+                    # the photo root)
+                    os.rename(name, dest, src_dir_fd=folder_fd)
+                    os.fsync(folder_fd)
                     fsync_dir(dest.parent)
                 except (OSError, StoreProblem):
                     continue
+                finally:
+                    os.close(folder_fd)
                 moved.add(path)
                 self.result.quarantined.append((path, str(dest.relative_to(self.store.root))))
 
 
-def _reached_without_symlinks(store: PhotoStore, folder: str, rel: str) -> bool:
-    """Whether students/folder/rel's folder is reached without a symlink below students/ (the root may be one)."""
-    where = os.path.dirname(f"{folder}/{rel}")
-    return os.path.realpath(store.students / where) == os.path.join(os.path.realpath(store.students), where)
+def _open_below_students(store: PhotoStore, where: str) -> int:
+    """students/``where`` opened one folder at a time, never through a symlink (OSError if one is in the way)."""
+    fd = os.open(store.students, os.O_RDONLY | os.O_DIRECTORY)  # (students/ itself: the root check refuses a symlink)
+    try:
+        for part in where.split("/"):
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _origin_person(origin: dict) -> Person:

@@ -444,3 +444,40 @@ def deep_check_with(school: School, folder, mode: int):
                                  preexec_fn=drop_dac_capabilities, MIN_DATABASE_RATIO="0")
     finally:
         os.chmod(folder, 0o755)
+
+
+def test_quarantine_never_moves_through_a_folder_swapped_for_a_symlink_meanwhile(school, monkeypatch):
+    """Found in review: quarantine checked that a photo's folder was reached without a symlink, then moved the
+    photo by path. A folder swapped for a symlink between the two (here: while quarantine makes its own
+    folder) sent a file from outside the photo root into quarantine, and left the child's photo in place."""
+    from student_photos import deep
+
+    amy = school.new_student("Amy Ash", date_of_birth="2015-01-01")
+    ben = school.new_student("Ben Bell", date_of_birth="2015-02-02")
+    shared = jpeg_bytes("one photo, two children")
+    school.put_photo(amy["student_id"], shared)
+    school.put_photo(ben["student_id"], shared)
+    school.seed([amy, ben])
+    school.write_backup([amy, ben])
+    outside = school.root / "outside"
+    outside.mkdir()
+    (outside / "profile.jpg").write_bytes(shared)  # the same bytes: only where it is differs
+    real = {sid: school.folder(sid) for sid in (amy["student_id"], ben["student_id"])}
+    swapped = []
+    make_private_dir = deep.make_private_dir
+
+    def swap_then_make(path):
+        sid = next((sid for sid in real if str(path).endswith(f"/students/{sid}")), None)
+        if sid is not None and not swapped:  # that photo's folder becomes a symlink to outside/, once checked
+            os.rename(real[sid], real[sid].with_name(f"{sid}.moved"))
+            os.symlink(outside, real[sid])
+            swapped.append(sid)
+        make_private_dir(path)
+
+    monkeypatch.setattr(deep, "make_private_dir", swap_then_make)
+    result = school.restore("--deep", "--quarantine", "--json")
+
+    assert swapped, f"the quarantine never got as far as its folder: the test means nothing\n{result.text}"
+    assert (outside / "profile.jpg").read_bytes() == shared, "a file outside the photo root was moved"
+    moved_folder = real[swapped[0]].with_name(f"{swapped[0]}.moved")
+    assert not (moved_folder / "profile.jpg").exists(), "the child's own photo, in the folder opened, was not moved"

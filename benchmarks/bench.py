@@ -351,6 +351,8 @@ def migrate_scenarios(url: str, d: ReseededDistrict, repeat: int) -> list[Timing
     copy = [Scenario("floor: cp -a of the same files", ["/bin/cp", "-a", source, str(copy_root)], files, orphans_only),
             Scenario("floor: cp -a, then sync", ["/bin/sh", "-c", f"cp -a '{source}' '{copy_root}' && sync"], files,
                      orphans_only),
+            Scenario("floor: the same promises in plain Python", [sys.executable, str(HERE / "references.py"),
+                     "floor-copy", source, str(copy_root)], files, orphans_only),
             Scenario("migrate --migrate", script("migrate_orphaned_photos.py", "--migrate", "--json"), files,
                      orphans_only)]
     rows = repeated(copy, env, repeat)
@@ -486,6 +488,10 @@ def main(argv: list[str] | None = None) -> int:
         ("--verify-only / floor", by.get("restore --verify-only"), by.get("floor: rerun / verify"), "<= 2x"),
         ("--migrate / cp -a", by.get("migrate --migrate"), by.get("floor: cp -a of the same files"), "<= 1.5x"),
         ("--migrate / (cp -a, then sync)", by.get("migrate --migrate"), by.get("floor: cp -a, then sync"), "<= 1.2x"),
+        ("plain-Python floor / (cp -a, then sync)", by.get("floor: the same promises in plain Python"),
+         by.get("floor: cp -a, then sync"), "(reference)"),
+        ("--migrate / plain-Python floor", by.get("migrate --migrate"),
+         by.get("floor: the same promises in plain Python"), "(reference)"),
         ("--deep first run / sha256sum of the same files",
          by.get("restore --verify-only --deep, first (cold, no cache)"),
          by.get("floor: sha256sum of the same files (cold)"), "<= 1.3x"),

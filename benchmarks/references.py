@@ -4,16 +4,24 @@ floor-restore: the least work a restore can do: parse the backup once, read the 
     stat every profile photo, and issue exactly the bulk writes that are needed.
 floor-verify: the same without writes.
 loop: what the design document's scripts would do: one find_one and one update_one per student.
+floor-copy: the least a Python program does that copies the orphans' files and keeps the migration's
+    promises (each copy read back and compared, its SHA-256 taken, under a temporary name until one flush
+    has made a batch durable, then named without replacing anything, then flushed again), with the same
+    number of threads and batch size; no database, no matching, no journal, no checks.
 
 Usage: python references.py KIND MONGO_URL DB_NAME BACKUP_FILE PHOTO_DIR ; prints JSON.
+       python references.py floor-copy SOURCE_FOLDER TARGET_FOLDER ; prints JSON.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import hashlib
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from pymongo import AsyncMongoClient, MongoClient, UpdateOne, monitoring
 
@@ -78,7 +86,51 @@ async def loop(url: str, db_name: str, backup_file: str, photo_dir: str) -> dict
     return {"updated": updated, "round_trips": Counter.count}
 
 
+def floor_copy(source: str, target: str, threads: int = 4, batch: int = 32) -> dict:
+    libc = ctypes.CDLL(None, use_errno=True)
+    os.mkdir(target)
+
+    def flush() -> None:
+        fd = os.open(target, os.O_RDONLY)
+        try:
+            libc.syncfs(fd)
+        finally:
+            os.close(fd)
+
+    def copy_batch(names: list[str]) -> int:
+        staged = []
+        for name in names:
+            for folder, _dirs, files in os.walk(os.path.join(source, name)):
+                out_folder = os.path.join(target, os.path.relpath(folder, source))
+                os.mkdir(out_folder)
+                for file in files:
+                    with open(os.path.join(folder, file), "rb") as handle:
+                        data = handle.read()
+                    digest = hashlib.sha256(data).hexdigest()
+                    tmp = os.path.join(out_folder, f".{file}.partial")
+                    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+                    os.write(fd, data)
+                    if os.pread(fd, len(data) + 1, 0) != data:
+                        raise SystemExit("a copy did not verify")
+                    os.close(fd)
+                    staged.append((tmp, os.path.join(out_folder, file), digest))
+        flush()
+        for tmp, dest, _digest in staged:
+            if libc.renameat2(-100, os.fsencode(tmp), -100, os.fsencode(dest), 1) != 0:
+                raise SystemExit(f"could not name {dest}")
+        flush()
+        return len(staged)
+
+    names = sorted(os.listdir(source))
+    with ThreadPoolExecutor(threads) as pool:
+        copied = sum(pool.map(copy_batch, [names[i:i + batch] for i in range(0, len(names), batch)]))
+    return {"copied": copied}
+
+
 def main(argv: list[str]) -> int:
+    if argv[0] == "floor-copy":
+        print(json.dumps(floor_copy(argv[1], argv[2])))
+        return 0
     kind, url, db_name, backup_file, photo_dir = argv
     if kind == "loop":
         result = asyncio.run(loop(url, db_name, backup_file, photo_dir))

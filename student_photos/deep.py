@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .identity import Person, Verdict, name_key, proven_same
+from .identity import Person, Verdict, name_key, not_the_same, proven_same
 from .journal import journal_dir, list_runs, read_journal
 from .links import PROFILE
 from .report import Problem, ProblemKind
@@ -444,12 +444,11 @@ class DeepCheck:
                 judged = proven_same(old, self.plans[folder].record.person, fields)
                 if judged.verdict is Verdict.SAME:
                     continue
-                who = "a different person" if judged.verdict is Verdict.DIFFERENT else "a person who cannot be compared"
                 self.result.findings.append(Finding(
                     "placed from another person", [folder], [f"students/{folder}/{rel}"],
                     f"run {entry['run_id']} placed it from old folder {origin.get('old_id')} "
                     f"({origin.get('old_name') or 'no name'}), "
-                    f"{who} than {self._who(folder)} ({judged.reason})"))
+                    f"{not_the_same(judged.verdict)} than {self._who(folder)} ({judged.reason})"))
 
     # ---- quarantine ----
     def quarantine(self, run_id: str, journal, in_scope: Callable[[str], bool]) -> None:

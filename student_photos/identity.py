@@ -340,6 +340,11 @@ def _judgement(verdict: Verdict, reason: str, agreeing: tuple[str, ...] = ()) ->
     return Judgement(verdict, reason, agreeing)
 
 
+def not_the_same(verdict: Verdict) -> str:
+    """How a record that is not the same person is named in a message (restore, migrate, --deep)."""
+    return "a different person" if verdict is Verdict.DIFFERENT else "a person who cannot be compared"
+
+
 def name_only(judged: Judgement, a: Person, b: Person) -> bool:
     """SAME on the name alone while one of them has identifying fields: a pupil who left and a newcomer can
     share a name, so this is never proof."""

@@ -41,6 +41,7 @@ from .identity import (
     choose,
     compare,
     merge_history,
+    not_the_same,
     person_of,
     plainly_equal,
     proven_same,
@@ -440,8 +441,8 @@ class _BackupEffects:
 
 
 def _conflict_text(entry: StudentRecord, backup: str, judged: Judgement) -> str:
-    who = "a different person" if judged.verdict is Verdict.DIFFERENT else "a person who cannot be compared"
-    return (f"backup {backup} holds {who} under this id ({entry.name or '(no name)'}: {judged.reason}); the photo in "
+    return (f"backup {backup} holds {not_the_same(judged.verdict)} under this id ({entry.name or '(no name)'}: "
+            f"{judged.reason}); the photo in "
             "this folder may be theirs, so nothing is relinked and the link is left as it is")
 
 

@@ -19,11 +19,13 @@ import time
 from dataclasses import asdict
 from typing import TextIO
 
+from .identity import Verdict, not_the_same
 from .report import (
     SCHOOL_SIZE,
     Action,
     CleanVerdict,
     Decision,
+    EarlierOwner,
     MigrateReport,
     OrphanReport,
     ProblemKind,
@@ -372,6 +374,8 @@ class Console:
             pairs = report.pairs_file
             self.line(f"📝 Reviewed pairings from {safe(pairs['file'])} (SHA-256 {pairs['sha256'][:12]}...): "
                       f"{pairs['rows']} row(s) with a student_id")
+        for owner in report.earlier_owners:
+            self._earlier_owner(owner)
         titles = {Action.LIST: "🔍 ORPHANED PHOTO DIRECTORIES", Action.MIGRATE: "🚚 MIGRATING ORPHANED PHOTOS",
                   Action.CLEAN: "🧹 CLEANING ORPHANED DIRECTORIES"}
         self.line(RULE)
@@ -382,6 +386,23 @@ class Console:
         else:
             self.line(f"⚠️  Found {report.orphans_found} orphaned directories:")
         self.line()
+
+    def _earlier_owner(self, owner: EarlierOwner) -> None:
+        """A current student's folder that may hold another person's photos (ids recycled by a partial reseed)."""
+        sid, earlier = safe(owner.student_id, 80), safe(owner.earlier_name) or "(no name)"
+        different = owner.verdict is Verdict.DIFFERENT
+        title = "Folder of an earlier owner (ids recycled)" if different else \
+            "Folder of an id whose earlier holder cannot be compared"
+        self.line(f"⛔ {title}: {safe(owner.name)} ({sid}): students/{sid}/ holds {owner.files} file(s), but backup "
+                  f"{safe(owner.backup)} holds {not_the_same(owner.verdict)} under this id ({earlier}: "
+                  f"{safe(owner.reason, 400)}): they may be {earlier}'s", problem=True)
+        if different:
+            self.line("   💡 restore_student_photos.py --verify-only --deep names each file; --deep --quarantine moves "
+                      "them aside: give each to its child by hand, then run the restore", problem=True)
+        else:
+            self.line("   💡 A person must compare the folder with the backup records of this id (--deep --quarantine "
+                      "does not move these; restore_student_photos.py --verify-only reports the id too)", problem=True)
+        self.line(problem=True)
 
     def orphan(self, index: int, orphan: OrphanReport, report: MigrateReport) -> None:
         if self.as_json:
@@ -470,6 +491,9 @@ class Console:
                                            Decision.NO_STUDENT, Decision.SYMLINK, Decision.NOTHING):
                 rows.append(count_row(icon, decision.value.capitalize(), d[decision]))
         rows.append(count_row("⚠️ ", "Need a person", report.attention))
+        if report.earlier_owners:
+            rows.append(count_row("⛔", "Current students whose folder may hold an earlier owner's photos (listed "
+                                       "above the orphans)", len(report.earlier_owners)))
         if report.action is Action.CLEAN:
             c = report.cleans
             rows.append(f"🗑️  {'Removed' if not report.dry_run else 'Would remove'}: "
@@ -610,6 +634,10 @@ def migrate_json_head(report: MigrateReport) -> dict:
         "match": report.match,
         "backups": _backups_json(report.backups_used, report.backups_skipped, report.backups_ignored),
         "pairs_file": report.pairs_file,
+        "earlier_owners": [{"student_id": printable(o.student_id), "name": printable(o.name),
+                            "verdict": o.verdict.value,
+                            "earlier_name": printable(o.earlier_name), "backup": printable(o.backup),
+                            "reason": printable(o.reason), "files": o.files} for o in report.earlier_owners],
     }
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Container, Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from .errors import ConfigError
@@ -53,6 +54,18 @@ class Pairing(NamedTuple):
     reason: str
     target: Student | None = None
     paired_by: str = "identity"
+
+
+class EarlierHolder(NamedTuple):
+    """A backup's record of a current student's id that ``identity.compare`` does not find to be them: the id was
+    recycled (DIFFERENT), or who held it cannot be compared (UNKNOWN), as the restore judges it. Its folder may
+    hold that person's photos. Of several, the newest DIFFERENT one, else the newest UNKNOWN one."""
+
+    student: Student
+    verdict: Verdict  # DIFFERENT or UNKNOWN
+    name: str  # the backup's name for that person, as stored
+    backup: str
+    reason: str
 
 
 class Orphan(NamedTuple):
@@ -102,7 +115,9 @@ class MatchBook:
             CREATE TABLE fit (orphan BLOB, target INTEGER);
             CREATE TABLE ident (field INTEGER, code BLOB, row INTEGER);
             CREATE TABLE settled (name BLOB PRIMARY KEY) WITHOUT ROWID;
+            CREATE TABLE earlier (row INTEGER, rank INTEGER, backup TEXT, name BLOB, verdict TEXT, reason BLOB);
         """)
+        self._earlier_indexed = False
         self.nameless: list[tuple[Student, Person]] = []
         # orphans whose old record has no usable name (held here), or whose backups disagree (found by _disputed)
         self.rivals = RivalOld(self.fields, lookup=self._disputed)
@@ -168,17 +183,58 @@ class MatchBook:
         for chunk in _chunks(names, WRITE_CHUNK):
             self.db.executemany("INSERT OR IGNORE INTO orphan (name) VALUES (?)", ((_pack(n),) for n in chunk))
 
-    def add_backup(self, backup: str, rank: int, records: Iterable[StudentRecord]) -> None:
-        """One backup's records of orphan ids (rank 0 is the newest). If ``records`` raises (an unusable
-        backup), nothing of this backup is kept."""
+    def add_backup(self, backup: str, rank: int, records: Iterable[StudentRecord],
+                   orphans: Container[str] | None = None) -> None:
+        """One backup's records of orphan ids (rank 0 is the newest). With ``orphans``, ``records`` may hold any
+        id: those of the orphans are their history, and each record of an id a current record holds is compared
+        with it (``earlier_holders``). If ``records`` raises (an unusable backup), nothing of this backup is kept."""
         try:
             for chunk in _chunks(records, WRITE_CHUNK):
+                old = chunk if orphans is None else [r for r in chunk if r.student_id in orphans]
                 self.db.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?)",
                                     ((_pack(r.student_id), rank, backup, _pack(r.name), _pack(r.person.name),
-                                      r.person.codes) for r in chunk))
+                                      r.person.codes) for r in old))
+                if orphans is not None:
+                    self._compare_with_current(backup, rank, [r for r in chunk if r.student_id not in orphans])
         except BaseException:
             self.db.execute("DELETE FROM history WHERE rank = ?", (rank,))
+            self.db.execute("DELETE FROM earlier WHERE rank = ?", (rank,))
             raise
+
+    def _compare_with_current(self, backup: str, rank: int, records: list[StudentRecord]) -> None:
+        """Each backup record of a current id against every database record of that id, by the identity rule the
+        restore applies to them (``identity.compare``): one that is not the same person is kept in ``earlier``."""
+        held: dict[str, list[tuple[int, Person]]] = defaultdict(list)
+        for part in _chunks(records, IN_CHUNK):
+            query = f"SELECT row, sid, key, codes FROM current WHERE sid IN ({','.join('?' * len(part))})"
+            for row, sid, key, codes in self.db.execute(query, [_pack(r.student_id) for r in part]):
+                held[_unpack(sid) or ""].append((row, Person(_unpack(key), codes or "")))
+        found = []
+        for record in records:
+            for row, person in held.get(record.student_id, ()):
+                judged = compare(record.person, person, self.fields)
+                if judged.verdict is not Verdict.SAME:
+                    found.append((row, rank, backup, _pack(record.name), judged.verdict.value, _pack(judged.reason)))
+        self.db.executemany("INSERT INTO earlier VALUES (?, ?, ?, ?, ?, ?)", found)
+
+    _EARLIER_FIRST = "e.verdict = 'different' DESC, e.rank, e.rowid"  # which of an id's records is shown
+
+    def _index_earlier(self) -> None:
+        if not self._earlier_indexed:
+            self.db.execute("CREATE INDEX earlier_row ON earlier (row)")
+            self._earlier_indexed = True
+
+    def earlier_holders(self) -> Iterator[EarlierHolder]:
+        """Every current record whose id a backup holds as another person (or one who cannot be compared), by id.
+        After every backup was added."""
+        self._index_earlier()
+        rows = self.db.execute(f"""
+            SELECT c.row, c.sid, c.receivable, c.name, c.codes, e.verdict, e.name, e.backup, e.reason
+            FROM earlier e JOIN current c ON c.row = e.row ORDER BY c.sid, c.row, {self._EARLIER_FIRST}""")
+        for _, group in itertools.groupby(rows, key=lambda r: r[0]):
+            first = next(group)
+            yield EarlierHolder(self._student(first[:5]), Verdict(first[5]), _unpack(first[6]) or "", first[7],
+                                _unpack(first[8]) or "")
 
     # ---- deciding ----
     def merge_histories(self) -> None:

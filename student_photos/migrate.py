@@ -32,7 +32,18 @@ from .journal import Journal
 from .links import ATTENDANCE, PROFILE
 from .matching import MatchBook, Orphan, Student
 from .records import StudentRecord, record_from_document
-from .report import Action, BackupNote, CleanVerdict, Decision, MigrateReport, Mode, OrphanReport, Progress, StopFlag
+from .report import (
+    Action,
+    BackupNote,
+    CleanVerdict,
+    Decision,
+    EarlierOwner,
+    MigrateReport,
+    Mode,
+    OrphanReport,
+    Progress,
+    StopFlag,
+)
 from .session import Session, check_database_size, session
 from .store import (
     AUDIT_DIR,
@@ -683,8 +694,9 @@ async def read_current_students(settings: Settings, book: MatchBook, meter=None,
 
 
 def load_history(settings: Settings, book: MatchBook, wanted: set[str], report: MigrateReport) -> int:
-    """Every backup's records of the wanted ids into ``book``, newest first; returns the newest usable
-    backup's student count (for the database check)."""
+    """Every backup's records of the wanted ids into ``book``, newest first, and each record of a current id
+    compared with the database's (``MatchBook.earlier_holders``); returns the newest usable backup's student count
+    (for the database check)."""
     listing = list_backups(settings.backup_dir)
     report.backups_ignored = [BackupNote(n, w) for n, w in listing.ignored]
     newest_count = -1
@@ -694,10 +706,10 @@ def load_history(settings: Settings, book: MatchBook, wanted: set[str], report: 
         def records(path=path, counted=counted) -> Iterable[StudentRecord]:
             for entry in read_backup(path, settings.match_fields):
                 counted[0] += 1
-                if isinstance(entry, StudentRecord) and entry.student_id in wanted:
+                if isinstance(entry, StudentRecord):
                     yield entry
         try:
-            book.add_backup(path.name, rank, records())
+            book.add_backup(path.name, rank, records(), orphans=wanted)
         except Exception as exc:  # BackupUnusable, with its message
             report.backups_skipped.append(BackupNote(path.name, str(exc)))
             continue
@@ -755,6 +767,8 @@ async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report
                         newest)
     if options.mode.writes:
         refuse_unread_backups(report.backups_skipped, report.backups_ignored, "--list")
+    if options.action in (Action.LIST, Action.MIGRATE):
+        report.earlier_owners = earlier_owners(store, book, current)
     if options.match == "order":
         report.order_pairing = [(folder, s.student_id, s.name) for folder, s in book.decide_by_order()]
         return
@@ -764,6 +778,33 @@ async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report
     if options.pairs_file:
         from .pairs import apply_pairs_file
         report.pairs_file = apply_pairs_file(options.pairs_file, book, store)
+
+
+def earlier_owners(store: PhotoStore, book: MatchBook, folders: set[str]) -> list[EarlierOwner]:
+    """The current students whose folder holds anything while a backup holds another person (or one who cannot be
+    compared) under their id: what the restore reports as an identity conflict, and --deep (for a different
+    person) as the folder of an earlier owner. ``folders``: the current ids that have an entry in students/."""
+    found = []
+    for held in book.earlier_holders():
+        student = held.student
+        if student.student_id in folders and (count := _entries(store.students / student.student_id)):
+            found.append(EarlierOwner(student.student_id, student.name, held.verdict, held.name, held.backup,
+                                      held.reason, count))
+    return found
+
+
+def _entries(path: Path) -> int:
+    """What a current student's folder holds, never followed: files, symlinks, special and unreadable entries. A
+    folder that is a symlink, not a folder, or cannot be looked at counts as one: what it holds is not known."""
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            return 1
+    except FileNotFoundError:
+        return 0
+    except OSError:
+        return 1
+    scan = scan_folder(path, times=False)
+    return len(scan.files) + len(scan.symlinks) + len(scan.others) + len(scan.unreadable)
 
 
 async def _act(run: Session, options: MigrateOptions, book: MatchBook, report: MigrateReport,

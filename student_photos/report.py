@@ -11,6 +11,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from .identity import Verdict
 from .store import PhotoState
 
 T = TypeVar("T")
@@ -329,6 +330,20 @@ class OrphanReport:
         return bool(self.errors or self.conflicts or self.not_carried) or self.decision.needs_person
 
 
+@dataclass(frozen=True)
+class EarlierOwner:
+    """A current student whose folder holds files while a backup holds another person under their id (ids
+    recycled by a partial reseed), or a person who cannot be compared: the files may be that person's."""
+
+    student_id: str
+    name: str
+    verdict: Verdict  # DIFFERENT (ids recycled), or UNKNOWN (the backup's record cannot be compared with theirs)
+    earlier_name: str  # that person's name, as the backup holds it
+    backup: str
+    reason: str  # why the identity rule does not find them the same
+    files: int  # what the folder holds (a symlink, special or unreadable entry counts too)
+
+
 @dataclass
 class MigrateReport:
     """The run as a whole. Each orphan's own report goes to ``Progress.orphan`` and is only counted here,
@@ -349,6 +364,7 @@ class MigrateReport:
     files_copied: int = 0
     attention: int = 0  # orphans that need a person
     order_pairing: list[tuple[str, str, str]] = field(default_factory=list)  # (folder, student id, name)
+    earlier_owners: list[EarlierOwner] = field(default_factory=list)  # --list, --migrate: folders of recycled ids
     audit_file: str | None = None
     audit_error: str | None = None
     interrupted_by: int | None = None
@@ -375,7 +391,7 @@ class MigrateReport:
     def exit_code(self) -> int:
         if self.interrupted_by:
             return 128 + self.interrupted_by
-        if self.attention or self.backups_skipped or self.backups_ignored or self.audit_error:
+        if self.attention or self.earlier_owners or self.backups_skipped or self.backups_ignored or self.audit_error:
             return EXIT_PROBLEMS
         return EXIT_OK
 

@@ -13,10 +13,17 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from conftest import ROOT, School, SilentProgress
+from conftest import BACKUP_NAME, ROOT, School, SilentProgress
+from student_photos.identity import Verdict
+from student_photos.matching import MatchBook
+from student_photos.records import record_from_document
+from student_photos.restore import Census, StudentPlan, _BackupEffects
 from student_photos.sample import jpeg_bytes
 
 
@@ -588,3 +595,145 @@ def test_an_old_folder_that_could_be_the_student_too_counts_in_the_one_to_one_ru
     amy = orphans[r.old_id("amy")]
     assert amy["decision"] == "ambiguous"
     assert f"old folder {r.old_id('x')}, {RIVAL_WHY[kind]}, fits this student too" in amy["reason"]
+
+
+# ---------------------------------------------------------------- ids recycled by a partial reseed
+def recycled(school: School, *, bob_photos: bool = True, ann_had_a_folder: bool = False) -> Reseed:
+    """A partial reseed: Bob left, and the reseed gave his id to Ann (a newcomer, or a pupil with an old folder of her
+    own); Bob's folder, now Ann's by its name, still holds his photos. Kid One is reseeded the ordinary way."""
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01")
+    r.child("bob", "Bob Ray", date_of_birth="2014-04-04", stays=False, photo=bob_photos)
+    if ann_had_a_folder:
+        r.child("ann", "Ann Lee", date_of_birth="2016-06-06")
+        school.put_photo(r.old_id("ann"), r.photos["ann"])
+        (school.folder(r.old_id("ann")) / "attendance" / "2025-12-01_AM.jpg").write_bytes(jpeg_bytes("ann in dec"))
+    else:
+        r.newcomer("ann", "Ann Lee", date_of_birth="2016-06-06")
+    r.new["ann"]["student_id"] = r.old_id("bob")
+    r.commit()
+    return r
+
+
+def folder_state(school: School, sid: str) -> dict[str, str]:
+    folder = school.folder(sid)
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()} if folder.exists() else {}
+
+
+@pytest.mark.parametrize("args", [("--list",), ("--migrate", "--dry-run"), ("--migrate",)])
+def test_a_folder_whose_id_a_backup_holds_as_another_person_is_reported(school, args):
+    """A partial reseed gave Bob's id to Ann: students/{id}/ holds Bob's photos. The restore says so (an identity
+    conflict) and --deep too; migrate said nothing and ended 'all done' (exit 0)."""
+    r = recycled(school)
+    sid = r.new_id("ann")
+    before = folder_state(school, sid)
+
+    result = school.migrate(*args)
+
+    assert result.code == 1, result.text
+    assert f"⛔ Folder of an earlier owner (ids recycled): Ann Lee ({sid}): students/{sid}/ holds 3 file(s), but " \
+           f"backup {BACKUP_NAME} holds a different person under this id (Bob Ray: " in result.out
+    assert "--deep --quarantine moves them aside" in result.out
+    assert "Current students whose folder may hold an earlier owner's photos (listed above the orphans): 1" \
+        in result.out
+    assert school.migrate(*args, "--quiet").out.count(f"Ann Lee ({sid})") == 1, "a problem: shown with --quiet"
+    document = school.migrate(*args, "--json").json
+    assert document["exit_code"] == 1
+    assert document["earlier_owners"] == [{"student_id": sid, "name": "Ann Lee", "verdict": "different",
+                                          "earlier_name": "Bob Ray", "backup": BACKUP_NAME,
+                                          "reason": "name, date_of_birth differ", "files": 3}]
+    assert folder_state(school, sid) == before, "what is in the folder is reported, never moved"
+    kid = orphans_by_name(document)[r.old_id("kid")]
+    assert kid["decision"] == ("migrated" if args == ("--migrate",) else "migrate"), "the rest goes on as before"
+
+
+def test_a_backup_record_of_the_id_that_cannot_be_compared_is_reported_too(school):
+    """Fail closed, as the restore does ('a person who cannot be compared'): the backup's record of Ann's id has a
+    birth date that is no date, so whether the photos in her folder are hers is not known."""
+    r = Reseed(school)
+    r.child("ann", "Ann Lee", date_of_birth="2016-06-06")
+    r.new["ann"]["student_id"] = r.old_id("ann")  # she kept her id
+    r.commit()
+    school.write_backup([{**r.old["ann"], "date_of_birth": "2016-02-30"}], name="seed_backup_20240101_0000.json")
+    sid = r.new_id("ann")
+
+    result = school.migrate("--list", "--json")
+
+    assert result.code == 1, result.text
+    (owner,) = result.json["earlier_owners"]
+    assert (owner["student_id"], owner["verdict"], owner["earlier_name"], owner["backup"]) == \
+        (sid, "unknown", "Ann Lee", "seed_backup_20240101_0000.json")
+    text = school.migrate("--list").out
+    assert f"⛔ Folder of an id whose earlier holder cannot be compared: Ann Lee ({sid})" in text
+    assert "holds a person who cannot be compared under this id" in text and "A person must compare" in text
+
+
+def test_a_student_who_kept_their_id_is_no_false_alarm(school):
+    """The same person under the same id in the backup (typed another way: the identity rule compares by meaning)."""
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01")
+    r.child("sam", "Sam Stay", date_of_birth="2014-04-04")
+    r.new["sam"] = {**r.new["sam"], "student_id": r.old_id("sam"), "name": "SAM  stay",
+                    "date_of_birth": datetime(2014, 4, 4)}
+    r.commit()
+
+    result = school.migrate("--list", "--json")
+
+    assert result.code == 0, result.text
+    assert result.json["earlier_owners"] == []
+    assert "⛔" not in school.migrate("--migrate").out
+    assert school.photo_of(r.new_id("kid")) == r.photos["kid"]
+
+
+@pytest.mark.parametrize("folder", ["none", "empty"])
+def test_a_recycled_id_whose_folder_holds_no_file_is_not_reported(school, folder):
+    r = recycled(school, bob_photos=False)
+    if folder == "empty":
+        (school.folder(r.new_id("ann")) / "attendance").mkdir(parents=True)
+
+    result = school.migrate("--list", "--json")
+
+    assert result.code == 0, result.text
+    assert result.json["earlier_owners"] == []
+
+
+NAMES = st.sampled_from(["Ann Lee", "ann  LEE", "\u0410nn Lee", "\u13aann Lee", "Anna Lee", None])
+BIRTHS = st.sampled_from([None, "2015-03-04", datetime(2015, 3, 4), "2015-03-04T22:00Z", "2016-03-04", "2015-02-30",
+                          ["2015-03-04"]])
+NUMBERS = st.sampled_from([None, 7, "007", "S7", 8])
+RECORDS = st.tuples(NAMES, BIRTHS, NUMBERS)
+FIELDS = ("date_of_birth", "student_number")
+
+
+def as_record(values: tuple):
+    name, born, number = values
+    return record_from_document({"student_id": "s1", "name": name, "date_of_birth": born, "student_number": number},
+                                FIELDS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(current=RECORDS, backups=st.lists(st.one_of(RECORDS, st.just("same")), min_size=1, max_size=3))
+def test_migrate_and_the_restore_judge_a_current_id_alike(current, backups):
+    """One rule: whatever the backups' records of a current id look like, migrate finds an earlier holder exactly
+    where the restore finds an identity conflict, and a different person exactly where the restore says recycled."""
+    records = [as_record(current if b == "same" else b) for b in backups]
+    plan = StudentPlan(as_record(current))
+    census = Census()
+    for rank, record in enumerate(records):
+        effects = _BackupEffects()
+        effects.compare(plan, record, f"backup{rank}", FIELDS)
+        effects.commit(census)
+    book = MatchBook(FIELDS)
+    try:
+        book.add_current([as_record(current)])
+        book.finish_current()
+        for rank, record in enumerate(records):
+            book.add_backup(f"backup{rank}", rank, [record], orphans=set())
+        holders = list(book.earlier_holders())
+    finally:
+        book.close()
+    assert bool(holders) == (plan.conflict is not None)
+    if holders:
+        (holder,) = holders
+        assert (holder.verdict is Verdict.DIFFERENT) == plan.recycled

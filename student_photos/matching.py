@@ -76,6 +76,7 @@ class Orphan(NamedTuple):
     backup: str | None
     pairing: Pairing
     person: Person | None = None  # the old record, merged over every backup (None: unknown or disputed)
+    target_earlier: EarlierHolder | None = None  # a backup holds another person under the target's id
 
 
 UNKNOWN_ID = Pairing(Decision.UNKNOWN, "no backup holds this old id")
@@ -235,6 +236,11 @@ class MatchBook:
             first = next(group)
             yield EarlierHolder(self._student(first[:5]), Verdict(first[5]), _unpack(first[6]) or "", first[7],
                                 _unpack(first[8]) or "")
+
+    def _earlier_at(self, rowid: int, student: Student) -> EarlierHolder:
+        verdict, name, backup, reason = self.db.execute(
+            "SELECT verdict, name, backup, reason FROM earlier WHERE rowid = ?", (rowid,)).fetchone()
+        return EarlierHolder(student, Verdict(verdict), _unpack(name) or "", backup, _unpack(reason) or "")
 
     # ---- deciding ----
     def merge_histories(self) -> None:
@@ -457,19 +463,22 @@ class MatchBook:
         return self._orphans("", (), batch)
 
     def _orphans(self, where: str, args: tuple, batch: int) -> Iterator[list[Orphan]]:
+        self._index_earlier()
         rows = self.db.execute(f"""
             SELECT o.name, o.old_name, o.backup, o.state, o.key, o.codes, d.decision, d.reason, d.paired_by,
+                   (SELECT e.rowid FROM earlier e WHERE e.row = c.row ORDER BY {self._EARLIER_FIRST} LIMIT 1),
                    c.row, c.sid, c.receivable, c.name, c.codes
             FROM orphan o LEFT JOIN decision d ON d.name = o.name LEFT JOIN current c ON c.row = d.target
             {where} ORDER BY o.name""", args)
         while chunk := rows.fetchmany(batch):
             out = []
-            for name, old_name, backup, state, key, codes, decision, reason, paired_by, *target in chunk:
+            for name, old_name, backup, state, key, codes, decision, reason, paired_by, earlier, *target in chunk:
                 student = self._student(tuple(target)) if target[0] is not None else None
                 pairing = (Pairing(Decision(decision), _unpack(reason) or "", student, paired_by or "identity")
                            if decision else UNKNOWN_ID)
                 person = Person(_unpack(key), codes or "") if state == "ok" else None
-                out.append(Orphan(_unpack(name) or "", _unpack(old_name), backup, pairing, person))
+                held = self._earlier_at(earlier, student) if earlier is not None and student is not None else None
+                out.append(Orphan(_unpack(name) or "", _unpack(old_name), backup, pairing, person, held))
             yield out
 
     def candidates_of(self, orphan: Orphan, limit: int = 6) -> list[tuple[Student, Person]]:

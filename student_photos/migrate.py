@@ -27,10 +27,10 @@ from .backups import list_backups, read_backup, refuse_unread_backups
 from .config import Settings
 from .db import Database
 from .errors import PhotoRootError, ScratchError
-from .identity import Person, Verdict, compare, name_key
+from .identity import Person, Verdict, compare, name_key, not_the_same
 from .journal import Journal
 from .links import ATTENDANCE, PROFILE
-from .matching import MatchBook, Orphan, Student
+from .matching import EarlierHolder, MatchBook, Orphan, Student
 from .records import StudentRecord, record_from_document
 from .report import (
     Action,
@@ -226,6 +226,14 @@ def conflict_text(rel: str, target: Student) -> str:
     return f"{rel} differs from the file of that name in {target.student_id}; theirs is kept"
 
 
+def earlier_holder_text(earlier: EarlierHolder) -> str:
+    student = earlier.student
+    return (f"matches {student.name} ({student.student_id}), but backup {earlier.backup} holds "
+            f"{not_the_same(earlier.verdict)} under that id ({earlier.name or '(no name)'}: {earlier.reason}): "
+            "the folder may hold that person's photos, so nothing is copied into it until a person has sorted it out "
+            "(restore_student_photos.py --verify-only reports that id too)")
+
+
 def final_decision(work: OrphanWork) -> tuple[Decision, str]:
     """The one decision for an orphan, from its pairing, what its folder holds and how it compares."""
     report, pairing = work.report, work.orphan.pairing
@@ -237,6 +245,8 @@ def final_decision(work: OrphanWork) -> tuple[Decision, str]:
         return Decision.NOTHING, "holds no photo"
     if work.target is None:
         return pairing.decision, pairing.reason
+    if work.orphan.target_earlier is not None:  # ids recycled: as the restore and a photo source, never fill it
+        return Decision.CANNOT_RECEIVE, earlier_holder_text(work.orphan.target_earlier)
     if not work.carried:
         return Decision.NOT_CARRIED, "holds files, but none the tool carries: " + ", ".join(work.uncarried[:3])
     if work.different:
@@ -877,14 +887,15 @@ class OrphanActor:
             if self.stop.requested and self.cleaner is not None and self.options.writes:
                 break  # each clean is one folder: finish the one in hand, start no new one
             work = survey(self.store, orphan, times=self.cleaner is not None)
-            if work.scan is not None and work.target is not None:
+            if work.scan is not None and work.target is not None and work.orphan.target_earlier is None:
                 try:
                     compare_with_target(self.store, work, f"{self.migrator.students}/{orphan.name}")
                 except (OSError, StoreProblem) as exc:
                     work.report.errors.append(f"could not compare with the student's folder: {exc}")
             works.append(work)
         if self.copies:
-            self.migrator.copy([w for w in works if w.target is not None and not w.report.errors])
+            self.migrator.copy([w for w in works if w.target is not None and w.orphan.target_earlier is None
+                                and not w.report.errors])
         for work in works:
             self._conclude(work)
             if self.cleaner is not None:

@@ -698,6 +698,29 @@ def test_a_recycled_id_whose_folder_holds_no_file_is_not_reported(school, folder
     assert result.json["earlier_owners"] == []
 
 
+@pytest.mark.parametrize("bob_photos", [True, False], ids=["folder-holds-bobs-photos", "no-folder-yet"])
+def test_nothing_is_copied_into_the_folder_of_a_recycled_id(school, bob_photos):
+    """Ann's own old folder matches her, but her id now is Bob's old one. Copying into it mixed her photos with Bob's
+    (his profile.jpg 'kept as hers'), and --deep --quarantine then moves all of them aside as his, for a person to give
+    to him; the restore and a photo source never fill such a folder. So migrate does not either, and keeps her old
+    folder (the clean too) until a person has sorted it out."""
+    r = recycled(school, bob_photos=bob_photos, ann_had_a_folder=True)
+    sid = r.new_id("ann")
+    before = folder_state(school, sid)
+
+    result = school.migrate("--migrate", "--json")
+
+    assert result.code == 1, result.text
+    ann = orphans_by_name(result.json)[r.old_id("ann")]
+    assert ann["decision"] == "cannot receive" and ann["target_id"] == sid, ann
+    assert f"but backup {BACKUP_NAME} holds a different person under that id (Bob Ray: " in ann["reason"]
+    assert ann["copied"] == 0 and folder_state(school, sid) == before
+    assert [o["student_id"] for o in result.json["earlier_owners"]] == ([sid] if bob_photos else [])
+    assert school.photo_of(r.new_id("kid")) == r.photos["kid"]
+    clean = orphans_by_name(school.migrate("--clean", "--confirm", "--json").json)
+    assert clean[r.old_id("ann")]["clean"] == "keep" and school.photo_of(r.old_id("ann")) == r.photos["ann"]
+
+
 NAMES = st.sampled_from(["Ann Lee", "ann  LEE", "\u0410nn Lee", "\u13aann Lee", "Anna Lee", None])
 BIRTHS = st.sampled_from([None, "2015-03-04", datetime(2015, 3, 4), "2015-03-04T22:00Z", "2016-03-04", "2015-02-30",
                           ["2015-03-04"]])

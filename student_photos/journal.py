@@ -24,7 +24,8 @@ from .errors import ToolError
 from .store import PRIVATE_FILE_MODE, PhotoStore, fsync_dir, make_private_dir, open_regular
 
 JOURNAL_DIR = "journal"
-_LINE = json.JSONEncoder(ensure_ascii=False, default=str)  # made once: json.dumps makes one per line otherwise
+# made once (json.dumps makes one per line otherwise); a journal line is never circular
+_LINE = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False)
 
 
 class JournalError(ToolError):

@@ -71,7 +71,8 @@ if TYPE_CHECKING:
     from .pairs import PlanCsv, PlanPage
 
 DELETING_PREFIX = ".deleting-"
-_AUDIT_LINE = json.JSONEncoder(ensure_ascii=False)  # made once: json.dumps makes one per line otherwise
+# made once (json.dumps makes one per line otherwise); an audit line is never circular
+_AUDIT_LINE = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 MIGRATE_BATCH = 32  # orphans per durable batch: one filesystem flush for about a hundred files
 TITLE = "ORPHANED PHOTO MIGRATION"
 TOOL = "migrate_orphaned_photos"
@@ -125,7 +126,7 @@ def survey(store: PhotoStore, orphan: Orphan, times: bool) -> OrphanWork:
     work = OrphanWork(OrphanReport(orphan.name, old_name=orphan.old_name, backup=orphan.backup,
                                    paired_by=orphan.pairing.paired_by), orphan)
     report = work.report
-    path = f"{os.fspath(store.students)}/{orphan.name}"  # plain strings: this runs for every orphan of a district
+    path = f"{store.students_text}/{orphan.name}"  # plain strings: this runs for every orphan of a district
     try:
         mode = os.lstat(path).st_mode
     except OSError as exc:
@@ -174,7 +175,7 @@ def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: str) ->
     SHA-256: content, never names)."""
     target = work.target
     assert target is not None
-    target_dir = os.fspath(store.student_dir(target.student_id))
+    target_dir = store.student_folder(target.student_id)
     work.same, work.different, work.missing = [], [], []
     if not os.path.lexists(target_dir):  # a student with no folder yet holds nothing to compare
         work.missing = list(work.carried)
@@ -282,11 +283,11 @@ class Migrator:
             if not staged:
                 return
             journal = self.journal_of()  # opened at the first change: a run with nothing to do writes nothing
+            origins = {id(work): self.origin_of(work) for work, _, _ in staged}  # one per orphan, not per file
             for work, rel, copy in staged:
                 journal.add({"type": "file", "path": f"students/{work.student.student_id}/{rel}",
-                                      "size": copy.size, "sha256": copy.sha256,
-                                      "source": f"students/{work.report.name}/{rel}",
-                             "origin": self.origin_of(work)})
+                             "size": copy.size, "sha256": copy.sha256, "source": f"students/{work.report.name}/{rel}",
+                             "origin": origins[id(work)]})
             self._make_durable(journal)  # copies and their journal lines, in one flush
             for work, rel, copy in staged:
                 placed += 1  # from here on this copy is place_copy's (or discard's) to clean up
@@ -318,7 +319,7 @@ class Migrator:
     def _stage(self, work: OrphanWork, staged: list) -> None:
         # plain string paths: this runs for every file of a district migration
         source_dir = os.path.join(self.students, work.report.name)
-        target_dir = os.fspath(self.store.student_dir(work.student.student_id))
+        target_dir = self.store.student_folder(work.student.student_id)
         join = os.path.join
         # A run killed between placing a copy and removing its temporary name leaves that name beside a file
         # now in place: every folder of the student's that this orphan touches is swept once, before staging.

@@ -35,6 +35,7 @@ from .store import (
     fsync_dir,
     make_private_dir,
     map_in_threads,
+    open_folder_below,
     open_regular_stat,
     sha256_fd,
     walk_photos,
@@ -119,6 +120,7 @@ class DeepResult:
     files_hashed: int = 0  # read and hashed now (the rest came from the hash cache)
     cache: str = ""
     quarantined: list[tuple[str, str]] = field(default_factory=list)  # (from, to) under PHOTO_DIR
+    left_in_place: list[tuple[str, str]] = field(default_factory=list)  # (path, why quarantine did not move it)
 
 
 class HashCache:
@@ -465,16 +467,20 @@ class DeepCheck:
                     continue
                 dest = target_root / path
                 try:  # the photo's folder, reached without a symlink (one swapped in since the listing included)
-                    folder_fd = _open_below_students(self.store, os.path.dirname(f"{parts[1]}/{parts[2]}"))
-                except OSError:
-                    continue  # what a symlink points at is not the child's: it is not moved
+                    folder_fd = open_folder_below(self.store.students_text, os.path.dirname(f"{parts[1]}/{parts[2]}"))
+                except OSError as exc:  # what a symlink points at is not the child's: it is not moved
+                    self.result.left_in_place.append((path, f"its folder cannot be reached without a symlink "
+                                                            f"({exc.strerror or exc}); not moved"))
+                    continue
                 name = os.path.basename(parts[2])
+                found = self.db.execute("SELECT sha FROM files WHERE folder = ? AND rel = ?",
+                                        (_b(parts[1]), _b(parts[2]))).fetchone()
+                fd = -1
                 try:
                     fd, info = open_regular_stat(name, dir_fd=folder_fd)
-                    try:
-                        sha, size = sha256_fd(fd, info.st_size)
-                    finally:
-                        os.close(fd)
+                    sha, size = sha256_fd(fd, info.st_size)
+                    if found is None or sha != found[0]:  # saved anew since the check: not the photo it found
+                        raise StoreProblem("it changed since the check found it; not moved (run the check again)")
                     make_private_dir(dest.parent)
                     journal.add({"type": "quarantine", "path": path, "to": str(dest.relative_to(self.store.root)),
                                  "sha256": sha, "size": size, "finding": finding.kind})
@@ -482,28 +488,30 @@ class DeepCheck:
                     # from the folder that was opened, not by path: same filesystem (the tool folder is inside
                     # the photo root)
                     os.rename(name, dest, src_dir_fd=folder_fd)
+                    _put_back_unless_moved(fd, dest, name, folder_fd)
                     os.fsync(folder_fd)
                     fsync_dir(dest.parent)
-                except (OSError, StoreProblem):
+                except (OSError, StoreProblem) as exc:
+                    self.result.left_in_place.append((path, str(exc) if isinstance(exc, StoreProblem) else
+                                                      f"could not be moved ({exc.strerror or exc}); left in place"))
                     continue
                 finally:
+                    if fd >= 0:
+                        os.close(fd)
                     os.close(folder_fd)
                 moved.add(path)
                 self.result.quarantined.append((path, str(dest.relative_to(self.store.root))))
 
 
-def _open_below_students(store: PhotoStore, where: str) -> int:
-    """students/``where`` opened one folder at a time, never through a symlink (OSError if one is in the way)."""
-    fd = os.open(store.students, os.O_RDONLY | os.O_DIRECTORY)  # (students/ itself: the root check refuses a symlink)
-    try:
-        for part in where.split("/"):
-            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = inner
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+def _put_back_unless_moved(hashed_fd: int, dest: os.PathLike, name: str, folder_fd: int) -> None:
+    """After the rename: if the file now in quarantine is not the one that was hashed (the app saved a new one
+    in between), it goes back where it was, never over anything, and the photo counts as not moved."""
+    hashed, moved = os.fstat(hashed_fd), os.lstat(dest)
+    if (hashed.st_dev, hashed.st_ino) == (moved.st_dev, moved.st_ino):
+        return
+    os.link(dest, name, dst_dir_fd=folder_fd)  # never over a file: if one is there again, both are kept
+    os.unlink(dest)
+    raise StoreProblem("it was replaced while it was being moved; the new file was put back, not moved")
 
 
 def _origin_person(origin: dict) -> Person:

@@ -303,6 +303,17 @@ def agreeing_fields(a: Person, b: Person, fields: Sequence[str]) -> tuple[str, .
                  if x and y and _compare_codes(x, y) == "agree")
 
 
+def renamed_only(a: Person, b: Person, fields: Sequence[str], judged: Judgement | None = None) -> tuple[str, ...]:
+    """The identifiers (numbers, text) two records share when nothing but the name differs: a corrected name?
+    Never proof of anything (a person decides), but never to be called another person either. A birth date
+    alone is shared by too many children to say so. ``judged``: ``compare(a, b, fields)``, if already made."""
+    judged = judged or compare(a, b, fields)
+    if judged.verdict is not Verdict.DIFFERENT or judged.reason != "name differs":
+        return ()
+    return tuple(f for f, x, y in zip(fields, a.code_list(len(fields)), b.code_list(len(fields)), strict=True)
+                 if x and y and x[0] in "nt" and _compare_codes(x, y) == "agree")
+
+
 def compare(a: Person, b: Person, fields: Sequence[str]) -> Judgement:
     """SAME, DIFFERENT or UNKNOWN, with the reason. A proven difference wins over anything unknown."""
     differing: list[str] = []

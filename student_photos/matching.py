@@ -29,10 +29,10 @@ from .identity import (
     Person,
     RivalOld,
     Verdict,
-    agreeing_fields,
     choose,
     compare,
     merge_history,
+    renamed_only,
 )
 from .records import StudentRecord
 from .report import Decision
@@ -214,6 +214,9 @@ class MatchBook:
         for record in records:
             for row, person in held.get(record.student_id, ()):
                 judged = compare(record.person, person, self.fields)
+                if shared := renamed_only(record.person, person, self.fields, judged):  # not another person
+                    judged = Judgement(Verdict.UNKNOWN, f"nothing differs but the name, and the {', '.join(shared)} "
+                                                        "agree: a corrected name?")
                 if judged.verdict is not Verdict.SAME:
                     found.append((row, rank, backup, _pack(record.name), judged.verdict.value, _pack(judged.reason)))
         self.db.executemany("INSERT INTO earlier VALUES (?, ?, ?, ?, ?, ?)", found)
@@ -388,10 +391,9 @@ class MatchBook:
             number, sid, receivable, name, codes_, key = self.db.execute(
                 "SELECT row, sid, receivable, name, codes, key FROM current WHERE row = ?", (row,)).fetchone()
             person = Person(_unpack(key), codes_ or "")
-            judged = compare(old, person, self.fields)
-            if judged.verdict is Verdict.DIFFERENT and judged.reason == "name differs":
+            if shared := renamed_only(old, person, self.fields):
                 found.append((self._student((number, sid, receivable, name, codes_)),
-                              Judgement(Verdict.UNKNOWN, "", agreeing_fields(old, person, self.fields))))
+                              Judgement(Verdict.UNKNOWN, "", shared)))
         return found
 
     def decide_by_order(self) -> list[tuple[str, Student]]:

@@ -345,7 +345,8 @@ class Migrator:
             sweep_temporaries(folder)
             self.swept.add(folder)
         for rel in work.missing:  # an orphan is carried whole or not at all: a stop waits for the orphan in hand
-            staged.append((work, rel, stage_copy(join(source_dir, rel), join(target_dir, rel), durable=False)))
+            staged.append((work, rel, stage_copy(join(source_dir, rel), join(target_dir, rel), durable=False,
+                                                 below=self.students)))
 
     def _place(self, work: OrphanWork, rel: str, copy: StagedCopy) -> None:
         self._record(work, rel, place_copy(copy))

@@ -45,6 +45,7 @@ from .identity import (
     person_of,
     plainly_equal,
     proven_same,
+    renamed_only,
     self_verdict,
 )
 from .journal import journal_dir, list_runs, read_journal
@@ -401,6 +402,9 @@ class _BackupEffects:
             judged = plan.self_judged
         else:
             judged = compare(entry.person, plan.record.person, fields)
+        if shared := renamed_only(entry.person, plan.record.person, fields, judged):  # not another person
+            judged = Judgement(Verdict.UNKNOWN, f"nothing differs but the name, and the {', '.join(shared)} agree: "
+                                                "a corrected name?")
         if judged.verdict is not Verdict.SAME:
             self.conflicts.append((plan, _conflict_text(entry, backup, judged), judged.verdict is Verdict.DIFFERENT))
             self.claim(entry, own_folder_too=True)  # a recycled id: the earlier person's claim stands
@@ -1097,6 +1101,13 @@ async def _deep_check(run: Session, options: RestoreOptions, census: Census, rep
             repair.outcome.notes.append("profile.jpg moved to quarantine (--deep --quarantine)")
     report.summary.wrong_child = len({p.student_id for ps in by_student.values() for p in ps
                                       if p.problem is ProblemKind.WRONG_CHILD})
+    for path, why in result.left_in_place:  # the finding stands: say why its photo is still there
+        parts = path.split("/", 2)
+        if repair := repairs.of(parts[1]):
+            repair.outcome.notes.append(f"{parts[2]} not moved to quarantine: {why}")
+        else:
+            report.problems.append(Problem(parts[1], "(an old folder)", ProblemKind.ERROR,
+                                           f"{parts[2]} not moved to quarantine: {why}"))
     report.summary.quarantined = len(result.quarantined)
     run.progress.note("info", f"Deep check: {result.files_seen} photo(s) looked at, {result.files_hashed} hashed "
                               f"now (hash cache: {result.cache}), {len(result.findings)} finding(s)")
@@ -1117,7 +1128,7 @@ async def _copy_evidence(run: Session, repairs: list[Repair], chosen: dict[str, 
         journal = run.start_journal()
         try:
             sweep_temporaries(profile.parent)  # a killed earlier run may have left one
-            staged = stage_copy(candidate.path, profile, durable=True)
+            staged = stage_copy(candidate.path, profile, durable=True, below=store.students_text)
             journal.add({"type": "file", "path": f"students/{repair.plan.student_id}/{PROFILE}", "size": staged.size,
                          "sha256": staged.sha256, "source": rel, "origin": {"link": rel, "from": candidate.where}})
             journal.sync()  # the line is durable before the photo is in place

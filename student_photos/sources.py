@@ -337,7 +337,7 @@ def _copy_in(store, student_id: str, f: SourceFile, data: bytes, journal, source
     dest = folder / f.rel
     for parent in reversed(PurePosixPath(f.rel).parents[:-1]):
         ensure_dir(folder / parent, dry_run=False)
-    staged = stage_copy(f.entry.path, dest, durable=True, data=data)
+    staged = stage_copy(f.entry.path, dest, durable=True, data=data, below=store.students_text)
     journal.add({"type": "file", "path": f"students/{student_id}/{f.rel}", "size": staged.size,
                  "sha256": staged.sha256, "source": None, "origin": {"photo_source": source_label,
                                                                      "member": f.entry.path, "key": f.key}})

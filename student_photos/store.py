@@ -367,22 +367,82 @@ class CopyResult:
 @dataclass(frozen=True)
 class StagedCopy:
     """A verified copy waiting beside its destination under a temporary name (plain string paths: a
-    district migration stages hundreds of thousands, and pathlib's cost per path shows)."""
+    district migration stages hundreds of thousands, and pathlib's cost per path shows). ``below`` and
+    ``folder``: the destination's folder is reached from ``below`` without a symlink, and must still be the
+    very folder (device, inode) the copy was written in when it is named or discarded."""
 
     tmp: str
     dest: str
     sha256: str
     size: int
+    below: str | None = None
+    folder: tuple[int, int] | None = None
 
     def discard(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.tmp)
+        try:
+            dir_fd = _staged_folder(self)
+        except (OSError, StoreProblem):
+            return  # its folder was moved or swapped: the temporary copy stays there (a later run sweeps it)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.basename(self.tmp), dir_fd=dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
-def existing_outcome(dest: Path | str, sha256: str, size: int) -> CopyResult | None:
-    """'same' or 'conflict' when something is already at ``dest``; None when nothing is."""
+def open_folder_below(base: str, folder: str) -> int:
+    """``base``/``folder`` opened one folder at a time from ``base``, never through a symlink (OSError if one
+    is in the way, or a folder is missing). ``base`` itself is opened as it is (the photo root may be a link)."""
+    fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        return CopyResult("same" if sha256_file(dest) == (sha256, size) else "conflict", sha256, size)
+        for part in folder.split("/") if folder else ():
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _open_dest_folder(dest: str, below: str | None) -> int:
+    """The folder ``dest`` goes in, opened: from ``below`` without a symlink when given, else by its path."""
+    folder = os.path.dirname(dest)
+    if below is None:
+        return os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    prefix = below.rstrip("/") + "/"
+    if not (folder + "/").startswith(prefix):
+        raise StoreProblem(f"{dest} is not inside {below}")
+    try:
+        return open_folder_below(below, folder[len(prefix):])
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise StoreProblem(f"{folder[len(prefix):]}/ is not a folder reached without a symlink; never "
+                               "followed") from None
+        raise
+
+
+def _staged_folder(staged: StagedCopy) -> int:
+    """The staged copy's folder, opened again the same way; StoreProblem if it is no longer the same folder."""
+    dir_fd = _open_dest_folder(staged.dest, staged.below)
+    info = os.fstat(dir_fd)
+    if staged.folder is not None and (info.st_dev, info.st_ino) != staged.folder:
+        os.close(dir_fd)
+        raise StoreProblem(f"the folder of {os.path.basename(staged.dest)} was replaced while it was copied; "
+                           "nothing was placed there")
+    return dir_fd
+
+
+def existing_outcome(dest: Path | str, sha256: str, size: int, dir_fd: int | None = None) -> CopyResult | None:
+    """'same' or 'conflict' when something is already at ``dest`` (its name in ``dir_fd``, if given); None when
+    nothing is."""
+    try:
+        fd, info = open_regular_stat(os.path.basename(dest) if dir_fd is not None else dest, dir_fd=dir_fd)
+        try:
+            found = sha256_fd(fd, info.st_size)
+        finally:
+            os.close(fd)
+        return CopyResult("same" if found == (sha256, size) else "conflict", sha256, size)
     except FileNotFoundError:
         return None
     except NotRegularFile:  # a symlink or a FIFO in the way: something is there, and it is not this photo
@@ -392,23 +452,27 @@ def existing_outcome(dest: Path | str, sha256: str, size: int) -> CopyResult | N
 _TEMP_NUMBERS = itertools.count()  # with the pid, unique temporary names without a syscall each
 
 
-def stage_copy(source: Path | str, dest: Path | str, durable: bool, data: bytes | None = None) -> StagedCopy:
+def stage_copy(source: Path | str, dest: Path | str, durable: bool, data: bytes | None = None,
+               below: str | None = None) -> StagedCopy:
     """Copy ``source`` (or ``data``) to a temporary file beside ``dest``, verified: every chunk written is
     read back from the copy and compared byte for byte with the chunk read from the source.
 
     ``durable`` fsyncs it now; a caller staging many files instead makes them durable with one
-    ``sync_filesystem`` before placing any. The source is only read. Few system calls per file:
-    at district scale every one of them is a handoff between worker threads.
+    ``sync_filesystem`` before placing any. ``below``: the folder under which no symlink is ever followed on
+    the way to ``dest`` (the copy is written in the folder so opened, and named there). The source is only
+    read. Few system calls per file: at district scale every one of them is a handoff between worker threads.
     """
     dest = os.fspath(dest)
+    name = os.path.basename(dest)
     src_fd, src_info = open_regular_stat(source) if data is None else (-1, None)
-    folder, name = os.path.split(dest)
-    tmp = os.path.join(folder, f".{name}.{_PID}-{next(_TEMP_NUMBERS)}{TEMP_SUFFIX}")
+    tmp_name = f".{name}.{_PID}-{next(_TEMP_NUMBERS)}{TEMP_SUFFIX}"
+    dir_fd = -1
     try:
+        dir_fd = _open_dest_folder(dest, below)
         digest = hashlib.sha256()
         size = 0
         # FILE_MODE has no world-write bit, and the umask only removes bits.
-        out_fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+        out_fd = os.open(tmp_name, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE, dir_fd=dir_fd)
         try:
             chunks = _read_chunks(src_fd, src_info.st_size) if src_info is not None else [data or b""]
             for chunk in chunks:
@@ -424,12 +488,17 @@ def stage_copy(source: Path | str, dest: Path | str, durable: bool, data: bytes 
                 os.fsync(out_fd)
         finally:
             os.close(out_fd)
-        return StagedCopy(tmp, dest, digest.hexdigest(), size)
+        info = os.fstat(dir_fd)
+        return StagedCopy(os.path.join(os.path.dirname(dest), tmp_name), dest, digest.hexdigest(), size, below,
+                          (info.st_dev, info.st_ino))
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        if dir_fd >= 0:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name, dir_fd=dir_fd)
         raise
     finally:
+        if dir_fd >= 0:
+            os.close(dir_fd)
         if src_fd >= 0:
             os.close(src_fd)
 
@@ -446,38 +515,53 @@ def _read_chunks(fd: int, expected: int) -> Iterator[bytes]:
 
 
 def place_copy(staged: StagedCopy) -> CopyResult:
-    """Give a staged copy its real name, never over an existing file; the temporary name goes."""
+    """Give a staged copy its real name, never over an existing file, in the very folder it was written in;
+    the temporary name goes."""
+    dir_fd = _staged_folder(staged)
     try:
-        if _rename_noreplace(staged.tmp, staged.dest):  # one step: the name appears and the temporary one goes
+        return _place_in(staged, dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _place_in(staged: StagedCopy, dir_fd: int) -> CopyResult:
+    tmp, name = os.path.basename(staged.tmp), os.path.basename(staged.dest)
+    try:
+        if _rename_noreplace(dir_fd, tmp, name):  # one step: the name appears and the temporary one goes
             return CopyResult("copied", staged.sha256, staged.size)
     except FileExistsError:
-        found = existing_outcome(staged.dest, staged.sha256, staged.size)
+        found = existing_outcome(name, staged.sha256, staged.size, dir_fd)
         if found is None:  # gone again meanwhile: try once more, with the temporary copy still there
-            return place_copy(staged)
-        staged.discard()
+            return _place_in(staged, dir_fd)
+        _unlink_quietly(tmp, dir_fd)
         return found
     except BaseException:
-        staged.discard()
+        _unlink_quietly(tmp, dir_fd)
         raise
-    return _place_by_link(staged)
+    return _place_by_link(staged, dir_fd)
 
 
-def _place_by_link(staged: StagedCopy) -> CopyResult:
+def _unlink_quietly(name: str, dir_fd: int) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name, dir_fd=dir_fd)
+
+
+def _place_by_link(staged: StagedCopy, dir_fd: int) -> CopyResult:
     """``place_copy`` where a rename cannot refuse to replace (an old kernel, some filesystems)."""
-    dest = staged.dest
+    tmp, name = os.path.basename(staged.tmp), os.path.basename(staged.dest)
     try:
-        os.link(staged.tmp, dest)  # fails if dest exists: an existing photo is never replaced
+        os.link(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)  # fails if it exists: nothing is ever replaced
     except FileExistsError:
-        return existing_outcome(dest, staged.sha256, staged.size) or _place_by_link(staged)
+        return existing_outcome(name, staged.sha256, staged.size, dir_fd) or _place_by_link(staged, dir_fd)
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
             raise
-        found = existing_outcome(dest, staged.sha256, staged.size)  # no hard links here: check, then rename
+        found = existing_outcome(name, staged.sha256, staged.size, dir_fd)  # no hard links: check, then rename
         if found:
             return found
-        os.rename(staged.tmp, dest)
+        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     finally:
-        staged.discard()
+        _unlink_quietly(tmp, dir_fd)
     return CopyResult("copied", staged.sha256, staged.size)
 
 
@@ -492,18 +576,17 @@ def _libc_function(name: str):
 
 _RENAMEAT2 = _libc_function("renameat2")
 _SYNCFS = _libc_function("syncfs")
-_AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
 _renameat2_works = _RENAMEAT2 is not None
 
 
-def _rename_noreplace(source: str, dest: str) -> bool:
-    """rename(2) that fails with FileExistsError instead of replacing ``dest``. False where the kernel or the
-    filesystem cannot do it (the caller then links and unlinks, which never replaces either)."""
+def _rename_noreplace(dir_fd: int, source: str, dest: str) -> bool:
+    """renameat2 within one folder, failing with FileExistsError instead of replacing ``dest``. False where the
+    kernel or the filesystem cannot do it (the caller then links and unlinks, which never replaces either)."""
     global _renameat2_works
     if not _renameat2_works:
         return False
-    if _RENAMEAT2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(dest), _RENAME_NOREPLACE) == 0:
+    if _RENAMEAT2(dir_fd, os.fsencode(source), dir_fd, os.fsencode(dest), _RENAME_NOREPLACE) == 0:
         return True
     err = ctypes.get_errno()
     if err == errno.EEXIST:

@@ -341,7 +341,7 @@ class _Undo:
         if self.dry_run:
             return
         with contextlib.suppress(OSError, StoreProblem):
-            staged = stage_copy(source, path, durable=True)
+            staged = stage_copy(source, path, durable=True, below=os.fspath(self.store.root))
             self._intent({"type": "file", "path": shown, "sha256": staged.sha256, "size": staged.size,
                           "source": entry.get("source"), "origin": {"undo of an undo": True}})
             place_copy(staged)

@@ -446,12 +446,8 @@ def deep_check_with(school: School, folder, mode: int):
         os.chmod(folder, 0o755)
 
 
-def test_quarantine_never_moves_through_a_folder_swapped_for_a_symlink_meanwhile(school, monkeypatch):
-    """Found in review: quarantine checked that a photo's folder was reached without a symlink, then moved the
-    photo by path. A folder swapped for a symlink between the two (here: while quarantine makes its own
-    folder) sent a file from outside the photo root into quarantine, and left the child's photo in place."""
-    from student_photos import deep
-
+def two_children_one_photo(school: School) -> tuple[dict, dict, bytes]:
+    """Amy and Ben hold the very same profile photo: the finding 'same photo under two students'."""
     amy = school.new_student("Amy Ash", date_of_birth="2015-01-01")
     ben = school.new_student("Ben Bell", date_of_birth="2015-02-02")
     shared = jpeg_bytes("one photo, two children")
@@ -459,6 +455,16 @@ def test_quarantine_never_moves_through_a_folder_swapped_for_a_symlink_meanwhile
     school.put_photo(ben["student_id"], shared)
     school.seed([amy, ben])
     school.write_backup([amy, ben])
+    return amy, ben, shared
+
+
+def test_quarantine_never_moves_through_a_folder_swapped_for_a_symlink_meanwhile(school, monkeypatch):
+    """Found in review: quarantine checked that a photo's folder was reached without a symlink, then moved the
+    photo by path. A folder swapped for a symlink between the two (here: while quarantine makes its own
+    folder) sent a file from outside the photo root into quarantine, and left the child's photo in place."""
+    from student_photos import deep
+
+    amy, ben, shared = two_children_one_photo(school)
     outside = school.root / "outside"
     outside.mkdir()
     (outside / "profile.jpg").write_bytes(shared)  # the same bytes: only where it is differs

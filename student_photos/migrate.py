@@ -59,6 +59,7 @@ from .store import (
     list_student_folders,
     make_private_dir,
     map_in_threads,
+    open_dest_folder,
     place_copy,
     scan_folder,
     sha256_file,
@@ -274,12 +275,13 @@ class Migrator:
 
     def copy(self, works: list[OrphanWork]) -> None:
         staged: list[tuple[OrphanWork, str, StagedCopy]] = []
+        folders: dict[str, int] = {}  # each target folder, opened once for the batch (never through a symlink)
         placed = 0
         try:
             for work in works:
                 if self.stop.requested:  # the file in hand is finished; the rest waits for a rerun
                     break
-                self._guarded(work, lambda w: self._stage(w, staged))
+                self._guarded(work, lambda w: self._stage(w, staged, folders))
             if not staged:
                 return
             journal = self.journal_of()  # opened at the first change: a run with nothing to do writes nothing
@@ -292,13 +294,17 @@ class Migrator:
             for work, rel, copy in staged:
                 placed += 1  # from here on this copy is place_copy's (or discard's) to clean up
                 if not work.report.errors:
-                    self._guarded(work, partial(self._place, rel=rel, copy=copy))
+                    self._guarded(work, partial(self._place, rel=rel, copy=copy, folders=folders))
                 else:
-                    copy.discard()
+                    copy.discard(folders[os.path.dirname(copy.dest)])
             sync_filesystem(self.store.students)  # the new names, durable before the audit log says so
         finally:
-            for _, _, copy in staged[placed:]:  # anything not placed (an error above) goes
-                copy.discard()
+            try:
+                for _, _, copy in staged[placed:]:  # anything not placed (an error above) goes
+                    copy.discard(folders[os.path.dirname(copy.dest)])
+            finally:
+                for fd in folders.values():
+                    os.close(fd)
 
     def _make_durable(self, journal: Journal) -> None:
         journal.write()
@@ -316,7 +322,7 @@ class Migrator:
             work.report.errors.append(str(exc) if isinstance(exc, StoreProblem) else
                                       f"{exc.strerror or exc}: {getattr(exc, 'filename', '')}")
 
-    def _stage(self, work: OrphanWork, staged: list) -> None:
+    def _stage(self, work: OrphanWork, staged: list, opened: dict[str, int]) -> None:
         # plain string paths: this runs for every file of a district migration
         source_dir = os.path.join(self.students, work.report.name)
         target_dir = self.store.student_folder(work.student.student_id)
@@ -345,11 +351,15 @@ class Migrator:
             sweep_temporaries(folder)
             self.swept.add(folder)
         for rel in work.missing:  # an orphan is carried whole or not at all: a stop waits for the orphan in hand
-            staged.append((work, rel, stage_copy(join(source_dir, rel), join(target_dir, rel), durable=False,
-                                                 below=self.students)))
+            dest = join(target_dir, rel)
+            folder = os.path.dirname(dest)
+            if folder not in opened:
+                opened[folder] = open_dest_folder(dest, self.students)
+            staged.append((work, rel, stage_copy(join(source_dir, rel), dest, durable=False, below=self.students,
+                                                 folder_fd=opened[folder])))
 
-    def _place(self, work: OrphanWork, rel: str, copy: StagedCopy) -> None:
-        self._record(work, rel, place_copy(copy))
+    def _place(self, work: OrphanWork, rel: str, copy: StagedCopy, folders: dict[str, int]) -> None:
+        self._record(work, rel, place_copy(copy, folders[os.path.dirname(copy.dest)]))
 
     @staticmethod
     def _record(work: OrphanWork, rel: str, result: CopyResult) -> None:

@@ -378,16 +378,18 @@ class StagedCopy:
     below: str | None = None
     folder: tuple[int, int] | None = None
 
-    def discard(self) -> None:
+    def discard(self, folder_fd: int | None = None) -> None:
+        """``folder_fd``: the folder it was staged in, still open (else it is opened again and checked)."""
         try:
-            dir_fd = _staged_folder(self)
+            dir_fd = _staged_folder(self) if folder_fd is None else folder_fd
         except (OSError, StoreProblem):
             return  # its folder was moved or swapped: the temporary copy stays there (a later run sweeps it)
         try:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.basename(self.tmp), dir_fd=dir_fd)
         finally:
-            os.close(dir_fd)
+            if folder_fd is None:
+                os.close(dir_fd)
 
 
 def open_folder_below(base: str, folder: str) -> int:
@@ -405,7 +407,7 @@ def open_folder_below(base: str, folder: str) -> int:
     return fd
 
 
-def _open_dest_folder(dest: str, below: str | None) -> int:
+def open_dest_folder(dest: str, below: str | None) -> int:
     """The folder ``dest`` goes in, opened: from ``below`` without a symlink when given, else by its path."""
     folder = os.path.dirname(dest)
     if below is None:
@@ -424,7 +426,7 @@ def _open_dest_folder(dest: str, below: str | None) -> int:
 
 def _staged_folder(staged: StagedCopy) -> int:
     """The staged copy's folder, opened again the same way; StoreProblem if it is no longer the same folder."""
-    dir_fd = _open_dest_folder(staged.dest, staged.below)
+    dir_fd = open_dest_folder(staged.dest, staged.below)
     info = os.fstat(dir_fd)
     if staged.folder is not None and (info.st_dev, info.st_ino) != staged.folder:
         os.close(dir_fd)
@@ -453,13 +455,14 @@ _TEMP_NUMBERS = itertools.count()  # with the pid, unique temporary names withou
 
 
 def stage_copy(source: Path | str, dest: Path | str, durable: bool, data: bytes | None = None,
-               below: str | None = None) -> StagedCopy:
+               below: str | None = None, folder_fd: int | None = None) -> StagedCopy:
     """Copy ``source`` (or ``data``) to a temporary file beside ``dest``, verified: every chunk written is
     read back from the copy and compared byte for byte with the chunk read from the source.
 
     ``durable`` fsyncs it now; a caller staging many files instead makes them durable with one
     ``sync_filesystem`` before placing any. ``below``: the folder under which no symlink is ever followed on
-    the way to ``dest`` (the copy is written in the folder so opened, and named there). The source is only
+    the way to ``dest`` (the copy is written in the folder so opened, and named there); ``folder_fd``: that
+    folder, already opened so (``open_dest_folder``) by a caller staging many copies in it. The source is only
     read. Few system calls per file: at district scale every one of them is a handoff between worker threads.
     """
     dest = os.fspath(dest)
@@ -468,7 +471,7 @@ def stage_copy(source: Path | str, dest: Path | str, durable: bool, data: bytes 
     tmp_name = f".{name}.{_PID}-{next(_TEMP_NUMBERS)}{TEMP_SUFFIX}"
     dir_fd = -1
     try:
-        dir_fd = _open_dest_folder(dest, below)
+        dir_fd = open_dest_folder(dest, below) if folder_fd is None else folder_fd
         digest = hashlib.sha256()
         size = 0
         # FILE_MODE has no world-write bit, and the umask only removes bits.
@@ -497,7 +500,7 @@ def stage_copy(source: Path | str, dest: Path | str, durable: bool, data: bytes 
                 os.unlink(tmp_name, dir_fd=dir_fd)
         raise
     finally:
-        if dir_fd >= 0:
+        if dir_fd >= 0 and folder_fd is None:
             os.close(dir_fd)
         if src_fd >= 0:
             os.close(src_fd)
@@ -514,9 +517,11 @@ def _read_chunks(fd: int, expected: int) -> Iterator[bytes]:
         want = CHUNK
 
 
-def place_copy(staged: StagedCopy) -> CopyResult:
+def place_copy(staged: StagedCopy, folder_fd: int | None = None) -> CopyResult:
     """Give a staged copy its real name, never over an existing file, in the very folder it was written in;
-    the temporary name goes."""
+    the temporary name goes. ``folder_fd``: that folder, still open from the staging."""
+    if folder_fd is not None:
+        return _place_in(staged, folder_fd)
     dir_fd = _staged_folder(staged)
     try:
         return _place_in(staged, dir_fd)

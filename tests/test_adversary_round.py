@@ -223,11 +223,11 @@ def test_migrate_copy_never_replaces_what_appeared_at_its_destination(school, mo
     real = migrate.place_copy
     seen: dict[str, object] = {}
 
-    def obstruct_then_place(staged):
+    def obstruct_then_place(staged, *folder_fd):
         if staged.dest.endswith("/profile.jpg") and not seen:
             from pathlib import Path
             seen["it"] = _obstacle(Path(staged.dest), kind, school)
-        return real(staged)
+        return real(staged, *folder_fd)
 
     monkeypatch.setattr(migrate, "place_copy", obstruct_then_place)
     result = school.migrate("--migrate", "--json")
@@ -255,11 +255,11 @@ def _obstruct_placing(monkeypatch, module, kind: str, school: School) -> dict[st
     real = module.place_copy
     seen: dict[str, object] = {}
 
-    def obstruct_then_place(staged):
+    def obstruct_then_place(staged, *folder_fd):
         from pathlib import Path
         if not seen:
             seen["it"] = _obstacle(Path(staged.dest), kind, school)
-        return real(staged)
+        return real(staged, *folder_fd)
 
     monkeypatch.setattr(module, "place_copy", obstruct_then_place)
     return seen

@@ -223,7 +223,7 @@ class DeepCheck:
                             "GROUP BY size HAVING count(DISTINCT folder) > 1 AND max(folder IN current_ids) = 1)")
         placed = self._journalled_placements()
         if placed or any(getattr(plan, "recycled", False) for plan in self.plans.values()):
-            self.db.execute("CREATE INDEX files_place ON files (folder, rel)")  # lookups by place follow
+            self._index_places()
         for folder, rel in placed:
             self.db.execute("UPDATE files SET wanted = 1 WHERE folder = ? AND rel = ?", (_b(folder), _b(rel)))
         await self._hash_wanted()
@@ -236,6 +236,10 @@ class DeepCheck:
                 f"{f'{rel} in folder {folder}' if rel else f'folder {folder} itself'} is {why}: what it holds "
                 "cannot be compared, so a photo on the wrong child could hide there"))
         return self.result
+
+    def _index_places(self) -> None:
+        """Lookups of one file by its place follow (placements, recycled ids, quarantine): an index, made once."""
+        self.db.execute("CREATE INDEX IF NOT EXISTS files_place ON files (folder, rel)")
 
     def _know_current_ids(self) -> None:
         """The current ids as a table, for the queries that tell a current folder from an orphaned one."""
@@ -457,6 +461,7 @@ class DeepCheck:
         """Move each finding's photo out of the child's folder into quarantine (never deleted, journalled)."""
         target_root = self.store.tool_dir / QUARANTINE / run_id
         moved: set[str] = set()
+        self._index_places()  # each photo's digest, as the check found it, is looked up by its place
         for finding in self.result.findings:
             if finding.kind == UNCOMPARED:
                 continue  # nothing was read there: nothing to move
@@ -509,7 +514,11 @@ def _put_back_unless_moved(hashed_fd: int, dest: os.PathLike, name: str, folder_
     hashed, moved = os.fstat(hashed_fd), os.lstat(dest)
     if (hashed.st_dev, hashed.st_ino) == (moved.st_dev, moved.st_ino):
         return
-    os.link(dest, name, dst_dir_fd=folder_fd)  # never over a file: if one is there again, both are kept
+    try:
+        os.link(dest, name, dst_dir_fd=folder_fd)  # never over a file: if one is there again, both are kept
+    except OSError as exc:
+        raise StoreProblem(f"it was replaced while it was being moved, and the new file could not go back "
+                           f"({exc.strerror or exc}): it is in quarantine at {dest}") from None
     os.unlink(dest)
     raise StoreProblem("it was replaced while it was being moved; the new file was put back, not moved")
 

@@ -314,6 +314,17 @@ def renamed_only(a: Person, b: Person, fields: Sequence[str], judged: Judgement 
                  if x and y and x[0] in "nt" and _compare_codes(x, y) == "agree")
 
 
+def judge_same_id(held: Person, current: Person, fields: Sequence[str], judged: Judgement | None = None) -> Judgement:
+    """Whether a backup's record of a current id is the student holding it now (restore and migrate): ``compare``,
+    except that a record differing only by its name while identifiers agree is no proof of another person
+    (UNKNOWN: a corrected name?)."""
+    judged = judged or compare(held, current, fields)
+    if shared := renamed_only(held, current, fields, judged):
+        return Judgement(Verdict.UNKNOWN, f"nothing differs but the name, and the {', '.join(shared)} agree: "
+                                          "a corrected name?")
+    return judged
+
+
 def compare(a: Person, b: Person, fields: Sequence[str]) -> Judgement:
     """SAME, DIFFERENT or UNKNOWN, with the reason. A proven difference wins over anything unknown."""
     differing: list[str] = []

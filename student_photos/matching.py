@@ -31,6 +31,7 @@ from .identity import (
     Verdict,
     choose,
     compare,
+    judge_same_id,
     merge_history,
     renamed_only,
 )
@@ -213,10 +214,7 @@ class MatchBook:
         found = []
         for record in records:
             for row, person in held.get(record.student_id, ()):
-                judged = compare(record.person, person, self.fields)
-                if shared := renamed_only(record.person, person, self.fields, judged):  # not another person
-                    judged = Judgement(Verdict.UNKNOWN, f"nothing differs but the name, and the {', '.join(shared)} "
-                                                        "agree: a corrected name?")
+                judged = judge_same_id(record.person, person, self.fields)
                 if judged.verdict is not Verdict.SAME:
                     found.append((row, rank, backup, _pack(record.name), judged.verdict.value, _pack(judged.reason)))
         self.db.executemany("INSERT INTO earlier VALUES (?, ?, ?, ?, ?, ?)", found)

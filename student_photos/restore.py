@@ -40,12 +40,12 @@ from .identity import (
     Verdict,
     choose,
     compare,
+    judge_same_id,
     merge_history,
     not_the_same,
     person_of,
     plainly_equal,
     proven_same,
-    renamed_only,
     self_verdict,
 )
 from .journal import journal_dir, list_runs, read_journal
@@ -402,9 +402,7 @@ class _BackupEffects:
             judged = plan.self_judged
         else:
             judged = compare(entry.person, plan.record.person, fields)
-        if shared := renamed_only(entry.person, plan.record.person, fields, judged):  # not another person
-            judged = Judgement(Verdict.UNKNOWN, f"nothing differs but the name, and the {', '.join(shared)} agree: "
-                                                "a corrected name?")
+        judged = judge_same_id(entry.person, plan.record.person, fields, judged)
         if judged.verdict is not Verdict.SAME:
             self.conflicts.append((plan, _conflict_text(entry, backup, judged), judged.verdict is Verdict.DIFFERENT))
             self.claim(entry, own_folder_too=True)  # a recycled id: the earlier person's claim stands

@@ -602,11 +602,6 @@ def _rename_noreplace(dir_fd: int, source: str, dest: str) -> bool:
     raise OSError(err, os.strerror(err), dest)
 
 
-def safe_copy(source: Path | str, dest: Path | str, data: bytes | None = None) -> CopyResult:
-    """One durable, verified copy that never replaces an existing ``dest``."""
-    return place_copy(stage_copy(source, dest, durable=True, data=data))
-
-
 def sync_filesystem(path: Path | str) -> None:
     """Flush every dirty page of the filesystem holding ``path`` (syncfs; os.sync where missing)."""
     try:

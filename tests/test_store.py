@@ -29,7 +29,6 @@ from student_photos.store import (
     map_in_threads,
     open_regular,
     place_copy,
-    safe_copy,
     scan_folder,
     sha256_file,
     stage_copy,
@@ -126,14 +125,14 @@ def test_a_copy_is_verified_placed_and_never_over_an_existing_file(tmp_path, pla
     dest = tmp_path / "out" / "profile.jpg"
     dest.parent.mkdir()
 
-    result = safe_copy(source, dest)
+    result = place_copy(stage_copy(source, dest, durable=True))
 
     assert result.outcome == "copied" and dest.read_bytes() == source.read_bytes()
     assert (result.sha256, result.size) == sha256_file(source)
-    assert safe_copy(source, dest).outcome == "same"
+    assert place_copy(stage_copy(source, dest, durable=True)).outcome == "same"
     other = tmp_path / "other.jpg"
     other.write_bytes(jpeg_bytes("someone else's"))
-    assert safe_copy(other, dest).outcome == "conflict"
+    assert place_copy(stage_copy(other, dest, durable=True)).outcome == "conflict"
     assert dest.read_bytes() == source.read_bytes(), "the existing photo is kept"
     assert [p.name for p in dest.parent.iterdir()] == ["profile.jpg"], "no temporary file is left"
 

@@ -114,6 +114,11 @@ class OrphanWork:
         return pairing.target if pairing.decision is Decision.MIGRATE else None
 
     @property
+    def may_fill(self) -> bool:
+        """Matched, and the student's folder is not one a backup holds another person under (ids recycled)."""
+        return self.target is not None and self.orphan.target_earlier is None
+
+    @property
     def student(self) -> Student:
         """The matched student, where the caller knows there is one."""
         target = self.target
@@ -275,13 +280,13 @@ class Migrator:
 
     def copy(self, works: list[OrphanWork]) -> None:
         staged: list[tuple[OrphanWork, str, StagedCopy]] = []
-        folders: dict[str, int] = {}  # each target folder, opened once for the batch (never through a symlink)
+        opened: dict[str, int] = {}  # each target folder, opened once for the batch (never through a symlink)
         placed = 0
         try:
             for work in works:
                 if self.stop.requested:  # the file in hand is finished; the rest waits for a rerun
                     break
-                self._guarded(work, lambda w: self._stage(w, staged, folders))
+                self._guarded(work, lambda w: self._stage(w, staged, opened))
             if not staged:
                 return
             journal = self.journal_of()  # opened at the first change: a run with nothing to do writes nothing
@@ -294,16 +299,16 @@ class Migrator:
             for work, rel, copy in staged:
                 placed += 1  # from here on this copy is place_copy's (or discard's) to clean up
                 if not work.report.errors:
-                    self._guarded(work, partial(self._place, rel=rel, copy=copy, folders=folders))
+                    self._guarded(work, partial(self._place, rel=rel, copy=copy, opened=opened))
                 else:
-                    copy.discard(folders[os.path.dirname(copy.dest)])
+                    copy.discard(opened[os.path.dirname(copy.dest)])
             sync_filesystem(self.store.students)  # the new names, durable before the audit log says so
         finally:
             try:
                 for _, _, copy in staged[placed:]:  # anything not placed (an error above) goes
-                    copy.discard(folders[os.path.dirname(copy.dest)])
+                    copy.discard(opened[os.path.dirname(copy.dest)])
             finally:
-                for fd in folders.values():
+                for fd in opened.values():
                     os.close(fd)
 
     def _make_durable(self, journal: Journal) -> None:
@@ -358,8 +363,8 @@ class Migrator:
             staged.append((work, rel, stage_copy(join(source_dir, rel), dest, durable=False, below=self.students,
                                                  folder_fd=opened[folder])))
 
-    def _place(self, work: OrphanWork, rel: str, copy: StagedCopy, folders: dict[str, int]) -> None:
-        self._record(work, rel, place_copy(copy, folders[os.path.dirname(copy.dest)]))
+    def _place(self, work: OrphanWork, rel: str, copy: StagedCopy, opened: dict[str, int]) -> None:
+        self._record(work, rel, place_copy(copy, opened[os.path.dirname(copy.dest)]))
 
     @staticmethod
     def _record(work: OrphanWork, rel: str, result: CopyResult) -> None:
@@ -899,15 +904,14 @@ class OrphanActor:
             if self.stop.requested and self.cleaner is not None and self.options.writes:
                 break  # each clean is one folder: finish the one in hand, start no new one
             work = survey(self.store, orphan, times=self.cleaner is not None)
-            if work.scan is not None and work.target is not None and work.orphan.target_earlier is None:
+            if work.scan is not None and work.may_fill:
                 try:
                     compare_with_target(self.store, work, f"{self.migrator.students}/{orphan.name}")
                 except (OSError, StoreProblem) as exc:
                     work.report.errors.append(f"could not compare with the student's folder: {exc}")
             works.append(work)
         if self.copies:
-            self.migrator.copy([w for w in works if w.target is not None and w.orphan.target_earlier is None
-                                and not w.report.errors])
+            self.migrator.copy([w for w in works if w.may_fill and not w.report.errors])
         for work in works:
             self._conclude(work)
             if self.cleaner is not None:

@@ -625,3 +625,25 @@ def test_earlier_owner_in_an_ignored_look_alike_refuses_migrate(school, name):
 
     assert migrated.code == 2 and folder_state(school, sid) == before, migrated.text
     assert listed.code == 1 and listed.json["backups"]["ignored"], listed.text
+
+
+@pytest.mark.parametrize("tool", ["restore", "migrate"])
+def test_a_recycled_id_and_student_number_is_never_all_done(school, tool):
+    """Review probe of the corrected-name rule: a reseed that recycles both the id and the student number gives
+    Mary the id and number Jon had. Only the name differs, so the tools may say 'a corrected name?', but never
+    relink, and never end with all done (the folder holds Jon's photo)."""
+    jon = school.new_student("Jon Smith", date_of_birth="2015-05-05", student_number="S-77")
+    school.put_photo(jon["student_id"], jpeg_bytes("jon's own face"), attendance=1)
+    school.write_backup([jon])
+    mary = {**jon, "name": "Mary Jones", "photo": None}
+    school.seed([mary])
+
+    result = school.restore("--json") if tool == "restore" else school.migrate("--list", "--json")
+
+    assert result.code == 1, result.text
+    if tool == "restore":
+        assert school.db_docs()[jon["student_id"]]["photo"] is None, "Jon's photo was linked to Mary"
+        assert result.json["summary"]["identity_conflicts"] == 1, result.text
+    else:
+        (owner,) = result.json["earlier_owners"]
+        assert owner["student_id"] == jon["student_id"] and owner["verdict"] == "unknown", owner

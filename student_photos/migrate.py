@@ -54,12 +54,11 @@ from .store import (
     PhotoStore,
     StagedCopy,
     StoreProblem,
+    TargetFolders,
     check_photo,
-    ensure_dir,
     list_student_folders,
     make_private_dir,
     map_in_threads,
-    open_dest_folder,
     place_copy,
     scan_folder,
     sha256_file,
@@ -107,6 +106,7 @@ class OrphanWork:
     different: list[str] = field(default_factory=list)  # ... where the student holds another file
     missing: list[str] = field(default_factory=list)  # ... not in the student's folder yet
     audit_files: list[dict] = field(default_factory=list)
+    profile_bytes: bytes | None = None  # profile.jpg as its check read it, for a migration to copy
 
     @property
     def target(self) -> Student | None:
@@ -127,7 +127,7 @@ class OrphanWork:
 
 
 # ---------------------------------------------------------------- one orphan: survey, classify, compare
-def survey(store: PhotoStore, orphan: Orphan, times: bool) -> OrphanWork:
+def survey(store: PhotoStore, orphan: Orphan, times: bool, keep_profile: bool = False) -> OrphanWork:
     """Look at one orphaned folder once, without following anything."""
     work = OrphanWork(OrphanReport(orphan.name, old_name=orphan.old_name, backup=orphan.backup,
                                    paired_by=orphan.pairing.paired_by), orphan)
@@ -146,22 +146,23 @@ def survey(store: PhotoStore, orphan: Orphan, times: bool) -> OrphanWork:
         report.decision, report.reason = Decision.NOT_A_FOLDER, "a file, not a student folder; left alone"
         return work
     work.scan = scan_folder(path, times=times)  # only the clean needs times (how recently it changed)
-    _classify(work, path)
+    _classify(work, path, keep_profile and work.may_fill)
     return work
 
 
-def _classify(work: OrphanWork, path: str) -> None:
+def _classify(work: OrphanWork, path: str, keep_profile: bool = False) -> None:
     """Which files a migration carries: a usable profile.jpg (the one photo check) and every regular file
     under attendance/. Everything else is named as not carried, and is a problem for a person."""
     scan, report = work.scan, work.report
     assert scan is not None
     for rel in scan.files:
         if rel == PROFILE:
-            check = check_photo(f"{path}/{PROFILE}")
+            check = check_photo(f"{path}/{PROFILE}", keep=keep_profile)
             report.has_profile = True
             report.profile_state = check.state.value
             if check.ok:
                 work.carried.append(rel)
+                work.profile_bytes = check.data
             else:
                 work.uncarried.append(f"profile.jpg ({check.state.describe})")
         elif rel.startswith(ATTENDANCE + "/"):
@@ -280,13 +281,14 @@ class Migrator:
 
     def copy(self, works: list[OrphanWork]) -> None:
         staged: list[tuple[OrphanWork, str, StagedCopy]] = []
-        opened: dict[str, int] = {}  # each target folder, opened once for the batch (never through a symlink)
+        folders = TargetFolders(self.students)  # each target folder opened once for the batch, never via a symlink
         placed = 0
         try:
+            to_make = self._folders_to_make(works)
             for work in works:
                 if self.stop.requested:  # the file in hand is finished; the rest waits for a rerun
                     break
-                self._guarded(work, lambda w: self._stage(w, staged, opened))
+                self._guarded(work, lambda w: self._stage(w, staged, folders, to_make.get(id(w), ())))
             if not staged:
                 return
             journal = self.journal_of()  # opened at the first change: a run with nothing to do writes nothing
@@ -299,17 +301,16 @@ class Migrator:
             for work, rel, copy in staged:
                 placed += 1  # from here on this copy is place_copy's (or discard's) to clean up
                 if not work.report.errors:
-                    self._guarded(work, partial(self._place, rel=rel, copy=copy, opened=opened))
+                    self._guarded(work, partial(self._place, rel=rel, copy=copy, folders=folders))
                 else:
-                    copy.discard(opened[os.path.dirname(copy.dest)])
+                    copy.discard(folders.fds[os.path.dirname(copy.dest)])
             sync_filesystem(self.store.students)  # the new names, durable before the audit log says so
         finally:
             try:
                 for _, _, copy in staged[placed:]:  # anything not placed (an error above) goes
-                    copy.discard(opened[os.path.dirname(copy.dest)])
+                    copy.discard(folders.fds[os.path.dirname(copy.dest)])
             finally:
-                for fd in opened.values():
-                    os.close(fd)
+                folders.close()
 
     def _make_durable(self, journal: Journal) -> None:
         journal.write()
@@ -327,17 +328,15 @@ class Migrator:
             work.report.errors.append(str(exc) if isinstance(exc, StoreProblem) else
                                       f"{exc.strerror or exc}: {getattr(exc, 'filename', '')}")
 
-    def _stage(self, work: OrphanWork, staged: list, opened: dict[str, int]) -> None:
-        # plain string paths: this runs for every file of a district migration
-        source_dir = os.path.join(self.students, work.report.name)
-        target_dir = self.store.student_folder(work.student.student_id)
+    def _folders_to_make(self, works: list[OrphanWork]) -> dict[int, list[str]]:
+        """The folders each orphan's copies need that do not exist yet (parents first), named in the journal
+        before any is made, in one write for the batch: an undo of a killed run finds them too."""
+        to_make: dict[int, list[str]] = {}
         join = os.path.join
-        # A run killed between placing a copy and removing its temporary name leaves that name beside a file
-        # now in place: every folder of the student's that this orphan touches is swept once, before staging.
-        folders = {target_dir, join(target_dir, ATTENDANCE),
-                   *(os.path.dirname(join(target_dir, rel)) for rel in (*work.same, *work.missing))}
-        created: set[str] = set()  # made by this run: nothing can be in them yet
-        if work.missing:
+        for work in works:
+            if not work.missing:
+                continue
+            target_dir = self.store.student_folder(work.student.student_id)
             needed = [target_dir, join(target_dir, ATTENDANCE)]
             for rel in work.missing:  # and any nested folders under attendance/, parents first
                 built = target_dir
@@ -345,26 +344,44 @@ class Migrator:
                     built = join(built, part)
                     if built not in needed:
                         needed.append(built)
-            to_make = [folder for folder in needed if not os.path.lexists(folder)]
-            if to_make:  # named in the journal before they exist: an undo of a killed run finds them too
-                journal, under_root = self.journal_of(), f"students/{work.student.student_id}"
-                for folder in to_make:
-                    journal.add({"type": "dir", "path": under_root + folder[len(target_dir):]})
-                journal.write()
-            created.update(folder for folder in needed if ensure_dir(folder, dry_run=False))
-        for folder in sorted(folders - created - self.swept):
-            sweep_temporaries(folder)
+            missing = [folder for folder in needed if not os.path.lexists(folder)]
+            if missing:
+                to_make[id(work)] = missing
+        if to_make:
+            journal = self.journal_of()
+            for folders in to_make.values():
+                for folder in folders:
+                    journal.add({"type": "dir", "path": "students" + folder[len(self.students):]})
+            journal.write()
+        return to_make
+
+    def _stage(self, work: OrphanWork, staged: list, folders: TargetFolders, to_make: Iterable[str]) -> None:
+        # plain string paths: this runs for every file of a district migration
+        source_dir = os.path.join(self.students, work.report.name)
+        target_dir = self.store.student_folder(work.student.student_id)
+        join = os.path.join
+        created = {folder for folder in to_make if folders.make(folder)}  # made by this run: nothing is in them yet
+        # A run killed between placing a copy and removing its temporary name leaves that name beside a file
+        # now in place: every folder of the student's that this orphan touches is swept once, before staging.
+        swept = {target_dir, join(target_dir, ATTENDANCE),
+                 *(os.path.dirname(join(target_dir, rel)) for rel in (*work.same, *work.missing))}
+        for folder in sorted(swept - created - self.swept):
+            try:
+                fd = folders.open(folder)
+            except (StoreProblem, FileNotFoundError):  # a symlink (never followed) or nothing there: nothing to sweep
+                continue
+            sweep_temporaries(fd)
             self.swept.add(folder)
+        profile, work.profile_bytes = work.profile_bytes, None  # the bytes the photo check read, if it kept them
         for rel in work.missing:  # an orphan is carried whole or not at all: a stop waits for the orphan in hand
             dest = join(target_dir, rel)
             folder = os.path.dirname(dest)
-            if folder not in opened:
-                opened[folder] = open_dest_folder(dest, self.students)
-            staged.append((work, rel, stage_copy(join(source_dir, rel), dest, durable=False, below=self.students,
-                                                 folder_fd=opened[folder])))
+            staged.append((work, rel, stage_copy(join(source_dir, rel), dest, durable=False,
+                                                 data=profile if rel == PROFILE else None, below=self.students,
+                                                 folder_fd=folders.open(folder), folder_id=folders.ids[folder])))
 
-    def _place(self, work: OrphanWork, rel: str, copy: StagedCopy, opened: dict[str, int]) -> None:
-        self._record(work, rel, place_copy(copy, opened[os.path.dirname(copy.dest)]))
+    def _place(self, work: OrphanWork, rel: str, copy: StagedCopy, folders: TargetFolders) -> None:
+        self._record(work, rel, place_copy(copy, folders.fds[os.path.dirname(copy.dest)]))
 
     @staticmethod
     def _record(work: OrphanWork, rel: str, result: CopyResult) -> None:
@@ -903,7 +920,7 @@ class OrphanActor:
         for orphan in orphans:
             if self.stop.requested and self.cleaner is not None and self.options.writes:
                 break  # each clean is one folder: finish the one in hand, start no new one
-            work = survey(self.store, orphan, times=self.cleaner is not None)
+            work = survey(self.store, orphan, times=self.cleaner is not None, keep_profile=self.copies)
             if work.scan is not None and work.may_fill:
                 try:
                     compare_with_target(self.store, work, f"{self.migrator.students}/{orphan.name}")
@@ -926,6 +943,7 @@ class OrphanActor:
         elif report.decision in (Decision.CANNOT_RECEIVE,) and work.orphan.pairing.target is not None:
             report.target_id = work.orphan.pairing.target.student_id
             report.target_name = work.orphan.pairing.target.name
+        work.profile_bytes = None  # copied or not, the batch no longer needs them
         if work.target is not None:  # only what a migration carries can be "not carried"
             report.conflicts = [conflict_text(rel, work.target) for rel in work.different]
             report.not_carried = list(work.uncarried)

@@ -249,6 +249,7 @@ class PhotoCheck:
     size: int = 0
     detail: str = ""  # the OS error for UNREADABLE
     info: os.stat_result | None = None  # the stat of the file that was read (when it was opened)
+    data: bytes | None = field(default=None, repr=False)  # the bytes checked, when asked for and read whole
 
     @property
     def ok(self) -> bool:
@@ -288,10 +289,11 @@ def has_end_marker(data: bytes) -> bool:
     return False
 
 
-def check_photo(path: Path | str, dir_fd: int | None = None) -> PhotoCheck:
+def check_photo(path: Path | str, dir_fd: int | None = None, keep: bool = False) -> PhotoCheck:
     """The one check of "is this a usable photo" for every script: a regular file (never through a
     symlink, never blocking on a FIFO), not empty, starting with the JPEG signature and ending with the
-    JPEG end marker (or reaching it through its segments when something follows it)."""
+    JPEG end marker (or reaching it through its segments when something follows it). ``keep``: a usable
+    photo small enough to be read whole comes back with its bytes (a migration copies what was checked)."""
     try:
         fd, info = open_regular_stat(path, dir_fd=dir_fd)
     except (FileNotFoundError, NotADirectoryError):
@@ -304,15 +306,18 @@ def check_photo(path: Path | str, dir_fd: int | None = None) -> PhotoCheck:
         size = info.st_size
         if size == 0:
             return PhotoCheck(PhotoState.EMPTY, info=info)
+        whole = None
         if size <= SMALL_PHOTO:  # head and tail in one read
-            data = os.pread(fd, size, 0)
+            read = os.pread(fd, size + 1, 0)  # +1: a file that grew since its stat is not kept as read whole
+            data = read[:size]
             head, tail = data[:3], data[-16:]
+            whole = data if len(read) == size else None
         else:
             head, tail = os.pread(fd, 3, 0), os.pread(fd, 16, size - 16)
         if head != JPEG_START:
             return PhotoCheck(PhotoState.NOT_JPEG, size, info=info)
         if tail.rstrip(b"\x00\r\n ").endswith(JPEG_END) and size > 4:
-            return PhotoCheck(PhotoState.OK, size, info=info)
+            return PhotoCheck(PhotoState.OK, size, info=info, data=whole if keep else None)
         if size > MAX_STRUCTURE_READ:
             return PhotoCheck(PhotoState.TRUNCATED, size, info=info)
         data = os.pread(fd, size, 0)
@@ -424,6 +429,57 @@ def open_dest_folder(dest: str, below: str | None) -> int:
         raise
 
 
+class TargetFolders:
+    """Folders below ``below``, each opened once (from its parent's descriptor, never through a symlink) and
+    made there when missing: a batch of copies writes and names every file through these descriptors."""
+
+    def __init__(self, below: str) -> None:
+        self.below = below
+        self.fds: dict[str, int] = {}
+        self.ids: dict[str, tuple[int, int]] = {}  # (device, inode) of each, for the staged copies
+        self.top = os.open(below, os.O_RDONLY | os.O_DIRECTORY)  # as it is (the photo root may be a link)
+
+    def _parent(self, folder: str) -> tuple[int, str]:
+        parent, name = os.path.split(folder)
+        if parent == self.below:
+            return self.top, name
+        if not parent.startswith(self.below + "/"):
+            raise StoreProblem(f"{folder} is not inside {self.below}")
+        return self.open(parent), name
+
+    def open(self, folder: str) -> int:
+        fd = self.fds.get(folder)
+        if fd is None:
+            parent_fd, name = self._parent(folder)
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent_fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise StoreProblem(f"{folder[len(self.below) + 1:]}/ is not a folder reached without a "
+                                       "symlink; never followed") from None
+                raise
+            self.fds[folder] = fd
+            info = os.fstat(fd)
+            self.ids[folder] = (info.st_dev, info.st_ino)
+        return fd
+
+    def make(self, folder: str) -> bool:
+        """Make ``folder`` in its (opened) parent; True when this call made it."""
+        parent_fd, name = self._parent(folder)
+        try:
+            os.mkdir(name, DIR_MODE, dir_fd=parent_fd)  # DIR_MODE has no world-write bit; the umask only narrows
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise StoreProblem(f"Failed to create directory {name}/: {exc.strerror}") from None
+        return True
+
+    def close(self) -> None:
+        for fd in (*self.fds.values(), self.top):
+            os.close(fd)
+        self.fds.clear()
+
+
 def _staged_folder(staged: StagedCopy) -> int:
     """The staged copy's folder, opened again the same way; StoreProblem if it is no longer the same folder."""
     dir_fd = open_dest_folder(staged.dest, staged.below)
@@ -455,14 +511,16 @@ _TEMP_NUMBERS = itertools.count()  # with the pid, unique temporary names withou
 
 
 def stage_copy(source: Path | str, dest: Path | str, durable: bool, data: bytes | None = None,
-               below: str | None = None, folder_fd: int | None = None) -> StagedCopy:
+               below: str | None = None, folder_fd: int | None = None,
+               folder_id: tuple[int, int] | None = None) -> StagedCopy:
     """Copy ``source`` (or ``data``) to a temporary file beside ``dest``, verified: every chunk written is
     read back from the copy and compared byte for byte with the chunk read from the source.
 
     ``durable`` fsyncs it now; a caller staging many files instead makes them durable with one
     ``sync_filesystem`` before placing any. ``below``: the folder under which no symlink is ever followed on
     the way to ``dest`` (the copy is written in the folder so opened, and named there); ``folder_fd``: that
-    folder, already opened so (``open_dest_folder``) by a caller staging many copies in it. The source is only
+    folder, already opened so (``open_dest_folder``) by a caller staging many copies in it, and ``folder_id``
+    its (device, inode), when the caller has them already. The source is only
     read. Few system calls per file: at district scale every one of them is a handoff between worker threads.
     """
     dest = os.fspath(dest)
@@ -491,9 +549,11 @@ def stage_copy(source: Path | str, dest: Path | str, durable: bool, data: bytes 
                 os.fsync(out_fd)
         finally:
             os.close(out_fd)
-        info = os.fstat(dir_fd)
+        if folder_id is None or folder_fd is None:
+            info = os.fstat(dir_fd)
+            folder_id = (info.st_dev, info.st_ino)
         return StagedCopy(os.path.join(os.path.dirname(dest), tmp_name), dest, digest.hexdigest(), size, below,
-                          (info.st_dev, info.st_ino))
+                          folder_id)
     except BaseException:
         if dir_fd >= 0:
             with contextlib.suppress(FileNotFoundError):
@@ -625,15 +685,17 @@ def fsync_dir(path: Path | str) -> None:
             os.close(fd)
 
 
-def sweep_temporaries(folder: Path | str) -> int:
-    """Remove temporary copies a killed run left in ``folder``; the lock means none is in use."""
+def sweep_temporaries(folder: Path | str | int) -> int:
+    """Remove temporary copies a killed run left in ``folder`` (a path, or an open folder's descriptor); the
+    lock means none is in use."""
     removed = 0
+    dir_fd = folder if isinstance(folder, int) else None
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
                 if TEMP_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
                     with contextlib.suppress(FileNotFoundError):
-                        os.unlink(entry.path)
+                        os.unlink(entry.name if dir_fd is not None else entry.path, dir_fd=dir_fd)
                         removed += 1
     except (FileNotFoundError, NotADirectoryError):
         pass

@@ -336,6 +336,36 @@ def test_migrate_copy_never_goes_through_a_folder_swapped_for_a_symlink_meanwhil
         f"another child's folder received Kid One's attendance photo (exit {result.code}, {kid['decision']})"
 
 
+def test_migrate_copies_the_profile_bytes_it_checked_and_the_journal_names_them(school, monkeypatch):
+    """The profile.jpg of an old folder is replaced by a cut-short file after its photo check, before its copy:
+    the student receives the photo that was checked, and the journal line names exactly the bytes placed."""
+    import hashlib
+
+    from student_photos import migrate
+
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01", attendance=1)
+    r.commit()
+    real = migrate.compare_with_target
+
+    def compare_then_cut(store, work, source_dir):
+        real(store, work, source_dir)
+        (school.folder(work.report.name) / "profile.jpg").write_bytes(jpeg_bytes("a half-written upload")[:-60])
+
+    monkeypatch.setattr(migrate, "compare_with_target", compare_then_cut)
+    result = school.migrate("--migrate", "--json")
+
+    assert result.code == 0, result.text
+    placed = (school.folder(r.new_id("kid")) / "profile.jpg").read_bytes()
+    assert placed == r.photos["kid"]
+    journal = school.photos / ".student-photos" / "journal" / f"{result.json['run_id']}.jsonl"
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    [line] = [x for x in lines if x.get("type") == "file" and x["path"].endswith("/profile.jpg")]
+    assert line["sha256"] == hashlib.sha256(placed).hexdigest() and line["size"] == len(placed)
+    undo = school.migrate("--undo", result.json["run_id"], "--json")  # its source differs now: the copy stays
+    assert (school.folder(r.new_id("kid")) / "profile.jpg").read_bytes() == placed, undo.text
+
+
 def test_restore_copy_never_goes_through_a_folder_swapped_for_a_symlink_meanwhile(school, monkeypatch):
     from student_photos import restore
 

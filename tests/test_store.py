@@ -22,6 +22,7 @@ from student_photos.store import (
     NotRegularFile,
     PhotoState,
     StoreProblem,
+    TargetFolders,
     check_photo,
     check_photo_bytes,
     existing_outcome,
@@ -64,6 +65,19 @@ def test_the_photo_check_on_files_and_bytes(tmp_path, data, state):
     path.write_bytes(data)
     assert check_photo(path).state is state
     assert check_photo_bytes(data) is state
+
+
+@pytest.mark.parametrize("data,kept", [
+    (jpeg_bytes("ok"), True),
+    (jpeg_bytes("too big to keep", 200 * 1024), False),  # over SMALL_PHOTO: checked by head and tail only
+    (jpeg_bytes("cut")[:-40], False),
+    (b"<html>502 Bad Gateway</html>", False),
+])
+def test_the_photo_check_keeps_the_bytes_it_read_whole_of_a_usable_photo(tmp_path, data, kept):
+    path = tmp_path / "profile.jpg"
+    path.write_bytes(data)
+    assert check_photo(path, keep=True).data == (data if kept else None)
+    assert check_photo(path).data is None
 
 
 def test_an_embedded_thumbnails_end_marker_does_not_hide_a_cut(tmp_path):
@@ -169,6 +183,32 @@ def test_stage_copy_from_memory_and_temporaries_swept(tmp_path):
     assert (tmp_path / ".keep.partial").is_dir() and (tmp_path / "notes.partial").exists()
     with pytest.raises(StoreProblem):
         sha256_file(tmp_path / ".keep.partial")
+
+
+def test_target_folders_make_and_open_without_following_a_symlink(tmp_path):
+    below = tmp_path / "students"
+    (below / "other" / "attendance").mkdir(parents=True)
+    (below / "kid").mkdir()
+    (below / "kid" / "attendance").symlink_to(below / "other" / "attendance")
+    (below / "kid" / ".profile.jpg.1-2.partial").write_bytes(b"left by a killed run")
+    (below / "kid" / "profile.jpg").write_bytes(b"the child's own")
+    folders = TargetFolders(str(below))
+    try:
+        assert folders.make(f"{below}/new") and not folders.make(f"{below}/new")
+        assert folders.make(f"{below}/new/attendance")
+        assert os.path.isdir(below / "new" / "attendance")
+        with pytest.raises(StoreProblem, match="without a symlink"):
+            folders.open(f"{below}/kid/attendance")
+        with pytest.raises(StoreProblem, match="without a symlink"):
+            folders.make(f"{below}/kid/attendance/nested")  # its parent is the symlink: nothing is made there
+        with pytest.raises(StoreProblem, match="not inside"):
+            folders.open(f"{tmp_path}/elsewhere")
+        assert sweep_temporaries(folders.open(f"{below}/kid")) == 1
+        assert sorted(os.listdir(below / "kid")) == ["attendance", "profile.jpg"]
+        assert folders.ids[f"{below}/kid"] == (os.stat(below / "kid").st_dev, os.stat(below / "kid").st_ino)
+    finally:
+        folders.close()
+    assert os.listdir(below / "other" / "attendance") == []
 
 
 def test_scan_folder_sorts_what_it_finds(tmp_path):

@@ -40,6 +40,7 @@ from .report import Decision
 
 WRITE_CHUNK = 2000  # rows per executemany
 IN_CHUNK = 500
+FETCH_ROWS = 1024  # orphans read from the match book at a time
 MAX_NAMELESS = 50  # database records with no usable name: each could be anyone, so each is checked per orphan
 
 
@@ -470,16 +471,20 @@ class MatchBook:
                    c.row, c.sid, c.receivable, c.name, c.codes
             FROM orphan o LEFT JOIN decision d ON d.name = o.name LEFT JOIN current c ON c.row = d.target
             {where} ORDER BY o.name""", args)
-        while chunk := rows.fetchmany(batch):
-            out = []
-            for name, old_name, backup, state, key, codes, decision, reason, paired_by, earlier, *target in chunk:
-                student = self._student(tuple(target)) if target[0] is not None else None
-                pairing = (Pairing(Decision(decision), _unpack(reason) or "", student, paired_by or "identity")
-                           if decision else UNKNOWN_ID)
-                person = Person(_unpack(key), codes or "") if state == "ok" else None
-                held = self._earlier_at(earlier, student) if earlier is not None and student is not None else None
-                out.append(Orphan(_unpack(name) or "", _unpack(old_name), backup, pairing, person, held))
-            yield out
+        while fetched := rows.fetchmany(max(batch, FETCH_ROWS)):  # few fetches: each waits for the GIL again
+            for start in range(0, len(fetched), batch):
+                yield self._orphans_of(fetched[start:start + batch])
+
+    def _orphans_of(self, chunk: list[tuple]) -> list[Orphan]:
+        out = []
+        for name, old_name, backup, state, key, codes, decision, reason, paired_by, earlier, *target in chunk:
+            student = self._student(tuple(target)) if target[0] is not None else None
+            pairing = (Pairing(Decision(decision), _unpack(reason) or "", student, paired_by or "identity")
+                       if decision else UNKNOWN_ID)
+            person = Person(_unpack(key), codes or "") if state == "ok" else None
+            held = self._earlier_at(earlier, student) if earlier is not None and student is not None else None
+            out.append(Orphan(_unpack(name) or "", _unpack(old_name), backup, pairing, person, held))
+        return out
 
     def candidates_of(self, orphan: Orphan, limit: int = 6) -> list[tuple[Student, Person]]:
         """The current students a person should look at for this orphan: its namesakes, and whoever fits."""

@@ -252,6 +252,24 @@ def test_link_owner_and_canonical_form():
 
 
 # ---------------------------------------------------------------- the worker pool
+def test_pools_shorten_the_switch_interval_while_any_runs_and_restore_it():
+    import sys
+
+    before = sys.getswitchinterval()
+    seen = []
+
+    async def main():
+        first = asyncio.ensure_future(map_in_threads(lambda x: seen.append(sys.getswitchinterval()) or x, range(50), 2,
+                                                     StopFlag(), lambda _i, _r: None))
+        await map_in_threads(lambda x: seen.append(sys.getswitchinterval()) or x, range(5), 2, StopFlag(),
+                             lambda _i, _r: None)
+        await first  # overlapping pools: short while either runs, whichever ends first
+
+    asyncio.run(main())
+    assert set(seen) == {store_module.WORKER_SWITCH_INTERVAL} and len(seen) == 55
+    assert sys.getswitchinterval() == before
+
+
 def test_results_arrive_in_order_and_a_failure_loses_nothing_in_flight():
     stop = StopFlag()
     seen, abandoned = [], []

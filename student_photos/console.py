@@ -128,6 +128,8 @@ class Console:
                 stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
         encoding = (getattr(self.out, "encoding", None) or "utf-8").lower().replace("_", "-")
         self._json_ascii = not encoding.startswith("utf")  # escaped JSON stays valid JSON in any encoding
+        # one encoder for the streamed orphan lines (json.dumps makes one per call otherwise)
+        self._orphan_line = json.JSONEncoder(ensure_ascii=self._json_ascii, default=str, check_circular=False)
 
     # ---- the one place that writes ----
     def write(self, text: str, stream: TextIO | None = None) -> None:
@@ -407,7 +409,7 @@ class Console:
     def orphan(self, index: int, orphan: OrphanReport, report: MigrateReport) -> None:
         if self.as_json:
             self.write(("," if self._orphans_written else "") + "\n    " +
-                       json.dumps(orphan_json(orphan), ensure_ascii=self._json_ascii, default=str))
+                       self._orphan_line.encode(orphan_json(orphan)))
             self._orphans_written += 1
         elif not self.quiet or orphan.needs_attention:
             self._orphan(index, orphan, report)

@@ -516,14 +516,15 @@ class AuditLog:
         self.error: str | None = None
         self._known: set[int] | None = None  # hashes of "new id/file" already named by a line
 
-    def add(self, work: OrphanWork) -> None:
+    def add(self, work: OrphanWork, now: str | None = None) -> None:
+        """``now``: the time for the line, when the caller writes a batch of them at once."""
         files = [f for f in work.audit_files if f["outcome"] == "copied" or not self._named(work, f["file"])]
         # only this run's own reviewed file: a pairing honoured from an earlier run is that run's to record
         reviewed = work.orphan.pairing.paired_by == "pairs file" and bool(self.pairs) and \
             work.orphan.pairing.reason != EARLIER_REVIEW
         if not files and not reviewed:  # a rerun that copies nothing, and finds every copy logged, logs nothing
             return
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = now or _now_text()
         entry: dict[str, object] = {"time": now, "old_id": work.report.name, "new_id": work.student.student_id,
                  "student": work.student.name, "paired_by": work.orphan.pairing.paired_by, "files": files}
         if reviewed and self.pairs:  # a person's decision binds later runs, even when this one copied nothing
@@ -537,7 +538,7 @@ class AuditLog:
 
     def vetoes(self, old_ids: list[str]) -> None:
         """A reviewed file's "no one" rows, kept so that later runs honour them too."""
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = _now_text()
         for old_id in old_ids:
             self.lines.append(json.dumps({"time": now, "old_id": old_id, "vetoed": True, "paired_by": "pairs file",
                                           "files": [], "pairs_file": {k: self.pairs[k] for k in ("file", "sha256")}
@@ -547,7 +548,7 @@ class AuditLog:
 
     def retract(self, undone_run: str, pairs_sha256: str, undo_run: str) -> None:
         """An undone --pairs run: the pairings and vetoes that run recorded no longer stand (reviewed_pairings)."""
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = _now_text()
         self.lines.append(json.dumps({"time": now, "retracts_run": undone_run, "retracts": pairs_sha256,
                                       "undone_by": undo_run, "files": []}) + "\n")
         self.close()
@@ -587,6 +588,10 @@ class AuditLog:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+
+def _now_text() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _no_journal() -> Journal:
@@ -866,17 +871,18 @@ async def _act(run: Session, options: MigrateOptions, book: MatchBook, report: M
     actor = OrphanActor(store, options, run.settings, stop, journal)
     outputs = PlanOutputs.open(options, run, book) if options.action is Action.LIST else None
 
-    def record(work: OrphanWork) -> None:  # what must never be lost, even when reporting fails
+    def record(work: OrphanWork, now: str) -> None:  # what must never be lost, even when reporting fails
         if options.mode.writes and options.action is Action.MIGRATE and work.target is not None:
-            audit.add(work)
+            audit.add(work, now)
 
     verb = {Action.LIST: "Looking at", Action.MIGRATE: "Copying" if options.mode.writes else "Planning",
             Action.CLEAN: "Cleaning" if options.mode.writes else "Looking at"}[options.action]
     meter = run.progress.phase(f"{verb} orphaned folders", report.orphans_found)
 
     def finished(_index: int, works: list[OrphanWork]) -> None:
+        now = _now_text()  # one time for the batch's lines: they are written together
         for work in works:
-            record(work)
+            record(work, now)
         audit.write()  # the batch's copies are in place: its lines go out now
         meter.advance(len(works))
         for work in works:
@@ -886,8 +892,9 @@ async def _act(run: Session, options: MigrateOptions, book: MatchBook, report: M
                 outputs.add(work)
 
     def abandoned(works: list[OrphanWork]) -> None:
+        now = _now_text()
         for work in works:
-            record(work)
+            record(work, now)
         audit.write()
 
     workers = run.settings.copy_workers if options.mode.writes and options.action is Action.MIGRATE \

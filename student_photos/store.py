@@ -328,6 +328,28 @@ def check_photo(path: Path | str, dir_fd: int | None = None, keep: bool = False)
         os.close(fd)
 
 
+def prefetch(folder: str, names: Iterable[str]) -> None:
+    """Ask the kernel to start reading these files of ``folder`` now (posix_fadvise WILLNEED), so that a batch's
+    reads are in flight together: a cold disk answers many requests at once sooner than one at a time. Only a
+    hint: opened as every read here is (never through a symlink, never blocking), and any failure is ignored."""
+    if _FADVISE is None:
+        return
+    for name in names:
+        try:
+            fd = os.open(f"{folder}/{name}", os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            _FADVISE(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+_FADVISE = getattr(os, "posix_fadvise", None)  # not on macOS
+
+
 def check_photo_bytes(data: bytes) -> PhotoState:
     """The same check for a photo held in memory (one read from an archive)."""
     if not data:

@@ -185,6 +185,20 @@ def test_stage_copy_from_memory_and_temporaries_swept(tmp_path):
         sha256_file(tmp_path / ".keep.partial")
 
 
+def test_prefetch_hints_only_the_regular_files_it_reaches_without_a_symlink(tmp_path, monkeypatch):
+    (tmp_path / "a.jpg").write_bytes(jpeg_bytes("a"))
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.jpg"
+    outside.write_bytes(jpeg_bytes("not in the folder"))
+    (tmp_path / "link.jpg").symlink_to(outside)
+    os.mkfifo(tmp_path / "pipe.jpg")
+    hinted = []
+    monkeypatch.setattr(store_module, "_FADVISE", lambda fd, *_: hinted.append(os.fstat(fd).st_ino))
+
+    store_module.prefetch(str(tmp_path), ["a.jpg", "link.jpg", "pipe.jpg", "gone.jpg"])  # a FIFO never blocks
+
+    assert os.stat(tmp_path / "a.jpg").st_ino in hinted and os.stat(outside).st_ino not in hinted
+
+
 def test_target_folders_make_and_open_without_following_a_symlink(tmp_path):
     below = tmp_path / "students"
     (below / "other" / "attendance").mkdir(parents=True)

@@ -48,13 +48,13 @@ from .session import Session, check_database_size, session
 from .store import (
     AUDIT_DIR,
     PRIVATE_FILE_MODE,
+    BatchFolders,
     CopyResult,
     FolderScan,
     NotRegularFile,
     PhotoStore,
     StagedCopy,
     StoreProblem,
-    TargetFolders,
     check_photo,
     list_student_folders,
     make_private_dir,
@@ -108,6 +108,7 @@ class OrphanWork:
     missing: list[str] = field(default_factory=list)  # ... not in the student's folder yet
     audit_files: list[dict] = field(default_factory=list)
     profile_bytes: bytes | None = None  # profile.jpg as its check read it, for a migration to copy
+    source_id: tuple[int, int] | None = None  # (device, inode) of the old folder when it was looked at
 
     @property
     def target(self) -> Student | None:
@@ -136,10 +137,11 @@ def survey(store: PhotoStore, orphan: Orphan, times: bool, classify: bool = True
     report = work.report
     path = f"{store.students_text}/{orphan.name}"  # plain strings: this runs for every orphan of a district
     try:
-        mode = os.lstat(path).st_mode
+        info = os.lstat(path)
     except OSError as exc:
         report.decision, report.reason = Decision.ERROR, f"cannot read: {exc.strerror}"
         return work
+    mode, work.source_id = info.st_mode, (info.st_dev, info.st_ino)
     if stat.S_ISLNK(mode):
         report.is_symlink = True
         report.decision, report.reason = Decision.SYMLINK, "a symlink; never followed"
@@ -285,14 +287,15 @@ class Migrator:
 
     def copy(self, works: list[OrphanWork]) -> None:
         staged: list[tuple[OrphanWork, str, StagedCopy]] = []
-        folders = TargetFolders(self.students)  # each target folder opened once for the batch, never via a symlink
+        folders = BatchFolders(self.students)  # each target folder opened once for the batch, never via a symlink
+        sources = BatchFolders(self.students)  # and each old folder the copies are read from
         placed = 0
         try:
             to_make = self._folders_to_make(works)
             for work in works:
                 if self.stop.requested:  # the file in hand is finished; the rest waits for a rerun
                     break
-                self._guarded(work, lambda w: self._stage(w, staged, folders, to_make.get(id(w), ())))
+                self._guarded(work, lambda w: self._stage(w, staged, folders, sources, to_make.get(id(w), ())))
             if not staged:
                 return
             journal = self.journal_of()  # opened at the first change: a run with nothing to do writes nothing
@@ -302,6 +305,11 @@ class Migrator:
                              "size": copy.size, "sha256": copy.sha256, "source": f"students/{work.report.name}/{rel}",
                              "origin": origins[id(work)]})
             self._make_durable(journal)  # copies and their journal lines, in one flush
+            moved = {folder for folder in folders.fds if not folders.in_place(folder)}
+            for work, _rel, copy in staged:  # a folder moved to another place (another child's) is named into by no one
+                if os.path.dirname(copy.dest) in moved and not work.report.errors:
+                    work.report.errors.append(f"students/{work.student.student_id}/ was moved while its photos were "
+                                              "copied; nothing was placed in it")
             for work, rel, copy in staged:
                 placed += 1  # from here on this copy is place_copy's (or discard's) to clean up
                 if not work.report.errors:
@@ -315,6 +323,7 @@ class Migrator:
                     copy.discard(folders.fds[os.path.dirname(copy.dest)])
             finally:
                 folders.close()
+                sources.close()
 
     def _make_durable(self, journal: Journal) -> None:
         journal.write()
@@ -359,7 +368,8 @@ class Migrator:
             journal.write()
         return to_make
 
-    def _stage(self, work: OrphanWork, staged: list, folders: TargetFolders, to_make: Iterable[str]) -> None:
+    def _stage(self, work: OrphanWork, staged: list, folders: BatchFolders, sources: BatchFolders,
+               to_make: Iterable[str]) -> None:
         # plain string paths: this runs for every file of a district migration
         source_dir = os.path.join(self.students, work.report.name)
         target_dir = self.store.student_folder(work.student.student_id)
@@ -380,11 +390,33 @@ class Migrator:
         for rel in work.missing:  # an orphan is carried whole or not at all: a stop waits for the orphan in hand
             dest = join(target_dir, rel)
             folder = os.path.dirname(dest)
-            staged.append((work, rel, stage_copy(join(source_dir, rel), dest, durable=False,
-                                                 data=profile if rel == PROFILE else None, below=self.students,
-                                                 folder_fd=folders.open(folder), folder_id=folders.ids[folder])))
+            data = profile if rel == PROFILE else None
+            source = join(source_dir, rel)
+            source_fd = self._source_folder(work, sources, os.path.dirname(source)) if data is None else None
+            copy = stage_copy(source, dest, durable=False, data=data, below=self.students,
+                              folder_fd=folders.open(folder), folder_id=folders.ids[folder], source_fd=source_fd)
+            if rel == PROFILE and data is None and not check_photo(os.path.basename(copy.tmp),
+                                                                   dir_fd=folders.fds[folder]).ok:
+                copy.discard(folders.fds[folder])  # read again for the copy, it is no longer the photo checked
+                raise StoreProblem("profile.jpg changed after its check and is no longer a usable photo; not copied")
+            staged.append((work, rel, copy))
 
-    def _place(self, work: OrphanWork, rel: str, copy: StagedCopy, folders: TargetFolders) -> None:
+    def _source_folder(self, work: OrphanWork, sources: BatchFolders, folder: str) -> int:
+        """The old folder (or one below it) a copy is read from, opened without a symlink, and still the very
+        folder the survey listed: one swapped in since (another child's) is never read from."""
+        fd = sources.open(folder)
+        top = f"{self.students}/{work.report.name}"
+        listed = dict(work.scan.folders) if work.scan is not None else {}
+        found = sources.ids[folder]
+        if (found != work.source_id) if folder == top else (found[1] != listed.get(folder[len(top) + 1:])
+                                                            or found[0] != sources.ids[top][0]):
+            raise StoreProblem(f"students/{work.report.name}/ changed while its photos were copied (a folder was "
+                               "swapped in); nothing more was copied from it")
+        if folder != top:
+            self._source_folder(work, sources, top)  # and the folder above it is still the one listed
+        return fd
+
+    def _place(self, work: OrphanWork, rel: str, copy: StagedCopy, folders: BatchFolders) -> None:
         self._record(work, rel, place_copy(copy, folders.fds[os.path.dirname(copy.dest)]))
 
     @staticmethod

@@ -451,9 +451,9 @@ def open_dest_folder(dest: str, below: str | None) -> int:
         raise
 
 
-class TargetFolders:
+class BatchFolders:
     """Folders below ``below``, each opened once (from its parent's descriptor, never through a symlink) and
-    made there when missing: a batch of copies writes and names every file through these descriptors."""
+    made there when missing: a batch of copies reads, writes and names every file through these descriptors."""
 
     def __init__(self, below: str) -> None:
         self.below = below
@@ -496,6 +496,18 @@ class TargetFolders:
             raise StoreProblem(f"Failed to create directory {name}/: {exc.strerror}") from None
         return True
 
+    def in_place(self, folder: str) -> bool:
+        """Whether the opened ``folder`` is still the one at its place (and so each folder above it): a folder
+        moved elsewhere since it was opened (another child's place) would take whatever is named through it."""
+        parent = os.path.dirname(folder)
+        if parent != self.below and parent in self.ids and not self.in_place(parent):
+            return False
+        try:
+            info = os.stat(folder[len(self.below) + 1:], dir_fd=self.top, follow_symlinks=False)
+        except OSError:
+            return False
+        return (info.st_dev, info.st_ino) == self.ids.get(folder)
+
     def close(self) -> None:
         for fd in (*self.fds.values(), self.top):
             os.close(fd)
@@ -534,7 +546,7 @@ _TEMP_NUMBERS = itertools.count()  # with the pid, unique temporary names withou
 
 def stage_copy(source: Path | str, dest: Path | str, durable: bool, data: bytes | None = None,
                below: str | None = None, folder_fd: int | None = None,
-               folder_id: tuple[int, int] | None = None) -> StagedCopy:
+               folder_id: tuple[int, int] | None = None, source_fd: int | None = None) -> StagedCopy:
     """Copy ``source`` (or ``data``) to a temporary file beside ``dest``, verified: every chunk written is
     read back from the copy and compared byte for byte with the chunk read from the source.
 
@@ -542,12 +554,14 @@ def stage_copy(source: Path | str, dest: Path | str, durable: bool, data: bytes 
     ``sync_filesystem`` before placing any. ``below``: the folder under which no symlink is ever followed on
     the way to ``dest`` (the copy is written in the folder so opened, and named there); ``folder_fd``: that
     folder, already opened so (``open_dest_folder``) by a caller staging many copies in it, and ``folder_id``
-    its (device, inode), when the caller has them already. The source is only
+    its (device, inode), when the caller has them already; ``source_fd``: the source's folder, opened so too
+    (the source is then opened by its name in it). The source is only
     read. Few system calls per file: at district scale every one of them is a handoff between worker threads.
     """
     dest = os.fspath(dest)
     name = os.path.basename(dest)
-    src_fd, src_info = open_regular_stat(source) if data is None else (-1, None)
+    src_fd, src_info = (open_regular_stat(source) if source_fd is None else
+                        open_regular_stat(os.path.basename(source), dir_fd=source_fd)) if data is None else (-1, None)
     tmp_name = f".{name}.{_PID}-{next(_TEMP_NUMBERS)}{TEMP_SUFFIX}"
     dir_fd = -1
     try:
@@ -734,6 +748,7 @@ class FolderScan:
     others: tuple[str, ...] = ()  # sockets, devices, FIFOs
     unreadable: tuple[str, ...] = ()  # "attendance/ (Permission denied)"
     newest_mtime: float = 0.0
+    folders: tuple[tuple[str, int], ...] = ()  # each subfolder listed ("attendance") and its inode
 
     @property
     def profile(self) -> bool:
@@ -751,6 +766,7 @@ def scan_folder(folder: Path | str, times: bool = True) -> FolderScan:
     symlinks: list[str] = []
     others: list[str] = []
     unreadable: list[str] = []
+    folders: list[tuple[str, int]] = []
     newest = 0.0
     pending = [("", str(folder))]
     while pending:
@@ -774,6 +790,7 @@ def scan_folder(folder: Path | str, times: bool = True) -> FolderScan:
                         symlinks.append(rel)
                     elif folder_:
                         pending.append((rel + "/", entry.path))
+                        folders.append((rel, entry.inode()))
                     elif regular:
                         files.append(rel)
                     else:
@@ -781,7 +798,7 @@ def scan_folder(folder: Path | str, times: bool = True) -> FolderScan:
         except OSError as exc:
             unreadable.append(f"{prefix or './'} ({exc.strerror})")
     files.sort()
-    return FolderScan(tuple(files), tuple(symlinks), tuple(others), tuple(unreadable), newest)
+    return FolderScan(tuple(files), tuple(symlinks), tuple(others), tuple(unreadable), newest, tuple(folders))
 
 
 def walk_photos(folder: str, profile: os.stat_result | None = None, skipped: list[tuple[str, str]] | None = None,

@@ -677,3 +677,106 @@ def test_a_recycled_id_and_student_number_is_never_all_done(school, tool):
     else:
         (owner,) = result.json["earlier_owners"]
         assert owner["student_id"] == jon["student_id"] and owner["verdict"] == "unknown", owner
+
+
+# ---------------------------------------------------------------- 3. review of the batch copy path (BatchFolders)
+def _kid_and_other(school: School, other_folder: bool = True) -> tuple[Reseed, dict]:
+    """Kid One's old folder is to be migrated; Other Child is a current student (with a folder of their own)."""
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01", attendance=1)
+    other = school.new_student("Other Child", date_of_birth="2013-03-03")
+    if other_folder:
+        school.put_photo(other["student_id"], jpeg_bytes("other's own face"), attendance=1)
+    r.commit()
+    school.seed([other])
+    school.write_backup([*r.old.values(), other])
+    return r, other
+
+
+@pytest.mark.parametrize("swap", ["attendance-symlink", "folder-symlink", "folder-renamed-in"])
+def test_migrate_never_copies_from_an_old_folder_swapped_after_it_was_looked_at(school, monkeypatch, swap):
+    """Found by review: the copy re-read each attendance photo by path, so an old folder (or its attendance/)
+    swapped after the survey for a symlink to another child's folder, or for another child's folder itself, gave
+    Kid One the other child's attendance photos (same file names: dates), reported 'migrated', exit 0."""
+    from student_photos import migrate
+
+    r, other = _kid_and_other(school)
+    theirs = folder_state(school, other["student_id"])
+    real = migrate.compare_with_target
+
+    def compare_then_swap(store, work, source_dir):
+        real(store, work, source_dir)
+        old = school.folder(work.report.name)
+        moved = old / "attendance" if swap == "attendance-symlink" else old
+        os.rename(moved, f"{moved}.moved")
+        if swap == "folder-renamed-in":
+            os.rename(school.folder(other["student_id"]), old)
+        else:
+            os.symlink(school.folder(other["student_id"]) / moved.relative_to(old), moved)
+
+    monkeypatch.setattr(migrate, "compare_with_target", compare_then_swap)
+    result = school.migrate("--migrate", "--json")
+
+    received = set(folder_state(school, r.new_id("kid")).values())
+    assert not received & set(theirs.values()), f"Kid One received Other Child's photo (exit {result.code})"
+    assert result.code == 1, result.text
+    assert orphans_by_name(result.json)[r.old_id("kid")]["decision"] == "error", result.text
+    assert not list(school.students_dir.rglob("*.partial"))
+
+
+@pytest.mark.parametrize("move", ["folder", "attendance"])
+def test_migrate_never_places_into_a_folder_moved_to_another_child_after_staging(school, monkeypatch, move):
+    """Found by review: the batch holds each target folder open from staging to placing and names the copies
+    through it. Kid One's new folder (or its attendance/) renamed meanwhile to Other Child's place: Kid One's
+    photos were placed in Other Child's folder, 'migrated', exit 0."""
+    from student_photos import migrate
+
+    r, other = _kid_and_other(school, other_folder=move == "attendance")
+    if move == "attendance":  # Other Child has a folder, but no attendance/ yet
+        for path in (school.folder(other["student_id"]) / "attendance").iterdir():
+            path.unlink()
+        (school.folder(other["student_id"]) / "attendance").rmdir()
+    theirs = folder_state(school, other["student_id"])
+    real = migrate.Migrator._make_durable
+
+    def durable_then_move(self, journal):
+        real(self, journal)
+        if move == "folder":
+            os.rename(school.folder(r.new_id("kid")), school.folder(other["student_id"]))
+        else:
+            os.rename(school.folder(r.new_id("kid")) / "attendance", school.folder(other["student_id"]) / "attendance")
+
+    monkeypatch.setattr(migrate.Migrator, "_make_durable", durable_then_move)
+    result = school.migrate("--migrate", "--json")
+
+    assert folder_state(school, other["student_id"]) == theirs, f"Other Child received Kid One's photo ({result.code})"
+    assert result.code == 1, result.text
+    assert orphans_by_name(result.json)[r.old_id("kid")]["decision"] == "error", result.text
+    assert not list(school.students_dir.rglob("*.partial"))
+
+
+@pytest.mark.parametrize("photo", ["large", "data-after-the-end-marker"])
+def test_migrate_never_places_a_profile_that_stopped_being_a_photo_after_its_check(school, monkeypatch, photo):
+    """Found by review: only a photo of at most 64 KB, read whole by its check, is copied from the checked bytes; a
+    larger one (most real photos), or one with data after its end marker, is read again for the copy. Replaced
+    after its check by something that is not a photo, it was placed as profile.jpg: 'migrated', exit 0."""
+    from student_photos import migrate
+
+    r = Reseed(school)
+    r.child("kid", "Kid One", date_of_birth="2015-01-01", attendance=1)
+    r.commit()
+    data = jpeg_bytes("the real face", size=200_000) if photo == "large" else jpeg_bytes("the real face") + b"x" * 99
+    (school.folder(r.old_id("kid")) / "profile.jpg").write_bytes(data)
+    real = migrate.compare_with_target
+
+    def compare_then_replace(store, work, source_dir):
+        real(store, work, source_dir)
+        (school.folder(work.report.name) / "profile.jpg").write_bytes(b"<html>502 Bad Gateway</html>" * 99)
+
+    monkeypatch.setattr(migrate, "compare_with_target", compare_then_replace)
+    result = school.migrate("--migrate", "--json")
+
+    assert not (school.folder(r.new_id("kid")) / "profile.jpg").exists(), "a file that is not a photo was placed"
+    assert result.code == 1, result.text
+    assert orphans_by_name(result.json)[r.old_id("kid")]["decision"] == "error", result.text
+    assert not list(school.students_dir.rglob("*.partial"))

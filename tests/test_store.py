@@ -19,10 +19,10 @@ from student_photos.links import PhotoLink, canonical_link, read_link
 from student_photos.report import StopFlag
 from student_photos.sample import jpeg_bytes
 from student_photos.store import (
+    BatchFolders,
     NotRegularFile,
     PhotoState,
     StoreProblem,
-    TargetFolders,
     check_photo,
     check_photo_bytes,
     existing_outcome,
@@ -206,7 +206,7 @@ def test_target_folders_make_and_open_without_following_a_symlink(tmp_path):
     (below / "kid" / "attendance").symlink_to(below / "other" / "attendance")
     (below / "kid" / ".profile.jpg.1-2.partial").write_bytes(b"left by a killed run")
     (below / "kid" / "profile.jpg").write_bytes(b"the child's own")
-    folders = TargetFolders(str(below))
+    folders = BatchFolders(str(below))
     try:
         assert folders.make(f"{below}/new") and not folders.make(f"{below}/new")
         assert folders.make(f"{below}/new/attendance")

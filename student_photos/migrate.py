@@ -66,6 +66,7 @@ from .store import (
     stage_copy,
     sweep_temporaries,
     sync_filesystem,
+    workers_within_open_files,
 )
 
 if TYPE_CHECKING:
@@ -288,14 +289,13 @@ class Migrator:
     def copy(self, works: list[OrphanWork]) -> None:
         staged: list[tuple[OrphanWork, str, StagedCopy]] = []
         folders = BatchFolders(self.students)  # each target folder opened once for the batch, never via a symlink
-        sources = BatchFolders(self.students)  # and each old folder the copies are read from
         placed = 0
         try:
             to_make = self._folders_to_make(works)
             for work in works:
                 if self.stop.requested:  # the file in hand is finished; the rest waits for a rerun
                     break
-                self._guarded(work, lambda w: self._stage(w, staged, folders, sources, to_make.get(id(w), ())))
+                self._guarded(work, lambda w: self._stage(w, staged, folders, to_make.get(id(w), ())))
             if not staged:
                 return
             journal = self.journal_of()  # opened at the first change: a run with nothing to do writes nothing
@@ -305,11 +305,6 @@ class Migrator:
                              "size": copy.size, "sha256": copy.sha256, "source": f"students/{work.report.name}/{rel}",
                              "origin": origins[id(work)]})
             self._make_durable(journal)  # copies and their journal lines, in one flush
-            moved = {folder for folder in folders.fds if not folders.in_place(folder)}
-            for work, _rel, copy in staged:  # a folder moved to another place (another child's) is named into by no one
-                if os.path.dirname(copy.dest) in moved and not work.report.errors:
-                    work.report.errors.append(f"students/{work.student.student_id}/ was moved while its photos were "
-                                              "copied; nothing was placed in it")
             for work, rel, copy in staged:
                 placed += 1  # from here on this copy is place_copy's (or discard's) to clean up
                 if not work.report.errors:
@@ -323,7 +318,6 @@ class Migrator:
                     copy.discard(folders.fds[os.path.dirname(copy.dest)])
             finally:
                 folders.close()
-                sources.close()
 
     def _make_durable(self, journal: Journal) -> None:
         journal.write()
@@ -339,7 +333,7 @@ class Migrator:
             step(work)
         except (StoreProblem, OSError) as exc:
             work.report.errors.append(str(exc) if isinstance(exc, StoreProblem) else
-                                      f"{exc.strerror or exc}: {getattr(exc, 'filename', '')}")
+                                      f"{exc.strerror or exc}: {getattr(exc, 'filename', None) or ''}")
 
     def _folders_to_make(self, works: list[OrphanWork]) -> dict[int, list[str]]:
         """The folders each orphan's copies need that do not exist yet (parents first), named in the journal
@@ -368,10 +362,8 @@ class Migrator:
             journal.write()
         return to_make
 
-    def _stage(self, work: OrphanWork, staged: list, folders: BatchFolders, sources: BatchFolders,
-               to_make: Iterable[str]) -> None:
+    def _stage(self, work: OrphanWork, staged: list, folders: BatchFolders, to_make: Iterable[str]) -> None:
         # plain string paths: this runs for every file of a district migration
-        source_dir = os.path.join(self.students, work.report.name)
         target_dir = self.store.student_folder(work.student.student_id)
         join = os.path.join
         created = {folder for folder in to_make if folders.make(folder)}  # made by this run: nothing is in them yet
@@ -387,6 +379,17 @@ class Migrator:
             sweep_temporaries(fd)
             self.swept.add(folder)
         profile, work.profile_bytes = work.profile_bytes, None  # the bytes the photo check read, if it kept them
+        sources = BatchFolders(self.students)  # the old folder the copies are read from (open for this orphan only)
+        try:
+            self._stage_files(work, staged, folders, sources, profile)
+        finally:
+            sources.close()
+
+    def _stage_files(self, work: OrphanWork, staged: list, folders: BatchFolders, sources: BatchFolders,
+                     profile: bytes | None) -> None:
+        source_dir = os.path.join(self.students, work.report.name)
+        target_dir = self.store.student_folder(work.student.student_id)
+        join = os.path.join
         for rel in work.missing:  # an orphan is carried whole or not at all: a stop waits for the orphan in hand
             dest = join(target_dir, rel)
             folder = os.path.dirname(dest)
@@ -417,7 +420,16 @@ class Migrator:
         return fd
 
     def _place(self, work: OrphanWork, rel: str, copy: StagedCopy, folders: BatchFolders) -> None:
-        self._record(work, rel, place_copy(copy, folders.fds[os.path.dirname(copy.dest)]))
+        folder = os.path.dirname(copy.dest)
+        folder_fd = folders.fds[folder]
+        if not folders.in_place(folder):  # renamed or swapped since its copies were written: maybe another child's
+            copy.discard(folder_fd)
+            raise StoreProblem(f"{folder[len(self.students) + 1:]}/ was moved or replaced while its copies were "
+                               "written; nothing was placed there")
+        self._record(work, rel, place_copy(copy, folder_fd))
+        if not folders.in_place(folder):  # moved at the very moment the copy was named: it went with the folder
+            raise StoreProblem(f"{folder[len(self.students) + 1:]}/ was moved or replaced just as {rel} was placed in "
+                               "it: that copy went wherever the folder went; a person must check it")
 
     @staticmethod
     def _record(work: OrphanWork, rel: str, result: CopyResult) -> None:
@@ -935,6 +947,8 @@ async def _act(run: Session, options: MigrateOptions, book: MatchBook, report: M
 
     workers = run.settings.copy_workers if options.mode.writes and options.action is Action.MIGRATE \
         else run.settings.workers
+    if options.mode.writes and options.action is Action.MIGRATE:  # a batch holds its target folders open
+        workers = workers_within_open_files(workers, MIGRATE_BATCH * 3)
     try:
         await map_in_threads(actor, book.orphans(MIGRATE_BATCH), workers, stop, finished, chunk=1,
                              on_abandoned=abandoned)

@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import os
 import re
+import resource
 import stat
 import sys
 import time
@@ -917,6 +918,16 @@ def _short_gil_switches() -> Iterator[None]:
         _pools_running -= 1
         if _pools_running == 0:
             sys.setswitchinterval(_switch_interval_before)
+
+
+def workers_within_open_files(workers: int, per_worker: int, reserve: int = 64) -> int:
+    """At most ``workers``, and no more than the open-file limit has room for when each holds up to ``per_worker``
+    descriptors at once (a migration batch keeps its target folders open); at least one. A low limit (``ulimit -n
+    256``) otherwise fails orphans with "Too many open files" part-way through a batch."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return workers
+    return max(1, min(workers, (soft - reserve) // per_worker))
 
 
 async def map_in_threads(func: Callable[[T], R], items: Iterable[T], workers: int, stop,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import resource
 
 import pytest
 from test_deep import two_children_one_photo
@@ -780,3 +781,51 @@ def test_migrate_never_places_a_profile_that_stopped_being_a_photo_after_its_che
     assert result.code == 1, result.text
     assert orphans_by_name(result.json)[r.old_id("kid")]["decision"] == "error", result.text
     assert not list(school.students_dir.rglob("*.partial"))
+
+
+def test_a_folder_moved_at_the_very_moment_a_copy_is_named_is_reported_never_all_done(school, monkeypatch):
+    """What the check before placing cannot close (a rename between the check and the rename system call): the
+    copy goes with the folder. The check after placing says so, on the orphan's line, exit 1."""
+    from student_photos import migrate
+
+    r, other = _kid_and_other(school, other_folder=False)
+    real = migrate.place_copy
+    moved = []
+
+    def move_then_place(staged, *folder_fd):
+        if not moved:
+            os.rename(school.folder(r.new_id("kid")), school.folder(other["student_id"]))
+            moved.append(staged.dest)
+        return real(staged, *folder_fd)
+
+    monkeypatch.setattr(migrate, "place_copy", move_then_place)
+    result = school.migrate("--migrate", "--json")
+
+    assert moved and result.code == 1, result.text
+    kid = orphans_by_name(result.json)[r.old_id("kid")]
+    assert kid["decision"] == "error" and "a person must check it" in kid["reason"], kid
+    assert len(folder_state(school, other["student_id"])) <= 1, "nothing more went into the moved folder"
+
+
+def _open_files_limit(n: int):
+    def limit() -> None:  # preexec_fn
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+    return limit
+
+
+def test_a_migration_under_a_low_open_files_limit_copies_everything(school):
+    """Found by review: each batch of 32 orphans keeps its target folders open from staging to placing, on 4 copy
+    workers at once. Under `ulimit -n 256` a migration of 300 children failed 5-10 of them with "Too many open files"
+    (exit 1), and a rerun with nothing left to copy failed again (it holds the folders it sweeps, too)."""
+    r = Reseed(school)
+    for i in range(300):
+        r.child(f"k{i}", f"Child {i}", date_of_birth=f"2011-01-{i % 28 + 1:02d}", attendance=2)
+    r.commit()
+
+    first = school.subprocess("migrate_orphaned_photos", "--migrate", "--json", preexec_fn=_open_files_limit(256))
+    again = school.subprocess("migrate_orphaned_photos", "--migrate", "--json", preexec_fn=_open_files_limit(256))
+
+    assert first.code == 0, [o["errors"] for o in first.json["orphans"] if o["errors"]][:3]
+    assert again.code == 0, [o["errors"] for o in again.json["orphans"] if o["errors"]][:3]
+    r.assert_every_photo_is_its_own()
+    assert all(school.photo_of(r.new_id(k)) == r.photos[k] for k in r.new)

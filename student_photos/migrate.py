@@ -52,6 +52,7 @@ from .store import (
     CopyResult,
     FolderScan,
     NotRegularFile,
+    PhotoCheck,
     PhotoStore,
     StagedCopy,
     StoreProblem,
@@ -164,7 +165,7 @@ def _classify(work: OrphanWork, path: str, copying: bool = False) -> None:
     assert scan is not None
     for rel in scan.files:
         if rel == PROFILE:
-            check = check_photo(f"{path}/{PROFILE}", keep=copying)
+            check = _check_surveyed_profile(work, path) if copying else check_photo(f"{path}/{PROFILE}")
             report.has_profile = True
             report.profile_state = check.state.value
             if check.ok:
@@ -182,6 +183,24 @@ def _classify(work: OrphanWork, path: str, copying: bool = False) -> None:
     work.uncarried.extend(f"{rel} (a symlink; never followed)" for rel in scan.symlinks)
     work.uncarried.extend(f"{rel} (not a regular file)" for rel in scan.others)
     report.errors.extend(f"could not read {entry}: its photos cannot be carried" for entry in scan.unreadable)
+
+
+def _check_surveyed_profile(work: OrphanWork, path: str) -> PhotoCheck:
+    """The photo check of profile.jpg, keeping its bytes for the copy, read in the very folder the survey
+    looked at (opened without a symlink, same device and inode): a folder swapped in since is never read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise StoreProblem(f"students/{work.report.name}/ could not be opened without following a symlink "
+                           f"({exc.strerror or exc}); nothing was copied from it") from None
+    try:
+        info = os.fstat(fd)
+        if (info.st_dev, info.st_ino) != work.source_id:
+            raise StoreProblem(f"students/{work.report.name}/ changed while it was looked at (a folder was swapped "
+                               "in); nothing was copied from it")
+        return check_photo(PROFILE, dir_fd=fd, keep=True)
+    finally:
+        os.close(fd)
 
 
 def compare_with_target(store: PhotoStore, work: OrphanWork, source_dir: str) -> None:
@@ -985,7 +1004,10 @@ class OrphanActor:
                                                   f.startswith(ATTENDANCE + "/")))
             for work in works:
                 if work.scan is not None:
-                    _classify(work, self._folder(work), copying=work.may_fill)
+                    try:
+                        _classify(work, self._folder(work), copying=work.may_fill)
+                    except StoreProblem as exc:
+                        work.report.errors.append(str(exc))
         for work in works:
             if work.scan is not None and work.may_fill:
                 try:

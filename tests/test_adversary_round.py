@@ -829,3 +829,39 @@ def test_a_migration_under_a_low_open_files_limit_copies_everything(school):
     assert again.code == 0, [o["errors"] for o in again.json["orphans"] if o["errors"]][:3]
     r.assert_every_photo_is_its_own()
     assert all(school.photo_of(r.new_id(k)) == r.photos[k] for k in r.new)
+
+
+@pytest.mark.parametrize("swap", ["folder-symlink", "folder-renamed-in"])
+def test_migrate_never_keeps_a_profile_read_from_a_folder_swapped_after_its_listing(school, monkeypatch, swap):
+    """Found by review: the survey listed the old folder and then read its profile.jpg by path for the photo check,
+    whose bytes the copy uses. The folder swapped in between (for a symlink to another child's folder, or another
+    child's folder renamed into its place) would have given Kid One the other child's profile photo."""
+    from student_photos import migrate
+
+    r = Reseed(school)  # profile.jpg only: no other file of the folder is read at the copy, to be checked there
+    r.child("kid", "Kid One", date_of_birth="2015-01-01", attendance=0)
+    other = school.new_student("Other Child", date_of_birth="2013-03-03")
+    school.put_photo(other["student_id"], jpeg_bytes("other's own face"), attendance=0)
+    r.commit()
+    school.seed([other])
+    school.write_backup([*r.old.values(), other])
+    theirs = folder_state(school, other["student_id"])
+    real = migrate.prefetch  # runs after the batch's folders are listed, before their photos are checked
+
+    def swap_then_prefetch(folder, names):
+        old = school.folder(r.old_id("kid"))
+        if os.path.isdir(old) and not os.path.islink(old):
+            os.rename(old, f"{old}.moved")
+            if swap == "folder-renamed-in":
+                os.rename(school.folder(other["student_id"]), old)
+            else:
+                os.symlink(school.folder(other["student_id"]), old)
+        return real(folder, names)
+
+    monkeypatch.setattr(migrate, "prefetch", swap_then_prefetch)
+    result = school.migrate("--migrate", "--json")
+
+    received = set(folder_state(school, r.new_id("kid")).values())
+    assert not received & set(theirs.values()), f"Kid One received Other Child's photo (exit {result.code})"
+    assert result.code == 1, result.text
+    assert orphans_by_name(result.json)[r.old_id("kid")]["errors"], result.text

@@ -335,17 +335,32 @@ def prefetch(folder: str, names: Iterable[str]) -> None:
     hint: opened as every read here is (never through a symlink, never blocking), and any failure is ignored."""
     if _FADVISE is None:
         return
-    for name in names:
-        try:
-            fd = os.open(f"{folder}/{name}", os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-        except OSError:
-            continue
-        try:
-            _FADVISE(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+    try:
+        top = os.open(folder, _SUBFOLDER)  # a folder swapped for a symlink is not followed either
+    except OSError:
+        return
+    below: dict[str, int] = {"": top}  # each subfolder opened once, from the folder
+    try:
+        for name in names:
+            parent, _, base = name.rpartition("/")
+            try:
+                if parent not in below:
+                    below[parent] = os.open(parent, _SUBFOLDER, dir_fd=top) if "/" not in parent else -1
+                if below[parent] < 0:
+                    continue  # deeper than attendance/: no hint (the copy reads it all the same)
+                fd = os.open(base, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW, dir_fd=below[parent])
+            except OSError:
+                continue
+            try:
+                _FADVISE(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+    finally:
+        for fd in below.values():
+            if fd >= 0:
+                os.close(fd)
 
 
 _FADVISE = getattr(os, "posix_fadvise", None)  # not on macOS

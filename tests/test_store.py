@@ -194,9 +194,18 @@ def test_prefetch_hints_only_the_regular_files_it_reaches_without_a_symlink(tmp_
     hinted = []
     monkeypatch.setattr(store_module, "_FADVISE", lambda fd, *_: hinted.append(os.fstat(fd).st_ino))
 
-    store_module.prefetch(str(tmp_path), ["a.jpg", "link.jpg", "pipe.jpg", "gone.jpg"])  # a FIFO never blocks
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "b.jpg").write_bytes(jpeg_bytes("b"))
+    (tmp_path / "attendance").symlink_to(tmp_path / "elsewhere")  # a subfolder swapped for a symlink
 
-    assert os.stat(tmp_path / "a.jpg").st_ino in hinted and os.stat(outside).st_ino not in hinted
+    store_module.prefetch(str(tmp_path), ["a.jpg", "link.jpg", "pipe.jpg", "gone.jpg", "attendance/b.jpg"])
+
+    assert os.stat(tmp_path / "a.jpg").st_ino in hinted  # and the FIFO never blocked
+    assert os.stat(outside).st_ino not in hinted and os.stat(tmp_path / "elsewhere" / "b.jpg").st_ino not in hinted
+    (tmp_path / "real" / "attendance").mkdir(parents=True)
+    (tmp_path / "real" / "attendance" / "c.jpg").write_bytes(jpeg_bytes("c"))
+    store_module.prefetch(str(tmp_path / "real"), ["attendance/c.jpg"])
+    assert os.stat(tmp_path / "real" / "attendance" / "c.jpg").st_ino in hinted
 
 
 def test_target_folders_make_and_open_without_following_a_symlink(tmp_path):

@@ -1127,6 +1127,9 @@ async def _copy_evidence(run: Session, repairs: list[Repair], chosen: dict[str, 
         try:
             sweep_temporaries(profile.parent)  # a killed earlier run may have left one
             staged = stage_copy(candidate.path, profile, durable=True, below=store.students_text)
+            if (staged.sha256, staged.size) != candidate.digest:  # changed or swapped since it was judged
+                staged.discard()
+                raise StoreProblem(f"{rel} changed after it was judged this student's; not copied")
             journal.add({"type": "file", "path": f"students/{repair.plan.student_id}/{PROFILE}", "size": staged.size,
                          "sha256": staged.sha256, "source": rel, "origin": {"link": rel, "from": candidate.where}})
             journal.sync()  # the line is durable before the photo is in place

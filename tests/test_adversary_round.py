@@ -865,3 +865,35 @@ def test_migrate_never_keeps_a_profile_read_from_a_folder_swapped_after_its_list
     assert not received & set(theirs.values()), f"Kid One received Other Child's photo (exit {result.code})"
     assert result.code == 1, result.text
     assert orphans_by_name(result.json)[r.old_id("kid")]["errors"], result.text
+
+
+@pytest.mark.parametrize("swap", ["replaced", "folder-symlink"])
+def test_restore_copies_only_the_bytes_it_judged_the_childs(school, monkeypatch, swap):
+    """Found in the final review: the restore judged the photo its link names (Kid One's old folder, by its
+    digest), then copied whatever was at that path. Replaced in between by another child's photo, or the old folder
+    swapped for a symlink to the other child's folder, Kid One would receive the other child's photo."""
+    from student_photos import restore
+
+    r = _restore_evidence_school(school)
+    other = school.new_student("Other Child", date_of_birth="2013-03-03")
+    theirs = school.put_photo(other["student_id"], jpeg_bytes("other's own face"))
+    school.seed([other])
+    real = restore.stage_copy
+
+    def swap_then_stage(source, dest, durable, data=None, **options):
+        old = school.folder(r.old_id("kid"))
+        if not os.path.lexists(f"{old}.moved"):
+            os.rename(old, f"{old}.moved")
+            if swap == "replaced":
+                old.mkdir()
+                (old / "profile.jpg").write_bytes(theirs)
+            else:
+                os.symlink(school.folder(other["student_id"]), old)
+        return real(source, dest, durable, data, **options)
+
+    monkeypatch.setattr(restore, "stage_copy", swap_then_stage)
+    result = school.restore("--json")
+
+    assert school.photo_of(r.new_id("kid")) != theirs, f"Kid One received Other Child's photo (exit {result.code})"
+    assert result.code == 1, result.text
+    assert not list(school.students_dir.rglob("*.partial"))

@@ -400,21 +400,21 @@ class Migrator:
         profile, work.profile_bytes = work.profile_bytes, None  # the bytes the photo check read, if it kept them
         sources = BatchFolders(self.students)  # the old folder the copies are read from (open for this orphan only)
         try:
-            self._stage_files(work, staged, folders, sources, profile)
+            self._stage_files(work, staged, folders, sources, target_dir, profile)
         finally:
             sources.close()
 
     def _stage_files(self, work: OrphanWork, staged: list, folders: BatchFolders, sources: BatchFolders,
-                     profile: bytes | None) -> None:
+                     target_dir: str, profile: bytes | None) -> None:
         source_dir = os.path.join(self.students, work.report.name)
-        target_dir = self.store.student_folder(work.student.student_id)
         join = os.path.join
         for rel in work.missing:  # an orphan is carried whole or not at all: a stop waits for the orphan in hand
             dest = join(target_dir, rel)
             folder = os.path.dirname(dest)
             data = profile if rel == PROFILE else None
             source = join(source_dir, rel)
-            source_fd = self._source_folder(work, sources, os.path.dirname(source)) if data is None else None
+            source_fd = self._source_folder(work, sources, source_dir, os.path.dirname(source)) \
+                if data is None else None
             copy = stage_copy(source, dest, durable=False, data=data, below=self.students,
                               folder_fd=folders.open(folder), folder_id=folders.ids[folder], source_fd=source_fd)
             if rel == PROFILE and data is None and not check_photo(os.path.basename(copy.tmp),
@@ -423,19 +423,17 @@ class Migrator:
                 raise StoreProblem("profile.jpg changed after its check and is no longer a usable photo; not copied")
             staged.append((work, rel, copy))
 
-    def _source_folder(self, work: OrphanWork, sources: BatchFolders, folder: str) -> int:
-        """The old folder (or one below it) a copy is read from, opened without a symlink, and still the very
-        folder the survey listed: one swapped in since (another child's) is never read from."""
-        fd = sources.open(folder)
-        top = f"{self.students}/{work.report.name}"
-        listed = dict(work.scan.folders) if work.scan is not None else {}
-        found = sources.ids[folder]
-        if (found != work.source_id) if folder == top else (found[1] != listed.get(folder[len(top) + 1:])
-                                                            or found[0] != sources.ids[top][0]):
+    @staticmethod
+    def _source_folder(work: OrphanWork, sources: BatchFolders, top: str, folder: str) -> int:
+        """The old folder ``top`` (or ``folder`` below it) a copy is read from, opened without a symlink, and
+        still the very folder the survey listed: one swapped in since (another child's) is never read from."""
+        fd = sources.open(folder)  # (opens ``top`` first)
+        expected = {top: work.source_id}
+        if folder != top and work.source_id is not None and work.scan is not None:
+            expected[folder] = (work.source_id[0], dict(work.scan.folders).get(folder[len(top) + 1:], -1))
+        if any(sources.ids[f] != wanted for f, wanted in expected.items()):
             raise StoreProblem(f"students/{work.report.name}/ changed while its photos were copied (a folder was "
                                "swapped in); nothing more was copied from it")
-        if folder != top:
-            self._source_folder(work, sources, top)  # and the folder above it is still the one listed
         return fd
 
     def _place(self, work: OrphanWork, rel: str, copy: StagedCopy, folders: BatchFolders) -> None:

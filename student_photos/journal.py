@@ -29,7 +29,11 @@ _LINE = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False)
 
 
 class JournalError(ToolError):
-    """The journal cannot be written, so nothing may be changed (exit 2)."""
+    """The journal cannot be written, so nothing more may be changed (exit 2)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason  # the system's words (e.g. "No space left on device")
 
 
 def new_run_id() -> str:
@@ -56,6 +60,7 @@ class Journal:
         self.changes = 0
         self._pending: list[str] = []
         self._lock = threading.Lock()  # worker threads add lines too
+        self._failed: OSError | None = None
         try:
             make_private_dir(self.path.parent)
             self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
@@ -64,7 +69,11 @@ class Journal:
             raise JournalError(f"Cannot write the journal {self.path}: {exc.strerror or exc}; nothing was changed") \
                 from None
         self.add({"type": "run", "run_id": run_id, **header})
-        self.sync()
+        try:
+            self.sync()
+        except JournalError as exc:
+            os.close(self.fd)
+            raise JournalError(f"Cannot write the journal {self.path}: {exc.reason}; nothing was changed") from None
         fsync_dir(self.path.parent)
 
     def add(self, entry: dict) -> None:
@@ -78,6 +87,8 @@ class Journal:
         """Hand the lines to the kernel; a later ``sync`` (or a syncfs of the photo store) makes them durable."""
         with self._lock:
             lines, self._pending = self._pending, []
+            if self._failed is not None:  # a line may be cut short: another appended after it would be lost with it
+                raise self._stopped(self._failed)
         if lines:
             data = "".join(lines).encode("utf-8", "surrogateescape")
             try:
@@ -85,14 +96,23 @@ class Journal:
                 while view:
                     view = view[os.write(self.fd, view):]
             except OSError as exc:
-                raise JournalError(f"Cannot write the journal {self.path}: {exc.strerror or exc}") from None
+                self._failed = exc
+                raise self._stopped(exc) from None
 
     def sync(self) -> None:
         self.write()
         try:
             os.fsync(self.fd)
         except OSError as exc:
-            raise JournalError(f"Cannot write the journal {self.path}: {exc.strerror or exc}") from None
+            self._failed = exc
+            raise self._stopped(exc) from None
+
+    def _stopped(self, exc: OSError) -> JournalError:
+        # the run may already have changed things: say they are journalled and can be undone, not "nothing changed"
+        reason = exc.strerror or str(exc)
+        return JournalError(f"Cannot write the journal {self.path}: {reason}. The run stopped there; every change "
+                            f"it made before is in that journal (run {self.run_id}: see --history, --undo "
+                            f"{self.run_id}). Run again once the journal can be written", reason)
 
     def close(self, exit_code: int, counts: dict, interrupted: str | None = None) -> None:
         with contextlib.suppress(JournalError, OSError):

@@ -348,3 +348,40 @@ def test_a_rerun_of_a_killed_clean_finishes_it_in_one_run(school):
     assert result.code == 0, result.text
     assert not old.exists() and not list(school.students_dir.glob(f"{DELETING_PREFIX}*"))
     assert school.photo_of(r.new_id("a")) == r.photos["a"]
+
+
+def _journal_size_limit():
+    import resource
+    resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))  # the journal outgrows it first; photos are small
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+
+
+def test_a_journal_that_cannot_be_written_midway_stops_the_run_and_says_what_it_did(school):
+    """Found by review: a journal write failing after earlier batches had copied ended with only "Cannot write the
+    journal", exit 2, which reads as "nothing happened"; and a line cut short by the failure could swallow the next
+    line another worker appended, so a copy could be placed that no readable line named."""
+    r = Reseed(school)
+    for i in range(100):
+        r.child(f"k{i}", f"Child {i}", date_of_birth=f"2011-01-{i % 28 + 1:02d}", attendance=1)
+    r.commit()
+
+    failed = school.subprocess("migrate_orphaned_photos", "--migrate", preexec_fn=_journal_size_limit)
+
+    assert failed.code == 2, failed.text
+    (run_file,) = (school.photos / ".student-photos" / "journal").iterdir()
+    assert f"every change it made before is in that journal (run {run_file.stem}" in failed.err, failed.err
+    named = {e["path"] for e in journal_lines_raw(run_file) if e["type"] == "file"}
+    placed = {str(p.relative_to(school.photos)) for k in r.new for p in school.folder(r.new_id(k)).rglob("*")
+              if p.is_file()}
+    assert placed and placed <= named, "some copies were made, and every one is named by a readable journal line"
+    assert not list(school.students_dir.rglob("*.partial")), "the batch that could not be journalled was discarded"
+    history = school.migrate("--history", "--json").json["runs"]
+    assert [(h["run_id"], h["complete"]) for h in history] == [(run_file.stem, False)]
+
+    undo = school.migrate("--undo", run_file.stem, "--json")
+    assert undo.code == 0, undo.text
+    assert not any(school.folder(r.new_id(k)).exists() for k in r.new), "the undo takes back all it did"
+    rerun = school.migrate("--migrate")
+    assert rerun.code == 0, rerun.text
+    r.assert_every_photo_is_its_own()
+    assert all(school.photo_of(r.new_id(k)) == r.photos[k] for k in r.new)

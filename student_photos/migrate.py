@@ -386,6 +386,10 @@ class Migrator:
         target_dir = self.store.student_folder(work.student.student_id)
         join = os.path.join
         created = {folder for folder in to_make if folders.make(folder)}  # made by this run: nothing is in them yet
+        if existed := [folder for folder in to_make if folder not in created]:  # made by the app since its intent
+            journal = self.journal_of()
+            for folder in existed:
+                journal.add({"type": "dir-existed", "path": "students" + folder[len(self.students):]})
         # A run killed between placing a copy and removing its temporary name leaves that name beside a file
         # now in place: every folder of the student's that this orphan touches is swept once, before staging.
         swept = {target_dir, join(target_dir, ATTENDANCE),

@@ -132,6 +132,8 @@ async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, pr
                     undo.remove_placed(entry)
                 elif kind == "dir":
                     undo.dirs.append(entry)
+                elif kind == "dir-existed":  # named before it was made, then found made by someone else: not ours
+                    undo.dirs = [d for d in undo.dirs if d.get("path") != entry.get("path")]
                 elif kind == "quarantine":
                     undo.unquarantine(entry)
                 elif kind == "unplaced":

@@ -385,3 +385,31 @@ def test_a_journal_that_cannot_be_written_midway_stops_the_run_and_says_what_it_
     assert rerun.code == 0, rerun.text
     r.assert_every_photo_is_its_own()
     assert all(school.photo_of(r.new_id(k)) == r.photos[k] for k in r.new)
+
+
+def test_undo_leaves_a_folder_the_app_made_between_the_intent_and_the_mkdir(school, monkeypatch):
+    """A migrate names a batch's new folders in the journal before making them; one the app made in between is not
+    the run's, and its undo must not remove it (even where it is empty again)."""
+    from student_photos import store
+    r = Reseed(school)
+    r.child("a", "Kid A", date_of_birth="2015-01-01")
+    r.child("b", "Kid B", date_of_birth="2016-01-01")
+    r.commit()
+    apps = school.folder(r.new_id("a"))
+    real = store.BatchFolders.make
+
+    def app_first(self, folder):
+        if folder == str(apps):
+            os.mkdir(folder)  # the app saves its first photo of the child there a moment later
+        return real(self, folder)
+
+    monkeypatch.setattr(store.BatchFolders, "make", app_first)
+    run_id = school.migrate("--migrate", "--json").json["run_id"]
+    monkeypatch.undo()
+
+    undo = school.migrate("--undo", run_id, "--json")
+
+    assert undo.code == 0, undo.text
+    assert apps.is_dir(), "the app's folder stays"
+    assert not (apps / "profile.jpg").exists() and not (apps / "attendance").exists(), "the run's copies went"
+    assert not school.folder(r.new_id("b")).exists(), "a folder the run made is still removed"

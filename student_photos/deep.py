@@ -15,10 +15,15 @@ list lives in a temporary SQLite file too, so memory stays flat at district size
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -100,6 +105,107 @@ def _s(data: bytes) -> str:
 UNCOMPARED = "could not be compared"
 
 
+def listed_names(students: str) -> list[str]:
+    """The entries of students/ a deep check lists: folders, and symlinks (to be said, never followed)."""
+    try:
+        with os.scandir(students) as entries:
+            return sorted(e.name for e in entries if not e.name.startswith(".") and
+                          (e.is_dir(follow_symlinks=False) or e.is_symlink()))
+    except OSError:
+        return []
+
+
+def folder_rows(students: str, name: str, hashing: bool, skipped: list[tuple[str, str]],
+                profile: os.stat_result | None = None, folder_fd: int | None = None) -> list[tuple]:
+    """One folder's rows for the ``files`` table, hashed now (``hashing``: 9 columns) or to take their digest
+    from the hash cache (7 columns); ``skipped`` receives (path, why) for what could not be looked at."""
+    folder = f"{students}/{name}"
+    key = _b(name)
+    rows: list[tuple] = []
+    for rel, info in walk_photos(folder, profile=profile, skipped=skipped, folder_fd=folder_fd):
+        if hashing:
+            sha, info = hash_unchanged(rel if folder_fd is not None else f"{folder}/{rel}", info, folder_fd)
+            rows.append((key, _PROFILE if rel == PROFILE else _b(rel), info.st_size, info.st_dev, info.st_ino,
+                         info.st_mtime_ns, info.st_ctime_ns, sha, 1 if sha else 0))
+        else:
+            rows.append((key, _PROFILE if rel == PROFILE else _b(rel), info.st_size, info.st_dev, info.st_ino,
+                         info.st_mtime_ns, info.st_ctime_ns))
+    return rows
+
+
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CHILD = ("import sys; sys.path.insert(0, sys.argv[1]); from student_photos.deep import list_apart; "
+          "sys.exit(list_apart(*sys.argv[2:]))")
+
+
+class ListingApart:
+    """A rerun's listing in a child process, written to a private temporary SQLite file. Anything that goes
+    wrong with it (it cannot start, dies, is stopped) only means the parent lists in-process instead."""
+
+    def __init__(self, folder: str, proc: subprocess.Popen) -> None:
+        self.folder, self.proc = folder, proc
+        self.out = os.path.join(folder, "listing.sqlite3")
+
+    @classmethod
+    def start(cls, students: str) -> ListingApart | None:
+        folder = None
+        try:
+            folder = tempfile.mkdtemp(prefix="student-photos-listing-")
+            proc = subprocess.Popen([sys.executable, "-c", _CHILD, _PACKAGE_PARENT, students,
+                                     os.path.join(folder, "listing.sqlite3"), str(os.getpid())],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except (OSError, subprocess.SubprocessError):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+            return None
+        return cls(folder, proc)
+
+    async def finished(self, stop) -> bool:
+        """Wait for the child; True when it listed everything."""
+        while self.proc.poll() is None:
+            if stop.requested:
+                return False
+            await asyncio.sleep(0.005)
+        return self.proc.returncode == 0
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def list_apart(students: str, out: str, parent: str) -> int:
+    """The child of ``ListingApart``: every listed folder's rows, and what could not be looked at, into ``out``;
+    its ``done`` row says the listing is whole."""
+    db = sqlite3.connect(out, isolation_level=None)
+    for pragma in ("journal_mode=OFF", "synchronous=OFF"):
+        db.execute(f"PRAGMA {pragma}")
+    db.execute("CREATE TABLE files (folder BLOB, rel BLOB, size INTEGER, dev INTEGER, ino INTEGER, mtime INTEGER, "
+               "ctime INTEGER)")
+    db.execute("CREATE TABLE unlisted (folder BLOB, rel BLOB, why BLOB)")
+    db.execute("CREATE TABLE done (folders INTEGER)")
+    rows: list[tuple] = []
+    unlisted: list[tuple] = []
+    names = listed_names(students)
+    db.execute("BEGIN")
+    for name in names:
+        skipped: list[tuple[str, str]] = []
+        rows.extend(folder_rows(students, name, False, skipped))
+        unlisted.extend((_b(name), _b(rel), _b(why)) for rel, why in skipped)
+        if len(rows) >= CHUNK:
+            insert_rows(db, "INSERT INTO files", 7, rows)
+            rows.clear()
+    insert_rows(db, "INSERT INTO files", 7, rows)
+    insert_rows(db, "INSERT INTO unlisted", 3, unlisted)
+    db.execute("INSERT INTO done VALUES (?)", (len(names),))
+    db.execute("COMMIT")
+    db.close()
+    if str(os.getppid()) != parent:  # the parent was killed: no one will read it
+        shutil.rmtree(os.path.dirname(out), ignore_errors=True)
+    return 0
+
+
 @dataclass
 class Finding:
     kind: str  # "same photo under two students", "photo of an orphan of another person", "placed from another person"
@@ -175,8 +281,18 @@ class DeepCheck:
         # Reading every photo cold waits on the disk: more reads in flight (HASH_WORKERS); a rerun mostly stats.
         self.workers = settings.hash_workers if self.hash_while_listing else settings.workers
         self.result = DeepResult(cache=str(self.cache.path) if self.cache.usable else "(no cache: not writable)")
+        # A rerun mostly stats: its listing threads and the restore's would take turns at the interpreter, so a
+        # child process lists (on the other core) while this one checks folders and reads the database.
+        self.apart = None if self.hash_while_listing else ListingApart.start(self.students)
+
+    @property
+    def lists_with_folder_check(self) -> bool:
+        """Whether the restore's early folder check should list each folder too (not when a child process does)."""
+        return self.apart is None
 
     def close(self) -> None:
+        if self.apart is not None:
+            self.apart.close()
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
 
@@ -191,18 +307,8 @@ class DeepCheck:
         hash cache to ask (a first run), each file is hashed now, while its folder is at hand: one pass over
         the disk, not a second one to hash. ``profile``: the stat of its profile.jpg, when the caller just read it;
         ``folder_fd``: the folder, when the caller has it open."""
-        folder = f"{self.students}/{name}"
-        key = _b(name)
-        rows: list[tuple] = []
         skipped: list[tuple[str, str]] = []
-        for rel, info in walk_photos(folder, profile=profile, skipped=skipped, folder_fd=folder_fd):
-            if self.hash_while_listing:
-                sha, info = hash_unchanged(rel if folder_fd is not None else f"{folder}/{rel}", info, folder_fd)
-                rows.append((key, _PROFILE if rel == PROFILE else _b(rel), info.st_size, info.st_dev, info.st_ino,
-                             info.st_mtime_ns, info.st_ctime_ns, sha, 1 if sha else 0))
-            else:  # its digest comes from the hash cache
-                rows.append((key, _PROFILE if rel == PROFILE else _b(rel), info.st_size, info.st_dev, info.st_ino,
-                             info.st_mtime_ns, info.st_ctime_ns))
+        rows = folder_rows(self.students, name, self.hash_while_listing, skipped, profile, folder_fd)
         self.unlisted.extend((name, rel, why) for rel, why in skipped)  # (one append each: safe across threads)
         return rows
 
@@ -214,7 +320,9 @@ class DeepCheck:
             self._insert(self._rows)
 
     async def run(self) -> DeepResult:
-        await self._list_files()
+        apart, self.apart = self.apart, None
+        if apart is None or not await self._take_apart_listing(apart):
+            await self._list_files()  # (a child that could not finish: listed here, as a first run does)
         self._insert(self._rows)
         if self.db.execute("SELECT 1 FROM files WHERE sha IS NULL LIMIT 1").fetchone():
             self._know_current_ids()
@@ -250,12 +358,7 @@ class DeepCheck:
             self._current_ids_known = True
 
     async def _list_files(self) -> None:
-        students = str(self.store.students)
-        try:
-            names = sorted(e.name for e in os.scandir(students) if not e.name.startswith(".") and e.name not in
-                           self.listed and (e.is_dir(follow_symlinks=False) or e.is_symlink()))  # a symlink: said
-        except OSError:
-            names = []
+        names = [n for n in listed_names(self.students) if n not in self.listed]
         meter = self.progress.phase("Listing photos", len(names))
 
         def walk(name: str) -> tuple[str, list[tuple]]:
@@ -267,6 +370,37 @@ class DeepCheck:
 
         await map_in_threads(walk, names, self.workers, self.stop, collect)
         meter.done()
+
+    async def _take_apart_listing(self, apart: ListingApart) -> bool:
+        """The rows the child process listed, each with the digest the cache holds for it (one statement)."""
+        meter = self.progress.phase("Listing photos", None)
+        try:
+            if not await apart.finished(self.stop):
+                return False
+            self.db.execute("ATTACH DATABASE ? AS listed", (apart.out,))
+            try:
+                if self.db.execute("SELECT count(*) FROM listed.done").fetchone()[0] != 1:
+                    return False
+                self.db.execute("BEGIN")
+                seen = self.db.execute(
+                    """INSERT INTO files (folder, rel, size, dev, ino, mtime, ctime, sha)
+                       SELECT v.*, h.sha FROM listed.files v LEFT JOIN cache.hashes h ON h.dev = v.dev
+                       AND h.ino = v.ino AND h.size = v.size AND h.mtime = v.mtime AND h.ctime = v.ctime""").rowcount
+                unlisted = [(_s(f), _s(r), _s(w)) for f, r, w in
+                            self.db.execute("SELECT folder, rel, why FROM listed.unlisted")]
+                self.db.execute("COMMIT")
+                self.result.files_seen += seen
+                self.unlisted.extend(unlisted)
+                return True
+            finally:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                self.db.execute("DETACH DATABASE listed")
+        except sqlite3.Error:
+            return False
+        finally:
+            meter.done()
+            apart.close()
 
     def _insert(self, rows: list[tuple]) -> None:
         if not rows:

@@ -230,7 +230,7 @@ async def read_census(settings: Settings, options: RestoreOptions, store: PhotoS
     folders_not_in_order: set[str] = set()
 
     def check_folder(name: str) -> tuple[str, bool, list[tuple] | None]:
-        if deep is None:
+        if deep is None or not deep.lists_with_folder_check:
             return name, _in_order(students_path, name), None
         return name, *_checked_listing(students_path, name, deep)
 
@@ -983,9 +983,10 @@ async def run_restore(settings: Settings, options: RestoreOptions, progress: Pro
     with session(settings, options.mode, TITLE, progress, force_flag="--force" if options.force else None) as run:
         report = RestoreReport(run.info, scope=options.students, apply_command=options.apply_command)
         deep = DeepCheck(settings, run.store, stop, progress) if options.deep else None
-        async with Database(settings) as database, contextlib.AsyncExitStack() as cleanup:
+        async with contextlib.AsyncExitStack() as cleanup:  # (closed even when the database cannot be reached)
             if deep is not None:
                 cleanup.callback(deep.close)
+            database = await cleanup.enter_async_context(Database(settings))
             census = await read_census(settings, options, run.store, database, report, progress, stop, deep)
             report.round_trips = database.round_trips.count
             _refuse_if_implausible(run, options, census, report)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_migrate import RIVAL_WHY, Reseed
 
 from conftest import School, drop_dac_capabilities
@@ -487,3 +490,110 @@ def test_quarantine_never_moves_through_a_folder_swapped_for_a_symlink_meanwhile
     assert (outside / "profile.jpg").read_bytes() == shared, "a file outside the photo root was moved"
     moved_folder = real[swapped[0]].with_name(f"{swapped[0]}.moved")
     assert not (moved_folder / "profile.jpg").exists(), "the child's own photo, in the folder opened, was not moved"
+
+
+# ---- a rerun lists in a child process: it must see exactly what an in-process listing sees
+_NAMES = st.sampled_from(["profile.jpg", "Profile.JPG", "a.jpg", "b b.jpg", "Thumbs.db", "._x", ".hidden",
+                          "\udcff\udcfe.jpg", "x\ny.jpg", "attendance", "2024", "ü.jpg"])
+_KINDS = st.sampled_from(["file", "empty", "dir", "symlink", "fifo", "unreadable dir"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tree=st.lists(st.tuples(st.sampled_from(["s1", "s2", "old-x", "\udcff-odd", ".tool", "s3"]),
+                               st.lists(st.tuples(_NAMES, _KINDS, _NAMES), max_size=6)), max_size=6))
+def test_the_rerun_listing_process_sees_exactly_what_an_in_process_listing_sees(tmp_path_factory, tree):
+    from student_photos import deep
+    students = tmp_path_factory.mktemp("t") / "students"
+    students.mkdir()
+    for folder, entries in tree:
+        top = students / folder
+        top.mkdir(exist_ok=True)
+        for name, kind, inner in entries:
+            path = top / name
+            if os.path.lexists(path):
+                continue
+            if kind == "file":
+                path.write_bytes(jpeg_bytes(ascii(f"{folder}/{name}")))
+            elif kind == "empty":
+                path.write_bytes(b"")
+            elif kind in ("dir", "unreadable dir"):
+                path.mkdir()
+                (path / inner).write_bytes(jpeg_bytes(ascii(f"{folder}/{name}/{inner}")))
+                if kind == "unreadable dir":
+                    path.chmod(0)
+            elif kind == "symlink":
+                path.symlink_to(students / "s1")
+            else:
+                os.mkfifo(path)
+    (students / "a-file").write_bytes(b"not a folder")
+    (students / "linked").symlink_to(students / "s1")
+    try:
+        names = deep.listed_names(str(students))
+        expected_rows, expected_skipped = set(), set()
+        for name in names:
+            skipped: list = []
+            expected_rows |= set(deep.folder_rows(str(students), name, False, skipped))
+            expected_skipped |= {(name, rel, why) for rel, why in skipped}
+        out = tmp_path_factory.mktemp("o") / "listing.sqlite3"
+        assert deep.list_apart(str(students), str(out), str(os.getppid())) == 0
+        import sqlite3
+        with contextlib.closing(sqlite3.connect(out)) as db:
+            rows = set(db.execute("SELECT * FROM files"))
+            skipped_rows = {(deep._s(f), deep._s(r), deep._s(w)) for f, r, w in db.execute("SELECT * FROM unlisted")}
+            assert db.execute("SELECT folders FROM done").fetchone() == (len(names),)
+        assert rows == expected_rows and skipped_rows == expected_skipped
+    finally:
+        for path in students.rglob("*"):
+            if path.is_dir() and not path.is_symlink():
+                path.chmod(0o755)
+
+
+def messy_deep_school(school: School) -> None:
+    """Every kind of finding a deep check makes, and things it cannot look at."""
+    r = order_migrated_school(school)
+    school.restore()
+    amy, ben = r.new_id("a"), r.new_id("b")
+    (school.folder(amy) / "old").mkdir()
+    (school.folder(amy) / "old" / "Profile.JPG").write_bytes(r.photos["c"])  # Cal's photo, kept by Amy too
+    os.symlink(school.folder(ben) / "profile.jpg", school.folder(amy) / "attendance" / "2025-01-02_AM.jpg")
+    os.mkfifo(school.folder(ben) / "attendance" / "pipe.jpg")
+    os.symlink(school.folder(ben), school.students_dir / "linked-folder")
+
+
+@pytest.mark.parametrize("child", ["lists", "dies", "cannot start"])
+def test_a_rerun_finds_exactly_what_the_first_run_found(school, monkeypatch, tmp_path, child):
+    """A rerun lists in a child process (on the other core, while the restore reads the database): its findings
+    must be the first run's, and a child that dies or cannot start only means the listing is done in-process."""
+    import tempfile
+
+    from student_photos import deep
+    messy_deep_school(school)
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    first = school.restore("--verify-only", "--deep", "--json")
+    assert first.code == 1 and first.json["deep_check"]["hashed"] > 0
+    kinds = {f["kind"] for f in first.json["deep"]}
+    assert kinds == {"photo of an orphan of another person", "same photo under two students", "could not be compared",
+                     "placed from another person"}
+    started = []
+    real = deep.ListingApart.start
+
+    def start(students):
+        apart = real(students)
+        started.append(apart)
+        return apart
+    monkeypatch.setattr(deep.ListingApart, "start", start)
+    if child == "dies":
+        monkeypatch.setattr(deep, "_CHILD", "import os; os.kill(os.getpid(), 9)")
+    elif child == "cannot start":
+        monkeypatch.setattr(deep.sys, "executable", str(tmp_path / "no-such-python"))
+
+    rerun = school.restore("--verify-only", "--deep", "--json")
+
+    assert len(started) == 1 and (started[0] is None) == (child == "cannot start")
+    assert rerun.code == first.code and rerun.json["deep"] == first.json["deep"], rerun.text
+    assert rerun.json["problems"] == first.json["problems"]
+    assert rerun.json["deep_check"]["hashed"] == 0 and rerun.json["deep_check"]["photos"] == \
+        first.json["deep_check"]["photos"]
+    assert list(scratch.iterdir()) == [], "the child's temporary listing is removed"

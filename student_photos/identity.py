@@ -135,6 +135,16 @@ def name_key(value: object) -> str | None:
     return key.replace("ı", "i").replace("i\u0307", "i") or None
 
 
+def loose_name_key(value: object) -> str | None:
+    """A name with accents, case, spacing, punctuation and look-alike letters folded away (None when not text):
+    names that share it may be one name written two ways ('Zoë' exported as 'Zoe'), so a key that names one of
+    them is never proof that it is not the other."""
+    if not isinstance(value, str):
+        return None
+    folded = unicodedata.normalize("NFKD", clean_text(value).casefold()).translate(_LOOKALIKES).replace("ı", "i")
+    return "".join(c for c in folded if unicodedata.category(c)[0] in "LN") or None
+
+
 _ISO_DAY = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
                       r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?",
                       re.IGNORECASE | re.ASCII)

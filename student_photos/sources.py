@@ -10,8 +10,8 @@ layouts, detected and printed:
   value, leading zeros ignored), or a CSV ``file,FIELD`` (``--source-map``).
 
 Only a missing file is filled, never one that exists; every file is checked as a JPEG and copied
-verified, durable and journalled. Two files for one student, a file for no current student, or a key
-that matches two students: reported, and used for no one.
+verified, durable and journalled. Two files for one student, a file for no current student, a key
+that two students could hold, or one face under two keys: reported, and used for no one.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from .archive import PhotoSource, SourceEntry, SourceError, open_photo_source
 from .backups import list_backups, read_backup
 from .config import Settings
 from .db import Database
-from .identity import value_code
-from .links import PROFILE
+from .identity import loose_name_key, name_key, value_code
+from .links import PROFILE, STUDENTS
 from .matching import MatchBook
 from .records import StudentRecord, record_from_document
 from .report import Decision, Problem, ProblemKind, StudentOutcome
@@ -43,6 +43,7 @@ from .store import (
     check_photo_bytes,
     ensure_dir,
     fsync_dir,
+    list_student_folders,
     place_copy,
     stage_copy,
 )
@@ -134,7 +135,10 @@ async def _assign_tree(settings: Settings, plan: SourcePlan, matches: list, plan
                        current_ids: set[str]) -> None:
     by_id: dict[str, list[tuple[SourceEntry, str]]] = defaultdict(list)
     for entry, match in matches:
-        if match is None:
+        if match is not None and entry.path.split("/").count(STUDENTS) > 1:  # A's tree holding students/B/...
+            plan.unused.append((entry.path, f"used for no one: its path has {STUDENTS}/ twice (a folder copied into "
+                                            "another's?), so whose photo it is is not known", True))
+        elif match is None:
             plan.unused.append((entry.path, "not in the photo-tree layout", False))
         else:
             by_id[match.group(1)].append((entry, match.group(2)))
@@ -160,20 +164,27 @@ async def _targets_of_old_ids(settings: Settings, old_ids: set[str]) -> dict[str
     """Old id -> (current student, or None with why), decided exactly as migrate decides an orphan."""
     from .migrate import decide_honouring_reviewed, read_current_students
     book = MatchBook(settings.match_fields)
+    store = PhotoStore(settings.photo_dir)
     try:
         await read_current_students(settings, book)
-        book.add_orphans(sorted(old_ids))
+        # The store's own old folders are matched too: one that fits the student as well makes it ambiguous
+        names = list_student_folders(store)
+        current = book.current_ids_among(names)
+        every_old = old_ids | {n for n in names if n not in current}
+        book.add_orphans(sorted(every_old))
         for rank, path in enumerate(list_backups(settings.backup_dir).paths):
             records = (r for r in read_backup(path, settings.match_fields)
-                       if isinstance(r, StudentRecord) and r.student_id in old_ids)
+                       if isinstance(r, StudentRecord) and r.student_id in every_old)
             try:
                 book.add_backup(path.name, rank, records)
             except Exception:  # an unusable backup adds nothing (the restore reports it)
                 continue
-        decide_honouring_reviewed(book, PhotoStore(settings.photo_dir))  # a person's "no one" or pairing stands too
+        decide_honouring_reviewed(book, store)  # a person's "no one" or pairing stands too
         found: dict[str, tuple[str | None, str]] = {}
         for batch in book.orphans(500):
             for orphan in batch:
+                if orphan.name not in old_ids:
+                    continue
                 pairing = orphan.pairing
                 if pairing.decision is Decision.MIGRATE and pairing.target is not None:
                     found[orphan.name] = (pairing.target.student_id, pairing.reason)
@@ -206,10 +217,17 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
             if name and name not in names:
                 plan.unused.append((name, f"line {row.line} of the map names a file the source does not hold", True))
     index = await _key_index(settings, field_name, plans, current_ids)
+    called: dict[str, int] = defaultdict(int)  # how many members have each file name
+    for entry in entries:
+        called[PurePosixPath(entry.path).name] += 1
     for entry in entries:
         name = PurePosixPath(entry.path).name
         if map_file:
             by_path, by_name = keys.get(entry.path), keys.get(name)
+            if by_name and called[name] > 1 and by_name != by_path:  # a bare name that names several members
+                plan.unused.append((entry.path, f"the map names {name} without its folder, and {called[name]} "
+                                                "members of the source are called that: used for no one", True))
+                continue
             if by_path is None and by_name is None:
                 plan.unused.append((entry.path, "not in the map", False))
                 continue
@@ -223,7 +241,16 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
                 plan.unused.append((entry.path, "not a .jpg file", False))
                 continue
             key = name.rsplit(".", 1)[0]
-        found = index.get(key if field_name == "student_id" else value_code(key), [])
+        code = key if field_name == "student_id" else key_code(field_name, key)
+        if code is None:
+            plan.unused.append((entry.path, f"{field_name} {key} cannot be compared with the database's (a name "
+                                            "mixing scripts?): used for no one", True))
+            continue
+        found = index.get(code, []) + index.get(ANY_KEY, [])
+        if field_name == "name":  # names the rule tells apart, but written alike, may be the photographer's one name
+            loose = loose_name_key(key) or ""
+            found += [(sid, False) for sid in index.get(WRITTEN_ALIKE + loose, ()) if sid not in {s for s, _ in found}]
+            found += [(sid, False) for pattern, sid in index.get(LOOSE, ()) if pattern.fullmatch(loose)]
         receivers = [sid for sid, ok in found if ok]
         if not found:
             plan.unused.append((entry.path, f"no current student has {field_name} {key}", False))
@@ -236,10 +263,11 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
             plan.by_student[receivers[0]].append(SourceFile(entry, PROFILE, key))
 
 
-async def _key_index(settings: Settings, field_name: str, plans: dict, current_ids: set[str]
-                     ) -> dict[str, list[tuple[str, bool]]]:
-    """Key (an id, or a value code) -> the database students holding it (id, can receive)."""
-    index: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+async def _key_index(settings: Settings, field_name: str, plans: dict, current_ids: set[str]) -> dict[str, list]:
+    """Key (an id, or a value code) -> the database students holding it (id, can receive). For names, also the ids
+    by loose name key (``WRITTEN_ALIKE``), and under ``LOOSE`` the (pattern, id) of each name that cannot be
+    compared: each blocks the keys it could be read as."""
+    index: dict[str, list] = defaultdict(list)
     if field_name == "student_id":
         for sid in current_ids:
             index[sid].append((sid, sid in plans))
@@ -247,10 +275,54 @@ async def _key_index(settings: Settings, field_name: str, plans: dict, current_i
     async with Database(settings) as database:
         async for doc in database.read_students((field_name,)):
             record: StudentRecord = record_from_document(doc, ())
-            code = value_code(doc.get(field_name))
-            if code and code[0] != "?":
+            value = doc.get(field_name)
+            code = key_code(field_name, value)
+            if code is not None:
                 index[code].append((record.student_id, record.receivable and record.student_id in plans))
+                if field_name == "name":
+                    index[WRITTEN_ALIKE + (loose_name_key(value) or "")].append(record.student_id)
+            elif field_name == "name" and isinstance(value, str):
+                index[LOOSE].append((_loose_pattern(value), record.student_id))
+            elif value is not None:  # a value that cannot be compared could be any key's: it blocks the keys it may be
+                for blocked in _keys_it_may_be(field_name, value):
+                    index[blocked].append((record.student_id, False))
     return index
+
+
+LOOSE = "\x00loose"  # (pattern, id) of the names that cannot be compared
+WRITTEN_ALIKE = "\x00alike:"  # + a loose name key: the ids of the names written so
+
+
+def _loose_pattern(name: str) -> re.Pattern[str]:
+    """The loose keys a name mixing scripts could be read as: its plain Latin letters and digits as they are, any
+    other letter as any one letter ('Ꭺnna Lee' could be 'Anna Lee')."""
+    return re.compile("".join(re.escape(c) if c.isascii() else "." for c in loose_name_key(name) or ""))
+
+
+ANY_KEY = "\x00any"  # (no code starts with a NUL) the index entry of a value that could be any key
+
+
+def key_code(field_name: str, value: object) -> str | None:
+    """A picture-day key's comparable form, as the identity rule compares that field (a name: look-alike letters
+    folded, so 'Anna' typed with a Cyrillic А is the same key); None when it cannot be compared."""
+    if field_name == "name":
+        return name_key(value)
+    code = value_code(value)
+    return code if code and code[0] != "?" else None
+
+
+def _keys_it_may_be(field_name: str, value: object) -> list[str]:
+    """The keys a value that cannot be compared may stand for: a list's or document's own values ("42" in ["42"]),
+    or any key at all."""
+    if isinstance(value, (list, tuple, dict)):
+        keys: list[str] = []
+        for inner in (value.values() if isinstance(value, dict) else value):
+            code = key_code(field_name, inner)
+            keys.extend([code] if code is not None else _keys_it_may_be(field_name, inner))
+        return keys
+    if value is None or value == "" or value == []:
+        return []
+    return [ANY_KEY]
 
 
 def _drop_doubles(plan: SourcePlan) -> None:
@@ -278,7 +350,12 @@ def fill(plan: SourcePlan, store, repairs: dict[str, Repair], writes: bool, jour
     assigned = sum(len(files) for files in plan.by_student.values())
     for student_id, files in plan.by_student.items():
         repair = repairs.get(student_id)  # in scope and checked
-        if repair is None or not repair.plan.receives:
+        if repair is not None and not repair.plan.receives:  # (its own problem says why): not "not needed"
+            assigned -= len(files)
+            plan.unused.extend((f.entry.path, f"used for no one: student {student_id} cannot be given photos now "
+                                              "(see that student's problem)", False) for f in files)
+            continue
+        if repair is None:
             continue
         outcome: StudentOutcome = repair.outcome
         for f in files:
@@ -294,23 +371,33 @@ def fill(plan: SourcePlan, store, repairs: dict[str, Repair], writes: bool, jour
     plan.not_needed = assigned - len(wanted)
     if not wanted:
         return
+    # Every other member of a wanted file's size is read too: the source itself may give the same face to someone
+    # else (a student who has a photo, one out of scope, or no one it could name).
+    sizes = {e.size for e in plan.source.entries() if e.path in wanted}
+    others = [e.path for e in plan.source.entries() if e.path not in wanted and e.size in sizes]
+    owner = {f.entry.path: sid for sid, files in plan.by_student.items() for f in files}
     arrived: list[tuple[SourceEntry, bytes, tuple[str, int]]] = []
-    for entry, data in plan.source.read(list(wanted)):
+    members_of: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for entry, data in plan.source.read([*wanted, *others]):
+        digest = (hashlib.sha256(data).hexdigest(), len(data))
+        members_of[digest].append(entry.path)
+        if entry.path not in wanted:
+            continue
         state = check_photo_bytes(data)
         if state is not PhotoState.OK:
             plan.unused.append((entry.path, f"not a usable JPEG ({state.describe})", True))
             continue
-        arrived.append((entry, data, (hashlib.sha256(data).hexdigest(), len(data))))
-    students_of: dict[tuple[str, int], set[str]] = defaultdict(set)
-    for entry, _, digest in arrived:
-        students_of[digest].add(wanted[entry.path][0].plan.student_id)
+        arrived.append((entry, data, digest))
     refusals = content_refusal([(wanted[entry.path][0].plan, digest) for entry, _, digest in arrived])
     for (entry, data, digest), why in zip(arrived, refusals, strict=True):
         repair, f = wanted[entry.path]
         outcome = repair.outcome
-        if len(students_of[digest]) > 1:
-            plan.unused.append((entry.path, f"the same photo is in the source for {len(students_of[digest])} "
-                                            "students: used for no one", True))
+        elsewhere = [m for m in members_of[digest] if owner.get(m) != repair.plan.student_id]
+        if elsewhere:
+            whose = owner.get(elsewhere[0])
+            plan.unused.append((entry.path, f"the same photo is in the source as {elsewhere[0]} too, "
+                                            f"{f'for student {whose}' if whose else 'for no current student'}: "
+                                            "used for no one", True))
             continue
         if why:
             plan.unused.append((entry.path, f"used for no one: it {why}", True))

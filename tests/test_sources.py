@@ -9,6 +9,9 @@ import tarfile
 import zipfile
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hs
+from test_migrate import Reseed
 
 from conftest import School
 from student_photos.sample import jpeg_bytes
@@ -327,3 +330,246 @@ def test_a_key_field_is_never_read_as_a_tree_of_ids(school, tmp_path):
 
     assert school.photo_of(bob["student_id"]) is None, "Ann's photo on Bob"
     assert result.code == 2 and "is a tree of folders" in result.err, result.text
+
+
+# ---- the picture-day key rule, as an adversary would test it
+_NUMBER_AS = {"int": lambda n: n, "zeros": lambda n: f"00{n}", "float": lambda n: float(n),
+              "spaced": lambda n: f" {n} ", "list": lambda n: [str(n)], "document": lambda n: {"v": n},
+              "bool": lambda n: bool(n % 2)}
+_NAME_AS = {"plain": lambda s: s, "upper": lambda s: s.upper(), "spaced": lambda s: s.replace(" ", "  "),
+            "cyrillic a": lambda s: s.replace("A", "\u0410").replace("a", "\u0430"),
+            "dotless i": lambda s: s.replace("i", "\u0131"), "cherokee a": lambda s: s.replace("A", "\u13aa"),
+            "accent": lambda s: s.replace("e", "\u00e9")}
+_FILE_NUMBER_AS = {"plain": str, "zeros": lambda n: f"000{n}", "decimal": lambda n: f"{n}.0"}
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=hs.data())
+def test_a_picture_day_photo_goes_only_to_the_one_child_whose_key_it_is(school, tmp_path_factory, data):
+    """Students whose true key (a number, or a name) is stored in many shapes, some of which cannot be compared;
+    files named by a shape of a true key. Whatever the shapes: a file goes to no child but the one whose true key
+    it is, and to none when two children share that true key."""
+    by_name = data.draw(hs.booleans(), label="by name")
+    truths = data.draw(hs.lists(hs.sampled_from(["Anna Lee", "Aylin Yildiz", "Ben Best", "Zoe Adams"] if by_name
+                                                else [1, 2, 42, 43]), min_size=1, max_size=5), label="true keys")
+    shapes = _NAME_AS if by_name else _NUMBER_AS
+    students = []
+    for i, truth in enumerate(truths):
+        shape = data.draw(hs.sampled_from(sorted(shapes)), label=f"student {i} stored as")
+        stored = shapes[shape](truth)
+        fields = {"date_of_birth": f"201{i}-01-01"}
+        students.append(school.new_student(stored if by_name else f"Kid {i}",
+                                           **fields, **({} if by_name else {"student_number": stored})))
+    files: dict[str, tuple] = {}
+    for truth in data.draw(hs.lists(hs.sampled_from(sorted(set(truths), key=str)), min_size=1, max_size=3,
+                                    unique=True), label="files for"):
+        if by_name:
+            name = data.draw(hs.sampled_from(["plain", "upper", "cyrillic a", "dotless i", "accent"]), label="as")
+            files[f"{_NAME_AS[name](truth)}.jpg"] = truth
+        else:
+            name = data.draw(hs.sampled_from(sorted(_FILE_NUMBER_AS)), label="as")
+            files[f"{_FILE_NUMBER_AS[name](truth)}.jpg"] = truth
+    faces = {file: jpeg_bytes(f"the face of whoever is {truth!r}, file {file!r}") for file, truth in files.items()}
+    archive = tmp_path_factory.mktemp("pd") / "picture-day.zip"
+    make_zip(archive, faces)
+    school.collection.delete_many({})
+    shutil.rmtree(school.students_dir, ignore_errors=True)
+    seeded(school, *students)
+
+    result = school.restore("--photo-source", str(archive), "--source-key", "name" if by_name else "student_number",
+                            "--json")
+
+    assert result.code in (0, 1), result.text
+    for student, truth in zip(students, truths, strict=True):
+        got = school.photo_of(student["student_id"])
+        if got is None:
+            continue
+        (file,) = [f for f, face in faces.items() if face == got]
+        assert files[file] == truth, f"{student['name']} ({truth!r}) got {file}, the photo of {files[file]!r}"
+        assert truths.count(truth) == 1, f"{file} went to one of {truths.count(truth)} children whose key it is"
+
+
+
+# ---- found by an adversarial round (2026-12-01): each failed before its fix
+def test_source_same_face_under_two_keys_while_one_child_already_has_a_photo(school, tmp_path):
+    """The photographer's zip holds one face twice (42.jpg copied as 43.jpg). Student 42 already has a photo
+    (uploaded in the app), 43 is missing one. The source itself says this face is 42's as much as 43's."""
+    a = school.new_student("Ann Able", student_number=42)
+    b = school.new_student("Ben Best", student_number=43)
+    seeded(school, a, b, with_photos=(a["student_id"],))
+    face = jpeg_bytes("the face of Ann, picture day")
+    archive = tmp_path / "picture-day.zip"
+    make_zip(archive, {"42.jpg": face, "43.jpg": face})
+
+    result = school.restore("--photo-source", str(archive), "--source-key", "student_number", "--json")
+
+    assert school.photo_of(b["student_id"]) is None, (
+        f"Ben was given a photo the source also names as Ann's (exit {result.code})")
+    assert result.code == 1
+
+
+def test_source_same_face_under_two_keys_with_student_scope(school, tmp_path):
+    """Both 42 and 43 missing; the run is limited with --student to 43 only. The same bytes are in the source
+    for two students: used for no one, whatever the scope."""
+    a = school.new_student("Ann Able", student_number=42)
+    b = school.new_student("Ben Best", student_number=43)
+    seeded(school, a, b)
+    face = jpeg_bytes("one face, two names")
+    archive = tmp_path / "picture-day.zip"
+    make_zip(archive, {"42.jpg": face, "43.jpg": face})
+
+    result = school.restore("--photo-source", str(archive), "--source-key", "student_number",
+                            "--student", b["student_id"], "--json")
+
+    assert school.photo_of(b["student_id"]) is None, f"filled with a face the source gives two children ({result.code})"
+
+
+def test_source_key_name_homoglyph_namesakes(school, tmp_path):
+    """--source-key name: two children whose names the identity rule calls the same (one typed with a Cyrillic
+    А). A file named 'Anna Lee.jpg' could be either: it must go to no one."""
+    latin = school.new_student("Anna Lee", date_of_birth="2015-01-01")
+    cyrillic = school.new_student("\u0410nna Lee", date_of_birth="2016-02-02")
+    seeded(school, latin, cyrillic, with_photos=(cyrillic["student_id"],))  # the Cyrillic-typed Anna has hers
+    theirs = school.photo_of(cyrillic["student_id"])
+    archive = tmp_path / "picture-day.zip"
+    make_zip(archive, {"Anna Lee.jpg": jpeg_bytes("which Anna?")})
+
+    result = school.restore("--photo-source", str(archive), "--source-key", "name", "--json")
+
+    assert school.photo_of(cyrillic["student_id"]) == theirs
+    assert school.photo_of(latin["student_id"]) is None, (
+        f"one of two children the identity rule cannot tell apart by name got the photo (exit {result.code})")
+    assert result.code == 1
+
+
+def test_source_key_name_turkish_dotless_i_namesakes(school, tmp_path):
+    """Aylin Yıldız and Aylin Yildiz: one name to the identity rule. 'Aylin Yildiz.jpg' is either child's."""
+    dotless = school.new_student("Aylin Y\u0131ld\u0131z", date_of_birth="2015-01-01")
+    ascii_ = school.new_student("Aylin Yildiz", date_of_birth="2016-02-02")
+    seeded(school, dotless, ascii_, with_photos=(dotless["student_id"],))
+    archive = tmp_path / "picture-day.zip"
+    make_zip(archive, {"Aylin Yildiz.jpg": jpeg_bytes("which Aylin?")})
+
+    result = school.restore("--photo-source", str(archive), "--source-key", "name", "--json")
+
+    assert school.photo_of(ascii_["student_id"]) is None, f"one of two namesakes got the photo (exit {result.code})"
+    assert result.code == 1
+
+
+def test_source_tree_old_id_with_a_rival_old_folder_only_in_the_store(school, tmp_path):
+    """Two Ann Lees in the old database (nothing on record but the name), one Ann Lee now. The store still holds
+    old folder a2; yesterday's copy of the tree holds only old folder a1. Which Ann is today's is unknown
+    (migrate: ambiguous), so a1's photo must not fill her."""
+    r = Reseed(school)
+    r.child("a1", "Ann Lee")
+    r.child("a2", "Ann Lee", stays=False)
+    r.commit()
+    ann = r.new_id("a1")
+    (school.folder(ann) / "attendance").mkdir(parents=True, exist_ok=True)
+    listed = school.migrate("--list", "--json")
+    decisions = {o["name"]: o["decision"] for o in listed.json["orphans"]}
+    assert decisions[r.old_id("a1")] != "migrate", decisions  # migrate: two old folders fit one student
+    source = tmp_path / "yesterday"
+    (source / "students" / r.old_id("a1")).mkdir(parents=True)
+    (source / "students" / r.old_id("a1") / "profile.jpg").write_bytes(jpeg_bytes("the old a1 photo"))
+    shutil.rmtree(school.folder(r.old_id("a1")))  # a1's own folder was lost; a2's is still in the store
+
+    result = school.restore("--photo-source", str(source), "--json")
+
+    assert school.photo_of(ann) is None, (
+        f"Ann got old folder a1's photo though old folder a2 fits her too (exit {result.code})")
+
+
+def test_source_tree_old_id_with_a_nameless_rival_old_folder_in_the_store(school, tmp_path):
+    """Ann Lee (born 2015-01-01) now. Old folder a1 (Ann Lee, 2015-01-01) is only in yesterday's copy; old folder
+    x, whose backup record has no usable name and no field (it could be anyone), is still in the store with a
+    photo. Migrate, with both folders, refuses a1 (x blocks); the source must too."""
+    r = Reseed(school)
+    r.child("a1", "Ann Lee", date_of_birth="2015-01-01")
+    r.child("x", None, stays=False)
+    r.commit()
+    ann = r.new_id("a1")
+    (school.folder(ann) / "attendance").mkdir(parents=True, exist_ok=True)
+    listed = school.migrate("--list", "--json")
+    decisions = {o["name"]: o["decision"] for o in listed.json["orphans"]}
+    assert decisions[r.old_id("a1")] != "migrate", decisions  # the nameless old record blocks, as documented
+    source = tmp_path / "yesterday"
+    (source / r.old_id("a1")).mkdir(parents=True)
+    (source / r.old_id("a1") / "profile.jpg").write_bytes(r.photos["a1"])
+    shutil.rmtree(school.folder(r.old_id("a1")))
+
+    result = school.restore("--photo-source", str(source), "--json")
+
+    assert school.photo_of(ann) is None, (
+        f"the source filled Ann from a1 though old folder x could be her (exit {result.code})")
+
+
+def test_source_key_value_that_cannot_be_compared_blocks_its_key(school, tmp_path):
+    """Ben's student_number was saved as a list ["42"] by a bad import: 42 could be his. '42.jpg' is not proven
+    Ann's."""
+    a = school.new_student("Ann Able", student_number=42)
+    b = school.new_student("Ben Best", student_number=["42"])
+    seeded(school, a, b)
+    archive = tmp_path / "pd.zip"
+    make_zip(archive, {"42.jpg": jpeg_bytes("ann or ben?")})
+
+    result = school.restore("--photo-source", str(archive), "--source-key", "student_number", "--json")
+
+    assert school.photo_of(a["student_id"]) is None and school.photo_of(b["student_id"]) is None, (
+        f"a key that an uncomparable record may hold went to the other (exit {result.code})")
+
+
+def test_source_map_bare_name_matching_two_members(school, tmp_path):
+    """The index names 'classA/IMG_1.jpg' for 42 and the bare 'IMG_1.jpg' for 43; the zip holds classA/IMG_1.jpg
+    and classB/IMG_1.jpg. Which IMG_1.jpg line 3 means is not known."""
+    a = school.new_student("Ann Able", student_number=42)
+    b = school.new_student("Ben Best", student_number=43)
+    seeded(school, a, b)
+    archive = tmp_path / "pd.zip"
+    make_zip(archive, {"classA/IMG_1.jpg": jpeg_bytes("class A img 1"),
+                       "classB/IMG_1.jpg": jpeg_bytes("class B img 1")})
+    index = tmp_path / "index.csv"
+    index.write_text("file,student_number\nclassA/IMG_1.jpg,42\nIMG_1.jpg,43\n")
+
+    result = school.restore("--photo-source", str(archive), "--source-map", str(index),
+                            "--source-key", "student_number", "--json")
+
+    assert school.photo_of(b["student_id"]) is None, (
+        f"Ben got classB/IMG_1.jpg from a line that names two members (exit {result.code})")
+
+
+def test_source_tree_nested_students_folder_inside_attendance(school, tmp_path):
+    """An old server's tree: students/A/attendance/students/B/profile.jpg (someone copied B's folder into A's
+    attendance). The file lives in A's tree; it must not become B's profile on a guess."""
+    a = school.new_student("Ann Able", date_of_birth="2015-01-01")
+    b = school.new_student("Ben Best", date_of_birth="2016-01-01")
+    seeded(school, a, b, with_photos=(a["student_id"],))
+    archive = tmp_path / "old.tar.gz"
+    make_tar(archive, {f"photos/students/{a['student_id']}/attendance/students/{b['student_id']}/profile.jpg":
+                       jpeg_bytes("found inside A's attendance")})
+
+    result = school.restore("--photo-source", str(archive), "--json")
+
+    assert school.photo_of(b["student_id"]) is None, f"a file of A's tree became B's profile (exit {result.code})"
+
+
+def test_source_picture_day_for_a_recycled_id_is_not_called_not_needed(school, tmp_path):
+    """Picture day by student_number; Ben holds an id the backups give to Ann (ids recycled). His picture-day photo
+    is not used (fail closed): the report must not count it as 'not needed' (already in place)."""
+    sid = "5f0c0ffee0000000000000b2"
+    ann = {"student_id": sid, "name": "Ann Gone", "date_of_birth": "2012-01-01", "student_number": 9,
+           "photo": f"/api/photos/students/{sid}/profile.jpg"}
+    ben = {"student_id": sid, "name": "Ben New", "date_of_birth": "2018-05-05", "student_number": 43, "photo": None}
+    school.write_backup([ann])
+    school.seed([ben])
+    (school.folder(sid) / "attendance").mkdir(parents=True)
+    archive = tmp_path / "pd.zip"
+    make_zip(archive, {"43.jpg": jpeg_bytes("ben on picture day")})
+
+    result = school.restore("--photo-source", str(archive), "--source-key", "student_number", "--json")
+
+    assert school.photo_of(sid) is None
+    assert result.code == 1
+    src = result.json["photo_source"]
+    assert src["not_needed"] == 0, f"a photo not used for doubt is reported as not needed: {src}"

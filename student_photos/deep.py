@@ -154,7 +154,7 @@ class ListingApart:
             proc = subprocess.Popen([sys.executable, "-c", _CHILD, _PACKAGE_PARENT, students,
                                      os.path.join(folder, "listing.sqlite3"), str(os.getpid())],
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except (OSError, subprocess.SubprocessError):
+        except (OSError, subprocess.SubprocessError, TypeError, ValueError):  # (no sys.executable when embedded)
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
             return None

@@ -246,17 +246,21 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
             plan.unused.append((entry.path, f"{field_name} {key} cannot be compared with the database's (a name "
                                             "mixing scripts?): used for no one", True))
             continue
-        found = index.get(code, []) + index.get(ANY_KEY, [])
+        found = index.get(code, []) + index.get(ANY_KEY, [])  # (id, can receive; None: may hold it, not proven)
         if field_name == "name":  # names the rule tells apart, but written alike, may be the photographer's one name
             loose = loose_name_key(key) or ""
-            found += [(sid, False) for sid in index.get(WRITTEN_ALIKE + loose, ()) if sid not in {s for s, _ in found}]
-            found += [(sid, False) for pattern, sid in index.get(LOOSE, ()) if pattern.fullmatch(loose)]
+            found += [(sid, None) for sid in index.get(WRITTEN_ALIKE + loose, ())]
+            found += [(sid, None) for pattern, sid in index.get(LOOSE, ()) if pattern.fullmatch(loose)]
+        holders = sorted({sid for sid, _ in found})
         receivers = [sid for sid, ok in found if ok]
         if not found:
             plan.unused.append((entry.path, f"no current student has {field_name} {key}", False))
-        elif len(found) > 1:
-            plan.unused.append((entry.path, f"{field_name} {key} matches {len(found)} database students: used for "
-                                             "no one", True))
+        elif len(holders) > 1:
+            plan.unused.append((entry.path, f"{field_name} {key} could be that of {len(holders)} database students "
+                                            f"({', '.join(holders[:3])}): used for no one", True))
+        elif any(ok is None for _, ok in found) and not receivers:
+            plan.unused.append((entry.path, f"{field_name} {key} may be that of student {holders[0]}, whose "
+                                            f"{field_name} cannot be compared with it: used for no one", True))
         elif not receivers:
             plan.unused.append((entry.path, f"{field_name} {key} is a record whose id is invalid or held twice", True))
         else:
@@ -285,7 +289,7 @@ async def _key_index(settings: Settings, field_name: str, plans: dict, current_i
                 index[LOOSE].append((_loose_pattern(value), record.student_id))
             elif value is not None:  # a value that cannot be compared could be any key's: it blocks the keys it may be
                 for blocked in _keys_it_may_be(field_name, value):
-                    index[blocked].append((record.student_id, False))
+                    index[blocked].append((record.student_id, None))
     return index
 
 
@@ -314,6 +318,8 @@ def key_code(field_name: str, value: object) -> str | None:
 def _keys_it_may_be(field_name: str, value: object) -> list[str]:
     """The keys a value that cannot be compared may stand for: a list's or document's own values ("42" in ["42"]),
     or any key at all."""
+    if isinstance(value, bool):  # an import that turned 1 into true
+        return [key_code(field_name, int(value)) or ANY_KEY]
     if isinstance(value, (list, tuple, dict)):
         keys: list[str] = []
         for inner in (value.values() if isinstance(value, dict) else value):

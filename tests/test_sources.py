@@ -120,7 +120,7 @@ def test_picture_day_by_student_number_ignores_leading_zeros_and_refuses_doubt(s
     for st in (c1, c2, d, seeded_extra):
         assert school.photo_of(st["student_id"]) is None, st["name"]
     unused = {u["file"]: u for u in result.json["photo_source"]["unused"]}
-    assert unused["99.jpg"]["needs_a_person"] and "matches 2 database students" in unused["99.jpg"]["why"]
+    assert unused["99.jpg"]["needs_a_person"] and "could be that of 2 database students" in unused["99.jpg"]["why"]
     assert "2 source files for profile.jpg" in unused["15.jpg"]["why"] and unused["015.jpg"]["needs_a_person"]
     assert "no current student has student_number 1234" in unused["1234.jpg"]["why"]
     assert unused["notes.txt"]["why"] == "not a .jpg file"

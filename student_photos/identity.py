@@ -305,6 +305,15 @@ def names_agree(a: object, b: object) -> str:
     return "agree" if x == y else "differ"
 
 
+def written_name_is(written: str, recorded: object) -> bool:
+    """Whether a name a person wrote (a reviewed file's cell) is the record's: the same name by the rule, or, for a
+    name the rule cannot compare (mixed scripts), the very same text; never two uncomparable names (None == None)."""
+    verdict = names_agree(written, recorded)
+    if verdict != "unknown":
+        return verdict == "agree"
+    return isinstance(recorded, str) and clean_text(written) != "" and clean_text(written) == clean_text(recorded)
+
+
 def agreeing_fields(a: Person, b: Person, fields: Sequence[str]) -> tuple[str, ...]:
     """The identifying fields present on both and equal, whatever the names say."""
     if not a.codes or not b.codes:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from .console import printable
 from .errors import ToolError
-from .identity import Verdict, name_key
+from .identity import Verdict, written_name_is
 from .links import ATTENDANCE, PROFILE
 from .matching import MatchBook, Orphan, Student
 from .records import is_safe_id
@@ -127,7 +127,7 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
                        "that id)")
             continue
         shown_old = row.values.get("old_name", "").strip()
-        if shown_old and name_key(shown_old) != name_key(orphan.old_name):  # the plan wrote the folder's old name
+        if shown_old and not written_name_is(shown_old, orphan.old_name):  # the plan wrote the folder's old name
             bad.append(f"{where}: the row's old_name {shown_old!r} is not folder {shown}'s "
                        f"({orphan.old_name or 'no old record'}): was the row's folder id changed (a spreadsheet drops "
                        "leading zeros) or the rows sorted apart? Make the plan again")

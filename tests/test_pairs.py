@@ -283,3 +283,28 @@ def test_a_folder_id_a_spreadsheet_changed_is_caught_by_the_rows_old_name(school
 
     assert result.code == 2 and "old_name" in result.text and "leading zeros" in result.text, result.text
     assert school.photo_of(r.new_id("amy")) is None
+
+
+
+def test_an_old_name_the_rule_cannot_compare_never_proves_a_folder(school, tmp_path):
+    """Found by an adversarial review: two old names mixing scripts (a Cherokee Ꭺ) have no comparable form, and
+    None == None let the row for Ꭺnn Lee name Ꭺlex Kim's folder. The very same text still proves its folder."""
+    r = Reseed(school)
+    r.child("ann", "\u13aann Lee", stays=False)
+    r.child("alex", "\u13aalex Kim", stays=False)
+    r.newcomer("ann_now", "Ann Lee")
+    r.commit()
+    plan = tmp_path / "plan.csv"
+    save_as_spreadsheet(plan, [{"orphan": r.old_id("alex"), "old_name": "\u13aann Lee",
+                                "student_id": r.new_id("ann_now")}])
+    before = school.snapshot()
+
+    result = school.migrate("--migrate", "--pairs", str(plan))
+
+    assert result.code == 2 and school.snapshot() == before, result.text
+    assert "line 2: the row's old_name '\u13aann Lee' is not folder" in result.err, result.err
+    save_as_spreadsheet(plan, [{"orphan": r.old_id("ann"), "old_name": "\u13aann  Lee",
+                                "student_id": r.new_id("ann_now")},
+                               {"orphan": r.old_id("alex"), "old_name": "\u13aalex Kim", "student_id": "none"}])
+    exact = school.migrate("--migrate", "--pairs", str(plan))
+    assert exact.code == 0 and school.photo_of(r.new_id("ann_now")) == r.photos["ann"], exact.text

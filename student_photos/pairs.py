@@ -147,6 +147,12 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
             why = f"is held by {len(targets)} database documents" if len(targets) > 1 else "is not a valid id"
             bad.append(f"{where}: student_id {sid!r} {why}: fix the database record first")
             continue
+        shown_student = row.values.get("student_name", "").strip()
+        if shown_student and not written_name_is(shown_student, targets[0].name):  # the row contradicts itself
+            bad.append(f"{where}: the row's student_name {shown_student!r} is not the name of student {sid} "
+                       f"({targets[0].name or 'no name'}): was a cell copied from another row, or the rows sorted "
+                       "apart? Correct the row, or empty its student_name")
+            continue
         if sid in students_seen:
             bad.append(f"{where}: student {sid} is already given a folder on line {students_seen[sid]}")
             continue

@@ -286,6 +286,30 @@ def test_a_folder_id_a_spreadsheet_changed_is_caught_by_the_rows_old_name(school
 
 
 
+def test_a_row_whose_student_name_is_not_its_student_ids_is_refused(school, tmp_path):
+    """Found by an adversarial review: a row said student_name Amy Adams, but its student_id was Ben's (copied from
+    the wrong row), and the photo went to Ben."""
+    r = Reseed(school)
+    r.newcomer("amy", "Amy Adams", date_of_birth="2015-01-01")
+    r.newcomer("ben", "Ben Brown", date_of_birth="2016-02-02")
+    r.commit()
+    school.put_photo("0a0a0a0a-unknown-old-id", jpeg_bytes("amy's face"))
+    plan = tmp_path / "plan.csv"
+    rows = [{"orphan": "0a0a0a0a-unknown-old-id", "student_id": r.new_id("ben"), "student_name": "Amy Adams"}]
+    save_as_spreadsheet(plan, rows)
+    before = school.snapshot()
+
+    result = school.migrate("--migrate", "--pairs", str(plan))
+
+    assert result.code == 2 and school.snapshot() == before, result.text
+    assert f"line 2: the row's student_name 'Amy Adams' is not the name of student {r.new_id('ben')} (Ben Brown)" \
+        in result.err, result.err
+    for name in ("ben brown", "\u13aann Lee"):  # the same name by the rule; a name the rule cannot compare
+        save_as_spreadsheet(plan, [{**rows[0], "student_name": name}])
+        checked = school.migrate("--migrate", "--pairs", str(plan), "--dry-run")
+        assert checked.code == (0 if name == "ben brown" else 2), checked.text
+
+
 def test_an_old_name_the_rule_cannot_compare_never_proves_a_folder(school, tmp_path):
     """Found by an adversarial review: two old names mixing scripts (a Cherokee Ꭺ) have no comparable form, and
     None == None let the row for Ꭺnn Lee name Ꭺlex Kim's folder. The very same text still proves its folder."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections import defaultdict
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +23,7 @@ from .links import ATTENDANCE, PROFILE
 from .matching import MatchBook, Orphan, Student
 from .records import is_safe_id
 from .report import Decision, MigrateReport
-from .spreadsheet import FORMULA_ESCAPED, SpreadsheetError, read_table, write_table
+from .spreadsheet import FORMULA_ESCAPED, SpreadsheetError, as_spreadsheet_number, read_table, write_table
 from .store import PhotoStore, read_regular
 
 if TYPE_CHECKING:
@@ -95,6 +97,27 @@ def _folders_named(book: MatchBook, shown: str) -> list[str]:
     return found + [name for name in book.orphan_names() if name not in found and printable(name) in forms]
 
 
+def _number_twins(book: MatchBook) -> dict[Decimal, list[str]]:
+    """Orphans whose names a spreadsheet reads as one number (00417 and 417): a row may name either."""
+    by_number: dict[Decimal, list[str]] = defaultdict(list)
+    for name in book.orphan_names():
+        number = as_spreadsheet_number(name)
+        if number is not None:
+            by_number[number].append(name)
+    return {number: names for number, names in by_number.items() if len(names) > 1}
+
+
+def _number_twin(book: MatchBook, twins: dict[Decimal, list[str]], name: str, shown_old: str) -> str | None:
+    """Another orphan the row's folder name could have been before a spreadsheet rewrote it, unless the row's
+    old_name (already checked to be this folder's) is no other's of them: that folder's name, else None."""
+    number = as_spreadsheet_number(name)
+    for other in twins.get(number, []) if number is not None else []:
+        twin = book.orphan(other)
+        if other != name and (not shown_old or twin is None or written_name_is(shown_old, twin.old_name)):
+            return other
+    return None
+
+
 def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict:
     path = Path(path_text).expanduser().absolute()
     try:
@@ -109,6 +132,7 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
     vetoes: list[tuple[Orphan, str]] = []
     orphans_seen: dict[str, int] = {}
     students_seen: dict[str, int] = {}
+    twins = _number_twins(book)
     for row in rows:
         shown = row.values.get("orphan", "")
         sid = row.values.get("student_id", "")
@@ -131,6 +155,13 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
             bad.append(f"{where}: the row's old_name {shown_old!r} is not folder {shown}'s "
                        f"({orphan.old_name or 'no old record'}): was the row's folder id changed (a spreadsheet drops "
                        "leading zeros) or the rows sorted apart? Make the plan again")
+            continue
+        twin = _number_twin(book, twins, name, shown_old) if twins else None
+        if twin is not None:
+            bad.append(f"{where}: folder {shown!r} could also be folder {printable(twin)!r} (a spreadsheet reads both "
+                       "as one number: it drops leading zeros and rewrites 7.0 as 7, 100000 as 1E+05) and the row's "
+                       "old_name does not say which: open the plan with the orphan column as text, or rename one "
+                       "folder, then make the plan again")
             continue
         if name in orphans_seen:
             bad.append(f"{where}: orphan {shown} is already paired on line {orphans_seen[name]}")

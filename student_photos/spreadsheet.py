@@ -19,6 +19,7 @@ import stat
 import tempfile
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from .archive import printable
@@ -35,6 +36,7 @@ _LINE_BREAK = re.compile(r"[\r\n]")
 _NEEDS_QUOTES = re.compile(r'[,;\t"\r\n]|\A\s|\s\Z')  # else split, stripped, or (;, tab) taken for the delimiter
 _HEADER_LINE = re.compile(r'^[^\r\n]*[^\s,;"\ufeff][^\r\n]*', re.MULTILINE)
 _CHUNK = 1 << 20
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?\s*")  # what a spreadsheet takes for one
 
 
 class SpreadsheetError(ToolError):
@@ -60,6 +62,12 @@ def normalise_header(name: str) -> str:
 
 
 # ---------------------------------------------------------------- reading
+def as_spreadsheet_number(text: str) -> Decimal | None:
+    """The number a spreadsheet reads a cell as (then saves as it pleases: 00417 as 417, 7.0 as 7, 100000 as
+    1E+05), or None for a cell it keeps as text."""
+    return Decimal(text.strip()) if _NUMBER.fullmatch(text) else None
+
+
 def read_table(path: Path | str, required: Sequence[str], *, max_bytes: int = 100 * 2**20,
                raw_columns: Collection[str] = ()) -> list[Row]:
     """The rows of a CSV file; every ``required`` column must be in its header (found by normalised name).

@@ -286,6 +286,29 @@ def test_a_folder_id_a_spreadsheet_changed_is_caught_by_the_rows_old_name(school
 
 
 
+@pytest.mark.parametrize("saved_as", ["417", "417.0", "4.17E+02"])
+def test_a_row_whose_folder_a_spreadsheet_reads_as_another_folders_number_is_refused(school, tmp_path, saved_as):
+    """Found by an adversarial review: folders 00417 and 417, neither known to a backup (the plan's old_name is
+    empty); the row giving 00417 to Amy was saved by Excel as 417, and folder 417's photos went to Amy."""
+    r = Reseed(school)
+    r.newcomer("amy", "Amy Adams", date_of_birth="2015-01-01")
+    r.commit()
+    for name, face in (("00417", "amy's face in 00417"), ("417", "someone else in 417")):
+        (school.folder(name) / "attendance").mkdir(parents=True)
+        (school.folder(name) / "profile.jpg").write_bytes(jpeg_bytes(face))
+    if saved_as != "417":
+        shutil.move(school.folder("417"), school.folder(saved_as))
+    reviewed = tmp_path / "reviewed.csv"
+    save_as_spreadsheet(reviewed, [{"orphan": saved_as, "student_id": r.new_id("amy")}])
+    before = school.snapshot()
+
+    result = school.migrate("--migrate", "--pairs", str(reviewed))
+
+    assert result.code == 2 and school.snapshot() == before, result.text
+    assert f"line 2: folder '{saved_as}' could also be folder '00417'" in result.err, result.err
+    assert "leading zeros" in result.err
+
+
 def test_a_row_whose_student_name_is_not_its_student_ids_is_refused(school, tmp_path):
     """Found by an adversarial review: a row said student_name Amy Adams, but its student_id was Ben's (copied from
     the wrong row), and the photo went to Ben."""

@@ -8,6 +8,7 @@ finds *different* is refused unless that row says override = yes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -24,7 +25,7 @@ from .matching import MatchBook, Orphan, Student
 from .records import is_safe_id
 from .report import Decision, MigrateReport
 from .spreadsheet import FORMULA_ESCAPED, SpreadsheetError, as_spreadsheet_number, read_table, write_table
-from .store import PhotoStore, read_regular
+from .store import PhotoStore, StoreProblem, folders_holding, read_regular, sha256_file, walk_photos
 
 if TYPE_CHECKING:
     from .migrate import OrphanWork
@@ -118,6 +119,38 @@ def _number_twin(book: MatchBook, twins: dict[Decimal, list[str]], name: str, sh
     return None
 
 
+def _copied_elsewhere(book: MatchBook, store: PhotoStore, pairs: list[tuple[Orphan, Student, str]]
+                      ) -> dict[str, tuple[str, str]]:
+    """{orphan: (current student, file)} for each orphan a row gives to a student the tool did not pair it with, one
+    of whose photos is byte-identical in another current student's folder (an earlier migration or a copy by hand:
+    content, so both are found). One walk of the store for the whole file, and none when no row changes a pairing."""
+    wanted: dict[tuple[str, int], list[tuple[Orphan, Student, str]]] = defaultdict(list)
+    for orphan, target, _ in pairs:
+        if orphan.pairing.decision is Decision.MIGRATE and orphan.pairing.target == target:
+            continue  # the rule paired them already: the row adds nothing to check
+        folder = f"{store.students_text}/{orphan.name}"
+        for rel, _info in walk_photos(folder):
+            with contextlib.suppress(OSError, StoreProblem):
+                wanted[sha256_file(f"{folder}/{rel}")].append((orphan, target, rel))
+    found: dict[str, tuple[str, str]] = {}
+    for digest, folders in folders_holding(store, set(wanted)).items() if wanted else ():
+        current = book.current_ids_among(folders)
+        for orphan, target, rel in wanted[digest]:
+            others = sorted(f for f in current if f != target.student_id)
+            if others and orphan.name not in found:
+                found[orphan.name] = (others[0], rel)
+    return found
+
+
+def _copied_elsewhere_text(book: MatchBook, line: int, target: Student, holder: str, rel: str) -> str:
+    holders = book.students_with_id(holder)
+    return (f"a reviewed file (line {line}) gives it to {target.name or '(no name)'} ({target.student_id}), but its "
+            f"{rel} is already in the folder of current student {holders[0].name if holders else ''} ({holder}) (the "
+            "same bytes: an earlier migration, or a copy by hand), and a second child never receives it: if that "
+            "copy was wrong, undo its run (--history, then --undo RUN_ID) and apply the file again; else sort it out "
+            "by hand")
+
+
 def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict:
     path = Path(path_text).expanduser().absolute()
     try:
@@ -202,8 +235,13 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
     if bad:
         raise PairsError(f"The reviewed file {path} is refused, nothing was done ({len(bad)} bad row(s)):\n  " +
                          "\n  ".join(bad))
+    elsewhere = _copied_elsewhere(book, store, pairs)
     for orphan, target, text in pairs:
-        book.pair_by_person(orphan.name, target, text, "pairs file")
+        book.pair_by_person(orphan.name, target, text, "pairs file")  # still reserves the student (fail closed)
+        if orphan.name in elsewhere:
+            holder, rel = elsewhere[orphan.name]
+            book.needs_person(orphan.name, _copied_elsewhere_text(book, orphans_seen[orphan.name], target, holder,
+                                                                  rel))
     for orphan, text in vetoes:
         book.no_one(orphan.name, text)
     return {"file": str(path), "sha256": digest, "rows": len(pairs),

@@ -16,7 +16,7 @@ import resource
 import stat
 import sys
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -869,6 +869,29 @@ def walk_photos(folder: str, profile: os.stat_result | None = None, skipped: lis
     finally:
         if folder_fd is None:
             os.close(top)
+
+
+def folders_holding(store: PhotoStore, digests: set[tuple[str, int]]) -> dict[tuple[str, int], list[str]]:
+    """Folders under students/ holding any photo (profile or attendance) with these very bytes: one walk of the
+    store, hashing only the files of a size one of them has."""
+    sizes = {size for _, size in digests}
+    found: dict[tuple[str, int], list[str]] = defaultdict(list)
+    try:
+        entries = [e for e in os.scandir(store.students) if not e.name.startswith(".")
+                   and e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return found
+    for entry in entries:
+        for rel, info in walk_photos(entry.path):
+            if info.st_size not in sizes:
+                continue
+            try:
+                digest = sha256_file(f"{entry.path}/{rel}")
+            except (OSError, StoreProblem):
+                continue
+            if digest in digests and entry.name not in found[digest]:
+                found[digest].append(entry.name)
+    return found
 
 
 def list_student_folders(store: PhotoStore) -> list[str]:

@@ -285,6 +285,50 @@ def test_a_folder_id_a_spreadsheet_changed_is_caught_by_the_rows_old_name(school
     assert school.photo_of(r.new_id("amy")) is None
 
 
+def test_a_reviewed_file_never_gives_a_folder_already_copied_to_another_child(school, tmp_path):
+    """Found by an adversarial review: Sam's old folder was migrated by identity; a reviewed file then gave it to Amy
+    with override, and Sam's face ended up in both folders while migrate, restore and --verify-only said all done."""
+    r = Reseed(school)
+    r.child("sam", "Sam Lee", date_of_birth="2015-05-05")
+    r.newcomer("amy", "Amy Adams", date_of_birth="2016-06-06")
+    r.commit()
+    assert school.migrate("--migrate").code == 0
+    plan = tmp_path / "plan.csv"
+    save_as_spreadsheet(plan, [{"orphan": r.old_id("sam"), "student_id": r.new_id("amy"), "override": "yes"}])
+
+    dry = school.migrate("--migrate", "--pairs", str(plan), "--dry-run")
+    result = school.migrate("--migrate", "--pairs", str(plan))
+
+    assert dry.code == 1 and result.code == 1, result.text
+    assert school.photo_of(r.new_id("amy")) is None and school.photo_of(r.new_id("sam")) == r.photos["sam"]
+    assert f"already in the folder of current student Sam Lee ({r.new_id('sam')})" in result.out, result.text
+    assert "--undo RUN_ID" in result.out and "--history" in result.out
+    later = school.migrate("--migrate")
+    assert later.code == 0 and school.photo_of(r.new_id("amy")) is None, "the refused row binds no later run"
+
+
+def test_a_second_reviewed_file_never_gives_a_copied_folder_to_another_child(school, tmp_path):
+    """Found by an adversarial review: a first file gave old j1 to current j1 (copied); a second reviewer's file, made
+    from an older plan, gave it to current j2: j1's face ended up in both Jordans' folders."""
+    r = jordans(school)
+    first = tmp_path / "first.csv"
+    save_as_spreadsheet(first, [{"orphan": r.old_id("j1"), "student_id": r.new_id("j1")}])
+    assert school.migrate("--migrate", "--pairs", str(first)).code in (0, 1)
+    assert school.photo_of(r.new_id("j1")) == r.photos["j1"]
+    second = tmp_path / "second.csv"
+    save_as_spreadsheet(second, [{"orphan": r.old_id("j1"), "student_id": r.new_id("j2")}])
+
+    result = school.migrate("--migrate", "--pairs", str(second), "--json")
+
+    assert result.code == 1, result.text
+    assert school.photo_of(r.new_id("j2")) is None and school.photo_of(r.new_id("j1")) == r.photos["j1"]
+    refused = next(o for o in result.json["orphans"] if o["name"] == r.old_id("j1"))
+    assert refused["decision"] == "unknown" and refused["copied"] == 0
+    assert f"already in the folder of current student Jordan Smith ({r.new_id('j1')})" in refused["reason"]
+    again = school.migrate("--migrate", "--json")
+    assert school.photo_of(r.new_id("j2")) is None, "the first file's pairing still stands, the second's is not kept"
+    assert next(o for o in again.json["orphans"] if o["name"] == r.old_id("j1"))["target_id"] == r.new_id("j1")
+
 
 @pytest.mark.parametrize("saved_as", ["417", "417.0", "4.17E+02"])
 def test_a_row_whose_folder_a_spreadsheet_reads_as_another_folders_number_is_refused(school, tmp_path, saved_as):

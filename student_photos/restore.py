@@ -71,6 +71,7 @@ from .store import (
     StoreProblem,
     check_photo,
     ensure_dir,
+    folders_holding,
     fsync_dir,
     make_dirs,
     map_in_threads,
@@ -80,7 +81,6 @@ from .store import (
     store_lock,
     students_dir_is_empty,
     sweep_temporaries,
-    walk_photos,
 )
 
 TITLE = "STUDENT PHOTO RESTORATION & RELINK"
@@ -697,7 +697,7 @@ class EvidenceJudge:
                 candidate.digest = None
         digests = {c.digest for c in wanted if c.digest}
         claims = self._claims(digests)
-        elsewhere = self._same_bytes_in_folders(digests)
+        elsewhere = folders_holding(self.store, digests)
         claimed_ids = {held.old_id for by_who in claims.values() for held in by_who.values() if held.old_id}
         histories = owner_histories(self.settings, (self._orphan_ids(wanted, elsewhere) | claimed_ids)
                                     - self.census.owners_read)
@@ -890,7 +890,7 @@ class EvidenceJudge:
     def content_refusal(self, items: list[tuple[StudentPlan, tuple[str, int]]]) -> list[str | None]:
         """For photos from elsewhere (a photo source): why each may not go to its student, by content alone."""
         digests = {digest for _, digest in items}
-        elsewhere = self._same_bytes_in_folders(digests)
+        elsewhere = folders_holding(self.store, digests)
         ids = {f for folders in elsewhere.values() for f in folders if f not in self.census.current_ids}
         histories = owner_histories(self.settings, ids - self.census.owners_read)
         histories.update({k: merge_history(self.census.owners.get(k, []), self.settings.match_fields)
@@ -954,27 +954,6 @@ class EvidenceJudge:
         ids = {c.link.owner for c in wanted if c.link.owner and c.link.owner not in self.census.current_ids}
         ids.update(f for folders in elsewhere.values() for f in folders if f not in self.census.current_ids)
         return ids
-
-    def _same_bytes_in_folders(self, digests: set[tuple[str, int]]) -> dict[tuple[str, int], list[str]]:
-        """Folders under students/ holding any photo (profile or attendance) with these very bytes."""
-        sizes = {size for _, size in digests}
-        found: dict[tuple[str, int], list[str]] = defaultdict(list)
-        try:
-            entries = [e for e in os.scandir(self.store.students) if not e.name.startswith(".")
-                       and e.is_dir(follow_symlinks=False)]
-        except OSError:
-            return found
-        for entry in entries:
-            for rel, info in walk_photos(entry.path):
-                if info.st_size not in sizes:
-                    continue
-                try:
-                    digest = sha256_file(f"{entry.path}/{rel}")
-                except (OSError, StoreProblem):
-                    continue
-                if digest in digests and entry.name not in found[digest]:
-                    found[digest].append(entry.name)
-        return found
 
 
 # ---------------------------------------------------------------- the run

@@ -318,8 +318,6 @@ def key_code(field_name: str, value: object) -> str | None:
 def _keys_it_may_be(field_name: str, value: object) -> list[str]:
     """The keys a value that cannot be compared may stand for: a list's or document's own values ("42" in ["42"]),
     or any key at all."""
-    if isinstance(value, bool):  # an import that turned 1 into true
-        return [key_code(field_name, int(value)) or ANY_KEY]
     if isinstance(value, (list, tuple, dict)):
         keys: list[str] = []
         for inner in (value.values() if isinstance(value, dict) else value):

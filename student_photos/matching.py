@@ -174,6 +174,11 @@ class MatchBook:
             found.update(_unpack(row[0]) or "" for row in self.db.execute(query, [_pack(n) for n in chunk]))
         return found
 
+    def current_ids(self) -> Iterator[str]:
+        """Every current database record's id as text (valid or not)."""
+        for (sid,) in self.db.execute("SELECT sid FROM current"):
+            yield _unpack(sid) or ""
+
     def students_with_id(self, student_id: str) -> list[Student]:
         return [self._student(row) for row in self.db.execute(
             "SELECT row, sid, receivable, name, codes FROM current WHERE sid = ?", (_pack(student_id),))]

@@ -13,6 +13,7 @@ import hashlib
 import os
 import stat
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -98,10 +99,11 @@ def _folders_named(book: MatchBook, shown: str) -> list[str]:
     return found + [name for name in book.orphan_names() if name not in found and printable(name) in forms]
 
 
-def _number_twins(book: MatchBook) -> dict[Decimal, list[str]]:
-    """Orphans whose names a spreadsheet reads as one number (00417 and 417): a row may name either."""
+def _number_twins(names: Iterable[str]) -> dict[Decimal, list[str]]:
+    """Names (orphan folders, or current ids) a spreadsheet reads as one number (00417 and 417): a row may name
+    either."""
     by_number: dict[Decimal, list[str]] = defaultdict(list)
-    for name in book.orphan_names():
+    for name in names:
         number = as_spreadsheet_number(name)
         if number is not None:
             by_number[number].append(name)
@@ -115,6 +117,16 @@ def _number_twin(book: MatchBook, twins: dict[Decimal, list[str]], name: str, sh
     for other in twins.get(number, []) if number is not None else []:
         twin = book.orphan(other)
         if other != name and (not shown_old or twin is None or written_name_is(shown_old, twin.old_name)):
+            return other
+    return None
+
+
+def _id_twin(book: MatchBook, alike: list[str], sid: str, shown_student: str) -> str | None:
+    """Another current id the row's numeric student_id could have been before a spreadsheet rewrote it, unless the
+    row's student_name (already checked to be this student's) is not that student's too."""
+    for other in alike:
+        if other != sid and (not shown_student or any(written_name_is(shown_student, s.name)
+                                                      for s in book.students_with_id(other))):
             return other
     return None
 
@@ -165,7 +177,8 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
     vetoes: list[tuple[Orphan, str]] = []
     orphans_seen: dict[str, int] = {}
     students_seen: dict[str, int] = {}
-    twins = _number_twins(book)
+    twins = _number_twins(book.orphan_names())
+    id_twins: dict[Decimal, list[str]] | None = None  # current ids alike as numbers: made at the first numeric id
     for row in rows:
         shown = row.values.get("orphan", "")
         sid = row.values.get("student_id", "")
@@ -217,6 +230,14 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
                        f"({targets[0].name or 'no name'}): was a cell copied from another row, or the rows sorted "
                        "apart? Correct the row, or empty its student_name")
             continue
+        if (number := as_spreadsheet_number(sid)) is not None:  # a numeric id a spreadsheet may have rewritten
+            if id_twins is None:
+                id_twins = _number_twins(book.current_ids())
+            if (twin := _id_twin(book, id_twins.get(number, []), sid, shown_student)) is not None:
+                bad.append(f"{where}: student_id {sid!r} could also be student {twin!r} (a spreadsheet reads both as "
+                           "one number) and the row's student_name does not say which: fill in student_name, or "
+                           "open the plan with the student_id column as text, then apply it again")
+                continue
         if sid in students_seen:
             bad.append(f"{where}: student {sid} is already given a folder on line {students_seen[sid]}")
             continue

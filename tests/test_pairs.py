@@ -399,3 +399,31 @@ def test_an_old_name_the_rule_cannot_compare_never_proves_a_folder(school, tmp_p
                                {"orphan": r.old_id("alex"), "old_name": "\u13aalex Kim", "student_id": "none"}])
     exact = school.migrate("--migrate", "--pairs", str(plan))
     assert exact.code == 0 and school.photo_of(r.new_id("ann_now")) == r.photos["ann"], exact.text
+
+
+@pytest.mark.parametrize("student_name", ["", "Amy Adams"])
+def test_a_row_whose_numeric_student_id_a_spreadsheet_reads_as_another_students_is_refused(school, tmp_path,
+                                                                                           student_name):
+    """Found by review: a school with numeric ids 00123 (Amy) and 123 (Ben). A row giving a folder no backup knows
+    to 00123, saved by Excel as 123, gave it to Ben. Only a student_name that is Amy's and not Ben's says which."""
+    amy = {"student_id": "00123", "name": "Amy Adams", "date_of_birth": "2015-01-01", "photo": None}
+    ben = {"student_id": "123", "name": "Ben Brown", "date_of_birth": "2016-02-02", "photo": None}
+    school.seed([amy, ben])
+    school.write_backup([amy, ben])
+    school.put_photo("0a0a0a0a-unknown-old-id", jpeg_bytes("amy's face"))
+    plan = tmp_path / "plan.csv"
+    save_as_spreadsheet(plan, [{"orphan": "0a0a0a0a-unknown-old-id", "student_id": "123",
+                                "student_name": student_name or ""}])
+    before = school.snapshot()
+
+    result = school.migrate("--migrate", "--pairs", str(plan))
+
+    assert result.code == 2 and school.snapshot() == before, result.text
+    if student_name:  # the name is Amy's, not Ben's: the row contradicts itself
+        assert "is not the name of student 123 (Ben Brown)" in result.err, result.err
+    else:
+        assert "student_id '123' could also be student '00123'" in result.err, result.err
+    save_as_spreadsheet(plan, [{"orphan": "0a0a0a0a-unknown-old-id", "student_id": "00123",
+                                "student_name": "Amy Adams"}])
+    assert school.migrate("--migrate", "--pairs", str(plan)).code in (0, 1)
+    assert school.photo_of("00123") == jpeg_bytes("amy's face") and school.photo_of("123") is None

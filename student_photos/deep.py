@@ -284,6 +284,7 @@ class DeepCheck:
         # A rerun mostly stats: its listing threads and the restore's would take turns at the interpreter, so a
         # child process lists (on the other core) while this one checks folders and reads the database.
         self.apart = None if self.hash_while_listing else ListingApart.start(self.students)
+        self._listing_done = False
 
     @property
     def lists_with_folder_check(self) -> bool:
@@ -319,11 +320,18 @@ class DeepCheck:
         if len(self._rows) >= CHUNK:
             self._insert(self._rows)
 
-    async def run(self) -> DeepResult:
+    async def finish_listing(self) -> None:
+        """Every folder listed (before a restore changes anything: the listing is of the store as it was found)."""
+        if self._listing_done:
+            return
         apart, self.apart = self.apart, None
         if apart is None or not await self._take_apart_listing(apart):
             await self._list_files()  # (a child that could not finish: listed here, as a first run does)
         self._insert(self._rows)
+        self._listing_done = True
+
+    async def run(self) -> DeepResult:
+        await self.finish_listing()
         if self.db.execute("SELECT 1 FROM files WHERE sha IS NULL LIMIT 1").fetchone():
             self._know_current_ids()
             # Only a size that two folders share can be the same photo twice: nothing else needs hashing.

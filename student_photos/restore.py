@@ -967,6 +967,8 @@ async def run_restore(settings: Settings, options: RestoreOptions, progress: Pro
                 cleanup.callback(deep.close)
             database = await cleanup.enter_async_context(Database(settings))
             census = await read_census(settings, options, run.store, database, report, progress, stop, deep)
+            if deep is not None and run.mode.writes and not stop.requested:  # listed as found, before any repair
+                await deep.finish_listing()
             report.round_trips = database.round_trips.count
             _refuse_if_implausible(run, options, census, report)
             source = None

@@ -24,6 +24,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -133,6 +134,8 @@ def folder_rows(students: str, name: str, hashing: bool, skipped: list[tuple[str
     return rows
 
 
+LISTING_WAIT_SECONDS = 30.0  # (after the restore's own work) before a listing child counts as stuck
+LISTING_WAIT_PER_FOLDER = 0.001  # the child lists about 20,000 folders a second here
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CHILD = ("import sys; sys.path.insert(0, sys.argv[1]); from student_photos.deep import list_apart; "
           "sys.exit(list_apart(*sys.argv[2:]))")
@@ -151,7 +154,8 @@ class ListingApart:
         folder = None
         try:
             folder = tempfile.mkdtemp(prefix="student-photos-listing-")
-            proc = subprocess.Popen([sys.executable, "-c", _CHILD, _PACKAGE_PARENT, students,
+            # -I: nothing from the environment, the user's site or the current folder runs in it
+            proc = subprocess.Popen([sys.executable, "-I", "-c", _CHILD, _PACKAGE_PARENT, students,
                                      os.path.join(folder, "listing.sqlite3"), str(os.getpid())],
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except (OSError, subprocess.SubprocessError, TypeError, ValueError):  # (no sys.executable when embedded)
@@ -160,10 +164,12 @@ class ListingApart:
             return None
         return cls(folder, proc)
 
-    async def finished(self, stop) -> bool:
-        """Wait for the child; True when it listed everything."""
+    async def finished(self, stop, folders: int) -> bool:
+        """Wait for the child; True when it listed everything. One that takes far longer than a listing of
+        ``folders`` folders should (stuck) is given up: the parent lists in-process instead."""
+        deadline = time.monotonic() + LISTING_WAIT_SECONDS + folders * LISTING_WAIT_PER_FOLDER
         while self.proc.poll() is None:
-            if stop.requested:
+            if stop.requested or time.monotonic() > deadline:
                 return False
             await asyncio.sleep(0.005)
         return self.proc.returncode == 0
@@ -383,7 +389,7 @@ class DeepCheck:
         """The rows the child process listed, each with the digest the cache holds for it (one statement)."""
         meter = self.progress.phase("Listing photos", None)
         try:
-            if not await apart.finished(self.stop):
+            if not await apart.finished(self.stop, len(self.plans)):
                 return False
             self.db.execute("ATTACH DATABASE ? AS listed", (apart.out,))
             try:

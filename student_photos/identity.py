@@ -288,13 +288,18 @@ def _compare_codes(x: str, y: str) -> str:
     return "agree" if x == y else "differ"
 
 
+def code_verdict(x: str, y: str) -> str:
+    """Two comparable codes (``value_code``) side by side: 'agree', 'differ' or 'unknown'."""
+    outcome = _compare_codes(x, y)
+    return outcome if outcome in ("agree", "differ") else "unknown"
+
+
 def field_verdict(a: object, b: object) -> str:
     """One identifying field's values side by side: 'agree', 'differ', 'unknown', or '' when one is absent."""
     x, y = value_code(a), value_code(b)
     if not x or not y:
         return ""
-    outcome = _compare_codes(x, y)
-    return outcome if outcome in ("agree", "differ") else "unknown"
+    return code_verdict(x, y)
 
 
 def names_agree(a: object, b: object) -> str:

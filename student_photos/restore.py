@@ -81,6 +81,7 @@ from .store import (
     store_lock,
     students_dir_is_empty,
     sweep_temporaries,
+    sync_or_discard,
 )
 
 TITLE = "STUDENT PHOTO RESTORATION & RELINK"
@@ -1114,7 +1115,7 @@ async def _copy_evidence(run: Session, repairs: list[Repair], chosen: dict[str, 
                 raise StoreProblem(f"{rel} changed after it was judged this student's; not copied")
             journal.add({"type": "file", "path": f"students/{repair.plan.student_id}/{PROFILE}", "size": staged.size,
                          "sha256": staged.sha256, "source": rel, "origin": {"link": rel, "from": candidate.where}})
-            journal.sync()  # the line is durable before the photo is in place
+            sync_or_discard(journal, staged)  # the line is durable before the photo is in place
             result = place_copy(staged)
             fsync_dir(profile.parent)
         except (OSError, StoreProblem) as exc:

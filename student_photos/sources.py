@@ -20,9 +20,11 @@ import contextlib
 import hashlib
 import os
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -30,8 +32,8 @@ from .archive import PhotoSource, SourceEntry, SourceError, open_photo_source
 from .backups import list_backups, read_backup
 from .config import Settings
 from .db import Database
-from .identity import loose_name_key, name_key, value_code
-from .links import PROFILE, STUDENTS
+from .identity import code_verdict, loose_name_key, name_key, value_code
+from .links import ATTENDANCE, PROFILE, STUDENTS
 from .matching import MatchBook
 from .records import StudentRecord, record_from_document
 from .report import Decision, Problem, ProblemKind, StudentOutcome
@@ -46,6 +48,7 @@ from .store import (
     list_student_folders,
     place_copy,
     stage_copy,
+    sync_or_discard,
 )
 
 if TYPE_CHECKING:
@@ -125,6 +128,11 @@ async def prepare_source(settings: Settings, path: str, key_field: str, map_file
         raise
 
 
+def _folded(name: str) -> str:
+    """A file name as a person or another system may write it: case and Unicode form do not tell two apart."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
 def _hidden(path: str) -> bool:
     """A member under a dot-folder (an old store's .student-photos/quarantine holds photos --deep took off a
     child as possibly another's) or a dot-file: never a source of anyone's photo."""
@@ -134,9 +142,11 @@ def _hidden(path: str) -> bool:
 async def _assign_tree(settings: Settings, plan: SourcePlan, matches: list, plans: dict,
                        current_ids: set[str]) -> None:
     by_id: dict[str, list[tuple[SourceEntry, str]]] = defaultdict(list)
+    holding = _folders_holding_photos([entry.path for entry, _ in matches])
     for entry, match in matches:
-        if match is not None and entry.path.split("/").count(STUDENTS) > 1:  # A's tree holding students/B/...
-            plan.unused.append((entry.path, f"used for no one: its path has {STUDENTS}/ twice (a folder copied into "
+        inside = _inside_a_student_folder(entry.path[:match.start(1)], match.group(2), holding) if match else None
+        if inside:  # A's folder holding students/B/...: whose photo it is is not known
+            plan.unused.append((entry.path, f"used for no one: it sits inside {inside} (a folder copied into "
                                             "another's?), so whose photo it is is not known", True))
         elif match is None:
             plan.unused.append((entry.path, "not in the photo-tree layout", False))
@@ -158,6 +168,31 @@ async def _assign_tree(settings: Settings, plan: SourcePlan, matches: list, plan
                 plan.unused.append((entry.path, f"used for no one: {why}", folder in current_ids))
             else:
                 plan.by_student[target].append(SourceFile(entry, rel, folder))
+
+
+def _folders_holding_photos(paths: list[str]) -> set[str]:
+    """The folders of a source that hold a student's own files: a profile.jpg, or an attendance/ folder."""
+    holding = set()
+    for path in paths:
+        parts = path.split("/")
+        if parts[-1] == PROFILE:
+            holding.add("/".join(parts[:-1]))
+        holding.update("/".join(parts[:i]) for i, part in enumerate(parts[:-1]) if part == ATTENDANCE)
+    return holding
+
+
+def _inside_a_student_folder(prefix: str, rel: str, holding: set[str]) -> str | None:
+    """Where a tree member's ``students/{id}/`` (``prefix``: the path up to the id) lies inside another student's
+    folder, if it does: above it a folder holding a profile.jpg or attendance/, or a students/ or attendance/
+    folder; or a students/ below the id."""
+    if STUDENTS in rel.split("/"):
+        return f"a {STUDENTS}/ folder within its own folder"
+    parts = prefix.rstrip("/").split("/")[:-1]  # the folders above students/
+    for depth in range(1, len(parts) + 1):
+        folder = "/".join(parts[:depth])
+        if parts[depth - 1] in (STUDENTS, ATTENDANCE) or folder in holding:
+            return f"{folder}/ (a student's folder, or a {parts[depth - 1]}/ folder)"
+    return None
 
 
 async def _targets_of_old_ids(settings: Settings, old_ids: set[str]) -> dict[str, tuple[str | None, str]]:
@@ -204,9 +239,9 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
             rows = read_table(Path(map_file).expanduser(), ("file", field_name))
         except SpreadsheetError as exc:
             raise SourceError(f"--source-map: {exc}") from None
-        names = {e.path for e in entries} | {PurePosixPath(e.path).name for e in entries}
+        names = {_folded(e.path) for e in entries} | {_folded(PurePosixPath(e.path).name) for e in entries}
         for row in rows:
-            name, key = row.values["file"], row.values[field_name]
+            name, key = _folded(row.values["file"]), row.values[field_name]  # (IMG_1.jpg and img_1.JPG: one file)
             if name and key:
                 if keys.get(name, key) != key:  # one file for two people: whose it is is not known
                     if keys[name]:
@@ -215,17 +250,18 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
                     key = ""
                 keys[name] = key
             if name and name not in names:
-                plan.unused.append((name, f"line {row.line} of the map names a file the source does not hold", True))
-    index = await _key_index(settings, field_name, plans, current_ids)
+                plan.unused.append((row.values["file"], f"line {row.line} of the map names a file the source does "
+                                                        "not hold", True))
+    index = await KeyIndex.read(settings, field_name, plans, current_ids)
     called: dict[str, int] = defaultdict(int)  # how many members have each file name
     for entry in entries:
-        called[PurePosixPath(entry.path).name] += 1
+        called[_folded(PurePosixPath(entry.path).name)] += 1
     for entry in entries:
         name = PurePosixPath(entry.path).name
         if map_file:
-            by_path, by_name = keys.get(entry.path), keys.get(name)
-            if by_name and called[name] > 1 and by_name != by_path:  # a bare name that names several members
-                plan.unused.append((entry.path, f"the map names {name} without its folder, and {called[name]} "
+            by_path, by_name = keys.get(_folded(entry.path)), keys.get(_folded(name))
+            if by_name and called[_folded(name)] > 1 and by_name != by_path:  # a bare name naming several members
+                plan.unused.append((entry.path, f"the map names {name} without its folder, and {called[_folded(name)]} "
                                                 "members of the source are called that: used for no one", True))
                 continue
             if by_path is None and by_name is None:
@@ -241,16 +277,11 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
                 plan.unused.append((entry.path, "not a .jpg file", False))
                 continue
             key = name.rsplit(".", 1)[0]
-        code = key if field_name == "student_id" else key_code(field_name, key)
-        if code is None:
+        found = index.holders(key)
+        if found is None:
             plan.unused.append((entry.path, f"{field_name} {key} cannot be compared with the database's (a name "
                                             "mixing scripts?): used for no one", True))
             continue
-        found = index.get(code, []) + index.get(ANY_KEY, [])  # (id, can receive; None: may hold it, not proven)
-        if field_name == "name":  # names the rule tells apart, but written alike, may be the photographer's one name
-            loose = loose_name_key(key) or ""
-            found += [(sid, None) for sid in index.get(WRITTEN_ALIKE + loose, ())]
-            found += [(sid, None) for pattern, sid in index.get(LOOSE, ()) if pattern.fullmatch(loose)]
         holders = sorted({sid for sid, _ in found})
         receivers = [sid for sid, ok in found if ok]
         if not found:
@@ -260,50 +291,91 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
                                             f"({', '.join(holders[:3])}): used for no one", True))
         elif any(ok is None for _, ok in found) and not receivers:
             plan.unused.append((entry.path, f"{field_name} {key} may be that of student {holders[0]}, whose "
-                                            f"{field_name} cannot be compared with it: used for no one", True))
+                                            f"{field_name} is written alike or cannot be compared with it: used for "
+                                            "no one", True))
         elif not receivers:
             plan.unused.append((entry.path, f"{field_name} {key} is a record whose id is invalid or held twice", True))
         else:
             plan.by_student[receivers[0]].append(SourceFile(entry, PROFILE, key))
 
 
-async def _key_index(settings: Settings, field_name: str, plans: dict, current_ids: set[str]) -> dict[str, list]:
-    """Key (an id, or a value code) -> the database students holding it (id, can receive). For names, also the ids
-    by loose name key (``WRITTEN_ALIKE``), and under ``LOOSE`` the (pattern, id) of each name that cannot be
-    compared: each blocks the keys it could be read as."""
-    index: dict[str, list] = defaultdict(list)
-    if field_name == "student_id":
-        for sid in current_ids:
-            index[sid].append((sid, sid in plans))
+class KeyIndex:
+    """Which database students a picture-day key could name. A key names a student only when that student's value
+    agrees and no other student's could (fail closed): a value of another kind (text against a number, an instant
+    a zone may have moved against a day), one that cannot be compared, a list's or document's values, a name
+    written alike but for accents, case or spacing, a name mixing scripts that could be read as the key, and (for
+    names) a record with no usable name at all each block it."""
+
+    def __init__(self, field_name: str) -> None:
+        self.field_name = field_name
+        self.exact: dict[str, list[tuple[str, bool | None]]] = defaultdict(list)  # code -> (id, can receive)
+        self.by_kind: dict[str, list[str]] = defaultdict(list)  # a code's kind -> ids (blocks keys of other kinds)
+        self.by_day: dict[str, list[tuple[str, str]]] = defaultdict(list)  # day -> (code, id): dates and instants
+        self.alike: dict[str, list[str]] = defaultdict(list)  # loose name key -> ids
+        self.patterns: list[tuple[re.Pattern[str], str]] = []  # names mixing scripts
+        self.anything: list[str] = []  # ids whose value could be any key
+
+    @classmethod
+    async def read(cls, settings: Settings, field_name: str, plans: dict, current_ids: set[str]) -> KeyIndex:
+        index = cls(field_name)
+        if field_name == "student_id":
+            for sid in current_ids:
+                index.exact[sid].append((sid, sid in plans))
+            return index
+        async with Database(settings) as database:
+            async for doc in database.read_students((field_name,)):
+                record: StudentRecord = record_from_document(doc, ())
+                index.add(record.student_id, doc.get(field_name), record.receivable and record.student_id in plans)
         return index
-    async with Database(settings) as database:
-        async for doc in database.read_students((field_name,)):
-            record: StudentRecord = record_from_document(doc, ())
-            value = doc.get(field_name)
-            code = key_code(field_name, value)
-            if code is not None:
-                index[code].append((record.student_id, record.receivable and record.student_id in plans))
-                if field_name == "name":
-                    index[WRITTEN_ALIKE + (loose_name_key(value) or "")].append(record.student_id)
-            elif field_name == "name" and isinstance(value, str):
-                index[LOOSE].append((_loose_pattern(value), record.student_id))
-            elif value is not None:  # a value that cannot be compared could be any key's: it blocks the keys it may be
-                for blocked in _keys_it_may_be(field_name, value):
-                    index[blocked].append((record.student_id, None))
-    return index
+
+    def add(self, sid: str, value: object, receives: bool) -> None:
+        code = key_code(self.field_name, value)
+        if code is not None:
+            self.exact[code].append((sid, receives))
+            if self.field_name == "name":
+                self.alike[loose_name_key(value) or ""].append(sid)
+            else:
+                self.by_kind[code[0]].append(sid)
+                if code[0] in "dD":
+                    self.by_day[code[1:11]].append((code, sid))
+        elif self.field_name == "name":  # no usable name: who it is is unknown
+            if isinstance(value, str) and loose_name_key(value):
+                self.patterns.append((_loose_pattern(value), sid))
+            else:
+                self.anything.append(sid)
+        elif value is not None and value != "":  # (an absent value is no evidence, as the identity rule has it)
+            for blocked in _keys_it_may_be(self.field_name, value):
+                if blocked == ANY_KEY:
+                    self.anything.append(sid)
+                else:
+                    self.exact[blocked].append((sid, None))
+
+    def holders(self, key: str) -> list[tuple[str, bool | None]] | None:
+        """(id, can receive; None: may hold it, not proven) of every student the key could name; None when the
+        key itself cannot be compared."""
+        code = key if self.field_name == "student_id" else key_code(self.field_name, key)
+        if code is None:
+            return None
+        found = [*self.exact.get(code, []), *((sid, None) for sid in self.anything)]
+        if self.field_name == "name":
+            loose = loose_name_key(key) or ""
+            found += [(sid, None) for sid in self.alike.get(loose, ())]
+            found += [(sid, None) for pattern, sid in self.patterns if pattern.fullmatch(loose)]
+        elif self.field_name != "student_id":
+            dates = "dD" if code[0] in "dD" else ""
+            for kind, ids in self.by_kind.items():
+                if kind != code[0] and kind not in dates:
+                    found += [(sid, None) for sid in ids[:MAX_SHOWN]]  # (a few: the key is refused either way)
+            if dates:
+                day = date.fromisoformat(code[1:11])
+                for near in (day - timedelta(days=1), day, day + timedelta(days=1)):
+                    found += [(sid, None) for other, sid in self.by_day.get(near.isoformat(), ())
+                              if other != code and code_verdict(code, other) != "differ"]
+        return found
 
 
-LOOSE = "\x00loose"  # (pattern, id) of the names that cannot be compared
-WRITTEN_ALIKE = "\x00alike:"  # + a loose name key: the ids of the names written so
-
-
-def _loose_pattern(name: str) -> re.Pattern[str]:
-    """The loose keys a name mixing scripts could be read as: its plain Latin letters and digits as they are, any
-    other letter as any one letter ('Ꭺnna Lee' could be 'Anna Lee')."""
-    return re.compile("".join(re.escape(c) if c.isascii() else "." for c in loose_name_key(name) or ""))
-
-
-ANY_KEY = "\x00any"  # (no code starts with a NUL) the index entry of a value that could be any key
+MAX_SHOWN = 4
+ANY_KEY = "\x00any"  # (no code starts with a NUL) what a value that could be any key blocks
 
 
 def key_code(field_name: str, value: object) -> str | None:
@@ -327,6 +399,12 @@ def _keys_it_may_be(field_name: str, value: object) -> list[str]:
     if value is None or value == "" or value == []:
         return []
     return [ANY_KEY]
+
+
+def _loose_pattern(name: str) -> re.Pattern[str]:
+    """The loose keys a name mixing scripts could be read as: its plain Latin letters and digits as they are, any
+    other letter as any one letter ('Ꭺnna Lee' could be 'Anna Lee')."""
+    return re.compile("".join(re.escape(c) if c.isascii() else "." for c in loose_name_key(name) or ""))
 
 
 def _drop_doubles(plan: SourcePlan) -> None:
@@ -433,7 +511,7 @@ def _copy_in(store, student_id: str, f: SourceFile, data: bytes, journal, source
                  "sha256": staged.sha256, "source": None, "origin": {"photo_source": source_label,
                                                                      "member": f.entry.path, "key": f.key}})
     # (an undo removes it only while that member of that source still holds these very bytes)
-    journal.sync()
+    sync_or_discard(journal, staged)
     result = place_copy(staged)
     fsync_dir(dest.parent)
     if result.outcome == "conflict":

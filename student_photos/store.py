@@ -618,6 +618,16 @@ def stage_copy(source: Path | str, dest: Path | str, durable: bool, data: bytes 
             os.close(src_fd)
 
 
+def sync_or_discard(journal, staged: StagedCopy) -> None:
+    """Make the journal line naming ``staged`` durable; if it cannot be, the staged copy goes (no line would ever
+    name it for an undo or a sweep to find)."""
+    try:
+        journal.sync()
+    except BaseException:
+        staged.discard()
+        raise
+
+
 def _read_chunks(fd: int, expected: int) -> Iterator[bytes]:
     """``expected``: the size the open file had (its stat from the open, not a second one)."""
     want, size = min(expected + 1, CHUNK), 0

@@ -560,7 +560,7 @@ def messy_deep_school(school: School) -> None:
     os.symlink(school.folder(ben), school.students_dir / "linked-folder")
 
 
-@pytest.mark.parametrize("child", ["lists", "dies", "cannot start"])
+@pytest.mark.parametrize("child", ["lists", "dies", "cannot start", "hangs"])
 def test_a_rerun_finds_exactly_what_the_first_run_found(school, monkeypatch, tmp_path, child):
     """A rerun lists in a child process (on the other core, while the restore reads the database): its findings
     must be the first run's, and a child that dies or cannot start only means the listing is done in-process."""
@@ -588,6 +588,9 @@ def test_a_rerun_finds_exactly_what_the_first_run_found(school, monkeypatch, tmp
         monkeypatch.setattr(deep, "_CHILD", "import os; os.kill(os.getpid(), 9)")
     elif child == "cannot start":
         monkeypatch.setattr(deep.sys, "executable", str(tmp_path / "no-such-python"))
+    elif child == "hangs":  # (found by an adversarial review: it was waited for without a bound)
+        monkeypatch.setattr(deep, "_CHILD", "import time; time.sleep(600)")
+        monkeypatch.setattr(deep, "LISTING_WAIT_SECONDS", 0.5)
 
     rerun = school.restore("--verify-only", "--deep", "--json")
 
@@ -597,3 +600,25 @@ def test_a_rerun_finds_exactly_what_the_first_run_found(school, monkeypatch, tmp
     assert rerun.json["deep_check"]["hashed"] == 0 and rerun.json["deep_check"]["photos"] == \
         first.json["deep_check"]["photos"]
     assert list(scratch.iterdir()) == [], "the child's temporary listing is removed"
+    if started[0] is not None:
+        assert started[0].proc.poll() is not None, "no listing child is left running"
+
+
+def test_the_listing_child_never_runs_code_from_the_current_folder(school, tmp_path):
+    """Found by an adversarial review: cron or a person runs the restore from another folder; its listing child,
+    run as `python -c`, imported a sqlite3.py it found there (as the tool's user, often root)."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    two_children_one_photo(school)
+    assert school.restore("--verify-only", "--deep").code == 1  # a hash cache: the next run is a rerun
+    cwd = tmp_path / "somewhere"
+    cwd.mkdir()
+    marker = tmp_path / "planted-code-ran"
+    (cwd / "sqlite3.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\nraise ImportError('planted')\n")
+    proc = subprocess.run([sys.executable, str(ROOT / "restore_student_photos.py"), "--verify-only", "--deep",
+                           "--json"], env={**os.environ, **school.env()}, cwd=cwd, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert not marker.exists(), "the --deep listing child imported sqlite3.py from the current folder"

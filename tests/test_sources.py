@@ -335,11 +335,13 @@ def test_a_key_field_is_never_read_as_a_tree_of_ids(school, tmp_path):
 # ---- the picture-day key rule, as an adversary would test it
 _NUMBER_AS = {"int": lambda n: n, "zeros": lambda n: f"00{n}", "float": lambda n: float(n),
               "spaced": lambda n: f" {n} ", "list": lambda n: [str(n)], "document": lambda n: {"v": n},
-              "bool": lambda n: bool(n % 2)}
+              "bool": lambda n: bool(n % 2), "excel": lambda n: f"{n / 10:.2f}E+01", "prefixed": lambda n: f"S{n}"}
 _NAME_AS = {"plain": lambda s: s, "upper": lambda s: s.upper(), "spaced": lambda s: s.replace(" ", "  "),
             "cyrillic a": lambda s: s.replace("A", "\u0410").replace("a", "\u0430"),
             "dotless i": lambda s: s.replace("i", "\u0131"), "cherokee a": lambda s: s.replace("A", "\u13aa"),
-            "accent": lambda s: s.replace("e", "\u00e9")}
+            "accent": lambda s: s.replace("e", "\u00e9"), "list": lambda s: s.split(),
+            "document": lambda s: dict(zip(("first", "last"), s.split(), strict=True)),
+            "hyphen": lambda s: s.replace(" ", "-")}
 _FILE_NUMBER_AS = {"plain": str, "zeros": lambda n: f"000{n}", "decimal": lambda n: f"{n}.0"}
 
 

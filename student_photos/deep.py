@@ -262,8 +262,9 @@ class HashCache:
 
 
 class DeepCheck:
-    """Made before the census: its folder listing runs with restore's early folder check, while the database
-    answers (one pass over the disk); ``attach`` gives it the current students once they are known."""
+    """Made before the census. A first run lists (and hashes) with the restore's early folder check, while the
+    database answers (one pass over a cold disk); a rerun lists in a child process beside the whole run
+    (``ListingApart``). ``attach`` gives it the current students once they are known."""
 
     def __init__(self, settings, store: PhotoStore, stop, progress) -> None:
         self.settings, self.store, self.stop, self.progress = settings, store, stop, progress

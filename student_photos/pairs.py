@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from .console import printable
 from .errors import ToolError
-from .identity import Verdict, written_name_is
+from .identity import Verdict, name_key, written_name_is
 from .links import ATTENDANCE, PROFILE
 from .matching import MatchBook, Orphan, Student
 from .records import is_safe_id
@@ -123,44 +123,73 @@ def _number_twin(book: MatchBook, twins: dict[Decimal, list[str]], name: str, sh
 
 def _id_twin(book: MatchBook, alike: list[str], sid: str, shown_student: str) -> str | None:
     """Another current id the row's numeric student_id could have been before a spreadsheet rewrote it, unless the
-    row's student_name (already checked to be this student's) is not that student's too."""
+    row's student_name (already checked to be this student's) is, by the rule, not that student's (a name it
+    cannot compare rules out no one)."""
     for other in alike:
-        if other != sid and (not shown_student or any(written_name_is(shown_student, s.name)
+        if other != sid and (not shown_student or any(_could_be_named(book, s, shown_student)
                                                       for s in book.students_with_id(other))):
             return other
     return None
 
 
-def _copied_elsewhere(book: MatchBook, store: PhotoStore, pairs: list[tuple[Orphan, Student, str]]
-                      ) -> dict[str, tuple[str, str]]:
-    """{orphan: (current student, file)} for each orphan a row gives to a student the tool did not pair it with, one
-    of whose photos is byte-identical in another current student's folder (an earlier migration or a copy by hand:
-    content, so both are found). One walk of the store for the whole file, and none when no row changes a pairing."""
-    wanted: dict[tuple[str, int], list[tuple[Orphan, Student, str]]] = defaultdict(list)
-    for orphan, target, _ in pairs:
-        if orphan.pairing.decision is Decision.MIGRATE and orphan.pairing.target == target:
-            continue  # the rule paired them already: the row adds nothing to check
+def _could_be_named(book: MatchBook, student: Student, written: str) -> bool:
+    """Whether ``written`` could be this student's name: unless the rule finds the two names different (a name
+    that is missing, not text or cannot be compared could be anyone's)."""
+    recorded = book.person_of_row(student.row).name
+    written_key = name_key(written)
+    return recorded is None or written_key is None or recorded == written_key
+
+
+def _copied_elsewhere(book: MatchBook, store: PhotoStore, pairs: list[tuple[Orphan, Student, str]],
+                      vetoes: list[tuple[Orphan, str]], lines: dict[str, int]) -> dict[str, str]:
+    """{orphan: why it may not go out as the file says} for each orphan a row gives to a student the tool did not
+    pair it with, or keeps from everyone, one of whose photos is byte-identical in another current student's folder
+    (an earlier migration or a copy by hand: content, so both are found), or (for a row) in another old folder that
+    goes to another student in this run. One walk of the store, and none when no row changes a decision."""
+    wanted: dict[tuple[str, int], list[tuple[Orphan, Student | None, str]]] = defaultdict(list)
+    checked = [(orphan, target) for orphan, target, _ in pairs
+               if not (orphan.pairing.decision is Decision.MIGRATE and orphan.pairing.target == target)]
+    for orphan, target in [*checked, *((orphan, None) for orphan, _ in vetoes)]:
         folder = f"{store.students_text}/{orphan.name}"
         for rel, _info in walk_photos(folder):
             with contextlib.suppress(OSError, StoreProblem):
                 wanted[sha256_file(f"{folder}/{rel}")].append((orphan, target, rel))
-    found: dict[str, tuple[str, str]] = {}
-    for digest, folders in folders_holding(store, set(wanted)).items() if wanted else ():
+    if not wanted:
+        return {}
+    goes = {orphan.name: target.student_id for orphan, target, _ in pairs} | {orphan.name: "" for orphan, _ in vetoes}
+    found: dict[str, str] = {}
+    for digest, folders in folders_holding(store, set(wanted)).items():
         current = book.current_ids_among(folders)
         for orphan, target, rel in wanted[digest]:
-            others = sorted(f for f in current if f != target.student_id)
-            if others and orphan.name not in found:
-                found[orphan.name] = (others[0], rel)
+            for folder in sorted(f for f in folders if f != orphan.name and orphan.name not in found):
+                if folder in current and (target is None or folder != target.student_id):
+                    found[orphan.name] = _copied_text(book, lines[orphan.name], target, rel, folder)
+                elif target is not None and folder not in current:  # another old folder: where it goes this run
+                    other = book.orphan(folder)
+                    rule = other.pairing.target.student_id if other is not None and other.pairing.target is not None \
+                        and other.pairing.decision is Decision.MIGRATE else ""
+                    to = goes.get(folder, rule)
+                    if to and to != target.student_id:
+                        found[orphan.name] = _copied_text(book, lines[orphan.name], target, rel, folder, to)
     return found
 
 
-def _copied_elsewhere_text(book: MatchBook, line: int, target: Student, holder: str, rel: str) -> str:
-    holders = book.students_with_id(holder)
-    return (f"a reviewed file (line {line}) gives it to {target.name or '(no name)'} ({target.student_id}), but its "
-            f"{rel} is already in the folder of current student {holders[0].name if holders else ''} ({holder}) (the "
-            "same bytes: an earlier migration, or a copy by hand), and a second child never receives it: if that "
-            "copy was wrong, undo its run (--history, then --undo RUN_ID) and apply the file again; else sort it out "
-            "by hand")
+def _copied_text(book: MatchBook, line: int, target: Student | None, rel: str, holder: str, via: str = "") -> str:
+    """Why a reviewed row is not carried out: the same bytes are another child's (``holder``'s folder, or old folder
+    ``holder`` that goes to student ``via`` in this run)."""
+    def who(sid: str) -> str:
+        students = book.students_with_id(sid)
+        return f"{students[0].name if students else ''} ({sid})"
+    said = f"gives it to {target.name or '(no name)'} ({target.student_id})" if target else "says it goes to no one"
+    if via:
+        return (f"a reviewed file (line {line}) {said}, but its {rel} is also in old folder {holder}, which goes to "
+                f"{who(via)} in this run (the same bytes): one face would go to two children; find out whose photo "
+                "it is, then make the plan again")
+    return (f"a reviewed file (line {line}) {said}, but its {rel} is already in the folder of current student "
+            f"{who(holder)} (the same bytes: an earlier migration, or a copy by hand)"
+            + (", and a second child never receives it" if target else "")
+            + ": if that copy was wrong, undo its run (--history, then --undo RUN_ID) and apply the file again; else "
+            "sort it out by hand")
 
 
 def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict:
@@ -256,15 +285,16 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
     if bad:
         raise PairsError(f"The reviewed file {path} is refused, nothing was done ({len(bad)} bad row(s)):\n  " +
                          "\n  ".join(bad))
-    elsewhere = _copied_elsewhere(book, store, pairs)
+    elsewhere = _copied_elsewhere(book, store, pairs, vetoes, orphans_seen)
     for orphan, target, text in pairs:
         book.pair_by_person(orphan.name, target, text, "pairs file")  # still reserves the student (fail closed)
         if orphan.name in elsewhere:
-            holder, rel = elsewhere[orphan.name]
-            book.needs_person(orphan.name, _copied_elsewhere_text(book, orphans_seen[orphan.name], target, holder,
-                                                                  rel))
+            book.needs_person(orphan.name, elsewhere[orphan.name])
     for orphan, text in vetoes:
-        book.no_one(orphan.name, text)
+        if orphan.name in elsewhere:  # already copied to a child: "no one" would hide that copy
+            book.needs_person(orphan.name, elsewhere[orphan.name])
+        else:
+            book.no_one(orphan.name, text)
     return {"file": str(path), "sha256": digest, "rows": len(pairs),
             "overridden": sum(1 for _, _, text in pairs if "override" in text),
             "vetoed": [orphan.name for orphan, _ in vetoes]}

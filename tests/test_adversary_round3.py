@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 from test_migrate import Reseed
-from test_pairs import read_plan, save_as_spreadsheet
+from test_pairs import jordans, read_plan, save_as_spreadsheet
 
 from conftest import School
 from student_photos.sample import jpeg_bytes
@@ -33,15 +33,6 @@ def faces_in_two_current_folders(school: School) -> dict[str, list[str]]:
             if path.is_file() and not path.is_symlink():
                 holders.setdefault(hashlib.sha256(path.read_bytes()).hexdigest(), set()).add(sid)
     return {d: sorted(s) for d, s in holders.items() if len(s) > 1}
-
-
-def jordans(school: School) -> Reseed:
-    r = Reseed(school)
-    r.child("j1", "Jordan Smith")
-    r.child("j2", "Jordan Smith")
-    r.child("sam", "Sam Lee", date_of_birth="2015-05-05")
-    r.commit()
-    return r
 
 
 # ---------------------------------------------------------------- copies already elsewhere

@@ -338,6 +338,36 @@ def renamed_only(a: Person, b: Person, fields: Sequence[str], judged: Judgement 
                  if x and y and x[0] in "nt" and _compare_codes(x, y) == "agree")
 
 
+def respelled_only(a: Person, b: Person, fields: Sequence[str]) -> tuple[str, ...]:
+    """The dates two records share when nothing but the name differs and the two names are one letter apart (Sara
+    and Sarah): where a birth date is all a school records, a corrected name? Never proof of anything (a person
+    decides), but never to be called a pupil who left either."""
+    judged = compare(a, b, fields)
+    if judged.verdict is not Verdict.DIFFERENT or judged.reason != "name differs" or not spelled_alike(a.name, b.name):
+        return ()
+    return tuple(f for f, x, y in zip(fields, a.code_list(len(fields)), b.code_list(len(fields)), strict=True)
+                 if x and y and x[0] in "dD" and _compare_codes(x, y) == "agree")
+
+
+def spelled_alike(a: str | None, b: str | None, letters: int = 1) -> bool:
+    """Two name keys at most ``letters`` letters apart (added, dropped or changed), spaces aside: Sara and Sarah, Jon
+    and John, but not the twins Sam and Sara."""
+    if a is None or b is None:
+        return False
+    x, y = a.replace(" ", ""), b.replace(" ", "")
+    if abs(len(x) - len(y)) > letters:
+        return False
+    previous = list(range(len(y) + 1))
+    for i, cx in enumerate(x, 1):
+        row = [i]
+        for j, cy in enumerate(y, 1):
+            row.append(min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (cx != cy)))
+        if min(row) > letters:
+            return False
+        previous = row
+    return previous[-1] <= letters
+
+
 def judge_same_id(held: Person, current: Person, fields: Sequence[str], judged: Judgement | None = None) -> Judgement:
     """Whether a backup's record of a current id is the student holding it now (restore and migrate): ``compare``,
     except that a record differing only by its name while identifiers agree is no proof of another person

@@ -34,6 +34,7 @@ from .identity import (
     judge_same_id,
     merge_history,
     renamed_only,
+    respelled_only,
 )
 from .records import StudentRecord
 from .report import Decision
@@ -141,10 +142,10 @@ class MatchBook:
                 "INSERT INTO current (row, sid, receivable, key, name, codes) VALUES (?, ?, ?, ?, ?, ?)",
                 ((first + i, _pack(r.student_id), int(r.receivable), _pack(r.person.name), _pack(r.name),
                   r.person.codes) for i, r in enumerate(chunk)))
-            # Identifiers (numbers, text), by field: a corrected name must not hide a child from the matching.
+            # Identifiers and dates, by field: a corrected name must not hide a child from the matching.
             self.db.executemany("INSERT INTO ident VALUES (?, ?, ?)", (
                 (field, code, first + i) for i, r in enumerate(chunk) if r.person.codes
-                for field, code in enumerate(r.person.code_list(len(self.fields))) if code and code[0] in "nt"))
+                for field, code in enumerate(r.person.code_list(len(self.fields))) if code and code[0] in "ntdD"))
 
     def finish_current(self) -> None:
         """Index; an id held by two documents can receive nothing; keep the nameless records at hand."""
@@ -383,8 +384,16 @@ class MatchBook:
         return Pairing(decision, choice.reason), fitting
 
     def _renamed(self, old: Person) -> list[tuple[Student, Judgement]]:
-        """Current records under another name whose identifiers agree, and nothing else differs."""
-        codes = [(i, c) for i, c in enumerate(old.code_list(len(self.fields))) if c and c[0] in "nt"] \
+        """Current records under another name whose identifiers (numbers, text) agree, and nothing else differs;
+        failing those, ones with its dates and a name spelled alike (a corrected name?)."""
+        renamed = [(s, Judgement(Verdict.UNKNOWN, "", shared)) for s, person in self._sharing(old, "nt")
+                   if (shared := renamed_only(old, person, self.fields))]
+        return renamed or [(s, Judgement(Verdict.UNKNOWN, "", shared)) for s, person in self._sharing(old, "dD")
+                           if (shared := respelled_only(old, person, self.fields))]
+
+    def _sharing(self, old: Person, kinds: str) -> list[tuple[Student, Person]]:
+        """Current records holding one of the old record's codes of these kinds (n, t: numbers, text; d, D: dates)."""
+        codes = [(i, c) for i, c in enumerate(old.code_list(len(self.fields))) if c and c[0] in kinds] \
             if old.codes else []
         rows: set[int] = set()
         for field, code in codes:
@@ -394,10 +403,7 @@ class MatchBook:
         for row in sorted(rows):
             number, sid, receivable, name, codes_, key = self.db.execute(
                 "SELECT row, sid, receivable, name, codes, key FROM current WHERE row = ?", (row,)).fetchone()
-            person = Person(_unpack(key), codes_ or "")
-            if shared := renamed_only(old, person, self.fields):
-                found.append((self._student((number, sid, receivable, name, codes_)),
-                              Judgement(Verdict.UNKNOWN, "", shared)))
+            found.append((self._student((number, sid, receivable, name, codes_)), Person(_unpack(key), codes_ or "")))
         return found
 
     def decide_by_order(self) -> list[tuple[str, Student]]:

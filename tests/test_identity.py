@@ -301,3 +301,19 @@ def test_names_the_review_found_are_kept_as_written():
         assert name_key(lookalike) is None, lookalike
     assert name_key("佐々木 さくら") == "佐々木 さくら" and name_key("Kaʻiulani") == "kaʻiulani"
     assert value_code(datetime(2015, 3, 4, 22, 0, 0, 123000)) == value_code("2015-03-04T22:00:00.123Z")
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance, the plain way (a reference for spelled_alike)."""
+    if not a or not b:
+        return len(a) + len(b)
+    return min(_edits(a[1:], b) + 1, _edits(a, b[1:]) + 1, _edits(a[1:], b[1:]) + (a[0] != b[0]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=st.text(alphabet="sarh ty", max_size=7), b=st.text(alphabet="sarh ty", max_size=7))
+def test_names_spelled_alike_are_one_letter_apart_spaces_aside(a, b):
+    """The 'a corrected name?' hint where only birth dates are on record (Sara and Sarah, not the twins Sam and
+    Sara): exactly one added, dropped or changed letter, whichever way round."""
+    from student_photos.identity import spelled_alike
+    assert spelled_alike(a, b) == spelled_alike(b, a) == (_edits(a.replace(" ", ""), b.replace(" ", "")) <= 1)

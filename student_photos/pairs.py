@@ -13,7 +13,6 @@ import hashlib
 import os
 import stat
 from collections import defaultdict
-from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +24,14 @@ from .links import ATTENDANCE, PROFILE
 from .matching import MatchBook, Orphan, Student
 from .records import is_safe_id
 from .report import Decision, MigrateReport
-from .spreadsheet import FORMULA_ESCAPED, SpreadsheetError, as_spreadsheet_number, read_table, write_table
+from .spreadsheet import (
+    FORMULA_ESCAPED,
+    SpreadsheetError,
+    as_spreadsheet_number,
+    number_twins,
+    read_table,
+    write_table,
+)
 from .store import PhotoStore, StoreProblem, folders_holding, read_regular, sha256_file, walk_photos
 
 if TYPE_CHECKING:
@@ -97,17 +103,6 @@ def _folders_named(book: MatchBook, shown: str) -> list[str]:
     if all(form.isprintable() and "\\" not in form for form in forms):
         return found
     return found + [name for name in book.orphan_names() if name not in found and printable(name) in forms]
-
-
-def _number_twins(names: Iterable[str]) -> dict[Decimal, list[str]]:
-    """Names (orphan folders, or current ids) a spreadsheet reads as one number (00417 and 417): a row may name
-    either."""
-    by_number: dict[Decimal, list[str]] = defaultdict(list)
-    for name in names:
-        number = as_spreadsheet_number(name)
-        if number is not None:
-            by_number[number].append(name)
-    return {number: names for number, names in by_number.items() if len(names) > 1}
 
 
 def _number_twin(book: MatchBook, twins: dict[Decimal, list[str]], name: str, shown_old: str) -> str | None:
@@ -206,7 +201,7 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
     vetoes: list[tuple[Orphan, str]] = []
     orphans_seen: dict[str, int] = {}
     students_seen: dict[str, int] = {}
-    twins = _number_twins(book.orphan_names())
+    twins = number_twins(book.orphan_names())
     id_twins: dict[Decimal, list[str]] | None = None  # current ids alike as numbers: made at the first numeric id
     for row in rows:
         shown = row.values.get("orphan", "")
@@ -261,7 +256,7 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
             continue
         if (number := as_spreadsheet_number(sid)) is not None:  # a numeric id a spreadsheet may have rewritten
             if id_twins is None:
-                id_twins = _number_twins(book.current_ids())
+                id_twins = number_twins(book.current_ids())
             if (twin := _id_twin(book, id_twins.get(number, []), sid, shown_student)) is not None:
                 bad.append(f"{where}: student_id {sid!r} could also be student {twin!r} (a spreadsheet reads both as "
                            "one number) and the row's student_name does not say which: fill in student_name, or "

@@ -17,6 +17,7 @@ import os
 import re
 import stat
 import tempfile
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -66,6 +67,17 @@ def as_spreadsheet_number(text: str) -> Decimal | None:
     """The number a spreadsheet reads a cell as (then saves as it pleases: 00417 as 417, 7.0 as 7, 100000 as
     1E+05), or None for a cell it keeps as text."""
     return Decimal(text.strip()) if _NUMBER.fullmatch(text) else None
+
+
+def number_twins(names: Iterable[str]) -> dict[Decimal, list[str]]:
+    """Names (folders, ids) a spreadsheet reads as one number (00417 and 417), by that number: a cell a
+    spreadsheet saved may have been any of them."""
+    by_number: dict[Decimal, list[str]] = defaultdict(list)
+    for name in names:
+        number = as_spreadsheet_number(name)
+        if number is not None:
+            by_number[number].append(name)
+    return {number: alike for number, alike in by_number.items() if len(alike) > 1}
 
 
 def read_table(path: Path | str, required: Sequence[str], *, max_bytes: int = 100 * 2**20,

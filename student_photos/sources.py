@@ -260,7 +260,8 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
         name = PurePosixPath(entry.path).name
         if map_file:
             by_path, by_name = keys.get(_folded(entry.path)), keys.get(_folded(name))
-            if by_name and called[_folded(name)] > 1 and by_name != by_path:  # a bare name naming several members
+            # a bare name naming several members (a top-level member's path is that bare name too)
+            if by_name and called[_folded(name)] > 1 and (by_name != by_path or "/" not in entry.path):
                 plan.unused.append((entry.path, f"the map names {name} without its folder, and {called[_folded(name)]} "
                                                 "members of the source are called that: used for no one", True))
                 continue

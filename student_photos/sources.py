@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -37,7 +38,7 @@ from .links import ATTENDANCE, PROFILE, STUDENTS
 from .matching import MatchBook
 from .records import StudentRecord, record_from_document
 from .report import Decision, Problem, ProblemKind, StudentOutcome
-from .spreadsheet import SpreadsheetError, read_table
+from .spreadsheet import SpreadsheetError, as_spreadsheet_number, number_twins, read_table
 from .store import (
     PhotoState,
     PhotoStore,
@@ -253,6 +254,7 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
                 plan.unused.append((row.values["file"], f"line {row.line} of the map names a file the source does "
                                                         "not hold", True))
     index = await KeyIndex.read(settings, field_name, plans, current_ids)
+    id_twins = number_twins(current_ids) if map_file and field_name == "student_id" else {}  # a map is a spreadsheet
     called: dict[str, int] = defaultdict(int)  # how many members have each file name
     for entry in entries:
         called[_folded(PurePosixPath(entry.path).name)] += 1
@@ -273,6 +275,10 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
                                                 "on two lines): used for no one", True))
                 continue
             key = by_path if by_path is not None else str(by_name)
+            if twin := _spreadsheet_twin(key, id_twins):
+                plan.unused.append((entry.path, f"the map's student_id {key} could also be student {twin} (a "
+                                                "spreadsheet reads both as one number): used for no one", True))
+                continue
         else:
             if not JPEG_NAME.fullmatch(name):
                 plan.unused.append((entry.path, "not a .jpg file", False))
@@ -298,6 +304,12 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
             plan.unused.append((entry.path, f"{field_name} {key} is a record whose id is invalid or held twice", True))
         else:
             plan.by_student[receivers[0]].append(SourceFile(entry, PROFILE, key))
+
+
+def _spreadsheet_twin(key: str, id_twins: dict[Decimal, list[str]]) -> str | None:
+    """Another current id a map's id could have been before a spreadsheet rewrote it (00123 saved as 123)."""
+    number = as_spreadsheet_number(key) if id_twins else None
+    return next((other for other in id_twins.get(number, []) if other != key), None) if number is not None else None
 
 
 class KeyIndex:

@@ -380,11 +380,15 @@ class KeyIndex:
                 if kind != code[0] and kind not in dates:
                     found += [(sid, None) for sid in ids[:MAX_SHOWN]]  # (a few: the key is refused either way)
             if dates:
-                day = date.fromisoformat(code[1:11])
-                for near in (day - timedelta(days=1), day, day + timedelta(days=1)):
+                for near in _days_around(date.fromisoformat(code[1:11])):
                     found += [(sid, None) for other, sid in self.by_day.get(near.isoformat(), ())
                               if other != code and code_verdict(code, other) != "differ"]
         return found
+
+
+def _days_around(day: date) -> list[date]:
+    """The day before, the day and the day after (a zone may move an instant by one), within the calendar."""
+    return [day + timedelta(days=d) for d in (-1, 0, 1) if -(day - date.min).days <= d <= (date.max - day).days]
 
 
 MAX_SHOWN = 4

@@ -41,3 +41,17 @@ def test_probe_map_bare_name_that_is_also_a_root_members_path(school, tmp_path):
 
     assert school.photo_of(b["student_id"]) is None and result.code != 0, (
         f"Ben got the top-level IMG_1.jpg from a line that names two members (exit {result.code})")
+
+
+def test_probe_picture_day_key_at_the_first_day_is_not_a_crash(school, tmp_path):
+    """A picture-day file named by the first day a date can be, with a database date field: the near-day check
+    must not overflow (a traceback is no report)."""
+    a = school.new_student("Ann Able", date_of_birth="2015-01-01")
+    b = school.new_student("Ben Best", date_of_birth="0001-01-01")
+    seeded(school, a, b, with_photos=(a["student_id"],))
+    archive = tmp_path / "pd.zip"
+    make_zip(archive, {"0001-01-01.jpg": jpeg_bytes("ben"), "9999-12-31.jpg": jpeg_bytes("no one")})
+
+    result = school.restore("--photo-source", str(archive), "--source-key", "date_of_birth", "--json")
+
+    assert "Traceback" not in result.text and result.code in (0, 1), result.text

@@ -160,13 +160,18 @@ def _copied_elsewhere(book: MatchBook, store: PhotoStore, pairs: list[tuple[Orph
                 if folder in current and (target is None or folder != target.student_id):
                     found[orphan.name] = _copied_text(book, lines[orphan.name], target, rel, folder)
                 elif target is not None and folder not in current:  # another old folder: where it goes this run
-                    other = book.orphan(folder)
-                    rule = other.pairing.target.student_id if other is not None and other.pairing.target is not None \
-                        and other.pairing.decision is Decision.MIGRATE else ""
-                    to = goes.get(folder, rule)
+                    to = goes[folder] if folder in goes else _rule_target(book, folder)
                     if to and to != target.student_id:
                         found[orphan.name] = _copied_text(book, lines[orphan.name], target, rel, folder, to)
     return found
+
+
+def _rule_target(book: MatchBook, folder: str) -> str:
+    """The student the identity rule migrates old folder ``folder`` to in this run ('' when it goes to no one)."""
+    other = book.orphan(folder)
+    if other is None or other.pairing.decision is not Decision.MIGRATE or other.pairing.target is None:
+        return ""
+    return other.pairing.target.student_id
 
 
 def _copied_text(book: MatchBook, line: int, target: Student | None, rel: str, holder: str, via: str = "") -> str:

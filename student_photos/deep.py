@@ -164,10 +164,10 @@ class ListingApart:
             return None
         return cls(folder, proc)
 
-    async def finished(self, stop, folders: int) -> bool:
-        """Wait for the child; True when it listed everything. One that takes far longer than a listing of
-        ``folders`` folders should (stuck) is given up: the parent lists in-process instead."""
-        deadline = time.monotonic() + LISTING_WAIT_SECONDS + folders * LISTING_WAIT_PER_FOLDER
+    async def finished(self, stop, students: int) -> bool:
+        """Wait for the child; True when it listed everything. One that takes far longer than a listing of a
+        district of ``students`` should (stuck) is given up: the parent lists in-process instead."""
+        deadline = time.monotonic() + LISTING_WAIT_SECONDS + students * LISTING_WAIT_PER_FOLDER
         while self.proc.poll() is None:
             if stop.requested or time.monotonic() > deadline:
                 return False

@@ -311,12 +311,21 @@ def names_agree(a: object, b: object) -> str:
 
 
 def written_name_is(written: str, recorded: object) -> bool:
-    """Whether a name a person wrote (a reviewed file's cell) is the record's: the same name by the rule, or, for a
-    name the rule cannot compare (mixed scripts), the very same text; never two uncomparable names (None == None)."""
+    """Whether a name a person wrote (a reviewed file's cell) is proven the record's: the same name by the rule, or,
+    for a name the rule cannot compare (mixed scripts), the very same text; never two uncomparable names (None ==
+    None). The other direction is ``written_name_could_be``."""
     verdict = names_agree(written, recorded)
     if verdict != "unknown":
         return verdict == "agree"
     return isinstance(recorded, str) and clean_text(written) != "" and clean_text(written) == clean_text(recorded)
+
+
+def written_name_could_be(written: str, recorded_key: str | None) -> bool:
+    """Whether a name a person wrote could be a record's (``recorded_key``: its name key): unless the rule finds the
+    two different, for a name that is missing, not text or cannot be compared could be anyone's. The other
+    direction (proof) is ``written_name_is``."""
+    written_key = name_key(written)
+    return recorded_key is None or written_key is None or recorded_key == written_key
 
 
 def agreeing_fields(a: Person, b: Person, fields: Sequence[str]) -> tuple[str, ...]:

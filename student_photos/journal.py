@@ -88,7 +88,7 @@ class Journal:
         with self._lock:
             lines, self._pending = self._pending, []
             if self._failed is not None:  # a line may be cut short: another appended after it would be lost with it
-                raise self._stopped(self._failed)
+                raise self._stopped_error(self._failed)
         if lines:
             data = "".join(lines).encode("utf-8", "surrogateescape")
             try:
@@ -97,7 +97,7 @@ class Journal:
                     view = view[os.write(self.fd, view):]
             except OSError as exc:
                 self._failed = exc
-                raise self._stopped(exc) from None
+                raise self._stopped_error(exc) from None
 
     def sync(self) -> None:
         self.write()
@@ -105,9 +105,9 @@ class Journal:
             os.fsync(self.fd)
         except OSError as exc:
             self._failed = exc
-            raise self._stopped(exc) from None
+            raise self._stopped_error(exc) from None
 
-    def _stopped(self, exc: OSError) -> JournalError:
+    def _stopped_error(self, exc: OSError) -> JournalError:
         # the run may already have changed things: say they are journalled and can be undone, not "nothing changed"
         reason = exc.strerror or str(exc)
         return JournalError(f"Cannot write the journal {self.path}: {reason}. The run stopped there; every change "

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from .console import printable
 from .errors import ToolError
-from .identity import Verdict, name_key, written_name_is
+from .identity import Verdict, written_name_could_be, written_name_is
 from .links import ATTENDANCE, PROFILE
 from .matching import MatchBook, Orphan, Student
 from .records import is_safe_id
@@ -128,11 +128,8 @@ def _id_twin(book: MatchBook, alike: list[str], sid: str, shown_student: str) ->
 
 
 def _could_be_named(book: MatchBook, student: Student, written: str) -> bool:
-    """Whether ``written`` could be this student's name: unless the rule finds the two names different (a name
-    that is missing, not text or cannot be compared could be anyone's)."""
-    recorded = book.person_of_row(student.row).name
-    written_key = name_key(written)
-    return recorded is None or written_key is None or recorded == written_key
+    """Whether ``written`` could be this student's name (``identity.written_name_could_be``)."""
+    return written_name_could_be(written, book.person_of_row(student.row).name)
 
 
 def _copied_elsewhere(book: MatchBook, store: PhotoStore, pairs: list[tuple[Orphan, Student, str]],
@@ -156,14 +153,24 @@ def _copied_elsewhere(book: MatchBook, store: PhotoStore, pairs: list[tuple[Orph
     for digest, folders in folders_holding(store, set(wanted)).items():
         current = book.current_ids_among(folders)
         for orphan, target, rel in wanted[digest]:
-            for folder in sorted(f for f in folders if f != orphan.name and orphan.name not in found):
-                if folder in current and (target is None or folder != target.student_id):
-                    found[orphan.name] = _copied_text(book, lines[orphan.name], target, rel, folder)
-                elif target is not None and folder not in current:  # another old folder: where it goes this run
-                    to = goes[folder] if folder in goes else _rule_target(book, folder)
-                    if to and to != target.student_id:
-                        found[orphan.name] = _copied_text(book, lines[orphan.name], target, rel, folder, to)
+            if orphan.name not in found and (why := _held_elsewhere(book, goes, orphan, target, rel, folders,
+                                                                     current, lines[orphan.name])):
+                found[orphan.name] = why
     return found
+
+
+def _held_elsewhere(book: MatchBook, goes: dict[str, str], orphan: Orphan, target: Student | None, rel: str,
+                    folders: list[str], current: set[str], line: int) -> str | None:
+    """Why the same bytes elsewhere stop this row (the first holder that does, by name), if they do: another
+    current student's folder, or (for a row giving it to someone) an old folder going to another student."""
+    for folder in sorted(f for f in folders if f != orphan.name):
+        if folder in current and (target is None or folder != target.student_id):
+            return _copied_text(book, line, target, rel, folder)
+        if target is not None and folder not in current:  # another old folder: where it goes this run
+            to = goes[folder] if folder in goes else _rule_target(book, folder)
+            if to and to != target.student_id:
+                return _copied_text(book, line, target, rel, folder, to)
+    return None
 
 
 def _rule_target(book: MatchBook, folder: str) -> str:

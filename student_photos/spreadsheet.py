@@ -37,7 +37,7 @@ _LINE_BREAK = re.compile(r"[\r\n]")
 _NEEDS_QUOTES = re.compile(r'[,;\t"\r\n]|\A\s|\s\Z')  # else split, stripped, or (;, tab) taken for the delimiter
 _HEADER_LINE = re.compile(r'^[^\r\n]*[^\s,;"\ufeff][^\r\n]*', re.MULTILINE)
 _CHUNK = 1 << 20
-_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?\s*")  # what a spreadsheet takes for one
+_SPREADSHEET_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?\s*")  # a spreadsheet's number
 
 
 class SpreadsheetError(ToolError):
@@ -66,7 +66,7 @@ def normalise_header(name: str) -> str:
 def as_spreadsheet_number(text: str) -> Decimal | None:
     """The number a spreadsheet reads a cell as (then saves as it pleases: 00417 as 417, 7.0 as 7, 100000 as
     1E+05), or None for a cell it keeps as text."""
-    return Decimal(text.strip()) if _NUMBER.fullmatch(text) else None
+    return Decimal(text.strip()) if _SPREADSHEET_NUMBER.fullmatch(text) else None
 
 
 def number_twins(names: Iterable[str]) -> dict[Decimal, list[str]]:

@@ -21,11 +21,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import LockError, PhotoRootError
 from .links import ATTENDANCE, PROFILE
 from .records import is_safe_id
+
+if TYPE_CHECKING:
+    from .journal import Journal
 
 TOOL_DIR = ".student-photos"  # the tool's own folder in the photo root: journal, quarantine, hash cache
 TEMP_SUFFIX = ".partial"  # temporary copies are ".<name>.<pid>-<n>.partial": hidden and recognisable
@@ -618,7 +621,7 @@ def stage_copy(source: Path | str, dest: Path | str, durable: bool, data: bytes 
             os.close(src_fd)
 
 
-def sync_or_discard(journal, staged: StagedCopy) -> None:
+def sync_or_discard(journal: Journal, staged: StagedCopy) -> None:
     """Make the journal line naming ``staged`` durable; if it cannot be, the staged copy goes (no line would ever
     name it for an undo or a sweep to find)."""
     try:

@@ -522,7 +522,8 @@ def _copy_in(store, student_id: str, f: SourceFile, data: bytes, journal, source
     folder = store.student_dir(student_id)
     dest = folder / f.rel
     for parent in reversed(PurePosixPath(f.rel).parents[:-1]):
-        ensure_dir(folder / parent, dry_run=False)
+        if ensure_dir(folder / parent, dry_run=False):  # made by this run: its undo removes it where empty
+            journal.add({"type": "dir", "path": f"students/{student_id}/{parent}"})
     staged = stage_copy(f.entry.path, dest, durable=True, data=data, below=store.students_text)
     journal.add({"type": "file", "path": f"students/{student_id}/{f.rel}", "size": staged.size,
                  "sha256": staged.sha256, "source": None, "origin": {"photo_source": source_label,

@@ -575,3 +575,21 @@ def test_source_picture_day_for_a_recycled_id_is_not_called_not_needed(school, t
     assert result.code == 1
     src = result.json["photo_source"]
     assert src["not_needed"] == 0, f"a photo not used for doubt is reported as not needed: {src}"
+
+
+def test_undo_of_a_fill_removes_the_nested_folders_it_made(school, tmp_path):
+    """Found by review: a tree source's attendance/2024/x.jpg made attendance/2024/ without a journal line, so the
+    fill's undo removed the photo and left the empty folder behind."""
+    st = school.new_student("Filled")
+    seeded(school, st)
+    archive = tmp_path / "tree.zip"
+    make_zip(archive, {f"students/{st['student_id']}/attendance/2024/term1/x.jpg": jpeg_bytes("a day in 2024")})
+    run = school.restore("--photo-source", str(archive), "--json")
+    nested = school.folder(st["student_id"]) / "attendance" / "2024"
+    assert (nested / "term1" / "x.jpg").read_bytes() == jpeg_bytes("a day in 2024"), run.text
+
+    undo = school.restore("--undo", run.json["run_id"], "--json")
+
+    assert undo.code == 0, undo.text
+    assert not nested.exists(), "the folders the fill made go with it"
+    assert (school.folder(st["student_id"]) / "attendance").is_dir(), "the student's own attendance/ stays"

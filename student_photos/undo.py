@@ -30,9 +30,7 @@ from .store import (
     StoreProblem,
     fsync_dir,
     make_dirs,
-    place_copy,
     sha256_file,
-    stage_copy,
     sweep_temporaries,
 )
 
@@ -325,29 +323,13 @@ class _Undo:
         self.report.files_removed += 1
 
     def replace(self, entry: dict) -> None:
-        """Undo an undo: put back a file an undo removed, from its source, if its place is still empty."""
-        path = _inside(self.store, entry.get("path"))
-        source = _inside(self.store, entry.get("source"))
+        """Undo an undo: a file the undo removed is never put back blindly. Who holds that folder's id, and whether
+        its source is still theirs (a person's "no one", a second reseed), may have changed since: the tool that
+        placed it decides again."""
         shown = entry.get("path")
-        if path is None or source is None:
-            self.report.left.append(f"{shown}: not a path inside the photo folder; left")
-            return
-        if os.path.lexists(path):
-            if not _holds(path, entry.get("sha256"), entry.get("size")):
-                self.report.left.append(f"{shown}: something else is there now; left")
-            return
-        if not _holds(source, entry.get("sha256"), entry.get("size")):
-            self.report.left.append(f"{shown}: its source {entry.get('source')} is gone or changed; not put back")
-            return
-        self.report.files_restored += 1
-        if self.dry_run:
-            return
-        with contextlib.suppress(OSError, StoreProblem):
-            staged = stage_copy(source, path, durable=True, below=os.fspath(self.store.root))
-            self._intent({"type": "file", "path": shown, "sha256": staged.sha256, "size": staged.size,
-                          "source": entry.get("source"), "origin": {"undo of an undo": True}})
-            place_copy(staged)
-            fsync_dir(path.parent)
+        self.report.left.append(f"{shown}: not put back (whose folder it is, and whether its source is still "
+                                "theirs, may have changed since): run the migrate, or the restore, again; it decides "
+                                "by the identity rule and the reviewed decisions")
 
     def unquarantine(self, entry: dict) -> None:
         path = _inside(self.store, entry.get("path"))

@@ -403,7 +403,8 @@ class _BackupEffects:
             judged = plan.self_judged
         else:
             judged = compare(entry.person, plan.record.person, fields)
-        judged = judge_same_id(entry.person, plan.record.person, fields, judged)
+        if judged.verdict is Verdict.DIFFERENT:  # (only then: ``.person`` keeps a Person on every record it is read of)
+            judged = judge_same_id(entry.person, plan.record.person, fields, judged)
         if judged.verdict is not Verdict.SAME:
             self.conflicts.append((plan, _conflict_text(entry, backup, judged), judged.verdict is Verdict.DIFFERENT))
             self.claim(entry, own_folder_too=True)  # a recycled id: the earlier person's claim stands

@@ -289,9 +289,10 @@ def test_flags_are_validated(school):
         assert exc.value.code == 2
 
 
-def _kill_when(env: dict, ready) -> bool:
-    """Start a --migrate and SIGKILL it the moment ``ready()`` holds; False if it finished first."""
-    proc = subprocess.Popen([sys.executable, str(ROOT / "migrate_orphaned_photos.py"), "--migrate"],
+def _kill_when(env: dict, ready, *args: str) -> bool:
+    """Start a --migrate (or the migrate ``args``) and SIGKILL it the moment ``ready()`` holds; False if it finished
+    first."""
+    proc = subprocess.Popen([sys.executable, str(ROOT / "migrate_orphaned_photos.py"), *(args or ("--migrate",))],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while proc.poll() is None and time.monotonic() < deadline:

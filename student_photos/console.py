@@ -552,7 +552,7 @@ class Console:
             self.emit_json({"tool": report.info.mode.tool, **_info_json(report.info), "undoes": report.undoes.run_id,
                             "links_reverted": report.links_reverted, "files_removed": report.files_removed,
                             "folders_removed": report.folders_removed, "photos_returned": report.photos_returned,
-                            "files_restored": report.files_restored, "already": report.already,
+                            "already": report.already,
                             "left": [printable(x) for x in report.left],
                             "notes": report.notes, "interrupted": signal_name(report.interrupted_by),
                             "exit_code": report.exit_code})
@@ -568,8 +568,6 @@ class Console:
                 f"{report.files_removed}",
                 f"📁 Empty folders {'to remove' if dry else 'removed'}: {report.folders_removed}",
                 f"📦 Quarantined photos {'to put back' if dry else 'put back'}: {report.photos_returned}"]
-        if report.files_restored:
-            rows.append(f"♻️  Files {'to put back' if dry else 'put back'}: {report.files_restored}")
         if report.already:
             rows.append(f"✅ Already as before the run (never made, or undone before): {report.already}")
         rows.append(count_row("⚠️ ", "Left as they are (see above)", len(report.left)))

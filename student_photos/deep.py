@@ -135,7 +135,7 @@ def folder_rows(students: str, name: str, hashing: bool, skipped: list[tuple[str
 
 
 LISTING_WAIT_SECONDS = 30.0  # (after the restore's own work) before a listing child counts as stuck
-LISTING_WAIT_PER_FOLDER = 0.001  # the child lists about 20,000 folders a second here
+LISTING_WAIT_PER_STUDENT = 0.001  # the child lists about 20,000 folders a second here
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CHILD = ("import sys; sys.path.insert(0, sys.argv[1]); from student_photos.deep import list_apart; "
           "sys.exit(list_apart(*sys.argv[2:]))")
@@ -167,7 +167,7 @@ class ListingApart:
     async def finished(self, stop, students: int) -> bool:
         """Wait for the child; True when it listed everything. One that takes far longer than a listing of a
         district of ``students`` should (stuck) is given up: the parent lists in-process instead."""
-        deadline = time.monotonic() + LISTING_WAIT_SECONDS + students * LISTING_WAIT_PER_FOLDER
+        deadline = time.monotonic() + LISTING_WAIT_SECONDS + students * LISTING_WAIT_PER_STUDENT
         while self.proc.poll() is None:
             if stop.requested or time.monotonic() > deadline:
                 return False

@@ -53,7 +53,6 @@ class UndoReport:
     files_removed: int = 0
     folders_removed: int = 0
     photos_returned: int = 0
-    files_restored: int = 0
     already: int = 0  # already as before the run: never made (the run was stopped first), or undone before
     left: list[str] = field(default_factory=list)  # what was not taken back, and why
     notes: list[str] = field(default_factory=list)
@@ -129,9 +128,9 @@ async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, pr
                 elif kind == "file":
                     undo.remove_placed(entry)
                 elif kind == "dir":
-                    undo.dirs.append(entry)
+                    undo.dirs[str(entry.get("path", ""))] = entry
                 elif kind == "dir-existed":  # named before it was made, then found made by someone else: not ours
-                    undo.dirs = [d for d in undo.dirs if d.get("path") != entry.get("path")]
+                    undo.dirs.pop(str(entry.get("path", "")), None)
                 elif kind == "quarantine":
                     undo.unquarantine(entry)
                 elif kind == "unplaced":
@@ -194,7 +193,7 @@ class _LazyDatabase:
 class _Undo:
     def __init__(self, store: PhotoStore, journal: Journal | None, report: UndoReport, dry_run: bool) -> None:
         self.store, self.journal, self.report, self.dry_run = store, journal, report, dry_run
-        self.dirs: list[dict] = []
+        self.dirs: dict[str, dict] = {}  # the folders the run made, by path
         self.placed_paths: list = []  # (folders to sweep of a killed run's temporaries)
         self._aside: dict[Path, list[str]] = {}  # folder -> names a killed undo moved aside there
         self.from_sources: list[dict] = []  # files a photo source filled: their source is a member of an archive
@@ -395,7 +394,7 @@ class _Undo:
         """Temporary copies a killed run left in the folders it made or placed files in (never a finished file)."""
         if self.dry_run:
             return
-        folders = {str(e.get("path", "")) for e in self.dirs} | \
+        folders = set(self.dirs) | \
             {str(p).rsplit("/", 1)[0] for p in self.placed_paths if "/" in str(p)}
         for folder in folders:
             path = _inside(self.store, folder)
@@ -407,7 +406,7 @@ class _Undo:
 
     def remove_dirs(self) -> None:
         """Folders the run created, removed again only where they are empty (deepest first)."""
-        for entry in sorted(self.dirs, key=lambda e: -len(str(e.get("path", "")))):
+        for entry in sorted(self.dirs.values(), key=lambda e: -len(str(e.get("path", "")))):
             path = _inside(self.store, entry.get("path"))
             if path is None or not os.path.isdir(path) or os.path.islink(path):
                 continue

@@ -249,17 +249,24 @@ def read_backup(path: Path, fields: Sequence[str] = (), follow: bool = False
     """
     source = f"backup {path.name}"
 
+    with_id = 0  # entries whose student_id is text or a number (an old export's 2003 is folder 2003's history)
+
     def compact(obj: dict) -> object:
+        nonlocal with_id
         value = _extended_json(obj)
         if isinstance(value, dict) and "student_id" in value:
+            raw = value["student_id"]
+            with_id += isinstance(raw, (str, int)) and not isinstance(raw, bool)
             return record_from_document(value, fields)
         return value
 
+    entries = 0
     try:
         fd = open_regular(path, follow=follow)
         with os.fdopen(fd, encoding="utf-8-sig") as handle:
             reader = _StreamingReader(handle, json.JSONDecoder(object_hook=compact))
             for doc in reader.students():
+                entries += 1
                 if isinstance(doc, StudentRecord):
                     yield doc
                 elif isinstance(doc, dict):  # a document without a student_id
@@ -267,6 +274,9 @@ def read_backup(path: Path, fields: Sequence[str] = (), follow: bool = False
                 else:
                     yield InvalidEntry(describe_id(doc), "", f"entry is a {type(doc).__name__}, not a document",
                                        source)
+        if entries and not with_id:  # read as if fine, it would say nothing of who any id was (an "id" key, $oid)
+            raise BackupUnusable(f"none of its {entries} entries has a usable student_id (is the id stored under "
+                                 "another field name, or as an ObjectId?)")
     except NotRegularFile as exc:
         raise BackupUnusable(f"is {exc.kind}, not a regular file; not opened") from None
     except PermissionError:

@@ -11,7 +11,8 @@ from urllib.parse import unquote
 from .errors import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-DEFAULT_MATCH_FIELDS = ("date_of_birth", "student_number", "admission_number", "roll_number", "email")
+# (not roll_number: a place on a class register is given again every year, so two children share it)
+DEFAULT_MATCH_FIELDS = ("date_of_birth", "student_number", "admission_number", "email")
 EMBEDDED_DB_NAME = "school_attendance"
 TRUE = ("1", "yes", "true", "on")
 

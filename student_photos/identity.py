@@ -141,8 +141,17 @@ def loose_name_key(value: object) -> str | None:
     them is never proof that it is not the other."""
     if not isinstance(value, str):
         return None
+    if value.isascii():  # most names: only letters and digits, case folded
+        return "".join(filter(str.isalnum, value.lower())) or None
     folded = unicodedata.normalize("NFKD", clean_text(value).casefold()).translate(_LOOKALIKES).replace("ı", "i")
     return "".join(c for c in folded if unicodedata.category(c)[0] in "LN") or None
+
+
+def alike_key(key: str | None) -> str | None:
+    """What candidates for a person are found by (restore and migrate): the name key written loosely, so that every
+    current record whose name is written alike ('Zoë' for 'Zoe') is compared; the key itself when it has no
+    letters or digits."""
+    return None if key is None else loose_name_key(key) or key
 
 
 _ISO_DAY = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
@@ -196,7 +205,8 @@ def _iso_code(match: re.Match[str]) -> str:
 @lru_cache(maxsize=65536)
 def _text_code(value: str) -> str:
     text = clean_text(value)
-    if not text:
+    letters = "".join(c for c in text.casefold() if c.isalnum())
+    if not letters or letters in _PLACEHOLDER_TEXT:  # "", "-", "?", "N/A", "TBD": nothing recorded
         return ""
     match = _ISO_DAY.fullmatch(text)
     if match:
@@ -209,8 +219,19 @@ def _text_code(value: str) -> str:
     return "t" + unicodedata.normalize("NFKC", text.casefold())
 
 
+# What a school types for "not known": two records that both say so are not proven one child by it.
+_PLACEHOLDER_TEXT = frozenset({"na", "nk", "none", "null", "nil", "unknown", "notknown", "tbd", "tba", "tbc",
+                               "pending", "missing", "notrecorded", "notapplicable", "notset", "x", "xx", "xxx"})
+_PLACEHOLDER_CODES = frozenset({"n0", "d1900-01-01", "d1970-01-01", "d0001-01-01"})  # 0; dates a blank became
+
+
 def value_code(value: object) -> str:
-    """An identifying field's comparable code (see the module's doc)."""
+    """An identifying field's comparable code (see the module's doc); a placeholder is absent (proves nothing)."""
+    code = _value_code(value)
+    return "" if code in _PLACEHOLDER_CODES else code
+
+
+def _value_code(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -348,11 +369,11 @@ def renamed_only(a: Person, b: Person, fields: Sequence[str], judged: Judgement 
 
 
 def respelled_only(a: Person, b: Person, fields: Sequence[str]) -> tuple[str, ...]:
-    """The dates two records share when nothing but the name differs and the two names are one letter apart (Sara
-    and Sarah): where a birth date is all a school records, a corrected name? Never proof of anything (a person
-    decides), but never to be called a pupil who left either."""
+    """The dates two records share when nothing but the name differs and the two names are written alike
+    (``written_alike``: Sara and Sarah, 'Lee, Ann' and Ann Lee): where a birth date is all a school records, a
+    corrected name? Never proof of anything (a person decides), but never to be called a pupil who left either."""
     judged = compare(a, b, fields)
-    if judged.verdict is not Verdict.DIFFERENT or judged.reason != "name differs" or not spelled_alike(a.name, b.name):
+    if judged.verdict is not Verdict.DIFFERENT or judged.reason != "name differs" or not written_alike(a.name, b.name):
         return ()
     return tuple(f for f, x, y in zip(fields, a.code_list(len(fields)), b.code_list(len(fields)), strict=True)
                  if x and y and x[0] in "dD" and _compare_codes(x, y) == "agree")
@@ -375,6 +396,21 @@ def spelled_alike(a: str | None, b: str | None, letters: int = 1) -> bool:
             return False
         previous = row
     return previous[-1] <= letters
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def written_alike(a: str | None, b: str | None) -> bool:
+    """Two name keys that may be one name written another way: one letter apart (``spelled_alike``), the same
+    words in another order ('Lee, Ann'), or the words of one among the other's (first name only, 'Ann', where
+    the surname moved to another field)."""
+    if a is None or b is None:
+        return False
+    if spelled_alike(a, b):
+        return True
+    x, y = sorted(_WORD.findall(a)), sorted(_WORD.findall(b))
+    return bool(x and y) and (x == y or set(x) <= set(y) or set(y) <= set(x))
 
 
 def judge_same_id(held: Person, current: Person, fields: Sequence[str], judged: Judgement | None = None) -> Judgement:
@@ -430,18 +466,20 @@ def not_the_same(verdict: Verdict) -> str:
     return "a different person" if verdict is Verdict.DIFFERENT else "a person who cannot be compared"
 
 
-def name_only(judged: Judgement, a: Person, b: Person) -> bool:
-    """SAME on the name alone while one of them has identifying fields: a pupil who left and a newcomer can
-    share a name, so this is never proof."""
-    return judged.verdict is Verdict.SAME and not judged.agreeing and bool(a.codes or b.codes)
+def name_only(judged: Judgement) -> bool:
+    """SAME on the name alone: a pupil who left and a newcomer can share a name, so this is never proof, even
+    where neither record holds an identifying field (it may be stored under a field MATCH_FIELDS does not name)."""
+    return judged.verdict is Verdict.SAME and not judged.agreeing
+
+
+NAME_ONLY = "only the name agrees: no identifying field (MATCH_FIELDS) agrees"
 
 
 def proven_same(a: Person, b: Person, fields: Sequence[str]) -> Judgement:
-    """``compare`` held to the standard of a match: a name alone proves nothing when either has fields."""
+    """``compare`` held to the standard of a match: a name alone proves nothing."""
     judged = compare(a, b, fields)
-    if name_only(judged, a, b):
-        return Judgement(Verdict.UNKNOWN, "only the name agrees: one of them has identifying fields, and none of "
-                                          "them agrees")
+    if name_only(judged):
+        return Judgement(Verdict.UNKNOWN, NAME_ONLY)
     return judged
 
 
@@ -489,20 +527,27 @@ class Choice(Generic[T]):
 def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence[str],
            label=str) -> Choice[T]:
     """Which current record (if any) is the person ``old``. ``candidates`` must hold every current record
-    that could be them: all namesakes, and every record whose name is unknown."""
+    that could be them: all whose name is written alike (``loose_name_key``), and every record whose name is
+    unknown."""
     if old.name is None:
         return Choice(Outcome.UNKNOWN, "the old record has no usable name")
     same: list[tuple[T, Judgement]] = []
     unknown: list[tuple[T, Judgement]] = []
-    differing_namesakes: list[Judgement] = []
+    ruled_out: list[Person] = []  # namesakes (or names written alike) some field proves another person
+    loose = loose_name_key(old.name)
     for target, person in candidates:
         judged = compare(old, person, fields)
+        alike = person.name == old.name or (loose is not None and loose_name_key(person.name) == loose)
+        if judged.verdict is Verdict.DIFFERENT and judged.reason == "name differs" and alike:
+            # 'Zoë Adams' exported as 'Zoe Adams': one name written two ways, or two children; a person decides
+            judged = Judgement(Verdict.UNKNOWN, f"the name is written differently ({person.name!r}, was "
+                                                f"{old.name!r}) and nothing else differs")
         if judged.verdict is Verdict.SAME:
             same.append((target, judged))
         elif judged.verdict is Verdict.UNKNOWN:
             unknown.append((target, judged))
-        elif person.name == old.name:
-            differing_namesakes.append(judged)
+        elif alike:
+            ruled_out.append(person)
     fits = tuple(t for t, _ in same + unknown)
     if unknown:
         target, judged = unknown[0]
@@ -513,20 +558,31 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
                                          "tells them apart)", fits=fits)
     if same:
         target, judged = same[0]
-        if differing_namesakes and not judged.agreeing:
-            return Choice(Outcome.AMBIGUOUS, f"{len(differing_namesakes) + 1} current students have this name and "
-                                             f"no identifying field agrees with {label(target)}: the others are "
-                                             "ruled out, but nothing proves it is this one", fits=fits)
         chosen = next(person for t, person in candidates if t is target)
-        if name_only(judged, old, chosen):
-            return Choice(Outcome.UNKNOWN, f"only the name agrees with {label(target)}: one of them has identifying "
-                                           "fields, and none of them agrees (a pupil who left and a newcomer can "
-                                           "share a name)", fits=fits)
+        if ruled_out and not all(told_apart(chosen, other, fields, judged.agreeing) for other in ruled_out):
+            return Choice(Outcome.AMBIGUOUS, f"{len(ruled_out) + 1} current students have this name and no "
+                                             f"identifying field that agrees with {label(target)} tells them apart: "
+                                             "the others are ruled out, but nothing proves it is this one",
+                          fits=fits)
+        if name_only(judged):
+            return Choice(Outcome.UNKNOWN, f"only the name agrees with {label(target)}: no identifying field "
+                                           "(MATCH_FIELDS) agrees (a pupil who left and a newcomer can share a name)",
+                          fits=fits)
         return Choice(Outcome.MATCH, judged.reason, target, fits)
-    if differing_namesakes:
-        reasons = sorted({j.reason for j in differing_namesakes})
+    if ruled_out:
+        reasons = sorted({compare(old, p, fields).reason for p in ruled_out})
         return Choice(Outcome.NONE, f"a current student has this name but {'; '.join(reasons)}")
     return Choice(Outcome.NONE, "no current student has this name (left the school?)")
+
+
+def told_apart(chosen: Person, other: Person, fields: Sequence[str], agreeing: Sequence[str]) -> bool:
+    """Whether a field the old record agrees on with ``chosen`` proves ``other`` someone else: namesakes are told
+    apart by agreement, never by the gap where ``chosen`` records nothing (safety.md)."""
+    if not chosen.codes or not other.codes:
+        return False
+    ours, theirs = chosen.code_list(len(fields)), other.code_list(len(fields))
+    return any(ours[i] and theirs[i] and _compare_codes(ours[i], theirs[i]) == "differ"
+               for i, f in enumerate(fields) if f in agreeing)
 
 
 # ---------------------------------------------------------------- old folders with no usable name

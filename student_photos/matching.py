@@ -29,6 +29,7 @@ from .identity import (
     Person,
     RivalOld,
     Verdict,
+    alike_key,
     choose,
     compare,
     judge_same_id,
@@ -94,6 +95,10 @@ def _unpack(data: bytes | None) -> str | None:
     return None if data is None else data.decode("utf-8", "surrogatepass")
 
 
+def _loose(key: str | None) -> bytes | None:
+    return _pack(alike_key(key))
+
+
 def _chunks(items: Iterable, size: int) -> Iterator[list]:
     iterator = iter(items)
     while chunk := list(itertools.islice(iterator, size)):
@@ -110,9 +115,9 @@ class MatchBook:
             self.db.execute(f"PRAGMA {pragma}")
         self.db.executescript("""
             CREATE TABLE current (row INTEGER PRIMARY KEY, sid BLOB, receivable INTEGER, key BLOB, name BLOB,
-                                  codes BLOB);
+                                  codes BLOB, loose BLOB);
             CREATE TABLE orphan (name BLOB PRIMARY KEY, old_name BLOB, backup TEXT, key BLOB, codes BLOB,
-                                 state TEXT, reason BLOB) WITHOUT ROWID;
+                                 state TEXT, reason BLOB, loose BLOB) WITHOUT ROWID;
             CREATE TABLE history (orphan BLOB, rank INTEGER, backup TEXT, name BLOB, key BLOB, codes BLOB);
             CREATE TABLE decision (name BLOB PRIMARY KEY, decision TEXT, reason BLOB, target INTEGER,
                                    paired_by TEXT) WITHOUT ROWID;
@@ -139,9 +144,9 @@ class MatchBook:
             self.current_count += len(chunk)
             self.any_photo = self.any_photo or any(r.photo for r in chunk)
             self.db.executemany(
-                "INSERT INTO current (row, sid, receivable, key, name, codes) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO current (row, sid, receivable, key, name, codes, loose) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 ((first + i, _pack(r.student_id), int(r.receivable), _pack(r.person.name), _pack(r.name),
-                  r.person.codes) for i, r in enumerate(chunk)))
+                  r.person.codes, _loose(r.person.name)) for i, r in enumerate(chunk)))
             # Identifiers and dates, by field: a corrected name must not hide a child from the matching.
             self.db.executemany("INSERT INTO ident VALUES (?, ?, ?)", (
                 (field, code, first + i) for i, r in enumerate(chunk) if r.person.codes
@@ -150,7 +155,7 @@ class MatchBook:
     def finish_current(self) -> None:
         """Index; an id held by two documents can receive nothing; keep the nameless records at hand."""
         self.db.execute("CREATE INDEX current_sid ON current (sid)")
-        self.db.execute("CREATE INDEX current_key ON current (key)")
+        self.db.execute("CREATE INDEX current_loose ON current (loose)")
         self.db.execute("CREATE INDEX ident_code ON ident (field, code)")
         self.db.execute("UPDATE current SET receivable = 0 WHERE sid IN "
                         "(SELECT sid FROM current GROUP BY sid HAVING count(*) > 1)")
@@ -262,7 +267,8 @@ class MatchBook:
             _, backup, old_name, _, _ = records[0]
             history = merge_history((Person(_unpack(r[3]), r[4] or "") for r in records), self.fields)
             if history.person is not None:
-                updates.append((old_name, backup, _pack(history.person.name), history.person.codes, "ok", None, name))
+                updates.append((old_name, backup, _pack(history.person.name), history.person.codes, "ok", None,
+                                _loose(history.person.name), name))
                 continue
             problem = history.problem
             assert problem is not None  # records were there, and they disagree
@@ -272,10 +278,10 @@ class MatchBook:
             reason = (f"the backups hold different people under this id ({shown}): {problem.reason}"
                       if state == "ambiguous" else f"the records of this id cannot be compared ({shown}): "
                                                    f"{problem.reason}")
-            updates.append((old_name, backup, None, "", state, _pack(reason), name))
+            updates.append((old_name, backup, None, "", state, _pack(reason), None, name))
         for chunk in _chunks(updates, WRITE_CHUNK):
-            self.db.executemany("UPDATE orphan SET old_name = ?, backup = ?, key = ?, codes = ?, state = ?, reason = ? "
-                                "WHERE name = ?", chunk)
+            self.db.executemany("UPDATE orphan SET old_name = ?, backup = ?, key = ?, codes = ?, state = ?, "
+                                "reason = ?, loose = ? WHERE name = ?", chunk)
 
     def _load_rivals(self) -> None:
         """The orphans with an old record that has no usable name (identity.RivalOld): at most a few are read. Those
@@ -314,8 +320,8 @@ class MatchBook:
         self.merge_histories()
         self._load_rivals()
         rows = self.db.execute("""
-            SELECT o.name, o.state, o.reason, o.key, o.codes, c.row, c.sid, c.receivable, c.name, c.codes
-            FROM orphan o LEFT JOIN current c ON c.key = o.key AND o.key IS NOT NULL ORDER BY o.name""")
+            SELECT o.name, o.state, o.reason, o.key, o.codes, c.row, c.sid, c.receivable, c.name, c.codes, c.key
+            FROM orphan o LEFT JOIN current c ON c.loose = o.loose AND o.loose IS NOT NULL ORDER BY o.name""")
         decisions: list[tuple[bytes, Pairing]] = []
         fits: list[tuple[bytes, int]] = []
         for name, group in itertools.groupby(rows, key=lambda r: r[0]):
@@ -350,7 +356,7 @@ class MatchBook:
         if state != "ok":
             return Pairing(Decision(state), _unpack(reason) or ""), []
         old = Person(_unpack(key), codes or "")
-        candidates = [(self._student(r[5:]), Person(_unpack(key), r[9] or "")) for r in rows if r[5] is not None]
+        candidates = [(self._student(r[5:10]), Person(_unpack(r[10]), r[9] or "")) for r in rows if r[5] is not None]
         choice = choose(old, candidates + self.nameless, self.fields,
                         label=lambda s: f"{s.name or '(no name)'} ({s.student_id})")
         fitting: list[int | tuple[bytes, int]] = [s.row for s in choice.fits]

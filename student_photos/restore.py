@@ -38,6 +38,7 @@ from .identity import (
     Person,
     RivalOld,
     Verdict,
+    alike_key,
     choose,
     compare,
     judge_same_id,
@@ -145,12 +146,14 @@ class Census:
     _by_name: dict[str | None, list[tuple[str, Person]]] | None = None
 
     def candidates_for(self, person: Person) -> list[tuple[str, Person]]:
-        """Every current record that could be this person: its namesakes, and those with no usable name."""
+        """Every current record that could be this person: those whose name is written alike, and those with no
+        usable name."""
         if self._by_name is None:
             self._by_name = defaultdict(list)
             for record in [p.record for p in self.plans.values()] + self.others:
-                self._by_name[record.person.name].append((record.student_id, record.person))
-        return self._by_name.get(person.name, []) + self._by_name.get(None, [])
+                self._by_name[alike_key(record.person.name)].append((record.student_id, record.person))
+        return self._by_name.get(alike_key(person.name), []) + self._by_name.get(None, []) \
+            if person.name is not None else self._by_name.get(None, [])
 
 
 @dataclass(slots=True)

@@ -82,7 +82,7 @@ def test_undo_of_an_undo_after_the_pairing_was_withdrawn(school, tmp_path):
     """A reviewed file paired an old folder with Sam; the migrate, then its undo. A person then reviewed again
     and said the folder is no one's (`none`). Undoing the undo puts the photos back into Sam's folder anyway."""
     r = Reseed(school)
-    r.child("sam", "Sam Shaw")  # no identifying field: the name alone decides (one-to-one)
+    r.child("sam", "Sam Shaw", date_of_birth="2015-02-02")
     r.commit()
     (school.folder(r.new_id("sam")) / "attendance").mkdir(parents=True)  # made by the restore before the migrate
     first = school.migrate("--migrate", "--json")

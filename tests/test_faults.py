@@ -109,7 +109,8 @@ def test_hostile_students_end_in_a_defined_exit_and_nothing_outside(mongo_client
 
         document = json.loads(result.out)
         assert document["exit_code"] == result.code
-        assert result.code in (0, 1) or "STUDENTS_COLLECTION wrong" in document["error"], result.text
+        assert result.code in (0, 1) or "STUDENTS_COLLECTION wrong" in document["error"] \
+            or "has a usable student_id" in document["error"], result.text  # (a backup that names no id at all)
         assert "Traceback" not in result.text
         now_outside = {p for p in tree(root) if not p.startswith(ours)}
         assert now_outside == outside, "nothing is created outside PHOTO_DIR/students"

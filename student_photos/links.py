@@ -58,4 +58,6 @@ def read_link(value: object) -> tuple[PhotoLink | None, str | None]:
         return None, "photo field path contains '..'; not followed"
     if any(p == "" or "\\" in p or "\x00" in p for p in parts):
         return None, "photo field path is malformed; not followed"
+    if any(p.startswith(".") for p in parts):  # dot-entries are the tool's (quarantine: maybe another child's)
+        return None, "photo field path points into a dot-folder (the tool's own, e.g. its quarantine); not followed"
     return PhotoLink(parts), None

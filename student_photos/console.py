@@ -292,7 +292,8 @@ class Console:
         if verify and report.pending_changes and not report.interrupted_by:
             advice = (f"a restore would make {report.pending_changes} change(s): run {report.apply_command} "
                       "to apply them")
-        self._summary_block("📊 RESTORATION SUMMARY", rows, report.exit_code, report.interrupted_by, advice)
+        self._summary_block("📊 RESTORATION SUMMARY", rows, report.exit_code, report.interrupted_by, advice,
+                            scoped=s.in_scope if report.scope else None)
         if report.source:
             shown = [u for u in report.source["unused"] if not u["needs_a_person"]]
             for item in shown[:50]:
@@ -318,7 +319,8 @@ class Console:
         self.flush()
 
     def _summary_block(self, title: str, rows: list[str], exit_code: int, interrupted: int | None,
-                       advice: str | None = None, pending: str | None = None) -> None:
+                       advice: str | None = None, pending: str | None = None, scoped: int | None = None) -> None:
+        """``scoped``: how many students a --student run covered (its verdict is theirs alone)."""
         summary_lines = [RULE, title, RULE, *rows]
         if interrupted:
             summary_lines.append(f"🛑 Interrupted by {signal_name(interrupted)}: this is the summary so far; "
@@ -327,6 +329,9 @@ class Console:
             summary_lines.append(f"⚠️  Result: {advice} (exit {exit_code})")
         elif exit_code == 0 and pending:
             summary_lines.append(f"🏁 Result: nothing needs a person; {pending} (exit 0)")
+        elif exit_code == 0 and scoped is not None:  # --student limits what is checked, not what may be wrong
+            summary_lines.append(f"🏁 Result: done for the {scoped} student(s) in scope (--student); the rest of the "
+                                 "school was not checked: run without --student for it (exit 0)")
         elif exit_code == 0:
             summary_lines.append("🏁 Result: all done, nothing needs attention (exit 0)")
         else:

@@ -120,6 +120,7 @@ class StudentPlan:
     in_scope: bool = True
     self_judged: Judgement | None = None  # the identity rule on its own record (a backup with the same values)
     checked: bool = False  # the repair phase has looked at it (a stop can come first)
+    one_folder_with: str | None = None  # another student's id that is this very folder on some shares
 
     @property
     def student_id(self) -> str:
@@ -273,6 +274,7 @@ async def read_census(settings: Settings, options: RestoreOptions, store: PhotoS
     for record in census.others:  # an int 7 and a string "7" would share folder 7: neither may take it
         if not record.receivable and record.student_id in census.plans:
             census.plans[record.student_id].documents += 1
+    _mark_one_folder_ids(census.plans)
     meter.done()
     await early
 
@@ -305,6 +307,23 @@ async def read_census(settings: Settings, options: RestoreOptions, store: PhotoS
         await checking
         meter.done()
     return census
+
+
+def _mark_one_folder_ids(plans: dict[str, StudentPlan]) -> None:
+    """Two ids that are one folder on a share that ignores case (SMB, macOS) or drops trailing dots (`ABC1` and
+    `abc1`, `abc1.` and `abc1`) are held as one id held twice: neither child is given or linked a photo."""
+    seen: dict[str, str] = {}
+    for sid in list(plans):
+        key = sid.lower().rstrip(".")
+        if key == sid:  # (most ids: only an id that differs from its folded form can meet another)
+            continue
+        other = key if key in plans else seen.setdefault(key, sid)
+        if other == sid:
+            continue
+        for one, two in ((sid, other), (other, sid)):
+            if plans[one].one_folder_with is None:
+                plans[one].one_folder_with = two
+                plans[one].documents += 1
 
 
 def _backup_paths(settings: Settings, options: RestoreOptions, report: RestoreReport,
@@ -583,6 +602,14 @@ class Repairer:
         record = plan.record
         outcome = StudentOutcome(record.student_id, record.name)
         repair = Repair(plan, outcome)
+        if plan.one_folder_with is not None:
+            outcome.problems.append(Problem(record.student_id, record.name, ProblemKind.DUPLICATE_ID,
+                                            f"student_id {record.student_id} and another student's, "
+                                            f"{plan.one_folder_with}, are one folder on a share that ignores case "
+                                            "or drops trailing dots (SMB, macOS): one child could be shown the "
+                                            "other's photo; nothing is changed or linked for either"))
+            outcome.photo = PhotoState.UNKNOWN
+            return repair
         if plan.documents > 1:
             outcome.problems.append(Problem(record.student_id, record.name, ProblemKind.DUPLICATE_ID,
                                             f"student_id appears {plan.documents} times in the database; nothing "

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 TOOL_DIR = ".student-photos"  # the tool's own folder in the photo root: journal, quarantine, hash cache
 TEMP_SUFFIX = ".partial"  # temporary copies are ".<name>.<pid>-<n>.partial": hidden and recognisable
 NOT_PHOTOS = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})  # (and macOS "._*" files) never compared
+# What a fresh volume or a share's server puts at its top: never a student's folder, nor a sign of one.
+VOLUME_LITTER = frozenset({"lost+found", "system volume information", "$recycle.bin", "@eadir", "#recycle"})
 # Only a name of exactly that shape is the tool's own: an upload in flight as ".x.jpg.partial" is not.
 TEMP_NAME = re.compile(r"\..+\.[0-9]+-[0-9]+" + re.escape(TEMP_SUFFIX), re.DOTALL)
 JPEG_START = b"\xff\xd8\xff"
@@ -114,9 +116,11 @@ def check_root(store: PhotoStore, force_flag: str | None) -> bool:
 
 
 def students_dir_is_empty(store: PhotoStore) -> bool:
+    """Nothing in students/ but the tool's dot-entries and litter: a fresh volume mounted there holds lost+found."""
     try:
         with os.scandir(store.students) as entries:
-            return not any(not e.name.startswith(".") for e in entries)
+            return not any(not e.name.startswith(".") and e.name.casefold() not in VOLUME_LITTER | NOT_PHOTOS
+                           for e in entries)
     except FileNotFoundError:
         return True
     except OSError as exc:

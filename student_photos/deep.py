@@ -107,12 +107,12 @@ UNCOMPARED = "could not be compared"
 
 
 def listed_names(students: str, already: Container[str] = ()) -> list[str]:
-    """The entries of students/ a deep check lists: folders, and symlinks (to be said, never followed); not those
-    ``already`` listed (filtered as read: a first run would otherwise hold every name twice, 14 MB at 200,000)."""
+    """The entries of students/ a deep check lists: folders, and symlinks and loose files (to be said: never compared);
+    not those ``already`` listed (filtered as read: a first run would otherwise hold every name twice, 14 MB at
+    200,000)."""
     try:
         with os.scandir(students) as entries:
-            return sorted(e.name for e in entries if not e.name.startswith(".") and e.name not in already and
-                          (e.is_dir(follow_symlinks=False) or e.is_symlink()))
+            return sorted(e.name for e in entries if not e.name.startswith(".") and e.name not in already)
     except OSError:
         return []
 

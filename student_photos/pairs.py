@@ -150,7 +150,7 @@ def _copied_elsewhere(book: MatchBook, store: PhotoStore, pairs: list[tuple[Orph
         return {}
     goes = {orphan.name: target.student_id for orphan, target, _ in pairs} | {orphan.name: "" for orphan, _ in vetoes}
     found: dict[str, str] = {}
-    for digest, folders in folders_holding(store, set(wanted)).items():
+    for digest, folders in folders_holding(store, set(wanted)).folders.items():
         current = book.current_ids_among(folders)
         for orphan, target, rel in wanted[digest]:
             if orphan.name not in found and (why := _held_elsewhere(book, goes, orphan, target, rel, folders,

@@ -67,6 +67,7 @@ from .report import (
 )
 from .session import Session, check_database_size, session
 from .store import (
+    Holding,
     PhotoState,
     PhotoStore,
     StoreProblem,
@@ -715,6 +716,7 @@ class EvidenceJudge:
         self._unstanding: list | None = None  # (old id, person): pairings whose id no longer holds their student
         self._wanted: list[Candidate] = []
         self._reviewed: dict | None = None  # old id -> migrate.Reviewed
+        self._unread_claims: list[tuple[int | None, str, str]] = []  # (size if known, who, why): not compared
 
     def judge(self, repairs: list[Repair]) -> dict[str, Candidate]:
         """``repairs``: those that hold something (a student in order has no candidates)."""
@@ -729,7 +731,8 @@ class EvidenceJudge:
                 candidate.digest = None
         digests = {c.digest for c in wanted if c.digest}
         claims = self._claims(digests)
-        elsewhere = folders_holding(self.store, digests)
+        held = folders_holding(self.store, digests)
+        elsewhere = held.folders
         claimed_ids = {held.old_id for by_who in claims.values() for held in by_who.values() if held.old_id}
         histories = owner_histories(self.settings, (self._orphan_ids(wanted, elsewhere) | claimed_ids)
                                     - self.census.owners_read)
@@ -739,7 +742,8 @@ class EvidenceJudge:
         accepted: dict[str, list[Candidate]] = defaultdict(list)
         for candidate in wanted:
             sid = candidate.plan.student_id
-            why = self._refusal(candidate, claims, elsewhere, histories)
+            why = self._refusal(candidate, claims, elsewhere, histories) or \
+                self._uncompared_refusal(candidate.plan, candidate.digest, held, candidate.link.owner)
             if why:
                 notes[sid].append(f"{candidate.where} photo link ({candidate.link.relative}) {why}; not copied")
             else:
@@ -781,11 +785,18 @@ class EvidenceJudge:
             claim(read_link(old_value)[0], student_id)
         claims: dict[tuple[str, int], dict[str, Claim]] = defaultdict(dict)
         for path, claimants in by_path.items():
+            size = None
             try:
-                if os.lstat(path).st_size not in sizes:
+                size = os.lstat(path).st_size
+                if size not in sizes:
                     continue
                 digest = sha256_file(path)
-            except (OSError, StoreProblem):
+            except FileNotFoundError:
+                continue  # gone: it names nothing now
+            except (OSError, StoreProblem) as exc:  # not read: it may name these very bytes
+                why = getattr(exc, "strerror", None) or str(exc)
+                self._unread_claims.extend((size, who, f"{os.path.relpath(path, self.store.root)} ({why})")
+                                           for who in claimants)
                 continue
             if digest in digests:
                 claims[digest].update(claimants)
@@ -919,15 +930,31 @@ class EvidenceJudge:
                 return f"names the same photo (same bytes) as a file in folder {folder}: {judged}"
         return None
 
+    def _uncompared_refusal(self, plan: StudentPlan, digest: tuple[str, int] | None, held: Holding,
+                            owner: str | None = None) -> str | None:
+        """Why these bytes are not known to be nowhere else: something in students/ (outside the student's and the
+        photo's own folder), or a file another record names, could not be compared with them."""
+        if digest is None:
+            return None
+        unread = held.unread_besides(plan.student_id, owner)
+        if unread:
+            return unread
+        for size, who, why in self._unread_claims:
+            if who != plan.student_id and size in (None, digest[1]):
+                return f"may be the photo {who} claims: its file could not be compared ({why})"
+        return None
+
     def content_refusal(self, items: list[tuple[StudentPlan, tuple[str, int]]]) -> list[str | None]:
         """For photos from elsewhere (a photo source): why each may not go to its student, by content alone."""
         digests = {digest for _, digest in items}
-        elsewhere = folders_holding(self.store, digests)
+        held = folders_holding(self.store, digests)
+        elsewhere = held.folders
         ids = {f for folders in elsewhere.values() for f in folders if f not in self.census.current_ids}
         histories = owner_histories(self.settings, ids - self.census.owners_read)
         histories.update({k: merge_history(self.census.owners.get(k, []), self.settings.match_fields)
                           for k in self.census.owners_read})
-        return [self._bytes_refusal(plan, digest, elsewhere, histories) for plan, digest in items]
+        return [self._bytes_refusal(plan, digest, elsewhere, histories) or self._uncompared_refusal(plan, digest, held)
+                for plan, digest in items]
 
     def _quarantined(self) -> set[tuple[str, int]]:
         if self._quarantine is None:

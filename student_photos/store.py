@@ -835,20 +835,25 @@ def scan_folder(folder: Path | str, times: bool = True) -> FolderScan:
 
 
 def walk_photos(folder: str, profile: os.stat_result | None = None, skipped: list[tuple[str, str]] | None = None,
-                folder_fd: int | None = None) -> Iterator[tuple[str, os.stat_result]]:
+                folder_fd: int | None = None, every_skip: bool = False) -> Iterator[tuple[str, os.stat_result]]:
     """Every regular file in a student-style folder, whatever its name or subfolder (`Profile.JPG` copied from
     Windows, `old/profile.jpg`: each holds a photo too), with its stat; symlinks never followed, and the
     tool's own temporary copies left out. ``profile``: profile.jpg's stat when the caller has just taken it
     (from the regular file it opened). ``skipped`` receives (path, why) for what could not be looked at below
     the folder's own profile.jpg and attendance/ (symlinks, special files, folders that cannot be read).
-    ``folder_fd``: the folder, already open (its subfolders are then opened from it, without a path walk)."""
+    ``folder_fd``: the folder, already open (its subfolders are then opened from it, without a path walk).
+    ``every_skip``: a symlinked or odd profile.jpg or attendance/ is said in ``skipped`` too (no folder check did).
+    An entry that is a file, not a folder (a loose photo in students/), is said in ``skipped``: never compared."""
     try:
         top = os.open(folder, _SUBFOLDER) if folder_fd is None else folder_fd  # never through a symlink either
     except OSError as exc:
-        if skipped is not None:  # (O_DIRECTORY makes a symlink ENOTDIR; a missing folder or a file holds nothing)
+        if skipped is not None:  # (O_DIRECTORY makes a symlink ENOTDIR too: asked first)
             if exc.errno == errno.ELOOP or os.path.islink(folder):
                 skipped.append(("", "a symlink, never followed"))
-            elif exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            elif exc.errno == errno.ENOTDIR:
+                if os.path.basename(folder).casefold() not in NOT_PHOTOS:  # (a file manager's litter is no photo)
+                    skipped.append(("", "a file, not a folder: not compared"))
+            elif exc.errno != errno.ENOENT:
                 skipped.append(("", f"could not be read ({exc.strerror or exc})"))
         return
     try:
@@ -865,7 +870,7 @@ def walk_photos(folder: str, profile: os.stat_result | None = None, skipped: lis
                             if entry.is_dir(follow_symlinks=False):
                                 pending.append(f"{prefix}{name}/")
                             elif not entry.is_file(follow_symlinks=False):
-                                if skipped is not None and (prefix or name not in (PROFILE, ATTENDANCE)):
+                                if skipped is not None and (prefix or every_skip or name not in (PROFILE, ATTENDANCE)):
                                     skipped.append((prefix + name, "a symlink, never followed" if entry.is_symlink()
                                                     else "not a regular file"))
                             elif name[0] == "." and (TEMP_NAME.fullmatch(name) or name.startswith("._")) or \
@@ -888,27 +893,70 @@ def walk_photos(folder: str, profile: os.stat_result | None = None, skipped: lis
             os.close(top)
 
 
-def folders_holding(store: PhotoStore, digests: set[tuple[str, int]]) -> dict[tuple[str, int], list[str]]:
+@dataclass
+class Holding:
+    """Where some photos' bytes are in students/ (``folders``), and what could not be compared with them
+    (``uncompared``: entry of students/ -> why): any of those may hold the bytes too."""
+
+    folders: dict[tuple[str, int], list[str]] = field(default_factory=lambda: defaultdict(list))
+    uncompared: dict[str, str] = field(default_factory=dict)
+
+    def unread_besides(self, *own: str | None) -> str | None:
+        """What was not compared, outside the folders ``own`` (the student's and the photo's own), said in one
+        line; None when everything else was compared. The one answer for restore's evidence and photo sources."""
+        left = sorted((name, why) for name, why in self.uncompared.items() if name not in own)
+        if not left:
+            return None
+        shown = "; ".join(f"students/{name}: {why}" for name, why in left[:3])
+        more = f" (and {len(left) - 3} more)" if len(left) > 3 else ""
+        return f"could not be compared with everything in students/, so it may be another child's ({shown}{more})"
+
+
+def folders_holding(store: PhotoStore, digests: set[tuple[str, int]]) -> Holding:
     """Folders under students/ holding any photo (profile or attendance) with these very bytes: one walk of the
-    store, hashing only the files of a size one of them has."""
+    store, hashing only the files of a size one of them has. What it cannot compare (a symlinked or unreadable
+    entry, a symlink or an unreadable folder inside one, a file of such a size it cannot read) is named in
+    ``uncompared``: bytes there are not known to be nowhere else. A loose file in students/ is compared too."""
     sizes = {size for _, size in digests}
-    found: dict[tuple[str, int], list[str]] = defaultdict(list)
+    held = Holding()
     try:
-        entries = [e for e in os.scandir(store.students) if not e.name.startswith(".")
-                   and e.is_dir(follow_symlinks=False)]
-    except OSError:
-        return found
+        with os.scandir(store.students) as listing:
+            entries = [e for e in listing if not e.name.startswith(".") and e.name.casefold() not in NOT_PHOTOS]
+    except FileNotFoundError:
+        return held
+    except OSError as exc:
+        held.uncompared[""] = f"could not be read ({exc.strerror or exc})"
+        return held
     for entry in entries:
-        for rel, info in walk_photos(entry.path):
+        name = entry.name
+        skipped: list[tuple[str, str]] = []
+        if entry.is_symlink():
+            held.uncompared[name] = "a symlink, never followed"
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            found = walk_photos(entry.path, skipped=skipped, every_skip=True)
+        else:  # a loose file (an older layout kept students/{id}.jpg): its bytes are compared as a folder's
+            try:
+                found = iter([("", entry.stat(follow_symlinks=False))])
+            except OSError as exc:
+                skipped.append(("", f"could not be read ({exc.strerror or exc})"))
+                found = iter(())
+        for rel, info in found:
             if info.st_size not in sizes:
                 continue
             try:
-                digest = sha256_file(f"{entry.path}/{rel}")
-            except (OSError, StoreProblem):
+                digest = sha256_file(f"{entry.path}/{rel}" if rel else entry.path)
+            except FileNotFoundError:
+                continue  # gone since it was listed: it holds nothing now
+            except (OSError, StoreProblem) as exc:
+                skipped.append((rel, f"could not be read ({getattr(exc, 'strerror', None) or exc})"))
                 continue
-            if digest in digests and entry.name not in found[digest]:
-                found[digest].append(entry.name)
-    return found
+            if digest in digests and name not in held.folders[digest]:
+                held.folders[digest].append(name)
+        if skipped:
+            rel, why = skipped[0]
+            held.uncompared[name] = f"{rel + ' ' if rel else ''}{why}"
+    return held
 
 
 def list_student_folders(store: PhotoStore) -> list[str]:

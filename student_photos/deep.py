@@ -36,6 +36,7 @@ from .links import PROFILE
 from .report import Problem, ProblemKind
 from .store import (
     PRIVATE_FILE_MODE,
+    VOLUME_LITTER,
     PhotoStore,
     StoreProblem,
     fsync_dir,
@@ -112,7 +113,8 @@ def listed_names(students: str, already: Container[str] = ()) -> list[str]:
     200,000)."""
     try:
         with os.scandir(students) as entries:
-            return sorted(e.name for e in entries if not e.name.startswith(".") and e.name not in already)
+            return sorted(e.name for e in entries if not e.name.startswith(".") and e.name not in already
+                          and e.name.casefold() not in VOLUME_LITTER)  # (fsck's lost+found is no child's folder)
     except OSError:
         return []
 

@@ -953,7 +953,7 @@ def folders_holding(store: PhotoStore, digests: set[tuple[str, int]]) -> Holding
                 continue
             if digest in digests and name not in held.folders[digest]:
                 held.folders[digest].append(name)
-        if skipped:
+        if skipped and name.casefold() not in VOLUME_LITTER:  # (a volume's lost+found is root's: it would refuse all)
             rel, why = skipped[0]
             held.uncompared[name] = f"{rel + ' ' if rel else ''}{why}"
     return held

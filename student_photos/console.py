@@ -383,6 +383,8 @@ class Console:
                       f"{pairs['rows']} row(s) with a student_id")
         for owner in report.earlier_owners:
             self._earlier_owner(owner)
+        for text in report.set_aside:
+            self.line(f"⛔ {safe(text, 600)}", problem=True)
         titles = {Action.LIST: "🔍 ORPHANED PHOTO DIRECTORIES", Action.MIGRATE: "🚚 MIGRATING ORPHANED PHOTOS",
                   Action.CLEAN: "🧹 CLEANING ORPHANED DIRECTORIES"}
         self.line(RULE)
@@ -501,6 +503,9 @@ class Console:
         if report.earlier_owners:
             rows.append(count_row("⛔", "Current students whose folder may hold an earlier owner's photos (listed "
                                        "above the orphans)", len(report.earlier_owners)))
+        if report.set_aside:
+            rows.append(count_row("⛔", "Folders a clean moved aside and did not put back (listed above the orphans)",
+                                  len(report.set_aside)))
         if report.action is Action.CLEAN:
             c = report.cleans
             rows.append(f"🗑️  {'Removed' if not report.dry_run else 'Would remove'}: "
@@ -643,6 +648,7 @@ def migrate_json_head(report: MigrateReport) -> dict:
                             "verdict": o.verdict.value,
                             "earlier_name": printable(o.earlier_name), "backup": printable(o.backup),
                             "reason": printable(o.reason), "files": o.files} for o in report.earlier_owners],
+        "set_aside": [printable(text) for text in report.set_aside],
     }
 
 

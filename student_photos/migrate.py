@@ -525,15 +525,19 @@ class Cleaner:
         except (OSError, StoreProblem) as exc:
             removable, why = False, f"could not check: {exc}"
         if not removable:
-            os.rename(aside, folder)
             report.clean, report.clean_reason = CleanVerdict.KEEP, why
             # the first look said it could go: whatever changed since is for a person to see (never "all done")
             report.errors.append(f"kept after all: checked again, {why}")
+            try:
+                os.rename(aside, folder)
+            except OSError as exc:  # the app made the old path anew meanwhile: the folder stays aside, named
+                report.errors.append(stranded_text(aside, report.name, exc.strerror or str(exc)))
             return
         try:
             shutil.rmtree(aside)  # symlink-safe: it never follows links, and the check found none
         except OSError as exc:
-            report.errors.append(f"could not remove: {exc.strerror}")
+            report.errors.append(f"could not remove students/{aside.name}/ ({exc.strerror}); the next --clean or "
+                                 "--migrate puts what is left of it back")
             report.clean = CleanVerdict.KEEP
             return
         report.clean = CleanVerdict.REMOVED
@@ -552,16 +556,36 @@ class Cleaner:
         journal.sync()  # durable before the folder goes
 
 
-def recover_interrupted_cleans(store: PhotoStore) -> None:
-    """A clean killed between moving a folder aside and deleting it: put the folder back."""
+def recover_interrupted_cleans(store: PhotoStore, put_back: bool) -> list[str]:
+    """A clean killed between moving a folder aside and deleting it: put the folder back (when ``put_back``).
+    Returns, for a person, each such folder that is still aside (never deleted: it may hold the only copy)."""
     try:
         entries = [e for e in os.scandir(store.students) if e.name.startswith(DELETING_PREFIX)]
     except OSError:
-        return
-    for entry in entries:
-        original = store.students / entry.name[len(DELETING_PREFIX):].rsplit(".", 1)[0]
-        if not os.path.lexists(original):
-            os.rename(entry.path, original)
+        return []
+    left = []
+    for entry in sorted(entries, key=lambda e: e.name):
+        name = entry.name[len(DELETING_PREFIX):].rsplit(".", 1)[0]
+        original = store.students / name
+        if not name or os.path.lexists(original):  # never renamed over what is there now: a person merges them
+            left.append(stranded_text(Path(entry.path), name, "File exists"))
+        elif not put_back:
+            left.append(f"students/{entry.name}/ is folder {name}, moved aside by a clean that did not finish: "
+                        "the next --clean --confirm or --migrate puts it back")
+        else:
+            try:
+                os.rename(entry.path, original)
+            except OSError as exc:
+                left.append(stranded_text(Path(entry.path), name, exc.strerror or str(exc)))
+    return left
+
+
+def stranded_text(aside: Path, name: str, error: str) -> str:
+    """What a person must know of a folder a clean moved aside and could not put back."""
+    why = f"students/{name} was made anew meanwhile" if name and os.path.lexists(aside.parent / name) else error
+    return (f"students/{aside.name}/ (folder {name}, moved aside by a clean) could not be put back ({why}). Nothing "
+            f"in it was deleted and it may hold the only copy of a photo: move its files into students/{name}/ by "
+            "hand, never over a file there, then remove it")
 
 
 # ---------------------------------------------------------------- the audit log
@@ -843,8 +867,8 @@ async def run_migrate(settings: Settings, options: MigrateOptions, progress: Pro
         report = MigrateReport(run.info, options.match)
         try:
             book = MatchBook(settings.match_fields)
-            if options.mode.writes:  # a killed clean's folder goes back before the folders are listed
-                recover_interrupted_cleans(run.store)
+            # a killed clean's folder goes back before the folders are listed; one that cannot is a person's
+            report.set_aside = recover_interrupted_cleans(run.store, put_back=options.mode.writes)
             try:
                 await _decide(run, options, book, report, stop)
                 progress.orphans_found(report)

@@ -365,6 +365,7 @@ class MigrateReport:
     attention: int = 0  # orphans that need a person
     order_pairing: list[tuple[str, str, str]] = field(default_factory=list)  # (folder, student id, name)
     earlier_owners: list[EarlierOwner] = field(default_factory=list)  # --list, --migrate: folders of recycled ids
+    set_aside: list[str] = field(default_factory=list)  # folders a clean moved aside and did not put back
     audit_file: str | None = None
     audit_error: str | None = None
     interrupted_by: int | None = None
@@ -391,7 +392,8 @@ class MigrateReport:
     def exit_code(self) -> int:
         if self.interrupted_by:
             return 128 + self.interrupted_by
-        if self.attention or self.earlier_owners or self.backups_skipped or self.backups_ignored or self.audit_error:
+        if self.attention or self.earlier_owners or self.set_aside or self.backups_skipped or self.backups_ignored \
+                or self.audit_error:
             return EXIT_PROBLEMS
         return EXIT_OK
 

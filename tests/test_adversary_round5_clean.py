@@ -332,3 +332,20 @@ def test_history_names_the_clean_and_its_undo_says_nothing_to_take_back(school):
     before = all_bytes(school)
     undo = school.migrate("--undo", cleans[0]["run_id"], "--json")
     assert undo.code == 0 and all_bytes(school) == before
+
+
+# ---------------------------------------------------------------- round 5 mends: the inputs next to the findings
+def test_a_killed_clean_is_named_by_list_and_put_back_by_the_next_clean(school):
+    """MEND: a .deleting-* folder whose old path is free: --list (which changes nothing) names it (exit 1); the next
+    --clean --confirm puts it back and, the folder being a fresh copy of the student's, goes on as usual."""
+    from student_photos import migrate as mig
+    r = migrated(school)
+    old = school.folder(r.old_id("a"))
+    aside = school.students_dir / f"{mig.DELETING_PREFIX}{r.old_id('a')}.0badf00d"
+    os.rename(old, aside)
+    listing = school.migrate("--list", "--json")
+    assert listing.code == 1 and any(aside.name in text for text in listing.json["set_aside"]), listing.text[-800:]
+    assert aside.is_dir() and not old.exists()  # --list changes nothing
+    clean = school.migrate("--clean", "--confirm", "--json")
+    assert clean.json["set_aside"] == [] and not aside.exists(), clean.text[-800:]
+    assert school.photo_of(r.new_id("a")) == r.photos["a"]

@@ -394,12 +394,13 @@ class Migrator:
         # now in place: every folder of the student's that this orphan touches is swept once, before staging.
         swept = {target_dir, join(target_dir, ATTENDANCE),
                  *(os.path.dirname(join(target_dir, rel)) for rel in (*work.same, *work.missing))}
+        carried = {join(target_dir, rel) for rel in (*work.same, *work.missing)}  # never swept, whatever their names
         for folder in sorted(swept - created - self.swept):
             try:
                 fd = folders.open(folder)
             except (StoreProblem, FileNotFoundError):  # a symlink (never followed) or nothing there: nothing to sweep
                 continue
-            sweep_temporaries(fd)
+            sweep_temporaries(fd, keep={os.path.basename(p) for p in carried if os.path.dirname(p) == folder})
             self.swept.add(folder)
         profile, work.profile_bytes = work.profile_bytes, None  # the bytes the photo check read, if it kept them
         sources = BatchFolders(self.students)  # the old folder the copies are read from (open for this orphan only)

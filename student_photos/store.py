@@ -17,7 +17,7 @@ import stat
 import sys
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -754,15 +754,15 @@ def fsync_dir(path: Path | str) -> None:
             os.close(fd)
 
 
-def sweep_temporaries(folder: Path | str | int) -> int:
+def sweep_temporaries(folder: Path | str | int, keep: Collection[str] = ()) -> int:
     """Remove temporary copies a killed run left in ``folder`` (a path, or an open folder's descriptor); the
-    lock means none is in use."""
+    lock means none is in use. ``keep``: names that only look like one (a photo a run placed under such a name)."""
     removed = 0
     dir_fd = folder if isinstance(folder, int) else None
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
-                if TEMP_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                if TEMP_NAME.fullmatch(entry.name) and entry.name not in keep and entry.is_file(follow_symlinks=False):
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(entry.name if dir_fd is not None else entry.path, dir_fd=dir_fd)
                         removed += 1

@@ -394,13 +394,16 @@ class _Undo:
         """Temporary copies a killed run left in the folders it made or placed files in (never a finished file)."""
         if self.dry_run:
             return
-        folders = set(self.dirs) | \
-            {str(p).rsplit("/", 1)[0] for p in self.placed_paths if "/" in str(p)}
-        for folder in folders:
+        placed: dict[str, set[str]] = defaultdict(set)  # folder -> names the run placed: never swept, however named
+        for p in self.placed_paths:
+            if "/" in str(p):
+                folder, name = str(p).rsplit("/", 1)
+                placed[folder].add(name)
+        for folder in set(self.dirs) | set(placed):
             path = _inside(self.store, folder)
             if path is not None and os.path.isdir(path) and not os.path.islink(path):
                 try:
-                    sweep_temporaries(path)
+                    sweep_temporaries(path, keep=placed.get(folder, ()))
                 except OSError as exc:  # a folder it may not read or change: said, and the undo goes on
                     self.report.left.append(f"{folder}: temporary copies could not be removed ({exc.strerror or exc})")
 

@@ -349,3 +349,20 @@ def test_a_killed_clean_is_named_by_list_and_put_back_by_the_next_clean(school):
     clean = school.migrate("--clean", "--confirm", "--json")
     assert clean.json["set_aside"] == [] and not aside.exists(), clean.text[-800:]
     assert school.photo_of(r.new_id("a")) == r.photos["a"]
+
+
+def test_a_second_migration_never_sweeps_a_carried_photo_named_like_a_temporary(school):
+    """MEND: migrate carries a photo named like the tool's temporary; the app then saves a new photo in the old
+    folder, and the next --migrate sweeps the student's attendance/ before copying it: the carried photo stays."""
+    r = Reseed(school)
+    r.child("a", "Kid A", date_of_birth="2015-01-01", attendance=1)
+    r.commit()
+    name = ".2025-11-03_AM.jpg.4242-0.partial"
+    odd = school.folder(r.old_id("a")) / "attendance" / name
+    odd.write_bytes(jpeg_bytes("a whole photo under a temporary-looking name"))
+    assert school.migrate("--migrate", "--json").code == 0
+    placed = school.folder(r.new_id("a")) / "attendance" / name
+    assert placed.exists()
+    (school.folder(r.old_id("a")) / "attendance" / "2025-12-01_AM.jpg").write_bytes(jpeg_bytes("saved later"))
+    again = school.migrate("--migrate", "--json")
+    assert placed.read_bytes() == odd.read_bytes(), again.text[-800:]

@@ -24,7 +24,7 @@ from .db import Database, decode_value, encode_value
 from .errors import ToolError
 from .journal import Journal, RunRecord, find_run, list_runs, read_journal
 from .report import ABSENT, EXIT_OK, EXIT_PROBLEMS, Action, LinkChange, Mode, Progress, RunInfo, StopFlag
-from .session import session
+from .session import ImplausibleDatabase, session
 from .store import (
     PhotoStore,
     StoreProblem,
@@ -107,11 +107,13 @@ async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, pr
         if target.finished is None:
             report.notes.append("that run has no end record (it was stopped or killed): what its journal names is "
                                 "taken back where it happened")
-        journal = None if dry_run else run.start_journal(undoes=run_id)
-        undo = _Undo(store, journal, report, dry_run)
         reviewed: dict | None = None  # the reviewed pairs file the run applied, if it did
         links: list[tuple[dict, LinkChange]] = []
         async with _LazyDatabase(settings) as database:
+            # read before the journal starts: a database that cannot be read stops the undo before any change
+            current = await _current_ids(await database.get(), settings, stop) if _copied_in_store(path) else set()
+            journal = None if dry_run else run.start_journal(undoes=run_id)
+            undo = _Undo(store, journal, report, dry_run, current)
             for entry in read_journal(path):
                 if stop.requested:
                     break
@@ -150,6 +152,21 @@ async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, pr
         run.finish(report.exit_code, {"links_reverted": report.links_reverted, "files_removed": report.files_removed,
                                       "left": len(report.left)})
     return report
+
+
+def _copied_in_store(path: Path) -> bool:
+    """Whether the run placed a copy of a file in the photo store (its undo must know whose folder that source is)."""
+    return any(e.get("type") == "file" and e.get("source") is not None for e in read_journal(path))
+
+
+async def _current_ids(database: Database, settings: Settings, stop: StopFlag) -> set[str]:
+    """Every current student's id as a folder name would spell it (an id that is not text too: fail closed)."""
+    found = {raw if isinstance(raw, str) else str(raw) async for doc in database.read_students((), stop)
+             if (raw := doc.get("student_id")) is not None}
+    if not found:  # a wrong DB_NAME would make every old folder look like no one's
+        raise ImplausibleDatabase(f"No students in {settings.collection_label()} ({settings.database_label()}): "
+                                  "is DB_NAME or STUDENTS_COLLECTION wrong? Nothing was undone")
+    return found
 
 
 def _retract(store: PhotoStore, reviewed: dict, run_id: str, undo_id: str, dry_run: bool, report: UndoReport) -> None:
@@ -191,8 +208,10 @@ class _LazyDatabase:
 
 
 class _Undo:
-    def __init__(self, store: PhotoStore, journal: Journal | None, report: UndoReport, dry_run: bool) -> None:
+    def __init__(self, store: PhotoStore, journal: Journal | None, report: UndoReport, dry_run: bool,
+                 current: set[str]) -> None:
         self.store, self.journal, self.report, self.dry_run = store, journal, report, dry_run
+        self.current = current  # the current students' ids: a source in one of their folders is not an old copy
         self.dirs: dict[str, dict] = {}  # the folders the run made, by path
         self.placed_paths: list = []  # (folders to sweep of a killed run's temporaries)
         self._aside: dict[Path, list[str]] = {}  # folder -> names a killed undo moved aside there
@@ -268,7 +287,24 @@ class _Undo:
             self.report.left.append(f"{shown}: its source {entry.get('source')} is gone or changed, so this may be the "
                                     "only copy; left")
             return
+        if why := self._no_copy(path, source, str(entry.get("path")), str(entry.get("source"))):
+            self.report.left.append(f"{shown}: its source {entry.get('source')} {why}; left")
+            return
         self._remove(path, entry)
+
+    def _no_copy(self, path: Path, source: Path, placed: str, source_text: str) -> str | None:
+        """Why a source that holds the bytes still does not justify removing the placed file (None: it does)."""
+        try:
+            a, b = os.lstat(path), os.lstat(source)
+        except OSError as exc:
+            return f"could not be compared ({exc.strerror or exc})"
+        if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino):
+            return "is this very file under another name (a bind mount or a hard link), not a copy"
+        owner = _student_folder(source_text)
+        if owner is not None and owner in self.current and owner != _student_folder(placed):
+            return (f"is in the folder of current student {owner} now (ids reused): removing this would leave the "
+                    "photo only in another child's folder; a person decides whose it is")
+        return None
 
     def _put_back_moved_aside(self, path: Path) -> None:
         """An undo killed between moving a file aside and removing it: the file goes back to its place (then it
@@ -423,6 +459,12 @@ class _Undo:
                 self._intent({"type": "dir-removed", "path": entry.get("path")})
                 with contextlib.suppress(OSError):
                     os.rmdir(path)
+
+
+def _student_folder(relative: str) -> str | None:
+    """The student folder a journal path is in (``students/{id}/...``), if it is in one."""
+    parts = relative.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "students" else None
 
 
 def _same_value(a: object, b: object) -> bool:

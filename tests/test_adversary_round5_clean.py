@@ -351,6 +351,34 @@ def test_a_killed_clean_is_named_by_list_and_put_back_by_the_next_clean(school):
     assert school.photo_of(r.new_id("a")) == r.photos["a"]
 
 
+def test_undo_keeps_a_placed_file_hard_linked_as_its_source(school):
+    """MEND (no root needed): after the clean, a person re-made the old folder by hard-linking the student's photo
+    into it. The 'source' is the placed file itself: the undo leaves it (exit 1)."""
+    r = migrated(school)
+    runs = school.migrate("--history", "--json").json["runs"]
+    run_id = [x for x in runs if x.get("action") == "migrate"][-1]["run_id"]
+    assert school.migrate("--clean", "--confirm", "--json").code == 0
+    old, new = school.folder(r.old_id("a")), school.folder(r.new_id("a"))
+    old.mkdir()
+    os.link(new / "profile.jpg", old / "profile.jpg")
+    undo = school.migrate("--undo", run_id, "--json")
+    assert school.photo_of(r.new_id("a")) == r.photos["a"], undo.text[-800:]
+    assert undo.code == 1 and any("very file" in x for x in undo.json["left"]), undo.text[-800:]
+
+
+def test_undo_with_a_wrong_database_removes_nothing(school):
+    """MEND: the undo of a migration must know whose folders the sources are in; a database with no students (a
+    wrong DB_NAME) cannot tell it, so it stops (exit 2) before any change."""
+    r = migrated(school)
+    runs = school.migrate("--history", "--json").json["runs"]
+    run_id = [x for x in runs if x.get("action") == "migrate"][-1]["run_id"]
+    expected = all_bytes(school)
+    school.collection.delete_many({})
+    undo = school.migrate("--undo", run_id, "--json")
+    assert undo.code == 2 and "Traceback" not in undo.err, undo.text[-800:]
+    assert all_bytes(school) == expected and school.photo_of(r.new_id("a")) == r.photos["a"]
+
+
 def test_a_second_migration_never_sweeps_a_carried_photo_named_like_a_temporary(school):
     """MEND: migrate carries a photo named like the tool's temporary; the app then saves a new photo in the old
     folder, and the next --migrate sweeps the student's attendance/ before copying it: the carried photo stays."""

@@ -1041,6 +1041,9 @@ async def run_restore(settings: Settings, options: RestoreOptions, progress: Pro
                 problem = "in the database under an invalid or duplicated record" if sid in census.current_ids \
                     else "not in the database (a backup-only or unknown id gets no folder)"
                 report.problems.append(Problem(sid, "", ProblemKind.NOT_FOUND, problem))
+            from .migrate import recover_interrupted_cleans  # (a clean's folder moved aside hides its photos)
+            for text in recover_interrupted_cleans(run.store, put_back=False):
+                report.problems.append(Problem("(moved aside)", "", ProblemKind.ERROR, text))
             try:
                 if not run.root_exists and run.mode.writes:
                     make_dirs(run.store.root)  # --force on a missing root: created now that every check passed

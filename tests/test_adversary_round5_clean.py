@@ -394,3 +394,17 @@ def test_a_second_migration_never_sweeps_a_carried_photo_named_like_a_temporary(
     (school.folder(r.old_id("a")) / "attendance" / "2025-12-01_AM.jpg").write_bytes(jpeg_bytes("saved later"))
     again = school.migrate("--migrate", "--json")
     assert placed.read_bytes() == odd.read_bytes(), again.text[-800:]
+
+
+def test_the_nightly_verify_names_a_folder_a_clean_moved_aside(school):
+    """The restore (and its cron --verify-only) never says all done while a clean's folder sits aside, hidden: the
+    photos in it may exist nowhere else."""
+    from student_photos import migrate as mig
+    r = migrated(school)
+    old = school.folder(r.old_id("a"))
+    aside = school.students_dir / f"{mig.DELETING_PREFIX}{r.old_id('a')}.0badf00d"
+    os.rename(old, aside)  # a clean killed right after moving it aside
+    assert school.restore("--json").code in (0, 1)  # links and folders made, as after any migrate
+    verify = school.restore("--verify-only", "--json")
+    assert verify.code == 1, verify.text
+    assert aside.name in verify.text and aside.is_dir()

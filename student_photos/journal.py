@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import ToolError
-from .store import PRIVATE_FILE_MODE, PhotoStore, fsync_dir, make_private_dir, open_regular
+from .store import PRIVATE_FILE_MODE, PhotoStore, StoreProblem, fsync_dir, make_private_dir, open_regular
 
 JOURNAL_DIR = "journal"
 # made once (json.dumps makes one per line otherwise); a journal line is never circular
@@ -139,10 +139,12 @@ def read_journal(path: Path) -> Iterator[dict]:
     with os.fdopen(fd, "r", encoding="utf-8", errors="surrogateescape") as handle:
         for line in handle:
             if line.endswith("\n"):
-                with contextlib.suppress(ValueError):
+                try:  # (the yield stays outside: a caller's own ValueError must not be taken for a bad line)
                     entry = json.loads(line)
-                    if isinstance(entry, dict):
-                        yield entry
+                except ValueError:
+                    continue
+                if isinstance(entry, dict):
+                    yield entry
 
 
 @dataclass
@@ -187,15 +189,35 @@ def _summary(path: Path) -> RunRecord:
     return record
 
 
-def list_runs(store: PhotoStore) -> list[RunRecord]:
-    """Every journalled run, oldest first."""
-    folder = journal_dir(store)
+def _journal_names(folder: Path) -> list[str]:
     try:
-        names = sorted(n for n in os.listdir(folder) if n.endswith(".jsonl"))
+        return sorted(n for n in os.listdir(folder) if n.endswith(".jsonl"))
     except FileNotFoundError:
         return []
     except OSError as exc:
         raise JournalError(f"Cannot read the journal folder {folder}: {exc.strerror or exc}") from None
+
+
+def every_line(store: PhotoStore) -> Iterator[tuple[str, dict]]:
+    """(run id, line) of every journalled run, oldest first: each journal read once (a district's runs hold
+    60,000 lines); one that cannot be read is skipped, as ``list_runs`` skips it."""
+    folder = journal_dir(store)
+    for name in _journal_names(folder):
+        lines = read_journal(folder / name)
+        while True:
+            try:  # only the reading is guarded: an error of the caller's, thrown in at the yield, is not swallowed
+                entry = next(lines)
+            except StopIteration:
+                break
+            except (OSError, ToolError, StoreProblem, ValueError):
+                break
+            yield name[:-len(".jsonl")], entry
+
+
+def list_runs(store: PhotoStore) -> list[RunRecord]:
+    """Every journalled run, oldest first."""
+    folder = journal_dir(store)
+    names = _journal_names(folder)
     runs = []
     for name in names:
         with contextlib.suppress(OSError, ToolError, ValueError):

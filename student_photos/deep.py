@@ -5,7 +5,8 @@ Three findings, each naming both students and the evidence:
 1. the same photo bytes under two current students (one child's photo given to another);
 2. a current student's photo byte-identical to a photo in an orphaned folder whose old record is, by the
    identity rule, a *different* person, or whose identity is unknown (the mark of an order-based migration);
-3. a file placed by a journalled run whose recorded origin is a different person than its holder now.
+3. a file whose bytes a journalled run placed (here, or in a folder it has been copied on from) from a person
+   the identity rule does not prove is its holder now.
 
 Content is compared size first, then SHA-256. Every file's digest is kept in a hash cache (SQLite in the
 tool folder) keyed by device, inode, size, mtime and ctime, so a rerun hashes only what changed; the
@@ -30,9 +31,9 @@ from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .identity import Person, Verdict, name_key, not_the_same, proven_same
-from .journal import journal_dir, list_runs, read_journal
-from .links import PROFILE
+from .identity import Judgement, Person, Verdict, name_key, not_the_same, proven_same
+from .journal import every_line
+from .links import PROFILE, read_link
 from .report import Problem, ProblemKind
 from .store import (
     PRIVATE_FILE_MODE,
@@ -347,15 +348,16 @@ class DeepCheck:
             # Only a size that two folders share can be the same photo twice: nothing else needs hashing.
             self.db.execute("UPDATE files SET wanted = 1 WHERE sha IS NULL AND size IN (SELECT size FROM files "
                             "GROUP BY size HAVING count(DISTINCT folder) > 1 AND max(folder IN current_ids) = 1)")
-        placed = self._journalled_placements()
-        if placed or any(getattr(plan, "recycled", False) for plan in self.plans.values()):
+        placements = journalled_placements(self.store)
+        if placements or any(getattr(plan, "recycled", False) for plan in self.plans.values()):
             self._index_places()
-        for folder, rel in placed:
-            self.db.execute("UPDATE files SET wanted = 1 WHERE folder = ? AND rel = ?", (_b(folder), _b(rel)))
+        if placements:
+            self._want_placed_sizes(placements)
         await self._hash_wanted()
+        placed = self._trace(placements)
         self._same_bytes(placed)
         self._recycled_ids()
-        self._placed_from_another_person(placed)
+        self._placed_from_another_person(placed, placements)
         for folder, rel, why in sorted(self.unlisted):  # never "all done" over something not looked at
             self.result.findings.append(Finding(
                 UNCOMPARED, [folder], [f"students/{folder}/{rel}"],
@@ -542,22 +544,12 @@ class DeepCheck:
                     f"{self._who(sid)} holds the photos of folder {sid}, but {plan.conflict}"))
 
     def _proven_own(self, folder: str, rel: str, placed: dict) -> bool:
-        """Whether a journalled migration put this very file here from the holder's own old folder (or a person
-        paired it by a reviewed file)."""
-        if (folder, rel) not in placed:
-            return False
-        row = self.db.execute("SELECT size, sha FROM files WHERE folder = ? AND rel = ?",
-                              (_b(folder), _b(rel))).fetchone()
-        for entry in placed[(folder, rel)]:
-            if row is None or (row[0], row[1]) != (entry.get("size"), entry.get("sha256")):
-                continue
-            origin = entry["origin"]
-            if origin.get("paired_by") == "pairs file":
-                return True
-            old = _origin_person(origin)
-            if proven_same(old, self.plans[folder].record.person, self.settings.match_fields).verdict is Verdict.SAME:
-                return True
-        return False
+        """Whether a journalled run put this very file here from the holder's own old folder (or a person paired
+        it by a reviewed file); bytes merely traced here from another place prove nothing of this copy."""
+        here = f"students/{folder}/{rel}"
+        return any(p.path == here and placed_from_another(p, self.plans[folder].record.person,
+                                                          self.settings.match_fields) is None
+                   for p in placed.get((folder, rel), ()))
 
     def _histories(self, old_ids: set[str]) -> dict:
         if not old_ids:
@@ -571,42 +563,78 @@ class DeepCheck:
         return f"{plan.record.name} ({student_id})" if plan else student_id
 
     # ---- finding 3 ----
-    def _journalled_placements(self) -> dict[tuple[str, str], list[dict]]:
-        """(folder, rel) -> the journal lines that placed a file there with a recorded origin person."""
-        placed: dict[tuple[str, str], list[dict]] = defaultdict(list)
-        for run in list_runs(self.store):
-            with contextlib.suppress(OSError, StoreProblem):
-                for entry in read_journal(journal_dir(self.store) / f"{run.run_id}.jsonl"):
-                    origin = entry.get("origin") if entry.get("type") == "file" else None
-                    if not isinstance(origin, dict) or "name_key" not in origin:
-                        continue
-                    parts = str(entry.get("path", "")).split("/", 2)
-                    if len(parts) == 3 and parts[0] == "students" and parts[1] in self.plans:
-                        placed[(parts[1], parts[2])].append({**entry, "run_id": run.run_id})
+    def _want_placed_sizes(self, placements: list[Placement]) -> None:
+        """Each file of a size some placement has is hashed: its bytes may be that placement's, here or copied on."""
+        self._know_current_ids()
+        self.db.execute("CREATE TABLE IF NOT EXISTS placed (size INTEGER, sha TEXT, PRIMARY KEY (size, sha)) "
+                        "WITHOUT ROWID")
+        self.db.execute("BEGIN")
+        insert_rows(self.db, "INSERT OR IGNORE INTO placed", 2, {(p.size, p.sha256) for p in placements})
+        self.db.execute("UPDATE files SET wanted = 1 WHERE sha IS NULL AND size IN (SELECT size FROM placed)")
+        self.db.execute("COMMIT")
+
+    def _trace(self, placements: list[Placement]) -> dict[tuple[str, str], list[Placement]]:
+        """(folder, rel) of each current student's file -> the placements of its very bytes, wherever the run put
+        them: a folder that is no current id any more (a later reseed) may have had them copied on to one."""
+        if not placements:
+            return {}
+        by_digest: dict[tuple, list[Placement]] = defaultdict(list)
+        for placement in placements:
+            by_digest[(placement.size, placement.sha256)].append(placement)
+        placed: dict[tuple[str, str], list[Placement]] = {}
+        for folder, rel, size, sha in self.db.execute(
+                "SELECT f.folder, f.rel, f.size, f.sha FROM files f JOIN placed p ON p.size = f.size AND p.sha = f.sha "
+                "WHERE f.folder IN current_ids ORDER BY f.folder, f.rel"):
+            here = f"students/{_s(folder)}/{_s(rel)}"
+            # the line that placed this very file first: its message names no other place
+            placed[(_s(folder), _s(rel))] = sorted(by_digest[(size, sha)], key=lambda p: p.path != here)
         return placed
 
-    def _placed_from_another_person(self, placed: dict) -> None:
+    def _linked_elsewhere(self, placements: list[Placement]) -> list[tuple[str, Placement]]:
+        """(current student, placement) where the student's database or backup link names a file a run placed in a
+        folder that is no current id any more, still holding those bytes: the app shows it as theirs, and a
+        restore would copy it (a second reseed that kept each child's link)."""
+        old: dict[str, list[Placement]] = defaultdict(list)
+        for p in placements:
+            if (parts := p.path.split("/", 2))[0] == "students" and len(parts) == 3 and parts[1] not in self.plans:
+                old[p.path].append(p)
+        if not old:
+            return []
+        found: list[tuple[str, Placement]] = []
+        for sid, plan in self.plans.items():
+            links = list(getattr(plan, "backup_links", ()))
+            if not plan.record.photo_is_canonical and (link := read_link(plan.record.photo)[0]) is not None:
+                links.append(link)
+            for path in dict.fromkeys(link.relative for link in links if link.relative in old):
+                folder, rel = path.split("/", 2)[1:]
+                row = self.db.execute("SELECT size, sha FROM files WHERE folder = ? AND rel = ?",
+                                      (_b(folder), _b(rel))).fetchone()
+                found.extend((sid, p) for p in old[path] if row is not None and tuple(row) == (p.size, p.sha256))
+        return found
+
+    def _placed_from_another_person(self, placed: dict, placements: list[Placement]) -> None:
         fields = self.settings.match_fields
-        for (folder, rel), entries in placed.items():
-            row = self.db.execute("SELECT size, sha FROM files WHERE folder = ? AND rel = ?",
-                                  (_b(folder), _b(rel))).fetchone()
-            if row is None:
-                continue
-            for entry in entries:
-                if (row[0], row[1]) != (entry.get("size"), entry.get("sha256")):
-                    continue  # not the bytes that run placed any more
-                origin = entry["origin"]
-                if origin.get("paired_by") == "pairs file":
-                    continue  # a person paired it on purpose
-                old = _origin_person(origin)
-                judged = proven_same(old, self.plans[folder].record.person, fields)
-                if judged.verdict is Verdict.SAME:
-                    continue
+        linked: set[tuple[str, str]] = set()
+        for sid, placement in self._linked_elsewhere(placements):
+            judged = placed_from_another(placement, self.plans[sid].record.person, fields)
+            if judged is not None and (sid, placement.path) not in linked:  # one finding per student and file
+                linked.add((sid, placement.path))
                 self.result.findings.append(Finding(
-                    "placed from another person", [folder], [f"students/{folder}/{rel}"],
-                    f"run {entry['run_id']} placed it from old folder {origin.get('old_id')} "
-                    f"({origin.get('old_name') or 'no name'}), "
+                    "placed from another person", [sid], [placement.path],
+                    f"the photo link of {self._who(sid)} names {placement.path}, which run {placement.run_id} placed "
+                    f"from {placement.source}, {not_the_same(judged.verdict)} ({judged.reason})"))
+        for (folder, rel), placements in placed.items():
+            here = f"students/{folder}/{rel}"
+            for placement in placements:
+                judged = placed_from_another(placement, self.plans[folder].record.person, fields)
+                if judged is None:
+                    continue
+                where = "" if placement.path == here else f" in {placement.path} (its bytes are here now)"
+                self.result.findings.append(Finding(
+                    "placed from another person", [folder], [here],
+                    f"run {placement.run_id} placed it{where} from {placement.source}, "
                     f"{not_the_same(judged.verdict)} than {self._who(folder)} ({judged.reason})"))
+                break  # one finding per file
 
     # ---- quarantine ----
     def quarantine(self, run_id: str, journal, in_scope: Callable[[str], bool]) -> None:
@@ -675,11 +703,61 @@ def _put_back_unless_moved(hashed_fd: int, dest: os.PathLike, name: str, folder_
     raise StoreProblem("it was replaced while it was being moved; the new file was put back, not moved")
 
 
+ORIGIN_KEYS = ("old_id", "old_name", "name_key", "codes", "paired_by")  # who a placed file came from
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """A file a journalled run placed with the person it came from: a migrate's copy from an old folder, or a
+    restore's copy of such a file (it carries the origin on, so a chain of reseeds is followed)."""
+
+    run_id: str
+    path: str  # under PHOTO_DIR, where that run placed it
+    size: int
+    sha256: str
+    origin: dict  # ORIGIN_KEYS
+
+    @property
+    def digest(self) -> tuple[str, int]:
+        """(SHA-256, size), as the restore keys content."""
+        return self.sha256, self.size
+
+    @property
+    def source(self) -> str:
+        return f"old folder {self.origin.get('old_id')} ({self.origin.get('old_name') or 'no name'})"
+
+
+def placement_of(run_id: str, entry: dict) -> Placement | None:
+    """The placement a journal line records, if it names the person its file came from."""
+    origin = entry.get("origin") if entry.get("type") == "file" else None
+    size, sha = entry.get("size"), entry.get("sha256")
+    if not isinstance(origin, dict) or "name_key" not in origin or type(size) is not int or not isinstance(sha, str):
+        return None  # (a line edited out of shape names no bytes: no file could be matched to it)
+    return Placement(run_id, str(entry.get("path", "")), size, sha, {k: origin.get(k) for k in ORIGIN_KEYS})
+
+
+def journalled_placements(store: PhotoStore) -> list[Placement]:
+    """Every placement in the journal (one pass). No journal is no evidence either way: it can only refuse."""
+    return [p for run_id, entry in every_line(store) if (p := placement_of(run_id, entry)) is not None]
+
+
+def placed_from_another(placement: Placement, holder: Person, fields) -> Judgement | None:
+    """The one rule, for --deep and the restore alike: why a file with these bytes is not ``holder``'s. None only
+    when the identity rule proves the person it was placed from is the holder, or a person paired it (fail closed)."""
+    if placement.origin.get("paired_by") == "pairs file":
+        return None  # a person paired it on purpose
+    judged = proven_same(_origin_person(placement.origin), holder, fields)
+    return None if judged.verdict is Verdict.SAME else judged
+
+
 def _origin_person(origin: dict) -> Person:
     """Who a journalled copy came from. The name key is made again from the old name: the key's rules may
     have changed since that run wrote it (lookalike letters), and a stale key would flag the right child."""
     key = name_key(origin["old_name"]) if isinstance(origin.get("old_name"), str) else origin.get("name_key")
-    return Person(key, origin.get("codes") or "")
+    codes = origin.get("codes") or ""
+    if not isinstance(key, str) or not isinstance(codes, str):
+        return Person(None)  # a line that is not as a run writes it: no one can be proven from it
+    return Person(key, codes)
 
 
 def findings_as_problems(result: DeepResult, name_of: Callable[[str], str], in_scope: Callable[[str], bool]

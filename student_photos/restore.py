@@ -27,7 +27,7 @@ from pathlib import Path
 from .backups import BackupUnusable, list_backups, named_backup, read_backup, refuse_unread_backups
 from .config import Settings
 from .db import Database, decode_value
-from .deep import DeepCheck, findings_as_problems
+from .deep import DeepCheck, Placement, findings_as_problems, placed_from_another, placement_of
 from .errors import PhotoRootError
 from .identity import (
     MAX_UNNAMED_OLD,
@@ -49,7 +49,7 @@ from .identity import (
     proven_same,
     self_verdict,
 )
-from .journal import journal_dir, list_runs, read_journal
+from .journal import every_line
 from .links import ATTENDANCE, PROFILE, PhotoLink, canonical_link, read_link
 from .records import InvalidEntry, StudentRecord, is_safe_id, record_from_document
 from .report import (
@@ -176,6 +176,7 @@ class Candidate:
     link: PhotoLink
     where: str  # "backup" or "database"
     digest: tuple[str, int] | None = None
+    placed: Placement | None = None  # a journalled run placed these bytes from this student: its copy says so too
 
 
 # ---------------------------------------------------------------- 1. census
@@ -702,6 +703,32 @@ def _links_of(plan: StudentPlan) -> list[tuple[str, PhotoLink]]:
     return links
 
 
+@dataclass
+class JournalFacts:
+    """What the journal says that can refuse a photo, from one pass over it (not one per student)."""
+
+    rewritten: list[tuple[str, object]] = field(default_factory=list)  # (student, the link value a run replaced)
+    quarantined: set[tuple[str, int]] = field(default_factory=set)  # (SHA-256, size) --deep moved aside
+    placed: dict[tuple[str, int], list[Placement]] = field(default_factory=lambda: defaultdict(list))  # by content
+
+    @classmethod
+    def read(cls, store: PhotoStore) -> JournalFacts:
+        facts = cls()
+        for run_id, entry in every_line(store):
+            kind = entry.get("type")
+            if kind == "db" and isinstance(entry.get("student_id"), str):
+                with contextlib.suppress(ValueError, TypeError):
+                    old = decode_value(entry.get("old"))
+                    if isinstance(old, str) and old.startswith("/api/photos/"):
+                        facts.rewritten.append((entry["student_id"], old))
+            elif kind == "quarantine" and not entry.get("undo"):
+                with contextlib.suppress(ValueError, TypeError):
+                    facts.quarantined.add((str(entry.get("sha256")), int(entry.get("size") or 0)))
+            elif kind == "file" and (placement := placement_of(run_id, entry)) is not None:
+                facts.placed[placement.digest].append(placement)
+        return facts
+
+
 class EvidenceJudge:
     """Decides which candidates may be copied: the folder's owner is, by the identity rule and the backup
     history, this very student and no one else; and no other student (in scope or not) claims the same bytes.
@@ -709,7 +736,7 @@ class EvidenceJudge:
 
     def __init__(self, settings: Settings, store: PhotoStore, census: Census, report: RestoreReport) -> None:
         self.settings, self.store, self.census, self.report = settings, store, census, report
-        self._quarantine: set[tuple[str, int]] | None = None
+        self._journal: JournalFacts | None = None
         self._namesakes: dict[str, dict[str, History]] = {}  # name key -> old folders that could be theirs
         self._rivals: RivalOld | None = None  # old folders with no usable name, or disputed: anyone's they could be
         self._settled: dict[str, str] | None = None  # old id -> the student a person gave it
@@ -747,6 +774,7 @@ class EvidenceJudge:
             if why:
                 notes[sid].append(f"{candidate.where} photo link ({candidate.link.relative}) {why}; not copied")
             else:
+                candidate.placed = next(iter(self._journal_facts().placed.get(candidate.digest or ("", 0), ())), None)
                 accepted[sid].append(candidate)
         chosen: dict[str, Candidate] = {}
         for repair in repairs:
@@ -804,16 +832,12 @@ class EvidenceJudge:
 
     def _rewritten_links(self) -> list[tuple[str, object]]:
         """(student, the link value a run replaced): a claim a restore rewrote is still a claim."""
-        found: list[tuple[str, object]] = []
-        for run in list_runs(self.store):
-            with contextlib.suppress(OSError, StoreProblem):
-                for entry in read_journal(journal_dir(self.store) / f"{run.run_id}.jsonl"):
-                    if entry.get("type") == "db" and isinstance(entry.get("student_id"), str):
-                        with contextlib.suppress(ValueError, TypeError):
-                            old = decode_value(entry.get("old"))
-                            if isinstance(old, str) and old.startswith("/api/photos/"):
-                                found.append((entry["student_id"], old))
-        return found
+        return self._journal_facts().rewritten
+
+    def _journal_facts(self) -> JournalFacts:
+        if self._journal is None:
+            self._journal = JournalFacts.read(self.store)
+        return self._journal
 
     def _refusal(self, candidate: Candidate, claims, elsewhere, histories: dict[str, History]) -> str | None:
         plan, owner = candidate.plan, candidate.link.owner
@@ -917,9 +941,15 @@ class EvidenceJudge:
     def _bytes_refusal(self, plan: StudentPlan, digest: tuple[str, int], elsewhere, histories: dict[str, History],
                        owner: str | None = None) -> str | None:
         """Why these bytes may be someone else's: the same photo in another student's folder, in an old folder
-        that is not proven this student's, or moved to quarantine by --deep."""
+        that is not proven this student's, moved to quarantine by --deep, or placed by a journalled run from a
+        person not proven this student (the journal only ever refuses: without one, the rest decides)."""
         if digest in self._quarantined():
             return "is a photo --deep moved to quarantine as possibly another child's: check it by hand"
+        for placement in self._journal_facts().placed.get(digest, ()):
+            placed = placed_from_another(placement, plan.record.person, self.settings.match_fields)
+            if placed is not None:  # (the rule --deep's "placed from another person" uses)
+                return (f"is a photo run {placement.run_id} placed in {placement.path} from {placement.source}, "
+                        f"{not_the_same(placed.verdict)} than this student ({placed.reason})")
         for folder in elsewhere.get(digest, ()):
             if folder == plan.student_id or folder == owner:
                 continue
@@ -957,14 +987,7 @@ class EvidenceJudge:
                 for plan, digest in items]
 
     def _quarantined(self) -> set[tuple[str, int]]:
-        if self._quarantine is None:
-            self._quarantine = set()
-            for run in list_runs(self.store):
-                with contextlib.suppress(OSError, StoreProblem):
-                    for entry in read_journal(journal_dir(self.store) / f"{run.run_id}.jsonl"):
-                        if entry.get("type") == "quarantine" and not entry.get("undo"):
-                            self._quarantine.add((str(entry.get("sha256")), int(entry.get("size") or 0)))
-        return self._quarantine
+        return self._journal_facts().quarantined
 
     def _owner_judgement(self, old_id: str, plan: StudentPlan, histories: dict[str, History]) -> str | None:
         """Why the old folder ``old_id`` is not this student's (None when its history, decided exactly as migrate
@@ -1093,12 +1116,13 @@ async def _repair_and_link(run: Session, options: RestoreOptions, census: Census
 
     await map_in_threads(repairer.check, in_scope, run.settings.workers, stop, collect)
     meter.done()
-    chosen = EvidenceJudge(run.settings, store, census, report).judge(repairs.made())
+    judge = EvidenceJudge(run.settings, store, census, report)
+    chosen = judge.judge(repairs.made())
     if chosen:
         await _copy_evidence(run, repairs.made(), chosen, stop)
     if source is not None and not stop.requested:
         from .sources import fill, unused_problems
-        guard = EvidenceJudge(run.settings, store, census, report)
+        guard = judge  # the same judge: the journal and the reviewed pairings it read are read once per run
         # made here, on this thread: Repairs is not shared with the worker that fills
         targets = {sid: repair for sid, files in source.by_student.items() if files and (repair := repairs.of(sid))}
         await asyncio.get_running_loop().run_in_executor(None, fill, source, store, targets, writes,
@@ -1175,7 +1199,10 @@ async def _copy_evidence(run: Session, repairs: list[Repair], chosen: dict[str, 
                 staged.discard()
                 raise StoreProblem(f"{rel} changed after it was judged this student's; not copied")
             journal.add({"type": "file", "path": f"students/{repair.plan.student_id}/{PROFILE}", "size": staged.size,
-                         "sha256": staged.sha256, "source": rel, "origin": {"link": rel, "from": candidate.where}})
+                         "sha256": staged.sha256, "source": rel,
+                         # a copy of a placed file names whom it came from too, so a later reseed's check follows it
+                         "origin": {**(candidate.placed.origin if candidate.placed else {}),
+                                    "link": rel, "from": candidate.where}})
             sync_or_discard(journal, staged)  # the line is durable before the photo is in place
             result = place_copy(staged)
             fsync_dir(profile.parent)

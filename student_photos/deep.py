@@ -348,7 +348,11 @@ class DeepCheck:
             # Only a size that two folders share can be the same photo twice: nothing else needs hashing.
             self.db.execute("UPDATE files SET wanted = 1 WHERE sha IS NULL AND size IN (SELECT size FROM files "
                             "GROUP BY size HAVING count(DISTINCT folder) > 1 AND max(folder IN current_ids) = 1)")
-        placements = journalled_placements(self.store)
+        unread: list[str] = []
+        placements = journalled_placements(self.store, unread)
+        for why in unread:  # never "all clear" over placements it could not read
+            self.result.findings.append(Finding(UNCOMPARED, [], [], f"{why}: a photo it placed from another child "
+                                                                    "could not be traced"))
         if placements or any(getattr(plan, "recycled", False) for plan in self.plans.values()):
             self._index_places()
         if placements:
@@ -736,9 +740,10 @@ def placement_of(run_id: str, entry: dict) -> Placement | None:
     return Placement(run_id, str(entry.get("path", "")), size, sha, {k: origin.get(k) for k in ORIGIN_KEYS})
 
 
-def journalled_placements(store: PhotoStore) -> list[Placement]:
-    """Every placement in the journal (one pass). No journal is no evidence either way: it can only refuse."""
-    return [p for run_id, entry in every_line(store) if (p := placement_of(run_id, entry)) is not None]
+def journalled_placements(store: PhotoStore, unread: list[str] | None = None) -> list[Placement]:
+    """Every placement in the journal (one pass). No journal is no evidence either way: it can only refuse.
+    ``unread`` receives each journal that could not be read."""
+    return [p for run_id, entry in every_line(store, unread) if (p := placement_of(run_id, entry)) is not None]
 
 
 def placed_from_another(placement: Placement, holder: Person, fields) -> Judgement | None:
@@ -767,6 +772,8 @@ def findings_as_problems(result: DeepResult, name_of: Callable[[str], str], in_s
     problems = []
     for finding in result.findings:
         kind = ProblemKind.ERROR if finding.kind == UNCOMPARED else ProblemKind.WRONG_CHILD
+        if not finding.students:  # about the whole store (a journal it could not read): every run says it
+            problems.append(Problem("(photo store)", "", kind, f"{finding.kind}: {finding.evidence}"))
         for student in finding.students:
             if in_scope(student):
                 problems.append(Problem(student, name_of(student), kind, f"{finding.kind}: {finding.evidence}"))

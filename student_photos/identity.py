@@ -208,6 +208,9 @@ def _text_code(value: str) -> str:
     letters = "".join(c for c in text.casefold() if c.isalnum())
     if not letters or letters in _PLACEHOLDER_TEXT:  # "", "-", "?", "N/A", "TBD": nothing recorded
         return ""
+    written = _WRITTEN_DAY.fullmatch(text)
+    if written and written.group(3) in _PLACEHOLDER_YEARS:
+        return ""
     match = _ISO_DAY.fullmatch(text)
     if match:
         return _iso_code(match)
@@ -222,13 +225,18 @@ def _text_code(value: str) -> str:
 # What a school types for "not known": two records that both say so are not proven one child by it.
 _PLACEHOLDER_TEXT = frozenset({"na", "nk", "none", "null", "nil", "unknown", "notknown", "tbd", "tba", "tbc",
                                "pending", "missing", "notrecorded", "notapplicable", "notset", "x", "xx", "xxx"})
-_PLACEHOLDER_CODES = frozenset({"n0", "d1900-01-01", "d1970-01-01", "d0001-01-01"})  # 0; dates a blank became
+# A blank date saved by a program becomes day 0 of its calendar (0001-01-01; 1899-12-30 in Excel and Access;
+# 1900-01-01; 1970-01-01), shifted a day either way by a time zone: no pupil was born in those years.
+_PLACEHOLDER_YEARS = frozenset({"0001", "1899", "1900", "1969", "1970"})
+_WRITTEN_DAY = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})")  # 01/01/1900: compared as text otherwise
 
 
 def value_code(value: object) -> str:
     """An identifying field's comparable code (see the module's doc); a placeholder is absent (proves nothing)."""
     code = _value_code(value)
-    return "" if code in _PLACEHOLDER_CODES else code
+    if code == "n0" or (code[:1] in ("d", "D") and code[1:5] in _PLACEHOLDER_YEARS):
+        return ""
+    return code
 
 
 def _value_code(value: object) -> str:
@@ -461,6 +469,30 @@ def _judgement(verdict: Verdict, reason: str, agreeing: tuple[str, ...] = ()) ->
     return Judgement(verdict, reason, agreeing)
 
 
+def names_alike(a: str | None, b: str | None) -> bool:
+    """Two name keys that may be one name written two ways (``alike_key``): 'Zoë Adams' and 'Zoe Adams'."""
+    return a is not None and b is not None and (a == b or alike_key(a) == alike_key(b))
+
+
+def judge_candidate(old: Person, person: Person, fields: Sequence[str]) -> Judgement:
+    """``compare`` for "could this record be them?" (a match's candidates, a rival folder's record): a name
+    written alike with nothing else differing is unknown, never another person."""
+    judged = compare(old, person, fields)
+    if judged.verdict is Verdict.DIFFERENT and judged.reason == "name differs" and names_alike(old.name, person.name):
+        return Judgement(Verdict.UNKNOWN, f"the name is written another way ({person.name!r}, was {old.name!r}) and "
+                                          "nothing else differs")
+    return judged
+
+
+def shared_identifiers(a: Person, b: Person, fields: Sequence[str]) -> tuple[str, ...]:
+    """The identifiers (numbers, text: not dates, which many children share) two records agree on, whatever
+    else differs."""
+    if not a.codes or not b.codes:
+        return ()
+    return tuple(f for f, x, y in zip(fields, a.code_list(len(fields)), b.code_list(len(fields)), strict=True)
+                 if x and y and x[0] in "nt" and _compare_codes(x, y) == "agree")
+
+
 def not_the_same(verdict: Verdict) -> str:
     """How a record that is not the same person is named in a message (restore, migrate, --deep)."""
     return "a different person" if verdict is Verdict.DIFFERENT else "a person who cannot be compared"
@@ -527,27 +559,24 @@ class Choice(Generic[T]):
 def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence[str],
            label=str) -> Choice[T]:
     """Which current record (if any) is the person ``old``. ``candidates`` must hold every current record
-    that could be them: all whose name is written alike (``loose_name_key``), and every record whose name is
-    unknown."""
+    that could be them: all whose name is written alike (``alike_key``), every record whose name is unknown, and
+    every record that shares one of its identifiers (``shared_identifiers``: a corrected name?)."""
     if old.name is None:
         return Choice(Outcome.UNKNOWN, "the old record has no usable name")
     same: list[tuple[T, Judgement]] = []
     unknown: list[tuple[T, Judgement]] = []
     ruled_out: list[Person] = []  # namesakes (or names written alike) some field proves another person
-    loose = loose_name_key(old.name)
+    sharing: list[tuple[T, Person, tuple[str, ...]]] = []  # any other record with one of its identifiers
     for target, person in candidates:
-        judged = compare(old, person, fields)
-        alike = person.name == old.name or (loose is not None and loose_name_key(person.name) == loose)
-        if judged.verdict is Verdict.DIFFERENT and judged.reason == "name differs" and alike:
-            # 'Zoë Adams' exported as 'Zoe Adams': one name written two ways, or two children; a person decides
-            judged = Judgement(Verdict.UNKNOWN, f"the name is written differently ({person.name!r}, was "
-                                                f"{old.name!r}) and nothing else differs")
+        judged = judge_candidate(old, person, fields)
         if judged.verdict is Verdict.SAME:
             same.append((target, judged))
         elif judged.verdict is Verdict.UNKNOWN:
             unknown.append((target, judged))
-        elif alike:
+        elif names_alike(old.name, person.name):
             ruled_out.append(person)
+        if judged.verdict is not Verdict.SAME and (shared := shared_identifiers(old, person, fields)):
+            sharing.append((target, person, shared))
     fits = tuple(t for t, _ in same + unknown)
     if unknown:
         target, judged = unknown[0]
@@ -568,7 +597,18 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
             return Choice(Outcome.UNKNOWN, f"only the name agrees with {label(target)}: no identifying field "
                                            "(MATCH_FIELDS) agrees (a pupil who left and a newcomer can share a name)",
                           fits=fits)
+        ours = chosen.code_list(len(fields)) if chosen.codes else [""] * len(fields)
+        for other, _, shared in sharing:  # the child renamed (or re-dated) since, and a newcomer of the old name?
+            if not_held := [f for f in shared if not ours[list(fields).index(f)]]:
+                return Choice(Outcome.UNKNOWN, f"{label(target)} fits, but {label(other)} has the same "
+                                               f"{', '.join(not_held)}, which {label(target)} has not recorded: a "
+                                               "corrected name or record? A person decides", fits=(*fits, other))
         return Choice(Outcome.MATCH, judged.reason, target, fits)
+    if sharing:
+        other, person, shared = sharing[0]
+        return Choice(Outcome.UNKNOWN, f"no current student is this person, but {label(other)} has the same "
+                                       f"{', '.join(shared)} ({compare(old, person, fields).reason}): a corrected "
+                                       "name or record? Pair it by hand (--pairs)", fits=(other,))
     if ruled_out:
         reasons = sorted({compare(old, p, fields).reason for p in ruled_out})
         return Choice(Outcome.NONE, f"a current student has this name but {'; '.join(reasons)}")
@@ -607,7 +647,7 @@ class Rival:
     reason: str
 
 
-DisputedLookup = Callable[[str], Iterable[tuple[str, Person]]]  # name key -> (folder, record) of disputed folders
+DisputedLookup = Callable[[str], Iterable[tuple[str, Person]]]  # alike key -> (folder, record) of disputed folders
 
 
 @dataclass
@@ -632,7 +672,7 @@ class RivalOld:
 
     fields: tuple[str, ...]
     folders: dict[str, tuple[Person, ...]] = field(default_factory=dict)  # unnamed: folder -> who it could be
-    disputed: dict[str, list[tuple[str, Person]]] = field(default_factory=dict)  # name key -> (folder, record)
+    disputed: dict[str, list[tuple[str, Person]]] = field(default_factory=dict)  # alike key -> (folder, record)
     too_many: bool = False
     lookup: DisputedLookup | None = None
     settled: frozenset[str] = frozenset()
@@ -648,8 +688,7 @@ class RivalOld:
         if not persons:
             if self.lookup is None and merge_history(records, self.fields).person is None:
                 for record in dict.fromkeys(records):  # every record is named here
-                    assert record.name is not None
-                    self.disputed.setdefault(record.name, []).append((folder, record))
+                    self.disputed.setdefault(alike_key(record.name) or "", []).append((folder, record))
             return
         if self.too_many:
             return
@@ -672,10 +711,11 @@ class RivalOld:
                                      "student too")
         if student.name is None:
             return None  # (no caller asks: a student with no usable name is never any folder's match)
-        found = self.lookup(student.name) if self.lookup is not None else self.disputed.get(student.name, ())
+        key = alike_key(student.name) or ""
+        found = self.lookup(key) if self.lookup is not None else self.disputed.get(key, ())
         for folder, record in found:
             if folder != besides and folder not in self.settled and \
-                    compare(record, student, self.fields).verdict is not Verdict.DIFFERENT:
+                    judge_candidate(record, student, self.fields).verdict is not Verdict.DIFFERENT:
                 return Rival(folder, f"old folder {folder}, whose backups disagree about who it was, fits this "
                                      "student too")
         return None

@@ -198,9 +198,10 @@ def _journal_names(folder: Path) -> list[str]:
         raise JournalError(f"Cannot read the journal folder {folder}: {exc.strerror or exc}") from None
 
 
-def every_line(store: PhotoStore) -> Iterator[tuple[str, dict]]:
+def every_line(store: PhotoStore, unread: list[str] | None = None) -> Iterator[tuple[str, dict]]:
     """(run id, line) of every journalled run, oldest first: each journal read once (a district's runs hold
-    60,000 lines); one that cannot be read is skipped, as ``list_runs`` skips it."""
+    60,000 lines). One that cannot be read is skipped, as ``list_runs`` skips it, and named in ``unread``: what it
+    placed cannot be checked (a journal written by root, read by the nightly account)."""
     folder = journal_dir(store)
     for name in _journal_names(folder):
         lines = read_journal(folder / name)
@@ -209,7 +210,10 @@ def every_line(store: PhotoStore) -> Iterator[tuple[str, dict]]:
                 entry = next(lines)
             except StopIteration:
                 break
-            except (OSError, ToolError, StoreProblem, ValueError):
+            except (OSError, ToolError, StoreProblem, ValueError) as exc:
+                if unread is not None:
+                    unread.append(f"journal {folder / name} could not be read "
+                                  f"({getattr(exc, 'strerror', None) or exc})")
                 break
             yield name[:-len(".jsonl")], entry
 

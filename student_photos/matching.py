@@ -34,10 +34,9 @@ from .identity import (
     compare,
     judge_same_id,
     merge_history,
-    renamed_only,
     respelled_only,
 )
-from .records import StudentRecord
+from .records import StudentRecord, one_folder_key
 from .report import Decision
 
 WRITE_CHUNK = 2000  # rows per executemany
@@ -118,7 +117,7 @@ class MatchBook:
                                   codes BLOB, loose BLOB);
             CREATE TABLE orphan (name BLOB PRIMARY KEY, old_name BLOB, backup TEXT, key BLOB, codes BLOB,
                                  state TEXT, reason BLOB, loose BLOB) WITHOUT ROWID;
-            CREATE TABLE history (orphan BLOB, rank INTEGER, backup TEXT, name BLOB, key BLOB, codes BLOB);
+            CREATE TABLE history (orphan BLOB, rank INTEGER, backup TEXT, name BLOB, key BLOB, codes BLOB, loose BLOB);
             CREATE TABLE decision (name BLOB PRIMARY KEY, decision TEXT, reason BLOB, target INTEGER,
                                    paired_by TEXT) WITHOUT ROWID;
             CREATE TABLE fit (orphan BLOB, target INTEGER);
@@ -159,6 +158,10 @@ class MatchBook:
         self.db.execute("CREATE INDEX ident_code ON ident (field, code)")
         self.db.execute("UPDATE current SET receivable = 0 WHERE sid IN "
                         "(SELECT sid FROM current GROUP BY sid HAVING count(*) > 1)")
+        # two ids that are one folder on a share that ignores case or drops trailing dots (records.one_folder_key)
+        self.db.execute("UPDATE current SET receivable = 0 WHERE rtrim(lower(CAST(sid AS TEXT)), '.') IN "
+                        "(SELECT rtrim(lower(CAST(sid AS TEXT)), '.') AS f FROM current GROUP BY f "
+                        "HAVING count(DISTINCT sid) > 1)")
         rows = self.db.execute("SELECT row, sid, receivable, name, codes FROM current WHERE key IS NULL "
                                f"LIMIT {MAX_NAMELESS + 1}").fetchall()
         if len(rows) > MAX_NAMELESS:
@@ -185,6 +188,12 @@ class MatchBook:
         for (sid,) in self.db.execute("SELECT sid FROM current"):
             yield _unpack(sid) or ""
 
+    def one_folder_twins(self, student_id: str) -> list[str]:
+        """Other current ids that are this one's folder on a share that ignores case or drops trailing dots."""
+        return [sid for (sid,) in self.db.execute(
+            "SELECT DISTINCT CAST(sid AS TEXT) FROM current WHERE rtrim(lower(CAST(sid AS TEXT)), '.') = ? "
+            "AND sid != ?", (one_folder_key(student_id), _pack(student_id)))]
+
     def students_with_id(self, student_id: str) -> list[Student]:
         return [self._student(row) for row in self.db.execute(
             "SELECT row, sid, receivable, name, codes FROM current WHERE sid = ?", (_pack(student_id),))]
@@ -205,9 +214,9 @@ class MatchBook:
         try:
             for chunk in _chunks(records, WRITE_CHUNK):
                 old = chunk if orphans is None else [r for r in chunk if r.student_id in orphans]
-                self.db.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?)",
+                self.db.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?)",
                                     ((_pack(r.student_id), rank, backup, _pack(r.name), _pack(r.person.name),
-                                      r.person.codes) for r in old))
+                                      r.person.codes, _loose(r.person.name)) for r in old))
                 if orphans is not None:
                     self._compare_with_current(backup, rank, [r for r in chunk if r.student_id not in orphans])
         except BaseException:
@@ -297,18 +306,18 @@ class MatchBook:
         self.any_disputed = self.db.execute("SELECT 1 FROM orphan WHERE state IN ('ambiguous', 'unknown') "
                                             "LIMIT 1").fetchone() is not None
         if self.any_disputed:
-            self.db.execute("CREATE INDEX history_key ON history (key)")
+            self.db.execute("CREATE INDEX history_loose ON history (loose)")
 
-    def _disputed(self, key: str) -> Iterator[tuple[str, Person]]:
-        """The records named ``key`` of orphans whose backups disagree about who they were (every record named:
-        one with no usable name is ``RivalOld``'s own), by name key: one indexed look-up per match."""
+    def _disputed(self, loose: str) -> Iterator[tuple[str, Person]]:
+        """The records named alike (``identity.alike_key``) of orphans whose backups disagree about who they were
+        (every record named: one with no usable name is ``RivalOld``'s own): one indexed look-up per match."""
         if not self.any_disputed:
             return iter(())
         rows = self.db.execute("""
-            SELECT h.orphan, h.codes FROM history h JOIN orphan o ON o.name = h.orphan
-            WHERE h.key = ? AND o.state IN ('ambiguous', 'unknown')
-              AND NOT EXISTS (SELECT 1 FROM history u WHERE u.orphan = h.orphan AND u.key IS NULL)""", (_pack(key),))
-        return ((_unpack(orphan) or "", Person(key, codes or "")) for orphan, codes in rows.fetchall())
+            SELECT h.orphan, h.key, h.codes FROM history h JOIN orphan o ON o.name = h.orphan
+            WHERE h.loose = ? AND o.state IN ('ambiguous', 'unknown')
+              AND NOT EXISTS (SELECT 1 FROM history u WHERE u.orphan = h.orphan AND u.key IS NULL)""", (_pack(loose),))
+        return ((_unpack(orphan) or "", Person(_unpack(key), codes or "")) for orphan, key, codes in rows.fetchall())
 
     def settle(self, folders: Iterable[str]) -> None:
         """Orphans a person's standing reviewed decision settles (``migrate.settled_by_person``): no rival, and
@@ -357,6 +366,8 @@ class MatchBook:
             return Pairing(Decision(state), _unpack(reason) or ""), []
         old = Person(_unpack(key), codes or "")
         candidates = [(self._student(r[5:10]), Person(_unpack(r[10]), r[9] or "")) for r in rows if r[5] is not None]
+        named = {s.row for s, _ in candidates}  # and every record with one of its identifiers (a corrected name?)
+        candidates += [(s, p) for s, p in self._sharing(old, "nt") if s.row not in named]
         choice = choose(old, candidates + self.nameless, self.fields,
                         label=lambda s: f"{s.name or '(no name)'} ({s.student_id})")
         fitting: list[int | tuple[bytes, int]] = [s.row for s in choice.fits]
@@ -371,8 +382,11 @@ class MatchBook:
                 return Pairing(Decision.AMBIGUOUS, f"matches {target.name} ({target.student_id}), but "
                                                    f"{rival.reason}: which folder is theirs is not known"), fitting
             if not target.receivable:
+                twins = self.one_folder_twins(target.student_id)
                 why = ("its student_id is held by more than one database document" if target.student_id and
-                       len(self.students_with_id(target.student_id)) > 1 else "its student_id is not a valid id")
+                       len(self.students_with_id(target.student_id)) > 1 else
+                       f"its student_id and {', '.join(twins)} are one folder on a share that ignores case or drops "
+                       "trailing dots (SMB, macOS)" if twins else "its student_id is not a valid id")
                 return Pairing(Decision.CANNOT_RECEIVE, f"matches {target.name} ({target.student_id}), but {why}: "
                                                         "fix the database record first", target), fitting
             return Pairing(Decision.MIGRATE, choice.reason, target), fitting
@@ -390,12 +404,10 @@ class MatchBook:
         return Pairing(decision, choice.reason), fitting
 
     def _renamed(self, old: Person) -> list[tuple[Student, Judgement]]:
-        """Current records under another name whose identifiers (numbers, text) agree, and nothing else differs;
-        failing those, ones with its dates and a name spelled alike (a corrected name?)."""
-        renamed = [(s, Judgement(Verdict.UNKNOWN, "", shared)) for s, person in self._sharing(old, "nt")
-                   if (shared := renamed_only(old, person, self.fields))]
-        return renamed or [(s, Judgement(Verdict.UNKNOWN, "", shared)) for s, person in self._sharing(old, "dD")
-                           if (shared := respelled_only(old, person, self.fields))]
+        """Current records with its dates and a name written alike (``identity.respelled_only``): a corrected name?
+        (One sharing an identifier is among ``choose``'s candidates.)"""
+        return [(s, Judgement(Verdict.UNKNOWN, "", shared)) for s, person in self._sharing(old, "dD")
+                if (shared := respelled_only(old, person, self.fields))]
 
     def _sharing(self, old: Person, kinds: str) -> list[tuple[Student, Person]]:
         """Current records holding one of the old record's codes of these kinds (n, t: numbers, text; d, D: dates)."""

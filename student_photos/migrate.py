@@ -570,6 +570,9 @@ def recover_interrupted_cleans(store: PhotoStore, put_back: bool) -> list[str]:
         original = store.students / name
         if not name or os.path.lexists(original):  # never renamed over what is there now: a person merges them
             left.append(stranded_text(Path(entry.path), name, "File exists"))
+        elif not entry.is_dir(follow_symlinks=False):  # a clean moves only real folders aside: this is not one
+            left.append(f"students/{entry.name} is named like a folder a clean moved aside, but is not a folder "
+                        f"(a symlink?): it is not put back as students/{name}; a person checks and removes it")
         elif not put_back:
             left.append(f"students/{entry.name}/ is folder {name}, moved aside by a clean that did not finish: "
                         "the next --clean --confirm or --migrate puts it back")

@@ -21,6 +21,12 @@ def is_safe_id(value: object) -> bool:
     return isinstance(value, str) and SAFE_ID.fullmatch(value) is not None
 
 
+def one_folder_key(student_id: str) -> str:
+    """The folder an id names on a share that ignores case (SMB, macOS) or drops trailing dots: `ABC1`, `abc1` and
+    `abc1.` are one folder there (safe ids are ASCII, so lower() is the share's own folding)."""
+    return student_id.lower().rstrip(".")
+
+
 def display_name(value: object) -> str:
     if isinstance(value, str):
         return value

@@ -31,6 +31,7 @@ from .deep import DeepCheck, Placement, findings_as_problems, placed_from_anothe
 from .errors import PhotoRootError
 from .identity import (
     MAX_UNNAMED_OLD,
+    SEPARATOR,
     Choice,
     History,
     Judgement,
@@ -41,6 +42,7 @@ from .identity import (
     alike_key,
     choose,
     compare,
+    judge_candidate,
     judge_same_id,
     merge_history,
     not_the_same,
@@ -51,7 +53,7 @@ from .identity import (
 )
 from .journal import every_line
 from .links import ATTENDANCE, PROFILE, PhotoLink, canonical_link, read_link
-from .records import InvalidEntry, StudentRecord, is_safe_id, record_from_document
+from .records import InvalidEntry, StudentRecord, is_safe_id, one_folder_key, record_from_document
 from .report import (
     SCHOOL_SIZE,
     Action,
@@ -146,16 +148,32 @@ class Census:
     documents: int = 0
     newest_count: int = 0
     _by_name: dict[str | None, list[tuple[str, Person]]] | None = None
+    _by_identifier: dict[tuple[int, str], list[tuple[str, Person]]] | None = None
 
     def candidates_for(self, person: Person) -> list[tuple[str, Person]]:
-        """Every current record that could be this person: those whose name is written alike, and those with no
-        usable name."""
-        if self._by_name is None:
-            self._by_name = defaultdict(list)
+        """Every current record that could be this person (``identity.choose``): those whose name is written alike,
+        those with no usable name, and those sharing one of its identifiers (a corrected name?)."""
+        if self._by_name is None or self._by_identifier is None:
+            self._by_name, self._by_identifier = defaultdict(list), defaultdict(list)
             for record in [p.record for p in self.plans.values()] + self.others:
-                self._by_name[alike_key(record.person.name)].append((record.student_id, record.person))
-        return self._by_name.get(alike_key(person.name), []) + self._by_name.get(None, []) \
-            if person.name is not None else self._by_name.get(None, [])
+                entry = (record.student_id, record.person)
+                self._by_name[alike_key(record.person.name)].append(entry)
+                for place in _identifier_codes(record.person):
+                    self._by_identifier[place].append(entry)
+        found = self._by_name.get(alike_key(person.name), []) if person.name is not None else []
+        found = found + self._by_name.get(None, [])
+        seen = {id(p) for _, p in found}
+        for place in _identifier_codes(person):
+            for entry in self._by_identifier.get(place, []):
+                if id(entry[1]) not in seen:
+                    seen.add(id(entry[1]))
+                    found.append(entry)
+        return found
+
+
+def _identifier_codes(person: Person) -> list[tuple[int, str]]:
+    """(field position, code) of the identifiers (numbers, text) a record holds: what a renamed child keeps."""
+    return [(i, c) for i, c in enumerate(person.codes.split(SEPARATOR)) if c[:1] in ("n", "t")] if person.codes else []
 
 
 @dataclass(slots=True)
@@ -316,7 +334,7 @@ def _mark_one_folder_ids(plans: dict[str, StudentPlan]) -> None:
     `abc1`, `abc1.` and `abc1`) are held as one id held twice: neither child is given or linked a photo."""
     seen: dict[str, str] = {}
     for sid in list(plans):
-        key = sid.lower().rstrip(".")
+        key = one_folder_key(sid)
         if key == sid:  # (most ids: only an id that differs from its folded form can meet another)
             continue
         other = key if key in plans else seen.setdefault(key, sid)
@@ -476,10 +494,10 @@ def _conflict_text(entry: StudentRecord, backup: str, judged: Judgement) -> str:
 
 def namesake_histories(settings: Settings, names: set[str], current: set[str], store: PhotoStore,
                        rivals: RivalOld | None = None, nameless_too: bool = False) -> dict[str, dict[str, History]]:
-    """{name key: {old id: history}} for old ids (not in the database) with a folder (whatever it holds) whose
-    backup records carry one of these names and agree on who it was: the old folders that could be these
-    students'. ``rivals``, if given, is given those whose records disagree (they could be any of them), and with
-    ``nameless_too`` the old folders that have a record with no usable name (they could be anyone)."""
+    """{alike key: {old id: history}} for old ids (not in the database) with a folder (whatever it holds) whose
+    backup records carry one of these names (``identity.alike_key``) and agree on who it was: the old folders that
+    could be these students'. ``rivals``, if given, is given those whose records disagree (they could be any of
+    them), and with ``nameless_too`` the old folders that have a record with no usable name (they could be anyone)."""
     unnamed = rivals if nameless_too else None
     if not names and unnamed is None:
         return {}
@@ -490,7 +508,7 @@ def namesake_histories(settings: Settings, names: set[str], current: set[str], s
             for entry in read_backup(path, settings.match_fields):
                 if not isinstance(entry, StudentRecord) or entry.student_id in current:
                     continue
-                key = entry.person.name
+                key = alike_key(entry.person.name)
                 wanted = key in names if key is not None else (unnamed is not None and entry.student_id not in
                                                                nameless and len(nameless) <= MAX_UNNAMED_OLD)
                 if wanted and os.path.lexists(store.students / entry.student_id):
@@ -500,7 +518,7 @@ def namesake_histories(settings: Settings, names: set[str], current: set[str], s
     for old_id in ids:
         history = merge_history(records.get(old_id, []), settings.match_fields)
         if history.person is not None and history.person.name:
-            found[history.person.name][old_id] = history
+            found[alike_key(history.person.name) or ""][old_id] = history
         elif rivals is not None:  # disputed: each record could be the folder's (identity.RivalOld)
             rivals.add(old_id, records.get(old_id, []))
     if unnamed is not None:
@@ -710,11 +728,12 @@ class JournalFacts:
     rewritten: list[tuple[str, object]] = field(default_factory=list)  # (student, the link value a run replaced)
     quarantined: set[tuple[str, int]] = field(default_factory=set)  # (SHA-256, size) --deep moved aside
     placed: dict[tuple[str, int], list[Placement]] = field(default_factory=lambda: defaultdict(list))  # by content
+    unread: list[str] = field(default_factory=list)  # journals that could not be read: what they placed is unknown
 
     @classmethod
     def read(cls, store: PhotoStore) -> JournalFacts:
         facts = cls()
-        for run_id, entry in every_line(store):
+        for run_id, entry in every_line(store, facts.unread):
             kind = entry.get("type")
             if kind == "db" and isinstance(entry.get("student_id"), str):
                 with contextlib.suppress(ValueError, TypeError):
@@ -737,7 +756,7 @@ class EvidenceJudge:
     def __init__(self, settings: Settings, store: PhotoStore, census: Census, report: RestoreReport) -> None:
         self.settings, self.store, self.census, self.report = settings, store, census, report
         self._journal: JournalFacts | None = None
-        self._namesakes: dict[str, dict[str, History]] = {}  # name key -> old folders that could be theirs
+        self._namesakes: dict[str, dict[str, History]] = {}  # alike key -> old folders that could be theirs
         self._rivals: RivalOld | None = None  # old folders with no usable name, or disputed: anyone's they could be
         self._settled: dict[str, str] | None = None  # old id -> the student a person gave it
         self._unstanding: list | None = None  # (old id, person): pairings whose id no longer holds their student
@@ -905,12 +924,12 @@ class EvidenceJudge:
         """Why another old folder's record could be this student too (whatever it holds): one-to-one, as migrate.
         A namesake's folder, or one whose old record has no usable name or whose backups disagree about who it
         was (identity.RivalOld). A folder a person gave another student is no rival (one given to no one still is)."""
-        name = plan.record.person.name
+        name = alike_key(plan.record.person.name)
         if name is None:
             return None
         settled = self._settled_by_person()
         if name not in self._namesakes or self._rivals is None:
-            wanted = {n for c in self._wanted if (n := c.plan.record.person.name) is not None} | {name}
+            wanted = {n for c in self._wanted if (n := alike_key(c.plan.record.person.name)) is not None} | {name}
             wanted -= self._namesakes.keys()
             first = self._rivals is None
             if self._rivals is None:
@@ -921,7 +940,8 @@ class EvidenceJudge:
         for old_id, history in self._namesakes.get(name, {}).items():
             if old_id == owner or old_id in settled or history.person is None:
                 continue
-            if compare(history.person, plan.record.person, self.settings.match_fields).verdict is not Verdict.DIFFERENT:
+            if judge_candidate(history.person, plan.record.person,
+                               self.settings.match_fields).verdict is not Verdict.DIFFERENT:
                 return f"old folder {old_id} fits this student too"
         rival = self._rivals.rival(plan.record.person, besides=owner)
         return rival.reason if rival else None
@@ -945,6 +965,8 @@ class EvidenceJudge:
         person not proven this student (the journal only ever refuses: without one, the rest decides)."""
         if digest in self._quarantined():
             return "is a photo --deep moved to quarantine as possibly another child's: check it by hand"
+        if unread := self._journal_facts().unread:  # it may say these bytes were placed from another child
+            return f"cannot be checked against the runs that placed photos: {unread[0]}"
         for placement in self._journal_facts().placed.get(digest, ()):
             placed = placed_from_another(placement, plan.record.person, self.settings.match_fields)
             if placed is not None:  # (the rule --deep's "placed from another person" uses)

@@ -23,6 +23,7 @@ from .config import Settings
 from .db import Database, decode_value, encode_value
 from .errors import ToolError
 from .journal import Journal, RunRecord, find_run, list_runs, read_journal
+from .records import one_folder_key
 from .report import ABSENT, EXIT_OK, EXIT_PROBLEMS, Action, LinkChange, Mode, Progress, RunInfo, StopFlag
 from .session import ImplausibleDatabase, session
 from .store import (
@@ -161,8 +162,8 @@ def _copied_in_store(path: Path) -> bool:
 
 async def _current_ids(database: Database, settings: Settings, stop: StopFlag) -> set[str]:
     """Every current student's id as a folder name would spell it (an id that is not text too: fail closed)."""
-    found = {raw if isinstance(raw, str) else str(raw) async for doc in database.read_students((), stop)
-             if (raw := doc.get("student_id")) is not None}
+    found = {one_folder_key(raw if isinstance(raw, str) else str(raw)) async for doc in database.read_students((), stop)
+             if (raw := doc.get("student_id")) is not None}  # (as a share that ignores case would spell them)
     if not found:  # a wrong DB_NAME would make every old folder look like no one's
         raise ImplausibleDatabase(f"No students in {settings.collection_label()} ({settings.database_label()}): "
                                   "is DB_NAME or STUDENTS_COLLECTION wrong? Nothing was undone")
@@ -301,7 +302,8 @@ class _Undo:
         if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino):
             return "is this very file under another name (a bind mount or a hard link), not a copy"
         owner = _student_folder(source_text)
-        if owner is not None and owner in self.current and owner != _student_folder(placed):
+        if owner is not None and one_folder_key(owner) in self.current and \
+                one_folder_key(owner) != one_folder_key(_student_folder(placed) or ""):
             return (f"is in the folder of current student {owner} now (ids reused): removing this would leave the "
                     "photo only in another child's folder; a person decides whose it is")
         return None

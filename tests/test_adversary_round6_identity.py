@@ -67,7 +67,8 @@ def test_finding_newcomer_namesake_gets_the_photo_of_a_renamed_child_whose_stude
 
     run = school.migrate("--migrate", "--json")
 
-    assert migrated_to(school, kid, ids) == [], f"given to the newcomer, not the child holding number 5 (exit {run.code})"
+    assert migrated_to(school, kid, ids) == [], \
+        f"given to the newcomer, not the child holding number 5 (exit {run.code})"
     assert run.code == 1
 
 

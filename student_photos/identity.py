@@ -493,6 +493,13 @@ def shared_identifiers(a: Person, b: Person, fields: Sequence[str]) -> tuple[str
                  if x and y and x[0] in "nt" and _compare_codes(x, y) == "agree")
 
 
+def _dates_differ(a: Person, b: Person, fields: Sequence[str]) -> bool:
+    if not a.codes or not b.codes:
+        return False
+    return any(x and y and x[0] in "dD" and y[0] in "dD" and _compare_codes(x, y) == "differ"
+               for x, y in zip(a.code_list(len(fields)), b.code_list(len(fields)), strict=True))
+
+
 def not_the_same(verdict: Verdict) -> str:
     """How a record that is not the same person is named in a message (restore, migrate, --deep)."""
     return "a different person" if verdict is Verdict.DIFFERENT else "a person who cannot be compared"
@@ -560,7 +567,8 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
            label=str) -> Choice[T]:
     """Which current record (if any) is the person ``old``. ``candidates`` must hold every current record
     that could be them: all whose name is written alike (``alike_key``), every record whose name is unknown, and
-    every record that shares one of its identifiers (``shared_identifiers``: a corrected name?)."""
+    every record that shares one of its identifiers (``shared_identifiers``: a corrected name? Unless both the name
+    and a birth date differ: a sibling with the family's email)."""
     if old.name is None:
         return Choice(Outcome.UNKNOWN, "the old record has no usable name")
     same: list[tuple[T, Judgement]] = []
@@ -575,8 +583,9 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
             unknown.append((target, judged))
         elif names_alike(old.name, person.name):
             ruled_out.append(person)
-        if judged.verdict is not Verdict.SAME and (shared := shared_identifiers(old, person, fields)):
-            sharing.append((target, person, shared))
+        if judged.verdict is not Verdict.SAME and (shared := shared_identifiers(old, person, fields)) and \
+                (names_alike(old.name, person.name) or not _dates_differ(old, person, fields)):
+            sharing.append((target, person, shared))  # (not a sibling: another name and birth date, one email)
     fits = tuple(t for t, _ in same + unknown)
     if unknown:
         target, judged = unknown[0]

@@ -261,3 +261,17 @@ def test_probe_a_backup_whose_ids_are_all_numbers_is_still_read(school):
 
     assert run.code == 0, summary(run)
     assert school.photo_of(ids[0]) == jpeg_bytes("face of 2003")
+
+
+def test_a_leaver_whose_sibling_shares_the_family_email_is_no_question(school):
+    """A sibling stays (another name, another birth date, the family's email): the leaver's folder is no one's, exit
+    0 as before; the shared email alone is no hint of a corrected record."""
+    leaver = old("Ann Lee", date_of_birth="2014-01-01", email="family@example.org")
+    orphan(school, leaver)
+    backup(school, NEWEST, [leaver])
+    ids = current(school, School.new_student("Bob Lee", date_of_birth="2016-06-06", email="family@example.org"))
+
+    run = school.migrate("--migrate", "--json")
+
+    assert migrated_to(school, leaver, ids) == []
+    assert run.code == 0, run.text

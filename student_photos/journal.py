@@ -189,6 +189,10 @@ def _summary(path: Path) -> RunRecord:
     return record
 
 
+# What reading one journal can raise (unreadable, not a regular file, not text): that journal is skipped.
+UNREADABLE = (OSError, ToolError, StoreProblem, ValueError)
+
+
 def _journal_names(folder: Path) -> list[str]:
     try:
         return sorted(n for n in os.listdir(folder) if n.endswith(".jsonl"))
@@ -210,7 +214,7 @@ def every_line(store: PhotoStore, unread: list[str] | None = None) -> Iterator[t
                 entry = next(lines)
             except StopIteration:
                 break
-            except (OSError, ToolError, StoreProblem, ValueError) as exc:
+            except UNREADABLE as exc:
                 if unread is not None:
                     unread.append(f"journal {folder / name} could not be read "
                                   f"({getattr(exc, 'strerror', None) or exc})")
@@ -224,7 +228,7 @@ def list_runs(store: PhotoStore) -> list[RunRecord]:
     names = _journal_names(folder)
     runs = []
     for name in names:
-        with contextlib.suppress(OSError, ToolError, ValueError):
+        with contextlib.suppress(*UNREADABLE):
             runs.append(_summary(folder / name))
     return runs
 

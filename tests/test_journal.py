@@ -413,3 +413,13 @@ def test_undo_leaves_a_folder_the_app_made_between_the_intent_and_the_mkdir(scho
     assert apps.is_dir(), "the app's folder stays"
     assert not (apps / "profile.jpg").exists() and not (apps / "attendance").exists(), "the run's copies went"
     assert not school.folder(r.new_id("b")).exists(), "a folder the run made is still removed"
+
+
+def test_history_skips_a_journal_that_is_a_symlink_as_a_restore_does(school, tmp_path):
+    school.write_backup([])
+    journal = school.photos / ".student-photos" / "journal"
+    journal.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "elsewhere.jsonl").write_text('{"type": "header"}\n')
+    (journal / "20260101-000000-abcdef.jsonl").symlink_to(tmp_path / "elsewhere.jsonl")
+    result = school.migrate("--history", "--json")
+    assert result.code == 0 and result.json["runs"] == [], (result.code, result.err[-300:])

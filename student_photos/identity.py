@@ -372,8 +372,7 @@ def renamed_only(a: Person, b: Person, fields: Sequence[str], judged: Judgement 
     judged = judged or compare(a, b, fields)
     if judged.verdict is not Verdict.DIFFERENT or judged.reason != "name differs":
         return ()
-    return tuple(f for f, x, y in zip(fields, a.code_list(len(fields)), b.code_list(len(fields)), strict=True)
-                 if x and y and x[0] in "nt" and _compare_codes(x, y) == "agree")
+    return shared_identifiers(a, b, fields)
 
 
 def respelled_only(a: Person, b: Person, fields: Sequence[str]) -> tuple[str, ...]:

@@ -627,9 +627,9 @@ class DeepCheck:
                     "placed from another person", [sid], [placement.path],
                     f"the photo link of {self._who(sid)} names {placement.path}, which run {placement.run_id} placed "
                     f"from {placement.source}, {not_the_same(judged.verdict)} ({judged.reason})"))
-        for (folder, rel), placements in placed.items():
+        for (folder, rel), of_this_file in placed.items():
             here = f"students/{folder}/{rel}"
-            for placement in placements:
+            for placement in of_this_file:
                 judged = placed_from_another(placement, self.plans[folder].record.person, fields)
                 if judged is None:
                     continue

@@ -37,10 +37,10 @@ from .links import PROFILE, read_link
 from .report import Problem, ProblemKind
 from .store import (
     PRIVATE_FILE_MODE,
-    VOLUME_LITTER,
     PhotoStore,
     StoreProblem,
     fsync_dir,
+    is_litter,
     make_private_dir,
     map_in_threads,
     open_folder_below,
@@ -115,7 +115,7 @@ def listed_names(students: str, already: Container[str] = ()) -> list[str]:
     try:
         with os.scandir(students) as entries:
             return sorted(e.name for e in entries if not e.name.startswith(".") and e.name not in already
-                          and e.name.casefold() not in VOLUME_LITTER)  # (fsck's lost+found is no child's folder)
+                          and not is_litter(e.name))  # (fsck's lost+found is no child's folder)
     except OSError:
         return []
 

@@ -115,12 +115,16 @@ def check_root(store: PhotoStore, force_flag: str | None) -> bool:
     return True
 
 
+def is_litter(name: str) -> bool:
+    """An entry of students/ that a volume, a share's server or a file manager made: never a student's folder."""
+    return name.casefold() in VOLUME_LITTER or name.casefold() in NOT_PHOTOS
+
+
 def students_dir_is_empty(store: PhotoStore) -> bool:
     """Nothing in students/ but the tool's dot-entries and litter: a fresh volume mounted there holds lost+found."""
     try:
         with os.scandir(store.students) as entries:
-            return not any(not e.name.startswith(".") and e.name.casefold() not in VOLUME_LITTER | NOT_PHOTOS
-                           for e in entries)
+            return not any(not e.name.startswith(".") and not is_litter(e.name) for e in entries)
     except FileNotFoundError:
         return True
     except OSError as exc:
@@ -960,10 +964,10 @@ def folders_holding(store: PhotoStore, digests: set[tuple[str, int]]) -> Holding
 
 
 def list_student_folders(store: PhotoStore) -> list[str]:
-    """Names of the entries of students/, sorted, except the tool's own dot-entries."""
+    """Names of the entries of students/, sorted, except the tool's own dot-entries and litter (``is_litter``)."""
     try:
         with os.scandir(store.students) as entries:
-            return sorted(e.name for e in entries if not e.name.startswith("."))
+            return sorted(e.name for e in entries if not e.name.startswith(".") and not is_litter(e.name))
     except FileNotFoundError:
         return []
     except OSError as exc:

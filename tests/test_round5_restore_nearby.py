@@ -239,3 +239,20 @@ def test_a_scoped_exit_0_says_what_it_covered(school):
     assert scoped.code == 0 and "done for the 1 student(s) in scope (--student)" in scoped.out, scoped.out
     assert "all done, nothing needs attention" not in scoped.out
     assert whole.code == 0 and "all done, nothing needs attention" in whole.out
+
+
+def test_migrate_takes_a_volume_s_litter_for_no_orphan_and_refuses_a_volume_of_only_litter(school):
+    ann = kid(school, "Ann Lee")
+    school.seed([ann])
+    school.write_backup([ann])
+    (school.students_dir / "lost+found").mkdir()
+    (school.students_dir / "Thumbs.db").write_bytes(b"x")
+
+    listed = school.migrate("--list", "--json")
+    cleaned = school.migrate("--clean", "--confirm", "--json")
+    shutil.rmtree(school.folder(ann["student_id"]))
+    only_litter = school.migrate("--list", "--json")
+
+    assert listed.code == 0 and listed.json["orphans"] == [], listed.text
+    assert cleaned.code == 0 and (school.students_dir / "lost+found").is_dir(), cleaned.text
+    assert only_litter.code == 2 and "is the share mounted" in only_litter.text, only_litter.text

@@ -135,6 +135,10 @@ def name_key(value: object) -> str | None:
     return key.replace("ı", "i").replace("i\u0307", "i") or None
 
 
+_STROKES = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "ħ": "h", "ŧ": "t",
+                          "ƀ": "b", "ɨ": "i", "þ": "th"})
+
+
 def loose_name_key(value: object) -> str | None:
     """A name with accents, case, spacing, punctuation and look-alike letters folded away (None when not text):
     names that share it may be one name written two ways ('Zoë' exported as 'Zoe'), so a key that names one of
@@ -144,6 +148,7 @@ def loose_name_key(value: object) -> str | None:
     if value.isascii():  # most names: only letters and digits, case folded
         return "".join(filter(str.isalnum, value.lower())) or None
     folded = unicodedata.normalize("NFKD", clean_text(value).casefold()).translate(_LOOKALIKES).replace("ı", "i")
+    folded = folded.translate(_STROKES)  # (NFKD leaves Ø, Ł, Đ, Æ whole: 'Søren' is exported as 'Soren')
     return "".join(c for c in folded if unicodedata.category(c)[0] in "LN") or None
 
 
@@ -492,6 +497,12 @@ def shared_identifiers(a: Person, b: Person, fields: Sequence[str]) -> tuple[str
                  if x and y and x[0] in "nt" and _compare_codes(x, y) == "agree")
 
 
+def _number_shared(a: Person, b: Person, fields: Sequence[str], shared: Sequence[str]) -> bool:
+    """Whether a shared identifier is a number (one per child, unlike a family's email): never a sibling's."""
+    codes = a.code_list(len(fields))
+    return any(codes[list(fields).index(f)][:1] == "n" for f in shared)
+
+
 def _dates_differ(a: Person, b: Person, fields: Sequence[str]) -> bool:
     if not a.codes or not b.codes:
         return False
@@ -583,7 +594,8 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
         elif names_alike(old.name, person.name):
             ruled_out.append(person)
         if judged.verdict is not Verdict.SAME and (shared := shared_identifiers(old, person, fields)) and \
-                (names_alike(old.name, person.name) or not _dates_differ(old, person, fields)):
+                (names_alike(old.name, person.name) or not _dates_differ(old, person, fields)
+                 or _number_shared(old, person, fields, shared)):
             sharing.append((target, person, shared))  # (not a sibling: another name and birth date, one email)
     fits = tuple(t for t, _ in same + unknown)
     if unknown:

@@ -8,45 +8,11 @@ outcome); test_probe_* (PROBE) held and stay as regressions of a real risk check
 
 from __future__ import annotations
 
-import json
-import uuid
-
 import pytest
+from old_records import CANON, NEWEST, backup, current, migrated_to, old, orphan, summary
 
 from conftest import School
 from student_photos.sample import jpeg_bytes
-
-NEWEST = "seed_backup_20251201_0000.json"
-OLDEST = "seed_backup_20240101_0000.json"
-CANON = "/api/photos/students/{}/profile.jpg"
-
-
-def old(name: object, **fields: object) -> dict:
-    sid = fields.pop("student_id", None) or str(uuid.uuid4())
-    return {"student_id": sid, "name": name, "photo": CANON.format(sid), **fields}
-
-
-def orphan(school: School, rec: dict) -> bytes:
-    return school.put_photo(rec["student_id"], jpeg_bytes(f"the real face of {rec['student_id']}"), 1)
-
-
-def backup(school: School, name: str, records: list[dict]) -> None:
-    (school.backups / name).write_text(json.dumps({"timestamp": "x", "students": records, "classes": []}))
-
-
-def current(school: School, *docs: dict) -> list[str]:
-    school.seed(list(docs))
-    return [d["student_id"] for d in docs]
-
-
-def migrated_to(school: School, old_rec: dict, new_ids: list[str]) -> list[str]:
-    want = school.photo_of(old_rec["student_id"])
-    return [sid for sid in new_ids if school.photo_of(sid) == want]
-
-
-def summary(run) -> list[tuple[str, str]]:
-    return [(o["decision"], o["reason"]) for o in run.json["orphans"]]
-
 
 # ================================================================ FINDINGS (fail on current code)
 

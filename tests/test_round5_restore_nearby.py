@@ -7,21 +7,11 @@ import os
 import shutil
 
 import pytest
+from old_records import CANON, kid
 
 from conftest import School
 from student_photos.links import read_link
 from student_photos.sample import jpeg_bytes
-
-CANON = "/api/photos/students/{}/profile.jpg"
-
-
-def kid(school: School, name: str, sid: str | None = None, photo: bool = True, **fields) -> dict:
-    student = school.new_student(name, **({"student_id": sid} if sid else {}), **fields)
-    if photo:
-        school.put_photo(student["student_id"], jpeg_bytes(f"face of {name}"))
-    else:
-        (school.folder(student["student_id"]) / "attendance").mkdir(parents=True, exist_ok=True)
-    return student
 
 
 def ann_with_bens_bytes_in_her_old_folder(school: School) -> tuple[dict, dict, bytes]:

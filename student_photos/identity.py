@@ -414,12 +414,13 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def written_alike(a: str | None, b: str | None) -> bool:
-    """Two name keys that may be one name written another way: one letter apart (``spelled_alike``), the same
+    """Two name keys that may be one name written another way: written alike (``names_alike``), one letter apart
+    (``spelled_alike``), the same
     words in another order ('Lee, Ann'), or the words of one among the other's (first name only, 'Ann', where
     the surname moved to another field)."""
     if a is None or b is None:
         return False
-    if spelled_alike(a, b):
+    if names_alike(a, b) or spelled_alike(a, b):
         return True
     x, y = sorted(_WORD.findall(a)), sorted(_WORD.findall(b))
     return bool(x and y) and (x == y or set(x) <= set(y) or set(y) <= set(x))
@@ -488,13 +489,24 @@ def judge_candidate(old: Person, person: Person, fields: Sequence[str]) -> Judge
     return judged
 
 
+IDENTIFIER_KINDS = "nt"  # numbers and text identify one child; a date (a birthday) is shared by many
+MAX_SHARED_IDENTIFIER = 20  # a value more current records hold (a school office's email) identifies no one child
+
+
+def identifier_codes(person: Person) -> list[tuple[int, str]]:
+    """(field position, code) of the identifiers a record holds: what a renamed child keeps, and what candidates
+    sharing one are found by (migrate's and the restore's look-ups)."""
+    return [(i, c) for i, c in enumerate(person.codes.split(SEPARATOR)) if c[:1] and c[0] in IDENTIFIER_KINDS] \
+        if person.codes else []
+
+
 def shared_identifiers(a: Person, b: Person, fields: Sequence[str]) -> tuple[str, ...]:
     """The identifiers (numbers, text: not dates, which many children share) two records agree on, whatever
     else differs."""
     if not a.codes or not b.codes:
         return ()
     return tuple(f for f, x, y in zip(fields, a.code_list(len(fields)), b.code_list(len(fields)), strict=True)
-                 if x and y and x[0] in "nt" and _compare_codes(x, y) == "agree")
+                 if x and y and x[0] in IDENTIFIER_KINDS and _compare_codes(x, y) == "agree")
 
 
 def _number_shared(a: Person, b: Person, fields: Sequence[str], shared: Sequence[str]) -> bool:

@@ -24,6 +24,8 @@ from typing import NamedTuple
 
 from .errors import ConfigError
 from .identity import (
+    IDENTIFIER_KINDS,
+    MAX_SHARED_IDENTIFIER,
     Judgement,
     Outcome,
     Person,
@@ -110,6 +112,8 @@ class MatchBook:
     def __init__(self, fields: Sequence[str]) -> None:
         self.fields = tuple(fields)
         self.db = sqlite3.connect("", isolation_level=None)  # "": a private file, deleted on close
+        self.db.create_function("one_folder_key", 1, lambda sid: one_folder_key(_unpack(sid) or ""),
+                                deterministic=True)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-16384", "temp_store=FILE"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.executescript("""
@@ -159,9 +163,8 @@ class MatchBook:
         self.db.execute("UPDATE current SET receivable = 0 WHERE sid IN "
                         "(SELECT sid FROM current GROUP BY sid HAVING count(*) > 1)")
         # two ids that are one folder on a share that ignores case or drops trailing dots (records.one_folder_key)
-        self.db.execute("UPDATE current SET receivable = 0 WHERE rtrim(lower(CAST(sid AS TEXT)), '.') IN "
-                        "(SELECT rtrim(lower(CAST(sid AS TEXT)), '.') AS f FROM current GROUP BY f "
-                        "HAVING count(DISTINCT sid) > 1)")
+        self.db.execute("UPDATE current SET receivable = 0 WHERE one_folder_key(sid) IN "
+                        "(SELECT one_folder_key(sid) AS f FROM current GROUP BY f HAVING count(DISTINCT sid) > 1)")
         rows = self.db.execute("SELECT row, sid, receivable, name, codes FROM current WHERE key IS NULL "
                                f"LIMIT {MAX_NAMELESS + 1}").fetchall()
         if len(rows) > MAX_NAMELESS:
@@ -191,8 +194,8 @@ class MatchBook:
     def one_folder_twins(self, student_id: str) -> list[str]:
         """Other current ids that are this one's folder on a share that ignores case or drops trailing dots."""
         return [sid for (sid,) in self.db.execute(
-            "SELECT DISTINCT CAST(sid AS TEXT) FROM current WHERE rtrim(lower(CAST(sid AS TEXT)), '.') = ? "
-            "AND sid != ?", (one_folder_key(student_id), _pack(student_id)))]
+            "SELECT DISTINCT CAST(sid AS TEXT) FROM current WHERE one_folder_key(sid) = ? AND sid != ?",
+            (one_folder_key(student_id), _pack(student_id)))]
 
     def students_with_id(self, student_id: str) -> list[Student]:
         return [self._student(row) for row in self.db.execute(
@@ -367,7 +370,7 @@ class MatchBook:
         old = Person(_unpack(key), codes or "")
         candidates = [(self._student(r[5:10]), Person(_unpack(r[10]), r[9] or "")) for r in rows if r[5] is not None]
         named = {s.row for s, _ in candidates}  # and every record with one of its identifiers (a corrected name?)
-        candidates += [(s, p) for s, p in self._sharing(old, "nt") if s.row not in named]
+        candidates += [(s, p) for s, p in self._sharing(old, IDENTIFIER_KINDS) if s.row not in named]
         choice = choose(old, candidates + self.nameless, self.fields,
                         label=lambda s: f"{s.name or '(no name)'} ({s.student_id})")
         fitting: list[int | tuple[bytes, int]] = [s.row for s in choice.fits]
@@ -410,19 +413,21 @@ class MatchBook:
                 if (shared := respelled_only(old, person, self.fields))]
 
     def _sharing(self, old: Person, kinds: str) -> list[tuple[Student, Person]]:
-        """Current records holding one of the old record's codes of these kinds (n, t: numbers, text; d, D: dates)."""
+        """Current records holding one of the old record's codes of these kinds (n, t: numbers, text; d, D: dates):
+        one joined look-up per code."""
         codes = [(i, c) for i, c in enumerate(old.code_list(len(self.fields))) if c and c[0] in kinds] \
             if old.codes else []
-        rows: set[int] = set()
+        found: dict[int, tuple[Student, Person]] = {}
         for field, code in codes:
-            rows.update(r for (r,) in self.db.execute("SELECT row FROM ident WHERE field = ? AND code = ?",
-                                                      (field, code)))
-        found = []
-        for row in sorted(rows):
-            number, sid, receivable, name, codes_, key = self.db.execute(
-                "SELECT row, sid, receivable, name, codes, key FROM current WHERE row = ?", (row,)).fetchone()
-            found.append((self._student((number, sid, receivable, name, codes_)), Person(_unpack(key), codes_ or "")))
-        return found
+            holders = self.db.execute("SELECT count(*) FROM ident WHERE field = ? AND code = ?", (field, code))
+            if holders.fetchone()[0] > MAX_SHARED_IDENTIFIER:
+                continue  # (identifies no one child: comparing each holder with each orphan would be quadratic)
+            for row in self.db.execute("SELECT c.row, c.sid, c.receivable, c.name, c.codes, c.key FROM ident i "
+                                       "JOIN current c ON c.row = i.row WHERE i.field = ? AND i.code = ?",
+                                       (field, code)):
+                if row[0] not in found:
+                    found[row[0]] = (self._student(row[:5]), Person(_unpack(row[5]), row[4] or ""))
+        return [found[row] for row in sorted(found)]
 
     def decide_by_order(self) -> list[tuple[str, Student]]:
         """The design document's pairing (name-sorted students with name-sorted folders). Unsafe."""

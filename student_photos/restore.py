@@ -30,8 +30,8 @@ from .db import Database, decode_value
 from .deep import DeepCheck, Placement, findings_as_problems, placed_from_another, placement_of
 from .errors import PhotoRootError
 from .identity import (
+    MAX_SHARED_IDENTIFIER,
     MAX_UNNAMED_OLD,
-    SEPARATOR,
     Choice,
     History,
     Judgement,
@@ -42,6 +42,7 @@ from .identity import (
     alike_key,
     choose,
     compare,
+    identifier_codes,
     judge_candidate,
     judge_same_id,
     merge_history,
@@ -158,22 +159,18 @@ class Census:
             for record in [p.record for p in self.plans.values()] + self.others:
                 entry = (record.student_id, record.person)
                 self._by_name[alike_key(record.person.name)].append(entry)
-                for place in _identifier_codes(record.person):
+                for place in identifier_codes(record.person):
                     self._by_identifier[place].append(entry)
         found = self._by_name.get(alike_key(person.name), []) if person.name is not None else []
         found = found + self._by_name.get(None, [])
         seen = {id(p) for _, p in found}
-        for place in _identifier_codes(person):
-            for entry in self._by_identifier.get(place, []):
+        for place in identifier_codes(person):
+            holders = self._by_identifier.get(place, [])
+            for entry in holders if len(holders) <= MAX_SHARED_IDENTIFIER else ():  # (an office email: no one's)
                 if id(entry[1]) not in seen:
                     seen.add(id(entry[1]))
                     found.append(entry)
         return found
-
-
-def _identifier_codes(person: Person) -> list[tuple[int, str]]:
-    """(field position, code) of the identifiers (numbers, text) a record holds: what a renamed child keeps."""
-    return [(i, c) for i, c in enumerate(person.codes.split(SEPARATOR)) if c[:1] in ("n", "t")] if person.codes else []
 
 
 @dataclass(slots=True)

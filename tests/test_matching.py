@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from student_photos.console import Console
 from student_photos.errors import ConfigError
-from student_photos.identity import MAX_UNNAMED_OLD, Person, Verdict, compare, merge_history
+from student_photos.identity import MAX_SHARED_IDENTIFIER, MAX_UNNAMED_OLD, Person, Verdict, compare, merge_history
 from student_photos.matching import MAX_NAMELESS, MatchBook
 from student_photos.records import StudentRecord, id_problem
 from student_photos.report import Action, Decision, MigrateReport, Mode, OrphanReport, RunInfo
@@ -344,3 +344,14 @@ def test_no_folder_goes_to_a_student_another_old_folder_could_be(current, old):
                 could_be = [agreed] if agreed else others
             assert all(compare(p, persons[target], FIELDS).verdict is Verdict.DIFFERENT for p in could_be), \
                 (orphan, target, f"o-{other}", result[orphan])
+
+
+@pytest.mark.parametrize("holders", [MAX_SHARED_IDENTIFIER, MAX_SHARED_IDENTIFIER + 1])
+def test_a_value_many_records_hold_identifies_no_one_child(holders):
+    """A renamed child keeps her number: any record sharing it is a question. A "number" the school gave many
+    children (a placeholder it did not spell as one) is no one's: the leaver is no one's, not a question."""
+    current = [record(f"n-{i}", f"Kid {i}", "2015-03-04", "S-999") for i in range(holders)]
+    leaver = record("o-ann", "Ann Lee", "2015-03-04", "S-999")
+    decided = decide(current, ["o-ann"], [(NEWEST, [leaver])])["o-ann"]
+    expected = "unknown" if holders <= MAX_SHARED_IDENTIFIER else "no current student"
+    assert decided[2] == expected, decided

@@ -21,6 +21,7 @@ from typing import TextIO
 
 from .identity import Verdict, not_the_same
 from .report import (
+    ABSENT,
     SCHOOL_SIZE,
     Action,
     CleanVerdict,
@@ -236,8 +237,8 @@ class Console:
                 lines.append(f"❌ {issue.problem.value.capitalize()}: {safe(issue.detail, 400)}")
         if outcome.link_change is not None:
             old, new = outcome.link_change.old_photo, outcome.link_change.new_photo
-            lines.append(f"✏️  {'Would update' if would else 'Updating'} database link: "
-                         f"{safe(json.dumps(old, default=str, ensure_ascii=False), 80)} → {new}")
+            shown = "(no photo field)" if old is ABSENT else safe(json.dumps(old, default=str, ensure_ascii=False), 80)
+            lines.append(f"✏️  {'Would update' if would else 'Updating'} database link: {shown} → {new}")
         self.line(f"[{index}/{total}] {safe(outcome.name) or '(no name)'} ({safe(outcome.student_id, 80)})",
                   problem=problem)
         for text in lines:

@@ -35,6 +35,20 @@ class PhotoLink:
             return self.parts[1]
         return None
 
+    def folders_it_may_name(self) -> tuple[str, ...]:
+        """For a link outside students/: every folder it passes through and its file name's stem, each of which may
+        be a student's id (`students.bak/{id}/profile.jpg`, `uploads/{id}.jpg`)."""
+        stem = self.parts[-1].rsplit(".", 1)[0]
+        return (*self.parts[:-1], stem)
+
+    def tree_copy_owner(self) -> str | None:
+        """The folder a link names inside a copy of the students tree kept elsewhere (`students.bak/{id}/...`,
+        `old/Students/{id}/...`): the component after the first one that starts with `students`."""
+        for index, part in enumerate(self.parts[:-2]):
+            if part.lower().startswith(STUDENTS):
+                return self.parts[index + 1]
+        return None
+
     def is_canonical_for(self, student_id: str) -> bool:
         return self.parts == (STUDENTS, student_id, PROFILE)
 

@@ -12,6 +12,7 @@ from .links import canonical_link
 # A record whose `photo` is already the canonical link holds this instead of its own copy of the string (and no
 # `_id`: nothing is ever written to it). 200,000 students x (a 70-character link + an ObjectId) is 35 MB.
 _CANONICAL = object()
+_NO_FIELD = object()  # no `photo` field at all: an undo must remove the field again, not write null
 
 # One safe path component; a leading '.' is refused because dot-entries are the tool's own.
 SAFE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
@@ -59,14 +60,21 @@ class StudentRecord:
     student_id: str  # the id as given when safe, else a printable description of it
     name: str  # as stored, for display
     raw: tuple  # the name and identifying fields as stored; normalised (``person``) only when needed
-    stored_photo: object = None  # the `photo` field as stored (any type; None when absent), or _CANONICAL
+    stored_photo: object = None  # the `photo` field as stored (any type), _NO_FIELD when absent, or _CANONICAL
     doc_id: object = None  # the database `_id`, for conditional writes (None when the link is canonical)
     id_problem: str | None = None
     _person: Person | None = None
 
     @property
     def photo(self) -> object:
-        return canonical_link(self.student_id) if self.stored_photo is _CANONICAL else self.stored_photo
+        """The `photo` value (None when there is no such field)."""
+        if self.stored_photo is _CANONICAL:
+            return canonical_link(self.student_id)
+        return None if self.stored_photo is _NO_FIELD else self.stored_photo
+
+    @property
+    def has_photo_field(self) -> bool:
+        return self.stored_photo is not _NO_FIELD
 
     @property
     def photo_is_canonical(self) -> bool:
@@ -98,7 +106,7 @@ class InvalidEntry:
 def record_from_document(doc: dict, fields: Sequence[str]) -> StudentRecord:
     raw_id = doc.get("student_id")
     problem = id_problem(raw_id)
-    photo, doc_id = doc.get("photo"), doc.get("_id")
+    photo, doc_id = doc.get("photo", _NO_FIELD), doc.get("_id")
     if problem is None and isinstance(raw_id, str) and isinstance(photo, str) and photo == canonical_link(raw_id):
         photo, doc_id = _CANONICAL, None
     return StudentRecord(raw_id if isinstance(raw_id, str) and problem is None else describe_id(raw_id),

@@ -56,6 +56,7 @@ from .journal import every_line
 from .links import ATTENDANCE, PROFILE, PhotoLink, canonical_link, read_link
 from .records import InvalidEntry, StudentRecord, is_safe_id, one_folder_key, record_from_document
 from .report import (
+    ABSENT,
     SCHOOL_SIZE,
     Action,
     BackupNote,
@@ -760,6 +761,7 @@ class EvidenceJudge:
         self._wanted: list[Candidate] = []
         self._reviewed: dict | None = None  # old id -> migrate.Reviewed
         self._unread_claims: list[tuple[int | None, str, str]] = []  # (size if known, who, why): not compared
+        self._known_keys: set[str] | None = None  # every id the tool knows, as one folder (one_folder_key)
 
     def judge(self, repairs: list[Repair]) -> dict[str, Candidate]:
         """``repairs``: those that hold something (a student in order has no candidates)."""
@@ -859,6 +861,8 @@ class EvidenceJudge:
         plan, owner = candidate.plan, candidate.link.owner
         if candidate.digest is None:
             return "cannot be read"
+        if owner is None and (named := self._other_folder_named(candidate.link, plan.student_id)):
+            return named
         if owner is not None and owner != plan.student_id:
             if owner in self.census.current_ids:
                 return f"points at another current student's folder ({owner})"
@@ -873,6 +877,21 @@ class EvidenceJudge:
         if others:
             return f"names a photo {', '.join(sorted(others)[:3])} also claim(s) (same bytes)"
         return self._bytes_refusal(plan, candidate.digest, elsewhere, histories, owner)
+
+    def _other_folder_named(self, link: PhotoLink, student_id: str) -> str | None:
+        """Why a link outside students/ may be another child's: it lies in a copy of the students tree under a folder
+        that is not this student's, or it names another id the tool knows (current, or in a backup)."""
+        own = one_folder_key(student_id)
+        copied = link.tree_copy_owner()
+        if copied is not None and one_folder_key(copied) != own:
+            return f"points into a copy of the students folder, under {copied}, not this student's folder"
+        if self._known_keys is None:  # asked only for links outside students/ (rare): built once
+            self._known_keys = {one_folder_key(i) for i in (*self.census.current_ids, *self.census.owners)} | {
+                one_folder_key(old_id) for _, old_id, _ in self.census.backup_claims}
+        for part in link.folders_it_may_name():
+            if one_folder_key(part) != own and one_folder_key(part) in self._known_keys:
+                return f"names the id {part}, another student's (current or in a backup): whose photo is not proven"
+        return None
 
     def _claim_is_theirs(self, held: Claim, plan: StudentPlan, histories: dict[str, History]) -> bool:
         """An old or invalid record's claim is the student's own only as a migrate match would be: its person
@@ -1260,7 +1279,8 @@ def _conclude(run: Session, census: Census, repairs: Repairs, report: RestoreRep
                     outcome.notes.append(problem)
                 if record.doc_id is None:  # a canonical link drops its _id: a write to it would match nothing
                     raise RuntimeError(f"internal: a link change for {record.student_id} without its _id")
-                outcome.link_change = LinkChange(record.doc_id, record.student_id, record.photo,
+                outcome.link_change = LinkChange(record.doc_id, record.student_id,
+                                                 record.photo if record.has_photo_field else ABSENT,
                                                  canonical_link(record.student_id),
                                                  tuple(zip(("name", *run.settings.match_fields), record.raw,
                                                            strict=True)))

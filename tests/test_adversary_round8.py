@@ -31,7 +31,8 @@ def problem_ids(result) -> set[str]:
 # drifted link - in the database or in Ann's own backup record - gives Ann another child's face, and --deep does
 # not see it afterwards (it compares students/ only). A careful administrator expects a link that proves nothing
 # about whose photo it is to be refused (exit 1, Ann missing), as every other unproven link is.
-@pytest.mark.parametrize("where", ["students.bak/{b}/profile.jpg", "old/students/{b}/profile.jpg"])
+@pytest.mark.parametrize("where", ["students.bak/{b}/profile.jpg", "old/students/{b}/profile.jpg",
+                                   "Students_2024/{b}/profile.jpg", "uploads/{b}.jpg", "uploads/{b}/face.jpg"])
 @pytest.mark.parametrize("linked_by", ["database", "backup"])
 def test_finding_a_link_into_a_copy_of_another_childs_folder_outside_students_gives_ann_his_photo(
         school, where, linked_by):
@@ -54,6 +55,22 @@ def test_finding_a_link_into_a_copy_of_another_childs_folder_outside_students_gi
     assert school.photo_of(ann["student_id"]) != bens_old_face, \
         f"Ben's photo (from {rel}) was copied into Ann's folder, exit {run.code}"
     assert run.code == 1, run.text
+
+
+def test_probe_a_link_into_a_copy_of_her_own_folder_outside_students_is_still_copied(school):
+    """PROBE (beside the finding above): the rule refuses another child's folder, not the child's own: a link into
+    `students.bak/{her own id}/` is copied and linked, exit 0."""
+    ann = kid(school, "Ann Lee", photo=False, date_of_birth="2015-01-01")
+    rel = f"students.bak/{ann['student_id'].upper()}/profile.jpg"
+    (school.photos / rel).parent.mkdir(parents=True)
+    (school.photos / rel).write_bytes(jpeg_bytes("Ann's own face"))
+    school.seed([{**ann, "photo": "/api/photos/" + rel}])
+    school.write_backup([ann])
+
+    run = school.restore("--json")
+
+    assert run.code == 0, run.text
+    assert school.photo_of(ann["student_id"]) == jpeg_bytes("Ann's own face")
 
 
 # WRONG: Ann's document has no `photo` field at all (an app that adds it on first upload). A restore links her photo;

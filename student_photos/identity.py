@@ -15,7 +15,8 @@ UNKNOWN is reported as needing a person. Values are compared by meaning, never b
 A field absent on one side proves nothing either way. Values are held as short "codes" (strings) so
 that 200,000 records stay small and compare fast: ``""`` absent, ``"?why"`` cannot be compared,
 ``"n7"`` a number, ``"d2015-03-04"`` a day (``"D..."`` when it came with a time of day, so a time zone
-may have moved it by one), ``"ttext"`` other text.
+may have moved it by one), ``"ttext"`` other text; a list of plain values keeps its members' codes after its
+``"?a list"`` (``member_codes``), so that candidates are found by them (never compared: still UNKNOWN).
 """
 
 from __future__ import annotations
@@ -269,8 +270,52 @@ def _value_code(value: object) -> str:
             return "?not a number"
     if type(value).__name__ in ("ObjectId", "ObjectIdValue"):
         return "t" + str(value).casefold()
-    kinds: dict[type, str] = {list: "a list", tuple: "a list", dict: "a document", bytes: "binary data"}
+    if isinstance(value, (list, tuple)):
+        return _list_code(value)
+    kinds: dict[type, str] = {dict: "a document", bytes: "binary data"}
     return "?" + kinds.get(type(value), f"a {type(value).__name__}")
+
+
+# Values that cannot be compared and are no one's identifier either (no child is found by "true" or an impossible day)
+_PROVES_NOTHING = frozenset({"?a true/false value", "?not a finite number", "?not a real date", "?not a real time",
+                             "?not a number"})
+MEMBERS = "\x1e"  # a control character: after "?a list", the codes of its members (no other code holds one)
+MAX_LIST_MEMBERS = 20  # a longer (or deeper) list holds no one child's identifier: its members are not looked up
+
+
+def _list_code(value: list | tuple) -> str:
+    """A list is never compared (``"?a list"``), but the codes of its members are kept after it when every member
+    is a plain value (nested lists flattened, placeholders left out), so that a record holding ``[5]`` is still
+    found by the 5 it may be (``member_codes``). A list holding anything else keeps none: it cannot be looked up."""
+    members: list[str] = []
+    pending: list[tuple[object, int]] = [(v, 1) for v in reversed(value)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (list, tuple)):
+            if depth >= 3:  # (three levels: an import nests a list in a list, never deeper)
+                return "?a list"
+            pending.extend((v, depth + 1) for v in reversed(item))
+            continue
+        code = value_code(item)
+        if code in _PROVES_NOTHING:
+            continue
+        if code[:1] == "?" or len(members) >= MAX_LIST_MEMBERS:
+            return "?a list"
+        if code and code not in members:
+            members.append(code)
+    return "?a list" + MEMBERS + MEMBERS.join(members)
+
+
+def member_codes(code: str) -> list[str] | None:
+    """The comparable codes a field's code stands for: itself; none when absent; a list's members; None when it
+    cannot be compared and stands for values no look-up can find (a document, a list of documents)."""
+    if not code or code in _PROVES_NOTHING:
+        return []
+    if code[0] != "?":
+        return [code]
+    if MEMBERS not in code:
+        return None
+    return [c for c in code.split(MEMBERS)[1:] if c]
 
 
 def person_of(name: object, values: Iterable[object]) -> Person:
@@ -302,7 +347,7 @@ def self_verdict(person: Person, fields: Sequence[str]) -> Judgement:
 def _compare_codes(x: str, y: str) -> str:
     """'agree', 'differ' or why the two cannot be compared."""
     if x[0] == "?" or y[0] == "?":
-        return f"cannot be compared ({(x if x[0] == '?' else y)[1:]})"
+        return f"cannot be compared ({(x if x[0] == '?' else y)[1:].split(MEMBERS, 1)[0]})"
     if x[0] in "dD" and y[0] in "dD":
         apart = abs(date.fromisoformat(x[1:11]) - date.fromisoformat(y[1:11]))
         if x[0] != y[0] and apart <= timedelta(days=1):  # a time of day against a plain day: a zone may move it
@@ -387,8 +432,7 @@ def respelled_only(a: Person, b: Person, fields: Sequence[str]) -> tuple[str, ..
     judged = compare(a, b, fields)
     if judged.verdict is not Verdict.DIFFERENT or judged.reason != "name differs" or not written_alike(a.name, b.name):
         return ()
-    return tuple(f for f, x, y in zip(fields, a.code_list(len(fields)), b.code_list(len(fields)), strict=True)
-                 if x and y and x[0] in "dD" and _compare_codes(x, y) == "agree")
+    return tuple(f for f, _ in _shared_codes(a, b, fields, "dD"))
 
 
 def spelled_alike(a: str | None, b: str | None, letters: int = 1) -> bool:
@@ -493,26 +537,52 @@ IDENTIFIER_KINDS = "nt"  # numbers and text identify one child; a date (a birthd
 MAX_SHARED_IDENTIFIER = 20  # a value more current records hold (a school office's email) identifies no one child
 
 
+def lookup_codes(person: Person, kinds: str = IDENTIFIER_KINDS) -> list[tuple[int, str]]:
+    """(field position, code) of the values of these kinds a record holds, a list's members too (``member_codes``):
+    what candidates are found by. The one rule of migrate's look-ups and the restore's."""
+    found: list[tuple[int, str]] = []
+    for i, code in enumerate(person.codes.split(SEPARATOR) if person.codes else ()):
+        found += [(i, c) for c in member_codes(code) or () if c[0] in kinds and (i, c) not in found]
+    return found
+
+
 def identifier_codes(person: Person) -> list[tuple[int, str]]:
-    """(field position, code) of the identifiers a record holds: what a renamed child keeps, and what candidates
-    sharing one are found by (migrate's and the restore's look-ups)."""
-    return [(i, c) for i, c in enumerate(person.codes.split(SEPARATOR)) if c[:1] and c[0] in IDENTIFIER_KINDS] \
-        if person.codes else []
+    """(field position, code) of the identifiers a record holds, a list's members too: what a renamed child keeps,
+    and what candidates sharing one are found by (migrate's and the restore's look-ups)."""
+    return lookup_codes(person, IDENTIFIER_KINDS)
+
+
+def unsearchable(person: Person, fields: Sequence[str]) -> tuple[str, ...]:
+    """The fields whose value cannot be compared and stands for nothing a look-up can find (a document, a list of
+    documents): a record holding the same value under another name cannot be looked for."""
+    if not person.codes:
+        return ()
+    return tuple(f for f, c in zip(fields, person.code_list(len(fields)), strict=False) if member_codes(c) is None)
+
+
+def _shared_codes(a: Person, b: Person, fields: Sequence[str], kinds: str = IDENTIFIER_KINDS) -> list[tuple[str, str]]:
+    """(field, code) of the values of these kinds two records agree on, a list's members too, whatever else
+    differs (a list is never compared: a pair found by its members is never SAME)."""
+    if not a.codes or not b.codes:
+        return []
+    found: list[tuple[str, str]] = []
+    for f, x, y in zip(fields, a.code_list(len(fields)), b.code_list(len(fields)), strict=True):
+        agreed = next((m for m in member_codes(x) or () if m[0] in kinds
+                       for n in member_codes(y) or () if n[0] in kinds and _compare_codes(m, n) == "agree"), None)
+        if agreed is not None:
+            found.append((f, agreed))
+    return found
 
 
 def shared_identifiers(a: Person, b: Person, fields: Sequence[str]) -> tuple[str, ...]:
-    """The identifiers (numbers, text: not dates, which many children share) two records agree on, whatever
-    else differs."""
-    if not a.codes or not b.codes:
-        return ()
-    return tuple(f for f, x, y in zip(fields, a.code_list(len(fields)), b.code_list(len(fields)), strict=True)
-                 if x and y and x[0] in IDENTIFIER_KINDS and _compare_codes(x, y) == "agree")
+    """The identifiers (numbers, text: not dates, which many children share) two records agree on, a list's
+    members too, whatever else differs."""
+    return tuple(f for f, _ in _shared_codes(a, b, fields))
 
 
-def _number_shared(a: Person, b: Person, fields: Sequence[str], shared: Sequence[str]) -> bool:
+def _number_shared(a: Person, b: Person, fields: Sequence[str]) -> bool:
     """Whether a shared identifier is a number (one per child, unlike a family's email): never a sibling's."""
-    codes = a.code_list(len(fields))
-    return any(codes[list(fields).index(f)][:1] == "n" for f in shared)
+    return any(code[0] == "n" for _, code in _shared_codes(a, b, fields))
 
 
 def _dates_differ(a: Person, b: Person, fields: Sequence[str]) -> bool:
@@ -607,9 +677,10 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
             ruled_out.append(person)
         if judged.verdict is not Verdict.SAME and (shared := shared_identifiers(old, person, fields)) and \
                 (names_alike(old.name, person.name) or not _dates_differ(old, person, fields)
-                 or _number_shared(old, person, fields, shared)):
+                 or _number_shared(old, person, fields)):
             sharing.append((target, person, shared))  # (not a sibling: another name and birth date, one email)
     fits = tuple(t for t, _ in same + unknown)
+    blind = _unsearchable_reason(old, fields)
     if unknown:
         target, judged = unknown[0]
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
@@ -635,16 +706,30 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
                 return Choice(Outcome.UNKNOWN, f"{label(target)} fits, but {label(other)} has the same "
                                                f"{', '.join(not_held)}, which {label(target)} has not recorded: a "
                                                "corrected name or record? A person decides", fits=(*fits, other))
+        if blind:
+            return Choice(Outcome.UNKNOWN, f"{label(target)} fits, but {blind}", fits=fits)
         return Choice(Outcome.MATCH, judged.reason, target, fits)
     if sharing:
         other, person, shared = sharing[0]
         return Choice(Outcome.UNKNOWN, f"no current student is this person, but {label(other)} has the same "
                                        f"{', '.join(shared)} ({compare(old, person, fields).reason}): a corrected "
                                        "name or record? Pair it by hand (--pairs)", fits=(other,))
+    if blind:
+        return Choice(Outcome.UNKNOWN, f"no current student is this person, but {blind}")
     if ruled_out:
         reasons = sorted({compare(old, p, fields).reason for p in ruled_out})
         return Choice(Outcome.NONE, f"a current student has this name but {'; '.join(reasons)}")
     return Choice(Outcome.NONE, "no current student has this name (left the school?)")
+
+
+def _unsearchable_reason(old: Person, fields: Sequence[str]) -> str:
+    """Why a record sharing the old record's identifiers cannot have been looked for ('' when it can): fail closed."""
+    if not (blind := unsearchable(old, fields)):
+        return ""
+    codes = dict(zip(fields, old.code_list(len(fields)), strict=False))
+    why = ", ".join(f"{f} ({codes[f][1:].split(MEMBERS, 1)[0]})" for f in blind)
+    return (f"the old record's {why} cannot be compared, so a current record holding it under another name (a "
+            "corrected name or record?) cannot be looked for: a person decides")
 
 
 def told_apart(chosen: Person, other: Person, fields: Sequence[str], agreeing: Sequence[str]) -> bool:

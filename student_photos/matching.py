@@ -35,6 +35,7 @@ from .identity import (
     choose,
     compare,
     judge_same_id,
+    lookup_codes,
     merge_history,
     respelled_only,
 )
@@ -152,8 +153,8 @@ class MatchBook:
                   r.person.codes, _loose(r.person.name)) for i, r in enumerate(chunk)))
             # Identifiers and dates, by field: a corrected name must not hide a child from the matching.
             self.db.executemany("INSERT INTO ident VALUES (?, ?, ?)", (
-                (field, code, first + i) for i, r in enumerate(chunk) if r.person.codes
-                for field, code in enumerate(r.person.code_list(len(self.fields))) if code and code[0] in "ntdD"))
+                (field, code, first + i) for i, r in enumerate(chunk)
+                for field, code in lookup_codes(r.person, "ntdD")))
 
     def finish_current(self) -> None:
         """Index; an id held by two documents can receive nothing; keep the nameless records at hand."""
@@ -415,10 +416,8 @@ class MatchBook:
     def _sharing(self, old: Person, kinds: str) -> list[tuple[Student, Person]]:
         """Current records holding one of the old record's codes of these kinds (n, t: numbers, text; d, D: dates):
         one joined look-up per code."""
-        codes = [(i, c) for i, c in enumerate(old.code_list(len(self.fields))) if c and c[0] in kinds] \
-            if old.codes else []
         found: dict[int, tuple[Student, Person]] = {}
-        for field, code in codes:
+        for field, code in lookup_codes(old, kinds):  # (a list's members too: "[5]" from an import is found by 5)
             holders = self.db.execute("SELECT count(*) FROM ident WHERE field = ? AND code = ?", (field, code))
             if holders.fetchone()[0] > MAX_SHARED_IDENTIFIER:
                 continue  # (identifies no one child: comparing each holder with each orphan would be quadratic)

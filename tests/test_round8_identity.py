@@ -1,0 +1,127 @@
+"""Round 8: an identifier stored in a shape the rule cannot compare (a list from an import, a document) is never
+silently left out of the sharing check."""
+
+from __future__ import annotations
+
+import pytest
+from old_records import CANON, NEWEST, backup, current, migrated_to, old, orphan, summary
+
+from conftest import School
+from student_photos.identity import (
+    MAX_SHARED_IDENTIFIER,
+    Outcome,
+    Verdict,
+    choose,
+    compare,
+    identifier_codes,
+    person_of,
+    shared_identifiers,
+)
+from student_photos.sample import jpeg_bytes
+
+FIELDS = ("date_of_birth", "student_number", "admission_number", "email")
+
+
+def rec(name, dob=None, number=None, admission=None, email=None):
+    return person_of(name, (dob, number, admission, email))
+
+
+# ---------------------------------------------------------------- the rule, unit by unit
+@pytest.mark.parametrize("stored", [[5], (5,), [[5]], [[[5]]], ["N/A", 5], ["005"], [5, 5], [None, 5], [True, 5]])
+def test_a_list_of_plain_values_shares_each_members_code_but_is_never_same(stored):
+    listed, plain = rec("Ann Lee", "2015-03-04", stored), rec("Ann Smith", "2015-03-04", 5)
+    assert identifier_codes(listed) == [(1, "n5")]
+    assert shared_identifiers(listed, plain, FIELDS) == shared_identifiers(plain, listed, FIELDS) == ("student_number",)
+    namesake = rec("Ann Lee", "2015-03-04", 5)
+    assert compare(listed, namesake, FIELDS).verdict is Verdict.UNKNOWN
+    assert compare(listed, listed, FIELDS).verdict is Verdict.UNKNOWN  # a list never proves anything
+    assert "(a list)" in compare(listed, namesake, FIELDS).reason and "\x1e" not in compare(listed, namesake,
+                                                                                             FIELDS).reason
+
+
+@pytest.mark.parametrize("stored", [["N/A"], [], [0], ["-", "unknown"]])
+def test_a_list_of_placeholders_shares_nothing(stored):
+    listed = rec("Ann Lee", "2015-03-04", stored)
+    assert identifier_codes(listed) == []
+    assert shared_identifiers(listed, rec("Ann Smith", None, "N/A"), FIELDS) == ()
+
+
+@pytest.mark.parametrize("stored", [[{"v": 5}], [[[[5]]]], list(range(1, 30)), [b"5"], {"v": 5}])
+def test_a_value_no_look_up_can_find_never_lets_a_namesake_match(stored):
+    """A document, a deep or long list: a renamed child holding it cannot be looked for, so no MATCH (nor an
+    all-clear 'no current student') rests on the others."""
+    old_ann = rec("Ann Lee", "2015-03-04", stored)
+    newcomer = rec("Ann Lee", "2015-03-04")
+    choice = choose(old_ann, [("newcomer", newcomer)], FIELDS)
+    assert choice.outcome is Outcome.UNKNOWN and "cannot be looked for" in choice.reason, choice
+    assert choose(old_ann, [], FIELDS).outcome is Outcome.UNKNOWN
+
+
+def test_a_value_that_proves_nothing_blocks_nothing():
+    """A true/false value or an impossible day is no one's identifier: the namesake's birth date decides."""
+    newcomer = rec("Ann Lee", "2015-03-04", 7)
+    for stored in (True, float("nan")):
+        assert choose(rec("Ann Lee", "2015-03-04", stored), [("n", newcomer)], FIELDS).outcome is Outcome.UNKNOWN
+    assert choose(rec("Ann Lee", "2015-03-04", None, None, True), [("n", newcomer)], FIELDS).outcome is Outcome.MATCH
+
+
+@pytest.mark.parametrize("side", ["old", "current", "both"])
+def test_choose_asks_about_the_holder_of_a_listed_number(side):
+    old_ann = rec("Ann Lee", "2015-03-04", [5] if side in ("old", "both") else 5)
+    renamed = rec("Ann Smith", "2015-04-03", [5] if side in ("current", "both") else 5)
+    newcomer = rec("Ann Lee", "2015-03-04")
+    choice = choose(old_ann, [("newcomer", newcomer), ("renamed", renamed)], FIELDS)
+    assert choice.outcome is Outcome.UNKNOWN and "renamed" in choice.fits, choice
+
+
+# ---------------------------------------------------------------- on the real server
+@pytest.mark.parametrize("ours,theirs", [([[5]], 5), (5, [[5]]), (["N/A", 5], 5), (5, ["N/A", "5"]), ([5], [5]),
+                                         ({"v": 5}, 5), ([{"v": 5}], 5)])
+def test_a_renamed_child_whose_number_is_stored_in_another_shape_is_never_passed_over(school, ours, theirs):
+    kid = old("Ann Lee", date_of_birth="2015-03-04", student_number=ours)
+    orphan(school, kid)
+    backup(school, NEWEST, [kid])
+    ids = current(school, School.new_student("Ann Lee", date_of_birth="2015-03-04"),
+                  School.new_student("Ann Smith", date_of_birth="2015-04-03", student_number=theirs))
+
+    run = school.migrate("--migrate", "--json")
+
+    assert migrated_to(school, kid, ids) == [], f"photo given to the newcomer (exit {run.code}) {summary(run)}"
+    assert run.code == 1 and summary(run)[0][0] == "unknown", summary(run)
+
+
+@pytest.mark.parametrize("holders", [MAX_SHARED_IDENTIFIER, MAX_SHARED_IDENTIFIER + 1])
+def test_a_listed_value_more_than_20_records_hold_identifies_no_one(school, holders):
+    """An office email stored as a list by every record: up to 20 holders are each a question; more is no one's
+    identifier (as for the plain value), so the namesake with the birth date and number is the match."""
+    kid = old("Ann Lee", date_of_birth="2015-03-04", student_number=5, email=["office@school.org"])
+    orphan(school, kid)
+    backup(school, NEWEST, [kid])
+    others = [School.new_student(f"Pupil {chr(65 + i // 26)}{chr(65 + i % 26)}", date_of_birth="2015-03-04",
+                                 email=["Office@School.org"]) for i in range(holders)]
+    ids = current(school, School.new_student("Ann Lee", date_of_birth="2015-03-04", student_number=5), *others)
+
+    run = school.migrate("--migrate", "--json")
+
+    if holders > MAX_SHARED_IDENTIFIER:
+        assert migrated_to(school, kid, ids) == [ids[0]] and run.code == 0, summary(run)
+    else:
+        assert migrated_to(school, kid, ids) == [] and run.code == 1, summary(run)
+
+
+def test_restore_finds_the_renamed_child_whose_number_is_a_list(school):
+    """The restore's look-up is the same rule (identity.identifier_codes): the newcomer's link into old Ann Lee
+    #5's folder is not proven while Ann Smith holds [5]."""
+    school.put_photo("old-ann", jpeg_bytes("old-ann's photo"))
+    school.write_backup([{"student_id": "old-ann", "name": "Ann Lee", "date_of_birth": "2015-03-04",
+                          "student_number": 5, "photo": CANON.format("old-ann")}])
+    (school.folder("new-smith") / "attendance").mkdir(parents=True)
+    school.seed([{"student_id": "new-lee", "name": "Ann Lee", "date_of_birth": "2015-03-04",
+                  "photo": CANON.format("old-ann")},
+                 {"student_id": "new-smith", "name": "Ann Smith", "date_of_birth": "2015-03-04",
+                  "student_number": [5], "photo": CANON.format("new-smith")}])
+
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+
+    assert school.photo_of("new-lee") is None, f"student #5's photo copied to the newcomer (exit {result.code})"
+    assert result.code == 1

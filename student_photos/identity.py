@@ -592,6 +592,28 @@ def _dates_differ(a: Person, b: Person, fields: Sequence[str]) -> bool:
                for x, y in zip(a.code_list(len(fields)), b.code_list(len(fields)), strict=True))
 
 
+def judge_pairing(old: Person, person: Person, fields: Sequence[str]) -> Judgement:
+    """A person's reviewed pairing of an old record with a current one: UNKNOWN (the person's decision) where the
+    listing asked a person about exactly that record: a name written alike with nothing else differing
+    (``judge_candidate``), a shared number with nothing but the name or a date differing (a child renamed or
+    re-dated keeps her number), a name written alike with the same dates (``respelled_only``). A shared text
+    identifier alone (a family's email: twins share it and a birth date) and any other differing field stay
+    DIFFERENT, so a sorted spreadsheet pairing each folder with the next child is still refused."""
+    judged = judge_candidate(old, person, fields)
+    if judged.verdict is not Verdict.DIFFERENT:
+        return judged
+    differing = [f for f, x, y in zip(fields, old.code_list(len(fields)), person.code_list(len(fields)), strict=True)
+                 if x and y and _compare_codes(x, y) == "differ"] if old.codes and person.codes else []
+    if not any(c[:1] in IDENTIFIER_KINDS for f, c in zip(fields, old.code_list(len(fields)), strict=True)
+               if f in differing) and any(code[0] == "n" for _, code in _shared_codes(old, person, fields)):
+        shared = ", ".join(f for f, code in _shared_codes(old, person, fields) if code[0] == "n")
+        return Judgement(Verdict.UNKNOWN, f"{judged.reason}, but the {shared} agree: a corrected name or record?")
+    if respelled := respelled_only(old, person, fields):
+        return Judgement(Verdict.UNKNOWN, f"the name is written another way and the {', '.join(respelled)} agree: "
+                                          "a corrected name?")
+    return judged
+
+
 def not_the_same(verdict: Verdict) -> str:
     """How a record that is not the same person is named in a message (restore, migrate, --deep)."""
     return "a different person" if verdict is Verdict.DIFFERENT else "a person who cannot be compared"

@@ -33,7 +33,7 @@ from .identity import (
     Verdict,
     alike_key,
     choose,
-    compare,
+    judge_pairing,
     judge_same_id,
     lookup_codes,
     merge_history,
@@ -535,7 +535,7 @@ class MatchBook:
             "SELECT key, codes FROM history WHERE orphan = ? ORDER BY rank", (_pack(orphan.name),))]
         if not records:
             return Verdict.UNKNOWN, "no backup holds this old id"
-        judged = [compare(r, person, self.fields) for r in records]
+        judged = [judge_pairing(r, person, self.fields) for r in records]  # the listing's questions: a person's call
         for verdict in (Verdict.SAME, Verdict.UNKNOWN):
             for j in judged:
                 if j.verdict is verdict:

@@ -117,7 +117,6 @@ def test_finding_an_earlier_owner_of_the_same_folder_spelt_another_way_is_not_se
 # (name differs)" unless override=yes. MatchBook.judge uses plain compare, not judge_candidate/judge_same_id; docs:
 # such a record "is not called another person", and a row the rule finds unknown "is the person's decision". Teaching
 # staff to type `yes` in override where the tool asked them to decide disarms the one guard against a sorted sheet.
-@pytest.mark.xfail(strict=True, reason="known gap: a pairs row is judged by compare, not judge_candidate")
 @pytest.mark.parametrize("case", ["renamed-same-number", "name-written-alike"])
 def test_finding_a_reviewed_pairing_with_the_candidate_the_tool_proposed_is_refused_as_different_people(school,
                                                                                                         tmp_path, case):

@@ -1,9 +1,12 @@
 """Round 8: an identifier stored in a shape the rule cannot compare (a list from an import, a document) is never
-silently left out of the sharing check."""
+silently left out of the sharing check; a reviewed pairing is judged by the rule the listing asked a person with
+(``identity.judge_pairing``), and a sorted spreadsheet is still refused."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from old_records import CANON, NEWEST, backup, current, migrated_to, old, orphan, summary
 
 from conftest import School
@@ -14,8 +17,10 @@ from student_photos.identity import (
     choose,
     compare,
     identifier_codes,
+    judge_pairing,
     person_of,
     shared_identifiers,
+    written_alike,
 )
 from student_photos.sample import jpeg_bytes
 
@@ -74,6 +79,49 @@ def test_choose_asks_about_the_holder_of_a_listed_number(side):
     assert choice.outcome is Outcome.UNKNOWN and "renamed" in choice.fits, choice
 
 
+def test_judge_pairing_is_unknown_where_the_listing_asked_and_different_where_a_field_separates():
+    ann = rec("Ann Lee", "2015-03-04", 5, None, "fam@x.org")
+    assert judge_pairing(ann, rec("Ann Smith", "2015-03-04", 5), FIELDS).verdict is Verdict.UNKNOWN
+    assert judge_pairing(ann, rec("Ann Smith", "2015-04-03", 5), FIELDS).verdict is Verdict.UNKNOWN  # re-dated
+    assert judge_pairing(ann, rec("Ann Smith", "2015-03-04", [5]), FIELDS).verdict is Verdict.UNKNOWN
+    assert judge_pairing(rec("Zoë Adams", "2015-03-04", 5), rec("Zoe Adams", "2015-03-04", 5),
+                         FIELDS).verdict is Verdict.UNKNOWN
+    assert judge_pairing(rec("Sara Lee", "2015-03-04"), rec("Sarah Lee", "2015-03-04"), FIELDS).verdict \
+        is Verdict.UNKNOWN
+    # another person by a field that separates them
+    assert judge_pairing(ann, rec("Ann Smith", "2015-03-04", 5, None, "other@x.org"), FIELDS).verdict \
+        is Verdict.DIFFERENT
+    assert judge_pairing(ann, rec("Ann Smith", "2015-03-04", 5, 77, None), FIELDS).verdict is Verdict.UNKNOWN
+    assert judge_pairing(rec("Ann Lee", None, 5, 76), rec("Ann Smith", None, 5, 77), FIELDS).verdict \
+        is Verdict.DIFFERENT
+    # twins: the family's email and a birth date, nothing else: a sorted sheet must not pair them
+    assert judge_pairing(rec("Ann Lee", "2015-03-04", None, None, "fam@x.org"),
+                         rec("Bob Lee", "2015-03-04", None, None, "fam@x.org"), FIELDS).verdict is Verdict.DIFFERENT
+    assert judge_pairing(ann, rec("Ann Smith", "2015-03-04", 6), FIELDS).verdict is Verdict.DIFFERENT
+    assert judge_pairing(ann, rec("Bob Ray", "2012-01-01"), FIELDS).verdict is Verdict.DIFFERENT
+
+
+NAMES = st.text(alphabet="abcdefgh", min_size=3, max_size=6).map(str.capitalize)
+CHILD = st.tuples(NAMES, NAMES, st.sampled_from([None, "2015-03-04", "2016-05-06"]), st.booleans(), st.booleans(),
+                  st.sampled_from([None, [], "list"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(children=st.lists(CHILD, min_size=2, max_size=8), shift=st.integers(1, 7))
+def test_a_shifted_spreadsheet_is_refused_row_by_row(children, shift):
+    """Each child's own number (maybe stored as a list), a family email and a birth date shared at will: a sheet
+    pairing each old folder with another child is refused on every row whose names are not written alike."""
+    people = []
+    for i, (first, surname, dob, numbered, family, shape) in enumerate(children):
+        number = (i + 1 if shape is None else [i + 1]) if numbered else None
+        people.append(rec(f"{first} {surname}", dob, number, None, f"{surname}@x.org" if family else None))
+    for i, old_rec in enumerate(people):
+        other = people[(i + shift) % len(people)]
+        if other is old_rec or written_alike(old_rec.name, other.name):
+            continue  # (one name written two ways is a question for a person, shifted or not)
+        assert judge_pairing(old_rec, other, FIELDS).verdict is Verdict.DIFFERENT, (old_rec, other)
+
+
 # ---------------------------------------------------------------- on the real server
 @pytest.mark.parametrize("ours,theirs", [([[5]], 5), (5, [[5]]), (["N/A", 5], 5), (5, ["N/A", "5"]), ([5], [5]),
                                          ({"v": 5}, 5), ([{"v": 5}], 5)])
@@ -125,3 +173,46 @@ def test_restore_finds_the_renamed_child_whose_number_is_a_list(school):
 
     assert school.photo_of("new-lee") is None, f"student #5's photo copied to the newcomer (exit {result.code})"
     assert result.code == 1
+
+
+@pytest.mark.parametrize("shape", ["plain", "list"])
+def test_a_reviewed_pairing_with_the_listed_number_holder_is_the_persons_decision(school, tmp_path, shape):
+    from test_pairs import save_as_spreadsheet
+    kid = old("Ann Lee", date_of_birth="2015-03-04", student_number=[5] if shape == "list" else 5)
+    orphan(school, kid)
+    backup(school, NEWEST, [kid])
+    ids = current(school, School.new_student("Ann Lee", date_of_birth="2015-03-04"),
+                  School.new_student("Ann Smith", date_of_birth="2015-04-03", student_number=5))
+    reviewed = tmp_path / "reviewed.csv"
+    save_as_spreadsheet(reviewed, [{"orphan": kid["student_id"], "student_id": ids[1]}])
+
+    run = school.migrate("--migrate", "--pairs", str(reviewed), "--json")
+
+    assert run.code == 0 and migrated_to(school, kid, ids) == [ids[1]], run.text[-600:]
+
+
+@pytest.mark.parametrize("family", ["twins", "numbered", "listed-numbers"])
+def test_a_sorted_spreadsheet_of_look_alike_children_is_still_refused(school, tmp_path, family):
+    """Each old folder paired with the next child (one column sorted): twins sharing the family email and birth
+    date, or children with their own numbers (plain or as lists): refused whole, nothing moved."""
+    from test_pairs import save_as_spreadsheet
+
+    def fields(i):
+        if family == "twins":
+            return {"date_of_birth": "2015-03-04", "email": "lee@family.org"}
+        return {"date_of_birth": "2015-03-04", "student_number": [i + 1] if family == "listed-numbers" else i + 1}
+    names = ["Ann Lee", "Bob Lee", "Cat Lee"]
+    kids = [old(n, **fields(i)) for i, n in enumerate(names)]
+    for k in kids:
+        orphan(school, k)
+    backup(school, NEWEST, kids)
+    ids = current(school, *(School.new_student(n, **fields(i)) for i, n in enumerate(names)))
+    reviewed = tmp_path / "sorted.csv"
+    save_as_spreadsheet(reviewed, [{"orphan": k["student_id"], "student_id": ids[(i + 1) % 3]}
+                                   for i, k in enumerate(kids)])
+    before = school.snapshot()
+
+    run = school.migrate("--migrate", "--pairs", str(reviewed))
+
+    assert run.code == 2 and "different people by the identity rule" in run.err and school.snapshot() == before
+    assert all(f"line {line}:" in run.err for line in (2, 3, 4)), run.err

@@ -159,6 +159,7 @@ class MatchBook:
     def finish_current(self) -> None:
         """Index; an id held by two documents can receive nothing; keep the nameless records at hand."""
         self.db.execute("CREATE INDEX current_sid ON current (sid)")
+        self.db.execute("CREATE INDEX current_folder ON current (one_folder_key(sid))")
         self.db.execute("CREATE INDEX current_loose ON current (loose)")
         self.db.execute("CREATE INDEX ident_code ON ident (field, code)")
         self.db.execute("UPDATE current SET receivable = 0 WHERE sid IN "
@@ -222,7 +223,7 @@ class MatchBook:
                                     ((_pack(r.student_id), rank, backup, _pack(r.name), _pack(r.person.name),
                                       r.person.codes, _loose(r.person.name)) for r in old))
                 if orphans is not None:
-                    self._compare_with_current(backup, rank, [r for r in chunk if r.student_id not in orphans])
+                    self._compare_with_current(backup, rank, chunk)  # an orphan's too: abcd-1001 is ABCD-1001 on SMB
         except BaseException:
             self.db.execute("DELETE FROM history WHERE rank = ?", (rank,))
             self.db.execute("DELETE FROM earlier WHERE rank = ?", (rank,))
@@ -231,17 +232,22 @@ class MatchBook:
     def _compare_with_current(self, backup: str, rank: int, records: list[StudentRecord]) -> None:
         """Each backup record of a current id against every database record of that id, by the identity rule the
         restore applies to them (``identity.compare``): one that is not the same person is kept in ``earlier``."""
-        held: dict[str, list[tuple[int, Person]]] = defaultdict(list)
-        for part in _chunks(records, IN_CHUNK):
-            query = f"SELECT row, sid, key, codes FROM current WHERE sid IN ({','.join('?' * len(part))})"
-            for row, sid, key, codes in self.db.execute(query, [_pack(r.student_id) for r in part]):
-                held[_unpack(sid) or ""].append((row, Person(_unpack(key), codes or "")))
+        held: dict[str, list[tuple[int, str, Person]]] = defaultdict(list)
+        for part in _chunks(records, IN_CHUNK):  # by folder: abcd-1001 is ABCD-1001's folder on an SMB/macOS share
+            marks = ",".join("?" * len(part))
+            query = f"SELECT row, sid, key, codes FROM current WHERE one_folder_key(sid) IN ({marks})"
+            for row, sid, key, codes in self.db.execute(query, [one_folder_key(r.student_id) for r in part]):
+                text = _unpack(sid) or ""
+                held[one_folder_key(text)].append((row, text, Person(_unpack(key), codes or "")))
         found = []
         for record in records:
-            for row, person in held.get(record.student_id, ()):
+            for row, sid, person in held.get(one_folder_key(record.student_id), ()):
                 judged = judge_same_id(record.person, person, self.fields)
                 if judged.verdict is not Verdict.SAME:
-                    found.append((row, rank, backup, _pack(record.name), judged.verdict.value, _pack(judged.reason)))
+                    why = judged.reason if record.student_id == sid else \
+                        f"{judged.reason}; held as {record.student_id}, this id's folder on a share that ignores " \
+                        "case or drops trailing dots (SMB, macOS)"
+                    found.append((row, rank, backup, _pack(record.name), judged.verdict.value, _pack(why)))
         self.db.executemany("INSERT INTO earlier VALUES (?, ?, ?, ?, ?, ?)", found)
 
     _EARLIER_FIRST = "e.verdict = 'different' DESC, e.rank, e.rowid"  # which of an id's records is shown

@@ -152,6 +152,20 @@ class Census:
     _by_name: dict[str | None, list[tuple[str, Person]]] | None = None
     _by_identifier: dict[tuple[int, str], list[tuple[str, Person]]] | None = None
 
+    _folded: dict[str, list[str]] | None = None  # one_folder_key -> the plan ids spelt otherwise than their key
+
+    def plans_of_folder(self, student_id: str) -> list[StudentPlan]:
+        """The current students whose folder ``student_id`` names on a share that ignores case or drops trailing dots
+        (``records.one_folder_key``), its exact id among them: a backup's record of any of these spellings is that
+        folder's history."""
+        if self._folded is None:
+            self._folded = defaultdict(list)
+            for sid in self.plans:
+                if (key := one_folder_key(sid)) != sid:  # (most ids are their own key: kept out, 200,000 of them)
+                    self._folded[key].append(sid)
+        key = one_folder_key(student_id)
+        return [plan for sid in (key, *self._folded.get(key, ())) if (plan := self.plans.get(sid)) is not None]
+
     def candidates_for(self, person: Person) -> list[tuple[str, Person]]:
         """Every current record that could be this person (``identity.choose``): those whose name is written alike,
         those with no usable name, and those sharing one of its identifiers (a corrected name?)."""
@@ -377,7 +391,7 @@ def _read_backups(settings: Settings, options: RestoreOptions, census: Census, r
                         effects.invalid.append(entry)
                     if isinstance(entry, StudentRecord):
                         effects.claim(entry)  # an invalid id is still somebody's claim on the photo it names
-                        if twin := census.plans.get(entry.student_id):
+                        for twin in census.plans_of_folder(entry.student_id):
                             # 2003 (a number) in an older export is the history of folder "2003" too
                             effects.compare(twin, entry, path.name, settings.match_fields, history_only=True)
                     continue
@@ -388,6 +402,9 @@ def _read_backups(settings: Settings, options: RestoreOptions, census: Census, r
                     if first:
                         effects.not_in_db.append((entry.student_id, entry.name))
                     effects.claim(entry)
+                    for twin in census.plans_of_folder(entry.student_id):
+                        # abcd-1001 is the folder of ABCD-1001 on an SMB/macOS share: its earlier owner, if another
+                        effects.compare(twin, entry, path.name, settings.match_fields, history_only=True)
                 if entry.student_id in owners_wanted:
                     effects.owners.append((entry.student_id, entry.person))
         except BackupUnusable as exc:
@@ -446,7 +463,8 @@ class _BackupEffects:
         if judged.verdict is Verdict.DIFFERENT:  # (only then: ``.person`` keeps a Person on every record it is read of)
             judged = judge_same_id(entry.person, plan.record.person, fields, judged)
         if judged.verdict is not Verdict.SAME:
-            self.conflicts.append((plan, _conflict_text(entry, backup, judged), judged.verdict is Verdict.DIFFERENT))
+            self.conflicts.append((plan, _conflict_text(entry, backup, judged, plan.student_id),
+                                   judged.verdict is Verdict.DIFFERENT))
             self.claim(entry, own_folder_too=True)  # a recycled id: the earlier person's claim stands
             return
         if history_only or entry.photo_is_canonical:  # (its own id's link: nothing to follow)
@@ -484,8 +502,10 @@ class _BackupEffects:
             census.unproven_links[sid].append(why)
 
 
-def _conflict_text(entry: StudentRecord, backup: str, judged: Judgement) -> str:
-    return (f"backup {backup} holds {not_the_same(judged.verdict)} under this id ({entry.name or '(no name)'}: "
+def _conflict_text(entry: StudentRecord, backup: str, judged: Judgement, student_id: str = "") -> str:
+    under = "this id" if entry.student_id == student_id or not student_id else \
+        f"{entry.student_id}, this id's folder on a share that ignores case or drops trailing dots (SMB, macOS)"
+    return (f"backup {backup} holds {not_the_same(judged.verdict)} under {under} ({entry.name or '(no name)'}: "
             f"{judged.reason}); the photo in "
             "this folder may be theirs, so nothing is relinked and the link is left as it is")
 

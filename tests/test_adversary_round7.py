@@ -91,7 +91,6 @@ def test_finding_restore_copies_a_renamed_and_redated_childs_photo_to_a_namesake
 # holding Bob's bytes, which is what the share serves.) "Ids are not trusted" looks up backups by the exact id, finds no
 # earlier owner: Ann keeps Bob's photo, exit 0. A careful tool treats a backup record of the same folder spelt another
 # way as an earlier owner (exit 1, `earlier_owners`), as it does for the exact id.
-@pytest.mark.xfail(strict=True, reason="known gap: backup histories match ids exactly, not by one_folder_key")
 @pytest.mark.parametrize("tool", ["restore", "migrate"])
 def test_finding_an_earlier_owner_of_the_same_folder_spelt_another_way_is_not_seen(school, tool):
     bob = jpeg_bytes("bob ray's face")

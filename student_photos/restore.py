@@ -151,7 +151,6 @@ class Census:
     newest_count: int = 0
     _by_name: dict[str | None, list[tuple[str, Person]]] | None = None
     _by_identifier: dict[tuple[int, str], list[tuple[str, Person]]] | None = None
-
     _folded: dict[str, list[str]] | None = None  # one_folder_key -> the plan ids spelt otherwise than their key
 
     def plans_of_folder(self, student_id: str) -> list[StudentPlan]:
@@ -166,9 +165,7 @@ class Census:
         key = one_folder_key(student_id)
         return [plan for sid in (key, *self._folded.get(key, ())) if (plan := self.plans.get(sid)) is not None]
 
-    def candidates_for(self, person: Person) -> list[tuple[str, Person]]:
-        """Every current record that could be this person (``identity.choose``): those whose name is written alike,
-        those with no usable name, and those sharing one of its identifiers (a corrected name?)."""
+    def _index(self) -> tuple[dict, dict]:
         if self._by_name is None or self._by_identifier is None:
             self._by_name, self._by_identifier = defaultdict(list), defaultdict(list)
             for record in [p.record for p in self.plans.values()] + self.others:
@@ -176,12 +173,24 @@ class Census:
                 self._by_name[alike_key(record.person.name)].append(entry)
                 for place in identifier_codes(record.person):
                     self._by_identifier[place].append(entry)
-        found = self._by_name.get(alike_key(person.name), []) if person.name is not None else []
-        found = found + self._by_name.get(None, [])
+        return self._by_name, self._by_identifier
+
+    def identifying_codes(self, person: Person) -> list[tuple[int, str]]:
+        """Its identifiers (``identity.identifier_codes``) that identify one child: held by at most
+        MAX_SHARED_IDENTIFIER current records (an office email is no one's), as migrate and ``candidates_for``."""
+        by_identifier = self._index()[1]
+        return [place for place in identifier_codes(person)
+                if len(by_identifier.get(place, ())) <= MAX_SHARED_IDENTIFIER]
+
+    def candidates_for(self, person: Person) -> list[tuple[str, Person]]:
+        """Every current record that could be this person (``identity.choose``): those whose name is written alike,
+        those with no usable name, and those sharing one of its identifiers (a corrected name?)."""
+        by_name, by_identifier = self._index()
+        found = by_name.get(alike_key(person.name), []) if person.name is not None else []
+        found = found + by_name.get(None, [])
         seen = {id(p) for _, p in found}
-        for place in identifier_codes(person):
-            holders = self._by_identifier.get(place, [])
-            for entry in holders if len(holders) <= MAX_SHARED_IDENTIFIER else ():  # (an office email: no one's)
+        for place in self.identifying_codes(person):
+            for entry in by_identifier.get(place, []):
                 if id(entry[1]) not in seen:
                     seen.add(id(entry[1]))
                     found.append(entry)
@@ -511,16 +520,23 @@ def _conflict_text(entry: StudentRecord, backup: str, judged: Judgement, student
 
 
 def namesake_histories(settings: Settings, names: set[str], current: set[str], store: PhotoStore,
-                       rivals: RivalOld | None = None, nameless_too: bool = False) -> dict[str, dict[str, History]]:
+                       rivals: RivalOld | None = None, nameless_too: bool = False,
+                       identifiers: set[tuple[int, str]] | None = None,
+                       sharing: dict[tuple[int, str], dict[str, list[Person]]] | None = None,
+                       ) -> dict[str, dict[str, History]]:
     """{alike key: {old id: history}} for old ids (not in the database) with a folder (whatever it holds) whose
     backup records carry one of these names (``identity.alike_key``) and agree on who it was: the old folders that
     could be these students'. ``rivals``, if given, is given those whose records disagree (they could be any of
-    them), and with ``nameless_too`` the old folders that have a record with no usable name (they could be anyone)."""
+    them), and with ``nameless_too`` the old folders that have a record with no usable name (they could be anyone).
+    ``sharing``, if given, is given {identifier: {old id: every backup's records of it}} for the old folders with a
+    record holding one of ``identifiers`` (``identity.identifier_codes``: a corrected name?), whatever the name."""
     unnamed = rivals if nameless_too else None
-    if not names and unnamed is None:
+    identifiers = identifiers if sharing is not None else None
+    if not names and unnamed is None and not identifiers:
         return {}
     ids: set[str] = set()
     nameless: set[str] = set()
+    shared: dict[str, set[tuple[int, str]]] = defaultdict(set)  # old id -> which of the identifiers it holds
     for path in list_backups(settings.backup_dir).paths:
         with contextlib.suppress(BackupUnusable):
             for entry in read_backup(path, settings.match_fields):
@@ -529,9 +545,16 @@ def namesake_histories(settings: Settings, names: set[str], current: set[str], s
                 key = alike_key(entry.person.name)
                 wanted = key in names if key is not None else (unnamed is not None and entry.student_id not in
                                                                nameless and len(nameless) <= MAX_UNNAMED_OLD)
-                if wanted and os.path.lexists(store.students / entry.student_id):
-                    (ids if key is not None else nameless).add(entry.student_id)
-    records = owner_records(settings, ids | nameless)
+                held = [p for p in identifier_codes(entry.person) if p in identifiers] if identifiers else []
+                if (wanted or held) and os.path.lexists(store.students / entry.student_id):
+                    if wanted:
+                        (ids if key is not None else nameless).add(entry.student_id)
+                    shared[entry.student_id].update(held)
+    records = owner_records(settings, ids | nameless | {i for i, places in shared.items() if places})
+    if sharing is not None:
+        for old_id, places in shared.items():
+            for place in places:
+                sharing.setdefault(place, {})[old_id] = records.get(old_id, [])
     found: dict[str, dict[str, History]] = defaultdict(dict)
     for old_id in ids:
         history = merge_history(records.get(old_id, []), settings.match_fields)
@@ -775,6 +798,8 @@ class EvidenceJudge:
         self.settings, self.store, self.census, self.report = settings, store, census, report
         self._journal: JournalFacts | None = None
         self._namesakes: dict[str, dict[str, History]] = {}  # alike key -> old folders that could be theirs
+        self._sharing: dict[tuple[int, str], dict[str, list[Person]]] = {}  # identifier -> old folders holding it
+        self._searched: set[tuple[int, str]] = set()  # identifiers the backups were searched for
         self._rivals: RivalOld | None = None  # old folders with no usable name, or disputed: anyone's they could be
         self._settled: dict[str, str] | None = None  # old id -> the student a person gave it
         self._unstanding: list | None = None  # (old id, person): pairings whose id no longer holds their student
@@ -964,23 +989,46 @@ class EvidenceJudge:
         if name is None:
             return None
         settled = self._settled_by_person()
-        if name not in self._namesakes or self._rivals is None:
+        codes = self.census.identifying_codes(plan.record.person)
+        if name not in self._namesakes or self._rivals is None or not self._searched.issuperset(codes):
             wanted = {n for c in self._wanted if (n := alike_key(c.plan.record.person.name)) is not None} | {name}
             wanted -= self._namesakes.keys()
+            identifiers = {p for c in self._wanted for p in self.census.identifying_codes(c.plan.record.person)}
+            identifiers = (identifiers | set(codes)) - self._searched
             first = self._rivals is None
             if self._rivals is None:
                 self._rivals = RivalOld(self.settings.match_fields, settled=frozenset(settled))
             found = namesake_histories(self.settings, wanted, self.census.current_ids, self.store, self._rivals,
-                                       nameless_too=first)
+                                       nameless_too=first, identifiers=identifiers, sharing=self._sharing)
             self._namesakes.update({n: found.get(n, {}) for n in wanted})
+            self._searched |= identifiers
         for old_id, history in self._namesakes.get(name, {}).items():
             if old_id == owner or old_id in settled or history.person is None:
                 continue
             if judge_candidate(history.person, plan.record.person,
                                self.settings.match_fields).verdict is not Verdict.DIFFERENT:
                 return f"old folder {old_id} fits this student too"
+        if sharer := self._sharing_rival(owner, plan, codes, settled):
+            return sharer
         rival = self._rivals.rival(plan.record.person, besides=owner)
         return rival.reason if rival else None
+
+    def _sharing_rival(self, owner: str, plan: StudentPlan, codes: list[tuple[int, str]],
+                       settled: dict[str, str]) -> str | None:
+        """Another old folder with a record sharing one of this student's identifiers that ``identity.choose``, as
+        migrate decides an orphan, finds could be them (a corrected name? Not a sibling sharing the family email).
+        Each record of a folder whose backups disagree is asked (any of them could be the folder's)."""
+        fields = self.settings.match_fields
+        for place in codes:
+            for old_id, records in self._sharing.get(place, {}).items():
+                if old_id == owner or old_id in settled:
+                    continue
+                merged = merge_history(records, fields).person
+                for record in (merged,) if merged is not None else tuple(dict.fromkeys(records)):
+                    if choose(record, [(plan.student_id, plan.record.person)], fields).fits:
+                        return (f"old folder {old_id} ({record.name or '(no name)'}) has this student's "
+                                f"{fields[place[0]]} and could be them (a corrected name?)")
+        return None
 
     def _settled_by_person(self) -> dict[str, str]:
         """The old folders a person's standing reviewed decision settles (``migrate.settled_by_person``, as migrate

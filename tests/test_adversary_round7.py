@@ -167,7 +167,6 @@ def test_finding_a_current_child_whose_name_is_written_alike_without_a_stroke_le
 # "Ann Smithers" #5 with her birth date (her name before). Migrate calls that ambiguous (two old folders fit her); the
 # restore's one-to-one rule looks for rival folders only by name (namesake_histories/_rival_folder), so it copies A's
 # face into Ann Lee #5's folder.
-@pytest.mark.xfail(strict=True, reason="known gap: the restore finds rival old folders by name only")
 def test_finding_restore_ignores_a_rival_old_folder_that_shares_her_student_number(school):
     school.put_photo("old-a", jpeg_bytes("old-a's photo"))
     school.put_photo("old-b", jpeg_bytes("old-b's photo"))

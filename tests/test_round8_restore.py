@@ -116,6 +116,117 @@ def test_contrast_another_id_that_is_another_folder_is_no_earlier_owner(school):
     assert _run(school, "migrate").code == 0
     assert _run(school, "restore").code == 0
 
+
+# ================================================================ 2. rival old folders by a shared identifier
+
+def _leaver_and_rival(school: School, rival: dict | None, hers: dict, rival_file: str = NEWEST,
+                      rival_folder: str = "photo") -> None:
+    """Old folder A: a leaver "Ann Lee" with her birth date; old folder B (``rival``); Ann Lee now (``hers``) with
+    her `photo` (copied by a reseed) pointing into A."""
+    school.put_photo("old-a", jpeg_bytes("old-a's photo"))
+    leaver = {"student_id": "old-a", "name": "Ann Lee", "date_of_birth": "2015-03-04", "photo": CANON.format("old-a")}
+    records = {NEWEST: [leaver]}
+    if rival is not None:
+        if rival_folder == "photo":
+            school.put_photo("old-b", jpeg_bytes("old-b's photo"))
+        elif rival_folder == "empty":
+            school.folder("old-b").mkdir(parents=True)
+        records.setdefault(rival_file, []).append({"student_id": "old-b", **rival, "photo": CANON.format("old-b")})
+    for file, recs in records.items():
+        backup(school, file, recs)
+    school.seed([{"student_id": "new-ann", "name": "Ann Lee", "date_of_birth": "2015-03-04", **hers,
+                  "photo": CANON.format("old-a")}])
+
+
+def _copied(school: School) -> bool:
+    return school.photo_of("new-ann") == jpeg_bytes("old-a's photo")
+
+
+# WRONG (each): old-b could be Ann Lee now (her number or email, written another way; a record in an older backup;
+# an empty folder, as migrate counts it), and old-a's face is copied to her anyway, exit 0.
+@pytest.mark.parametrize("case", ["number-zeros", "number-as-text", "email-case", "older-backup", "empty-folder",
+                                  "disputed", "sibling-number"])
+def test_finding_restore_refuses_a_rival_old_folder_sharing_her_identifier(school, case):
+    rival = {"name": "Ann Smithers", "date_of_birth": "2015-03-04", "student_number": "005"}
+    hers: dict = {"student_number": 5}
+    kwargs: dict = {}
+    if case == "number-as-text":
+        rival["student_number"] = "5"
+    elif case == "email-case":
+        rival = {"name": "Ann Smithers", "date_of_birth": "2015-03-04", "email": "Ann.Lee@School.org"}
+        hers = {"email": " ann.lee@SCHOOL.ORG "}
+    elif case == "older-backup":
+        kwargs["rival_file"] = MIDDLE
+    elif case == "empty-folder":
+        kwargs["rival_folder"] = "empty"
+    elif case == "sibling-number":  # another name and birth date: a sibling shares an email, never a number
+        rival = {"name": "Bea Lee", "date_of_birth": "2017-06-01", "student_number": 5}
+    _leaver_and_rival(school, rival, hers, **kwargs)
+    if case == "disputed":  # the backups disagree about old-b: one record could be her
+        backup(school, MIDDLE, [{"student_id": "old-b", "name": "Zed Quinn", "date_of_birth": "2010-01-01",
+                                 "photo": CANON.format("old-b")}])
+
+    migrate = school.migrate("--list", "--json", MIN_DATABASE_RATIO="0")
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+
+    assert not _copied(school), f"old-a's photo given though old-b may be hers (exit {result.code})"
+    assert result.code == 1, result.text[-600:]
+    assert migrate.code == 1  # (migrate does not call old-a hers either)
+
+
+def test_finding_deep_does_not_call_a_photo_from_a_folder_with_a_rival_by_number_hers(school):
+    """--deep asks the same one-to-one rule of a photo already in her folder with old-a's bytes."""
+    _leaver_and_rival(school, {"name": "Ann Smithers", "date_of_birth": "2015-03-04", "student_number": 5},
+                      {"student_number": 5})
+    school.put_photo("new-ann", jpeg_bytes("old-a's photo"))
+    school.collection.update_one({"student_id": "new-ann"}, {"$set": {"photo": CANON.format("new-ann")}})
+
+    result = school.restore("--verify-only", "--deep", "--json", MIN_DATABASE_RATIO="0")
+
+    assert result.code == 1, result.text[-800:]
+
+
+def test_contrast_a_rival_record_with_no_folder_does_not_block(school):
+    """old-b's record shares her number, but old-b has no folder (no photo of anyone to mistake): copied, exit 0."""
+    _leaver_and_rival(school, {"name": "Ann Smithers", "date_of_birth": "2015-03-04", "student_number": 5},
+                      {"student_number": 5}, rival_folder="none")
+
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+
+    assert _copied(school) and result.code == 0, result.text[-600:]
+
+
+def test_contrast_a_sibling_sharing_the_family_email_is_no_rival(school):
+    """Bea Lee (another name and birth date) with the family's email is a sibling, as migrate decides: copied."""
+    _leaver_and_rival(school, {"name": "Bea Lee", "date_of_birth": "2017-06-01", "email": "lee@home.org"},
+                      {"email": "LEE@home.org"})
+
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+
+    assert _copied(school) and result.code == 0, result.text[-600:]
+
+
+def test_contrast_an_email_many_current_students_share_identifies_no_one(school):
+    """The office email on more than MAX_SHARED_IDENTIFIER current records is no one's: old-b is no rival."""
+    from student_photos.identity import MAX_SHARED_IDENTIFIER
+    _leaver_and_rival(school, {"name": "Ann Smithers", "date_of_birth": "2015-03-04", "email": "office@school.org"},
+                      {"email": "office@school.org"})
+    school.seed([School.new_student(f"Pupil {i}", date_of_birth="2014-01-01", email="office@school.org")
+                 for i in range(MAX_SHARED_IDENTIFIER)])
+
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+
+    assert _copied(school), result.text[-600:]
+
+
+def test_contrast_no_rival_the_photo_is_copied(school):
+    _leaver_and_rival(school, None, {"student_number": 5})
+
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+
+    assert _copied(school) and result.code == 0, result.text[-600:]
+
+
 # WRONG: on a case-sensitive disk both folders exist (Bob's abcd-1001, an orphan, and Ann's ABCD-1001); served from
 # an SMB/macOS share they are one folder, and which one opens is not known. Migrate said nothing of Ann's folder.
 @pytest.mark.parametrize("tool", ["restore", "migrate"])

@@ -727,7 +727,8 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
             if not_held := [f for f in shared if not ours[list(fields).index(f)]]:
                 return Choice(Outcome.UNKNOWN, f"{label(target)} fits, but {label(other)} has the same "
                                                f"{', '.join(not_held)}, which {label(target)} has not recorded: a "
-                                               "corrected name or record? A person decides", fits=(*fits, other))
+                                               "corrected name or record? A person decides",
+                              fits=(*fits, *(t for t, _, _ in sharing)))
         if blind:
             return Choice(Outcome.UNKNOWN, f"{label(target)} fits, but {blind}", fits=fits)
         return Choice(Outcome.MATCH, judged.reason, target, fits)
@@ -735,7 +736,8 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
         other, person, shared = sharing[0]
         return Choice(Outcome.UNKNOWN, f"no current student is this person, but {label(other)} has the same "
                                        f"{', '.join(shared)} ({compare(old, person, fields).reason}): a corrected "
-                                       "name or record? Pair it by hand (--pairs)", fits=(other,))
+                                       "name or record? Pair it by hand (--pairs)",
+                      fits=tuple(t for t, _, _ in sharing))  # every sharer: the one-to-one rule must see each
     if blind:
         return Choice(Outcome.UNKNOWN, f"no current student is this person, but {blind}")
     if ruled_out:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import shutil
 import sqlite3
@@ -27,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -349,19 +350,19 @@ class DeepCheck:
             self.db.execute("UPDATE files SET wanted = 1 WHERE sha IS NULL AND size IN (SELECT size FROM files "
                             "GROUP BY size HAVING count(DISTINCT folder) > 1 AND max(folder IN current_ids) = 1)")
         unread: list[str] = []
-        placements = journalled_placements(self.store, unread)
+        placements = PlacementTable(self.db)
+        placements.read(self.store, unread)
         for why in unread:  # never "all clear" over placements it could not read
             self.result.findings.append(Finding(UNCOMPARED, [], [], f"{why}: a photo it placed from another child "
                                                                     "could not be traced"))
-        if placements or any(getattr(plan, "recycled", False) for plan in self.plans.values()):
+        if placements.count or any(getattr(plan, "recycled", False) for plan in self.plans.values()):
             self._index_places()
-        if placements:
-            self._want_placed_sizes(placements)
+        if placements.count:
+            self._want_placed_sizes()
         await self._hash_wanted()
-        placed = self._trace(placements)
-        self._same_bytes(placed)
+        self._same_bytes(placements)
         self._recycled_ids()
-        self._placed_from_another_person(placed, placements)
+        self._placed_from_another_person(placements)
         for folder, rel, why in sorted(self.unlisted):  # never "all done" over something not looked at
             self.result.findings.append(Finding(
                 UNCOMPARED, [folder], [f"students/{folder}/{rel}"],
@@ -492,7 +493,7 @@ class DeepCheck:
         done.clear()
 
     # ---- findings 1 and 2 ----
-    def _same_bytes(self, placed: dict) -> None:
+    def _same_bytes(self, placed: PlacementTable) -> None:
         if not self.db.execute("SELECT 1 FROM files WHERE sha IS NOT NULL GROUP BY sha HAVING count(*) > 1 "
                                "LIMIT 1").fetchone():
             return  # no content twice anywhere (the usual answer, found without comparing folders)
@@ -547,13 +548,14 @@ class DeepCheck:
                     "folder of an earlier owner (ids recycled)", [sid], files,
                     f"{self._who(sid)} holds the photos of folder {sid}, but {plan.conflict}"))
 
-    def _proven_own(self, folder: str, rel: str, placed: dict) -> bool:
+    def _proven_own(self, folder: str, rel: str, placed: PlacementTable) -> bool:
         """Whether a journalled run put this very file here from the holder's own old folder (or a person paired
-        it by a reviewed file); bytes merely traced here from another place prove nothing of this copy."""
+        it by a reviewed file); bytes merely traced here from another place prove nothing of it."""
         here = f"students/{folder}/{rel}"
-        return any(p.path == here and placed_from_another(p, self.plans[folder].record.person,
-                                                          self.settings.match_fields) is None
-                   for p in placed.get((folder, rel), ()))
+        return placed.count > 0 and any(
+            p.path == here and placed_from_another(p, self.plans[folder].record.person,
+                                                   self.settings.match_fields) is None
+            for p in placed.of_file(folder, rel))
 
     def _histories(self, old_ids: set[str]) -> dict:
         if not old_ids:
@@ -567,56 +569,39 @@ class DeepCheck:
         return f"{plan.record.name} ({student_id})" if plan else student_id
 
     # ---- finding 3 ----
-    def _want_placed_sizes(self, placements: list[Placement]) -> None:
+    def _want_placed_sizes(self) -> None:
         """Each file of a size some placement has is hashed: its bytes may be that placement's, here or copied on."""
         self._know_current_ids()
         self.db.execute("CREATE TABLE IF NOT EXISTS placed (size INTEGER, sha TEXT, PRIMARY KEY (size, sha)) "
                         "WITHOUT ROWID")
         self.db.execute("BEGIN")
-        insert_rows(self.db, "INSERT OR IGNORE INTO placed", 2, {(p.size, p.sha256) for p in placements})
+        self.db.execute("INSERT OR IGNORE INTO placed SELECT size, sha FROM placement")
         self.db.execute("UPDATE files SET wanted = 1 WHERE sha IS NULL AND size IN (SELECT size FROM placed)")
         self.db.execute("COMMIT")
 
-    def _trace(self, placements: list[Placement]) -> dict[tuple[str, str], list[Placement]]:
-        """(folder, rel) of each current student's file -> the placements of its very bytes, wherever the run put
-        them: a folder that is no current id any more (a later reseed) may have had them copied on to one."""
-        if not placements:
-            return {}
-        by_digest: dict[tuple, list[Placement]] = defaultdict(list)
-        for placement in placements:
-            by_digest[(placement.size, placement.sha256)].append(placement)
-        placed: dict[tuple[str, str], list[Placement]] = {}
-        for folder, rel, size, sha in self.db.execute(
-                "SELECT f.folder, f.rel, f.size, f.sha FROM files f JOIN placed p ON p.size = f.size AND p.sha = f.sha "
-                "WHERE f.folder IN current_ids ORDER BY f.folder, f.rel"):
-            here = f"students/{_s(folder)}/{_s(rel)}"
-            # the line that placed this very file first: its message names no other place
-            placed[(_s(folder), _s(rel))] = sorted(by_digest[(size, sha)], key=lambda p: p.path != here)
-        return placed
-
-    def _linked_elsewhere(self, placements: list[Placement]) -> list[tuple[str, Placement]]:
+    def _linked_elsewhere(self, placements: PlacementTable) -> list[tuple[str, Placement]]:
         """(current student, placement) where the student's database or backup link names a file a run placed in a
         folder that is no current id any more, still holding those bytes: the app shows it as theirs, and a
         restore would copy it (a second reseed that kept each child's link)."""
-        old: dict[str, list[Placement]] = defaultdict(list)
-        for p in placements:
-            if (parts := p.path.split("/", 2))[0] == "students" and len(parts) == 3 and parts[1] not in self.plans:
-                old[p.path].append(p)
-        if not old:
+        if not placements.count or not placements.any_outside_current():
             return []
         found: list[tuple[str, Placement]] = []
         for sid, plan in self.plans.items():
             links = list(getattr(plan, "backup_links", ()))
             if not plan.record.photo_is_canonical and (link := read_link(plan.record.photo)[0]) is not None:
                 links.append(link)
-            for path in dict.fromkeys(link.relative for link in links if link.relative in old):
-                folder, rel = path.split("/", 2)[1:]
+            for path in dict.fromkeys(link.relative for link in links):
+                if (parts := path.split("/", 2))[0] != "students" or len(parts) != 3 or parts[1] in self.plans:
+                    continue
+                old = placements.outside_current_at(path)
+                if not old:
+                    continue
                 row = self.db.execute("SELECT size, sha FROM files WHERE folder = ? AND rel = ?",
-                                      (_b(folder), _b(rel))).fetchone()
-                found.extend((sid, p) for p in old[path] if row is not None and tuple(row) == (p.size, p.sha256))
+                                      (_b(parts[1]), _b(parts[2]))).fetchone()
+                found.extend((sid, p) for p in old if row is not None and tuple(row) == (p.size, p.sha256))
         return found
 
-    def _placed_from_another_person(self, placed: dict, placements: list[Placement]) -> None:
+    def _placed_from_another_person(self, placements: PlacementTable) -> None:
         fields = self.settings.match_fields
         linked: set[tuple[str, str]] = set()
         for sid, placement in self._linked_elsewhere(placements):
@@ -627,7 +612,7 @@ class DeepCheck:
                     "placed from another person", [sid], [placement.path],
                     f"the photo link of {self._who(sid)} names {placement.path}, which run {placement.run_id} placed "
                     f"from {placement.source}, {not_the_same(judged.verdict)} ({judged.reason})"))
-        for (folder, rel), of_this_file in placed.items():
+        for (folder, rel), of_this_file in placements.traced() if placements.count else ():
             here = f"students/{folder}/{rel}"
             for placement in of_this_file:
                 judged = placed_from_another(placement, self.plans[folder].record.person, fields)
@@ -741,9 +726,98 @@ def placement_of(run_id: str, entry: dict) -> Placement | None:
 
 
 def journalled_placements(store: PhotoStore, unread: list[str] | None = None) -> list[Placement]:
-    """Every placement in the journal (one pass). No journal is no evidence either way: it can only refuse.
-    ``unread`` receives each journal that could not be read."""
+    """Every placement in the journal, in memory (a few only: the checks read them from ``PlacementTable``)."""
     return [p for run_id, entry in every_line(store, unread) if (p := placement_of(run_id, entry)) is not None]
+
+
+class PlacementTable:
+    """The journal's placements in a SQLite table, read in one pass: a district's journals hold hundreds of
+    thousands of file lines, about 0.7 KB each as Python objects, so memory would grow with the journal."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.count = 0
+        self._rows: list[tuple] = []
+        db.execute("CREATE TABLE IF NOT EXISTS placement (seq INTEGER PRIMARY KEY, run_id BLOB, path BLOB, "
+                   "folder BLOB, size INTEGER, sha TEXT, origin TEXT)")
+
+    def read(self, store: PhotoStore, unread: list[str] | None = None) -> None:
+        """Every placement in the journal. No journal is no evidence either way: it can only refuse. ``unread``
+        receives each journal that could not be read."""
+        for run_id, entry in every_line(store, unread):
+            self.add(run_id, entry)
+        self.finish()
+
+    def add(self, run_id: str, entry: dict) -> None:
+        if (placement := placement_of(run_id, entry)) is None:
+            return
+        if not placement.sha256.isascii() or not -2 ** 63 <= placement.size < 2 ** 63:
+            return  # (no digest of a file is: it could never match one, and SQLite could not hold it)
+        parts = placement.path.split("/", 2)
+        folder = _b(parts[1]) if parts[0] == "students" and len(parts) == 3 else None
+        # ensure_ascii: a name that is not UTF-8 (a lone surrogate) survives as an escape
+        self._rows.append((_b(run_id), _b(placement.path), folder, placement.size, placement.sha256,
+                           json.dumps(placement.origin)))
+        if len(self._rows) >= CHUNK:
+            self._flush()
+
+    def finish(self) -> None:
+        self._flush()
+        self.db.execute("CREATE INDEX IF NOT EXISTS placement_digest ON placement (size, sha)")
+        self.db.execute("CREATE INDEX IF NOT EXISTS placement_path ON placement (path)")
+
+    def _flush(self) -> None:
+        if self._rows:
+            self.db.execute("BEGIN")
+            insert_rows(self.db, "INSERT INTO placement (run_id, path, folder, size, sha, origin)", 6, self._rows)
+            self.db.execute("COMMIT")
+            self.count += len(self._rows)
+            self._rows.clear()
+
+    _COLUMNS = "p.run_id, p.path, p.size, p.sha, p.origin"
+
+    @staticmethod
+    def _placement(row: tuple) -> Placement:
+        run_id, path, size, sha, origin = row
+        return Placement(_s(run_id), _s(path), size, sha, json.loads(origin))
+
+    def of_digest(self, digest: tuple[str, int]) -> list[Placement]:
+        """The placements of these bytes ((SHA-256, size), as the restore keys content), in journal order."""
+        sha, size = digest
+        if not self.count or not isinstance(sha, str) or not sha.isascii() or type(size) is not int \
+                or not -2 ** 63 <= size < 2 ** 63:
+            return []
+        return [self._placement(r) for r in self.db.execute(
+            f"SELECT {self._COLUMNS} FROM placement p WHERE p.size = ? AND p.sha = ? ORDER BY p.seq", (size, sha))]
+
+    def of_file(self, folder: str, rel: str) -> list[Placement]:
+        """The placements of the bytes of one listed file (``files``), the line that placed this very file first."""
+        here = f"students/{folder}/{rel}"
+        found = [self._placement(r) for r in self.db.execute(
+            f"SELECT {self._COLUMNS} FROM files f JOIN placement p ON p.size = f.size AND p.sha = f.sha "
+            "WHERE f.folder = ? AND f.rel = ? ORDER BY p.seq", (_b(folder), _b(rel)))]
+        return sorted(found, key=lambda p: p.path != here)
+
+    def traced(self) -> Iterator[tuple[tuple[str, str], list[Placement]]]:
+        """(folder, rel) of each current student's file -> the placements of its very bytes, wherever the run put
+        them (a folder that is no current id any more, a later reseed, may have had them copied on to one), the
+        line that placed this very file first: its message names no other place. One file at a time."""
+        rows = self.db.execute(
+            f"SELECT f.folder, f.rel, {self._COLUMNS} FROM files f JOIN placement p ON p.size = f.size "
+            "AND p.sha = f.sha WHERE f.folder IN current_ids ORDER BY f.folder, f.rel, p.seq")
+        for (folder, rel), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
+            here = f"students/{_s(folder)}/{_s(rel)}"
+            yield (_s(folder), _s(rel)), sorted((self._placement(r[2:]) for r in group), key=lambda p: p.path != here)
+
+    def any_outside_current(self) -> bool:
+        """Whether a run placed a file in a folder that is no current id now (``current_ids`` is filled)."""
+        return self.db.execute("SELECT 1 FROM placement WHERE folder IS NOT NULL AND folder NOT IN current_ids "
+                               "LIMIT 1").fetchone() is not None
+
+    def outside_current_at(self, path: str) -> list[Placement]:
+        return [self._placement(r) for r in self.db.execute(
+            f"SELECT {self._COLUMNS} FROM placement p WHERE p.path = ? AND p.folder IS NOT NULL "
+            "AND p.folder NOT IN current_ids ORDER BY p.seq", (_b(path),))]
 
 
 def placed_from_another(placement: Placement, holder: Person, fields) -> Judgement | None:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sqlite3
 import stat
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from pathlib import Path
 from .backups import BackupUnusable, list_backups, named_backup, read_backup, refuse_unread_backups
 from .config import Settings
 from .db import Database, decode_value
-from .deep import DeepCheck, Placement, findings_as_problems, placed_from_another, placement_of
+from .deep import DeepCheck, Placement, PlacementTable, findings_as_problems, placed_from_another
 from .errors import PhotoRootError
 from .identity import (
     MAX_SHARED_IDENTIFIER,
@@ -768,7 +770,7 @@ class JournalFacts:
 
     rewritten: list[tuple[str, object]] = field(default_factory=list)  # (student, the link value a run replaced)
     quarantined: set[tuple[str, int]] = field(default_factory=set)  # (SHA-256, size) --deep moved aside
-    placed: dict[tuple[str, int], list[Placement]] = field(default_factory=lambda: defaultdict(list))  # by content
+    placed: JournalPlacements = field(default_factory=lambda: JournalPlacements())  # by content, in SQLite
     unread: list[str] = field(default_factory=list)  # journals that could not be read: what they placed is unknown
 
     @classmethod
@@ -784,9 +786,34 @@ class JournalFacts:
             elif kind == "quarantine" and not entry.get("undo"):
                 with contextlib.suppress(ValueError, TypeError):
                     facts.quarantined.add((str(entry.get("sha256")), int(entry.get("size") or 0)))
-            elif kind == "file" and (placement := placement_of(run_id, entry)) is not None:
-                facts.placed[placement.digest].append(placement)
+            elif kind == "file":
+                facts.placed.add(run_id, entry)
+        facts.placed.finish()
         return facts
+
+
+class JournalPlacements:
+    """The journal's placements by content, in a private temporary SQLite file (``deep.PlacementTable``): memory
+    stays flat however long the journal. Asked from the event loop and worker threads alike: one at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        db = sqlite3.connect("", isolation_level=None, check_same_thread=False)  # private temporary file
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-2048"):
+            db.execute(f"PRAGMA {pragma}")
+        self._table = PlacementTable(db)
+
+    def add(self, run_id: str, entry: dict) -> None:
+        with self._lock:
+            self._table.add(run_id, entry)
+
+    def finish(self) -> None:
+        with self._lock:
+            self._table.finish()
+
+    def get(self, digest: tuple[str, int], default: Iterable[Placement] = ()) -> list[Placement]:
+        with self._lock:
+            return self._table.of_digest(digest) or list(default)
 
 
 class EvidenceJudge:

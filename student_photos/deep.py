@@ -32,7 +32,7 @@ from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .identity import Judgement, Person, Verdict, name_key, not_the_same, proven_same
+from .identity import Judgement, Person, Verdict, compare, name_key, not_the_same, proven_same
 from .journal import every_line
 from .links import PROFILE, read_link
 from .report import Problem, ProblemKind
@@ -550,10 +550,10 @@ class DeepCheck:
 
     def _proven_own(self, folder: str, rel: str, placed: PlacementTable) -> bool:
         """Whether a journalled run put this very file here from the holder's own old folder (or a person paired
-        it by a reviewed file); bytes merely traced here from another place prove nothing of it."""
+        it with the holder by a reviewed file); bytes merely traced here from another place prove nothing of it."""
         here = f"students/{folder}/{rel}"
         return placed.count > 0 and any(
-            p.path == here and placed_from_another(p, self.plans[folder].record.person,
+            p.path == here and placed_from_another(p, folder, self.plans[folder].record.person,
                                                    self.settings.match_fields) is None
             for p in placed.of_file(folder, rel))
 
@@ -605,7 +605,7 @@ class DeepCheck:
         fields = self.settings.match_fields
         linked: set[tuple[str, str]] = set()
         for sid, placement in self._linked_elsewhere(placements):
-            judged = placed_from_another(placement, self.plans[sid].record.person, fields)
+            judged = placed_from_another(placement, sid, self.plans[sid].record.person, fields)
             if judged is not None and (sid, placement.path) not in linked:  # one finding per student and file
                 linked.add((sid, placement.path))
                 self.result.findings.append(Finding(
@@ -615,7 +615,7 @@ class DeepCheck:
         for (folder, rel), of_this_file in placements.traced() if placements.count else ():
             here = f"students/{folder}/{rel}"
             for placement in of_this_file:
-                judged = placed_from_another(placement, self.plans[folder].record.person, fields)
+                judged = placed_from_another(placement, folder, self.plans[folder].record.person, fields)
                 if judged is None:
                     continue
                 where = "" if placement.path == here else f" in {placement.path} (its bytes are here now)"
@@ -692,7 +692,9 @@ def _put_back_unless_moved(hashed_fd: int, dest: os.PathLike, name: str, folder_
     raise StoreProblem("it was replaced while it was being moved; the new file was put back, not moved")
 
 
-ORIGIN_KEYS = ("old_id", "old_name", "name_key", "codes", "paired_by")  # who a placed file came from
+# the student a person paired the old folder with (a reviewed file): lines written before 2026-12-01 lack them
+PAIRED_KEYS = ("paired_id", "paired_name", "paired_name_key", "paired_codes")
+ORIGIN_KEYS = ("old_id", "old_name", "name_key", "codes", "paired_by", *PAIRED_KEYS)  # who a placed file came from
 
 
 @dataclass(frozen=True, slots=True)
@@ -820,13 +822,39 @@ class PlacementTable:
             "AND p.folder NOT IN current_ids ORDER BY p.seq", (_b(path),))]
 
 
-def placed_from_another(placement: Placement, holder: Person, fields) -> Judgement | None:
-    """The one rule, for --deep and the restore alike: why a file with these bytes is not ``holder``'s. None only
-    when the identity rule proves the person it was placed from is the holder, or a person paired it (fail closed)."""
+def placed_from_another(placement: Placement, holder_id: str, holder: Person, fields) -> Judgement | None:
+    """The one rule, for --deep and the restore alike: why a file with these bytes is not the holder's (the
+    current student ``holder_id``). None only when the identity rule proves the person it was placed from is
+    the holder, or a person paired it with the holder by a reviewed file (fail closed)."""
     if placement.origin.get("paired_by") == "pairs file":
-        return None  # a person paired it on purpose
+        return _not_the_paired_student(placement, holder_id, holder, fields)
     judged = proven_same(_origin_person(placement.origin), holder, fields)
     return None if judged.verdict is Verdict.SAME else judged
+
+
+def _not_the_paired_student(placement: Placement, holder_id: str, holder: Person, fields) -> Judgement | None:
+    """A person's pairing is proof for the student they paired the folder with, and for no other child."""
+    origin = placement.origin
+    paired_id = origin.get("paired_id")
+    if not isinstance(paired_id, str):  # written before the paired student was recorded: only where it was put
+        parts = placement.path.split("/", 2)
+        if parts[0] == "students" and len(parts) == 3 and parts[1] == holder_id:
+            return None
+        return Judgement(Verdict.UNKNOWN, f"a person paired it with the student of folder "
+                                          f"{parts[1] if len(parts) == 3 else placement.path}, and that run did not "
+                                          "record who they were")
+    key, codes = origin.get("paired_name_key"), origin.get("paired_codes") or ""
+    paired = Person(key, codes) if isinstance(key, str) and isinstance(codes, str) else Person(None)
+    named = f"{origin.get('paired_name') or 'no name'} ({paired_id})"
+    if paired_id == holder_id:
+        judged = compare(paired, holder, fields)  # the id given to another child since is not the paired student
+        return None if judged.verdict is not Verdict.DIFFERENT else Judgement(
+            Verdict.DIFFERENT, f"a person paired it with {named}, and the record of that id is now another "
+                               f"person: {judged.reason}")
+    judged = proven_same(paired, holder, fields)
+    if judged.verdict is Verdict.SAME:
+        return None
+    return Judgement(judged.verdict, f"a person paired it with {named}, not this student: {judged.reason}")
 
 
 def _origin_person(origin: dict) -> Person:

@@ -16,7 +16,7 @@ import sqlite3
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
@@ -111,6 +111,7 @@ class OrphanWork:
     audit_files: list[dict] = field(default_factory=list)
     profile_bytes: bytes | None = None  # profile.jpg as its check read it, for a migration to copy
     source_id: tuple[int, int] | None = None  # (device, inode) of the old folder when it was looked at
+    paired: Person | None = None  # the student a reviewed row named, as the book holds them (read on the loop thread)
 
     @property
     def target(self) -> Student | None:
@@ -999,7 +1000,7 @@ async def _act(run: Session, options: MigrateOptions, book: MatchBook, report: M
     if options.mode.writes and options.action is Action.MIGRATE:  # a batch holds its target folders open
         workers = workers_within_open_files(workers, MIGRATE_BATCH * 3)
     try:
-        await map_in_threads(actor, book.orphans(MIGRATE_BATCH), workers, stop, finished, chunk=1,
+        await map_in_threads(actor, _with_paired(book, book.orphans(MIGRATE_BATCH)), workers, stop, finished, chunk=1,
                              on_abandoned=abandoned)
     finally:
         meter.done()
@@ -1008,6 +1009,13 @@ async def _act(run: Session, options: MigrateOptions, book: MatchBook, report: M
         report.audit_error = audit.error
         if outputs is not None:
             outputs.close(report)
+
+
+def _with_paired(book: MatchBook, batches: Iterable[list[Orphan]]) -> Iterator[tuple[list[Orphan], dict[str, Person]]]:
+    """Each batch with the person of each student a reviewed row named, read here: the workers cannot ask the book."""
+    for batch in batches:
+        yield batch, {o.name: book.person_of_row(o.pairing.target.row) for o in batch
+                      if o.pairing.paired_by == "pairs file" and o.pairing.target is not None}
 
 
 class OrphanActor:
@@ -1021,12 +1029,14 @@ class OrphanActor:
         self.cleaner = Cleaner(store, confirm=options.writes, min_age=settings.clean_min_age_seconds, stop=stop,
                                journal=journal) if options.action is Action.CLEAN else None
 
-    def __call__(self, orphans: list[Orphan]) -> list[OrphanWork]:
+    def __call__(self, batch: tuple[list[Orphan], dict[str, Person]]) -> list[OrphanWork]:
+        orphans, paired = batch
         works = []
         for orphan in orphans:
             if self.stop.requested and self.cleaner is not None and self.options.writes:
                 break  # each clean is one folder: finish the one in hand, start no new one
             works.append(survey(self.store, orphan, times=self.cleaner is not None, classify=not self.copies))
+            works[-1].paired = paired.get(orphan.name)
         if self.copies:  # the batch's photos are all asked for before any is read (a cold disk answers many at once)
             for work in works:
                 if work.scan is not None and work.may_fill:
@@ -1080,8 +1090,13 @@ class OrphanActor:
     def origin(work: OrphanWork) -> dict:
         """Who a migrated photo came from, for the journal (the deep check compares it with its holder)."""
         person = work.orphan.person or Person(None)
-        return {"old_id": work.report.name, "old_name": work.orphan.old_name, "backup": work.orphan.backup,
-                "name_key": person.name, "codes": person.codes, "paired_by": work.orphan.pairing.paired_by}
+        origin = {"old_id": work.report.name, "old_name": work.orphan.old_name, "backup": work.orphan.backup,
+                  "name_key": person.name, "codes": person.codes, "paired_by": work.orphan.pairing.paired_by}
+        if work.orphan.pairing.paired_by == "pairs file":  # a person's pairing holds for that student and no other
+            paired = work.paired or Person(None)
+            origin.update(paired_id=work.student.student_id, paired_name=work.student.name,
+                          paired_name_key=paired.name, paired_codes=paired.codes)
+        return origin
 
 
 class PlanOutputs:

@@ -1079,7 +1079,7 @@ class EvidenceJudge:
         if unread := self._journal_facts().unread:  # it may say these bytes were placed from another child
             return f"cannot be checked against the runs that placed photos: {unread[0]}"
         for placement in self._journal_facts().placed.get(digest, ()):
-            placed = placed_from_another(placement, plan.record.person, self.settings.match_fields)
+            placed = placed_from_another(placement, plan.student_id, plan.record.person, self.settings.match_fields)
             if placed is not None:  # (the rule --deep's "placed from another person" uses)
                 return (f"is a photo run {placement.run_id} placed in {placement.path} from {placement.source}, "
                         f"{not_the_same(placed.verdict)} than this student ({placed.reason})")

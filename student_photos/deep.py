@@ -32,7 +32,7 @@ from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .identity import Judgement, Person, Verdict, compare, name_key, not_the_same, proven_same
+from .identity import Judgement, Person, Verdict, compare, name_key, not_the_same, person_of, proven_same
 from .journal import every_line
 from .links import PROFILE, read_link
 from .report import Problem, ProblemKind
@@ -614,8 +614,9 @@ class DeepCheck:
                     f"from {placement.source}, {not_the_same(judged.verdict)} ({judged.reason})"))
         for (folder, rel), of_this_file in placements.traced() if placements.count else ():
             here = f"students/{folder}/{rel}"
+            holder = _holder_of(self.plans[folder].record)
             for placement in of_this_file:
-                judged = placed_from_another(placement, folder, self.plans[folder].record.person, fields)
+                judged = placed_from_another(placement, folder, holder, fields)
                 if judged is None:
                     continue
                 where = "" if placement.path == here else f" in {placement.path} (its bytes are here now)"
@@ -855,6 +856,12 @@ def _not_the_paired_student(placement: Placement, holder_id: str, holder: Person
     if judged.verdict is Verdict.SAME:
         return None
     return Judgement(judged.verdict, f"a person paired it with {named}, not this student: {judged.reason}")
+
+
+def _holder_of(record) -> Person:
+    """A current student's Person, not kept on the record: every traced file is judged once, and 200,000 records
+    each keeping theirs held 30 MB to the end of the run (``StudentRecord.person`` keeps it)."""
+    return person_of(record.raw[0], record.raw[1:])
 
 
 def _origin_person(origin: dict) -> Person:

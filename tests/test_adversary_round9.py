@@ -79,7 +79,8 @@ def test_finding_judge_pairing_lets_a_list_holding_two_childrens_numbers_pair_wi
 # students/). Round 8's rule refuses `uploads/{ben}.jpg` ("names another known id") but compares whole components, so
 # one suffix gives Ann Ben's face, exit 0 "all done". A careful user expects the link refused (Ann missing, exit 1).
 @pytest.mark.parametrize("where", ["uploads/{b}_old.jpg", "uploads/{b}-2024.jpg", "uploads/{b}.old.jpg",
-                                   "archive/{b}-2024/profile.jpg", "uploads/{b} (1).jpg"])
+                                   "archive/{b}-2024/profile.jpg", "uploads/{b} (1).jpg",
+                                   "uploads/photo_{b}.jpg"])
 def test_finding_a_link_outside_students_naming_another_childs_id_with_a_suffix_gives_ann_his_photo(school, where):
     ann = kid(school, "Ann Lee", photo=False, date_of_birth="2015-01-01")
     ben = kid(school, "Ben Ray", date_of_birth="2016-02-02")
@@ -219,6 +220,25 @@ def _rival_under_a_spelling(school, spelt, tool, folder="old-b"):
     assert result.code == 1, result.text[-600:]
 
 
+# WRONG (minor: a legitimate photo refused, nothing unsafe): Ann's own upload of last year, kept outside students/ under
+# her OLD id (`uploads/{old-ann}.jpg`); every backup says old-ann was Ann Lee with her birth date and number, and no
+# other folder or record could be her. Round 8's rule refuses any link naming "another known id", even one the backups
+# prove is her own earlier id, so Ann stays without a photo (exit 1). safety.md copies a link into an old folder whose
+# owner by backup history is the same person; a careful user expects the same of a link naming that old id.
+def test_finding_minor_a_link_outside_students_naming_her_own_old_id_is_refused(school):
+    ann = kid(school, "Ann Lee", photo=False, date_of_birth="2015-01-01", student_number=5)
+    (school.photos / "uploads").mkdir()
+    (school.photos / "uploads" / "old-ann.jpg").write_bytes(jpeg_bytes("Ann's own face, last year"))
+    school.seed([{**ann, "photo": "/api/photos/uploads/old-ann.jpg"}])
+    school.write_backup([{"student_id": "old-ann", "name": "Ann Lee", "date_of_birth": "2015-01-01",
+                          "student_number": 5, "photo": "/api/photos/uploads/old-ann.jpg"}])
+
+    run = school.restore("--json", MIN_DATABASE_RATIO="0")
+
+    assert school.photo_of(ann["student_id"]) == jpeg_bytes("Ann's own face, last year"), run.text[-600:]
+    assert run.code == 0, run.text[-600:]
+
+
 # ================================================================ PROBES (held)
 
 @pytest.mark.parametrize("theirs", [[5, 7], [5.0], ["005", "N/A"], [[5]], 5.0])
@@ -315,3 +335,95 @@ def test_finding_restore_a_renamed_childs_number_in_an_unsearchable_shape_on_the
 
     assert school.photo_of("new-lee") is None, f"student #5's photo copied to the newcomer (exit {result.code})"
     assert result.code == 1
+
+
+@pytest.mark.parametrize("theirs", SHAPES[:2], ids=["document", "list-of-documents"])
+def test_finding_deep_calls_old_ann_s_photo_the_newcomers_while_the_renamed_child_holds_5_unsearchably(school, theirs):
+    # WRONG (where it fails): old Ann Lee #5's photo is already in the newcomer Ann Lee's folder (an earlier copy);
+    # Ann Smith holds 5 as a document. --verify-only --deep: exit 0, as if proven hers. Expected exit 1 (as for [5]).
+    school.put_photo("old-ann", jpeg_bytes("old-ann's photo"))
+    school.put_photo("new-lee", jpeg_bytes("old-ann's photo"))
+    school.put_photo("new-smith", jpeg_bytes("new-smith's face"))
+    school.write_backup([{"student_id": "old-ann", "name": "Ann Lee", "date_of_birth": "2015-03-04",
+                          "student_number": 5, "photo": CANON.format("old-ann")}])
+    school.seed([{"student_id": "new-lee", "name": "Ann Lee", "date_of_birth": "2015-03-04",
+                  "photo": CANON.format("new-lee")},
+                 {"student_id": "new-smith", "name": "Ann Smith", "date_of_birth": "2015-04-03",
+                  "student_number": theirs, "photo": CANON.format("new-smith")}])
+
+    result = school.restore("--verify-only", "--deep", "--json", MIN_DATABASE_RATIO="0")
+
+    assert result.code == 1, result.text[-800:]
+
+
+def test_probe_deep_contrast_the_renamed_childs_number_as_a_list_is_seen(school):
+    """PROBE (contrast): the same with Ann Smith holding [5]: --deep exit 1."""
+    school.put_photo("old-ann", jpeg_bytes("old-ann's photo"))
+    school.put_photo("new-lee", jpeg_bytes("old-ann's photo"))
+    school.put_photo("new-smith", jpeg_bytes("new-smith's face"))
+    school.write_backup([{"student_id": "old-ann", "name": "Ann Lee", "date_of_birth": "2015-03-04",
+                          "student_number": 5, "photo": CANON.format("old-ann")}])
+    school.seed([{"student_id": "new-lee", "name": "Ann Lee", "date_of_birth": "2015-03-04",
+                  "photo": CANON.format("new-lee")},
+                 {"student_id": "new-smith", "name": "Ann Smith", "date_of_birth": "2015-04-03",
+                  "student_number": [5], "photo": CANON.format("new-smith")}])
+
+    result = school.restore("--verify-only", "--deep", "--json", MIN_DATABASE_RATIO="0")
+
+    assert result.code == 1, result.text[-800:]
+
+
+def test_finding_judge_pairing_swaps_twins_when_one_sides_numbers_are_lists():
+    # WRONG: twins Ava Lee #5 and Eva Lee #6, born the same day; the old records hold the numbers as lists ([5], from
+    # an import). A sheet swapping them (Ava's folder -> Eva #6) is UNKNOWN: the list is "never compared", so the 6
+    # that is no member of [5] separates nothing, and the names one letter apart with one birth date make it "a
+    # corrected name?". With plain numbers the same row is DIFFERENT. Expected DIFFERENT: every member differs.
+    assert judge_pairing(rec("Ava Lee", "2015-03-04", 5), rec("Eva Lee", "2015-03-04", 6), FIELDS).verdict \
+        is Verdict.DIFFERENT  # (holds)
+    assert judge_pairing(rec("Ava Lee", "2015-03-04", [5]), rec("Eva Lee", "2015-03-04", 6), FIELDS).verdict \
+        is Verdict.DIFFERENT
+
+
+@pytest.mark.parametrize("theirs", [[5.0], ["005"], [None, 5], 5.0, ["5", 9], [[5], [9]]])
+def test_probe_migrate_a_renamed_childs_number_in_a_searchable_shape_on_the_current_record_blocks(school, theirs):
+    """PROBE: the current-side shapes a look-up does find (floats, text with zeros, lists with another member,
+    nested once): the newcomer is not the match, unknown, exit 1."""
+    kid_ = old("Ann Lee", date_of_birth="2015-03-04", student_number=5)
+    orphan(school, kid_)
+    backup(school, NEWEST, [kid_])
+    ids = current(school, School.new_student("Ann Lee", date_of_birth="2015-03-04"),
+                  School.new_student("Ann Smith", date_of_birth="2015-04-03", student_number=theirs))
+
+    run = school.migrate("--migrate", "--json")
+
+    assert migrated_to(school, kid_, ids) == [] and run.code == 1, summary(run)
+
+
+def test_probe_a_link_outside_students_naming_her_own_id_in_another_case_is_copied(school):
+    """PROBE: Ann's link `uploads/{HER ID UPPER-CASED}.jpg`: one folder key, her own: copied, exit 0."""
+    ann = kid(school, "Ann Lee", photo=False, date_of_birth="2015-01-01")
+    ben = kid(school, "Ben Ray", date_of_birth="2016-02-02")
+    rel = f"uploads/{ann['student_id'].upper()}.jpg"
+    (school.photos / "uploads").mkdir()
+    (school.photos / rel).write_bytes(jpeg_bytes("Ann's own face"))
+    school.seed([{**ann, "photo": "/api/photos/" + rel}, ben])
+    school.write_backup([ann, ben])
+
+    run = school.restore("--json")
+
+    assert run.code == 0 and school.photo_of(ann["student_id"]) == jpeg_bytes("Ann's own face"), run.text[-600:]
+
+
+def test_probe_a_link_outside_students_naming_bens_id_upper_cased_is_refused(school):
+    """PROBE: `uploads/{BEN'S ID UPPER-CASED}.jpg` (Ben's old photo): refused by folder key, exit 1."""
+    ann = kid(school, "Ann Lee", photo=False, date_of_birth="2015-01-01")
+    ben = kid(school, "Ben Ray", date_of_birth="2016-02-02")
+    rel = f"uploads/{ben['student_id'].upper()}.jpg"
+    (school.photos / "uploads").mkdir()
+    (school.photos / rel).write_bytes(jpeg_bytes("Ben, last year"))
+    school.seed([{**ann, "photo": "/api/photos/" + rel}, ben])
+    school.write_backup([ann, ben])
+
+    run = school.restore("--json")
+
+    assert run.code == 1 and school.photo_of(ann["student_id"]) is None, run.text[-600:]

@@ -427,3 +427,46 @@ def test_probe_a_link_outside_students_naming_bens_id_upper_cased_is_refused(sch
     run = school.restore("--json")
 
     assert run.code == 1 and school.photo_of(ann["student_id"]) is None, run.text[-600:]
+
+
+@pytest.mark.parametrize("theirs", [[5, 8], [[8], ["005"]]])
+def test_probe_migrate_a_rival_old_folder_holding_her_number_in_a_list_blocks_the_namesake(school, theirs):
+    """PROBE: old-a (Ann Lee, no number) would match Ann Lee #5; old-b (Ann Smithers, her birth date) holds 5 among
+    other members: old-b may be her (identity.choose lists it among the fits), so old-a is not hers: exit 1."""
+    ann_a = old("Ann Lee", date_of_birth="2015-03-04")
+    ann_b = old("Ann Smithers", date_of_birth="2015-03-04", student_number=theirs)
+    for k in (ann_a, ann_b):
+        orphan(school, k)
+    backup(school, NEWEST, [ann_a, ann_b])
+    ids = current(school, School.new_student("Ann Lee", date_of_birth="2015-03-04", student_number=5))
+
+    run = school.migrate("--migrate", "--json")
+
+    assert migrated_to(school, ann_a, ids) == [] and migrated_to(school, ann_b, ids) == [], summary(run)
+    assert run.code == 1, summary(run)
+
+
+# WRONG (where it fails): old-b (Ann Smithers, her birth date) holds the student number as a document ({"v": 5}: no
+# look-up finds it, and round 8 says of it "a person decides"); old-a (a leaver Ann Lee, no number) fits Ann Lee #5.
+# old-b is listed as unknown with no fits, so the one-to-one rule does not count it and old-a's face goes to Ann Lee,
+# while old-b may be her (a corrected name) just as when it holds 5 (probe above). Expected: old-a not copied, exit 1.
+@pytest.mark.parametrize("tool", ["migrate", "restore"])
+@pytest.mark.parametrize("theirs", [{"v": 5}, [{"v": 5}]], ids=["document", "list-of-documents"])
+def test_finding_a_rival_old_folder_whose_number_no_look_up_finds_does_not_block_the_namesake(school, tool, theirs):
+    if tool == "migrate":
+        ann_a = old("Ann Lee", date_of_birth="2015-03-04")
+        ann_b = old("Ann Smithers", date_of_birth="2015-03-04", student_number=theirs)
+        for k in (ann_a, ann_b):
+            orphan(school, k)
+        backup(school, NEWEST, [ann_a, ann_b])
+        ids = current(school, School.new_student("Ann Lee", date_of_birth="2015-03-04", student_number=5))
+        run = school.migrate("--migrate", "--json")
+        assert migrated_to(school, ann_a, ids) == [], f"old-a given to Ann Lee #5, exit {run.code} {summary(run)}"
+        assert run.code == 1
+        return
+    from test_round8_restore import _copied, _leaver_and_rival
+    _leaver_and_rival(school, {"name": "Ann Smithers", "date_of_birth": "2015-03-04", "student_number": theirs},
+                      {"student_number": 5})
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+    assert not _copied(school), f"old-a given to Ann Lee #5, exit {result.code}"
+    assert result.code == 1

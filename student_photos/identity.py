@@ -585,6 +585,22 @@ def _number_shared(a: Person, b: Person, fields: Sequence[str]) -> bool:
     return any(code[0] == "n" for _, code in _shared_codes(a, b, fields))
 
 
+def _identifier_members_differ(a: Person, b: Person, fields: Sequence[str]) -> tuple[str, ...]:
+    """The identifiers where a list stands on one side or both and no member agrees with the other side's values:
+    never compared, yet for a person's pairing a sign of another child (twins' [5] and 6)."""
+    if not a.codes or not b.codes:
+        return ()
+    found = []
+    for f, x, y in zip(fields, a.code_list(len(fields)), b.code_list(len(fields)), strict=True):
+        if MEMBERS not in x + y:
+            continue
+        xs, ys = member_codes(x), member_codes(y)
+        if xs and ys and all(m[0] in IDENTIFIER_KINDS for m in xs + ys) and \
+                not any(_compare_codes(m, n) == "agree" for m in xs for n in ys):
+            found.append(f)
+    return tuple(found)
+
+
 def _dates_differ(a: Person, b: Person, fields: Sequence[str]) -> bool:
     if not a.codes or not b.codes:
         return False
@@ -599,13 +615,17 @@ def judge_pairing(old: Person, person: Person, fields: Sequence[str]) -> Judgeme
     re-dated keeps her number), a name written alike with the same dates (``respelled_only``). A shared text
     identifier alone (a family's email: twins share it and a birth date) and any other differing field stay
     DIFFERENT, so a sorted spreadsheet pairing each folder with the next child is still refused."""
+    if members_differ := _identifier_members_differ(old, person, fields):  # [5] against 6: no member is theirs
+        return Judgement(Verdict.DIFFERENT, f"no value of the {', '.join(members_differ)} is theirs")
     judged = judge_candidate(old, person, fields)
     if judged.verdict is not Verdict.DIFFERENT:
         return judged
     differing = [f for f, x, y in zip(fields, old.code_list(len(fields)), person.code_list(len(fields)), strict=True)
                  if x and y and _compare_codes(x, y) == "differ"] if old.codes and person.codes else []
-    if not any(c[:1] in IDENTIFIER_KINDS for f, c in zip(fields, old.code_list(len(fields)), strict=True)
-               if f in differing) and any(code[0] == "n" for _, code in _shared_codes(old, person, fields)):
+    renamed_and_redated = not written_alike(old.name, person.name) and _dates_differ(old, person, fields)
+    if not renamed_and_redated and not any(  # (both: another child given a recycled or renumbered number)
+            c[:1] in IDENTIFIER_KINDS for f, c in zip(fields, old.code_list(len(fields)), strict=True)
+            if f in differing) and any(code[0] == "n" for _, code in _shared_codes(old, person, fields)):
         shared = ", ".join(f for f, code in _shared_codes(old, person, fields) if code[0] == "n")
         return Judgement(Verdict.UNKNOWN, f"{judged.reason}, but the {shared} agree: a corrected name or record?")
     if respelled := respelled_only(old, person, fields):

@@ -545,5 +545,12 @@ class MatchBook:
         for verdict in (Verdict.SAME, Verdict.UNKNOWN):
             for j in judged:
                 if j.verdict is verdict:
+                    matched = orphan.pairing.target
+                    if verdict is Verdict.UNKNOWN and orphan.pairing.paired_by == "identity" and matched is not None \
+                            and orphan.pairing.decision in (Decision.MIGRATE, Decision.MIGRATED) \
+                            and matched.row != student.row:  # no one was asked: a swapped sheet (twins Ava/Eva)
+                        return Verdict.DIFFERENT, (f"the identity rule proves it is {matched.student_id} "
+                                                   f"({matched.name}), and asked no one about {student.student_id} "
+                                                   f"({j.reason})")
                     return verdict, j.reason
         return Verdict.DIFFERENT, judged[0].reason

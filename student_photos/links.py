@@ -6,12 +6,15 @@ file PHOTO_DIR/students/{id}/profile.jpg. Every module reads links through here.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 API_PREFIX = "/api/photos/"
 STUDENTS = "students"
 PROFILE = "profile.jpg"
 ATTENDANCE = "attendance"
+_SEPARATOR = re.compile(r"[^A-Za-z0-9]+")  # what may stand between an id and the rest of a file or folder name
 
 
 def canonical_link(student_id: str) -> str:
@@ -35,19 +38,27 @@ class PhotoLink:
             return self.parts[1]
         return None
 
-    def folders_it_may_name(self) -> tuple[str, ...]:
-        """For a link outside students/: every folder it passes through and its file name's stem, each of which may
-        be a student's id (`students.bak/{id}/profile.jpg`, `uploads/{id}.jpg`)."""
-        stem = self.parts[-1].rsplit(".", 1)[0]
-        return (*self.parts[:-1], stem)
-
-    def tree_copy_owner(self) -> str | None:
+    def tree_copy_owner(self, start: int = 0) -> str | None:
         """The folder a link names inside a copy of the students tree kept elsewhere (`students.bak/{id}/...`,
-        `old/Students/{id}/...`): the component after the first one that starts with `students`."""
-        for index, part in enumerate(self.parts[:-2]):
-            if part.lower().startswith(STUDENTS):
+        `old/Students/{id}/...`): the component after the first one (from ``start``) that starts with `students`."""
+        for index in range(start, len(self.parts) - 2):
+            if self.parts[index].lower().startswith(STUDENTS):
                 return self.parts[index + 1]
         return None
+
+    def names_it_may_hold(self, start: int = 0, besides: str = "") -> Iterator[str]:
+        """Every run of each component (from ``start``) between separators, as written, each of which may be a
+        student's id: `uploads/{id}_old.jpg`, `photo_{id}.jpg`, `{id} (1).jpg`. ``besides`` (the student's own id,
+        in any case) is taken out first, so that its parts name no one."""
+        for part in self.parts[start:]:
+            if besides:
+                part = re.sub(re.escape(besides), "/", part, flags=re.IGNORECASE)
+            starts = [0, *(m.end() for m in _SEPARATOR.finditer(part))]
+            ends = [*(m.start() for m in _SEPARATOR.finditer(part)), len(part)]
+            for begin in starts:
+                for end in ends:
+                    if end > begin and "/" not in (run := part[begin:end]):
+                        yield run
 
     def is_canonical_for(self, student_id: str) -> bool:
         return self.parts == (STUDENTS, student_id, PROFILE)

@@ -933,7 +933,7 @@ class EvidenceJudge:
         plan, owner = candidate.plan, candidate.link.owner
         if candidate.digest is None:
             return "cannot be read"
-        if owner is None and (named := self._other_folder_named(candidate.link, plan.student_id)):
+        if named := self._other_folder_named(candidate.link, plan.student_id):
             return named
         if owner is not None and owner != plan.student_id:
             if owner in self.census.current_ids:
@@ -951,18 +951,29 @@ class EvidenceJudge:
         return self._bytes_refusal(plan, candidate.digest, elsewhere, histories, owner)
 
     def _other_folder_named(self, link: PhotoLink, student_id: str) -> str | None:
-        """Why a link outside students/ may be another child's: it lies in a copy of the students tree under a folder
-        that is not this student's, or it names another id the tool knows (current, or in a backup)."""
+        """Why a link may be another child's whatever folder it lies in: below the folder it points into (or
+        anywhere, outside students/), it passes through a copy of the students tree under another folder, or a
+        name in it holds another id the tool knows (current, in a backup, or a folder of students/)."""
         own = one_folder_key(student_id)
-        copied = link.tree_copy_owner()
+        start = 0 if link.owner is None else 2  # (inside students/{owner}/: what lies below it)
+        copied = link.tree_copy_owner(start)
         if copied is not None and one_folder_key(copied) != own:
             return f"points into a copy of the students folder, under {copied}, not this student's folder"
-        if self._known_keys is None:  # asked only for links outside students/ (rare): built once
+        if link.parts[start:] == (PROFILE,):
+            return None  # the usual place: nothing below the folder names anyone
+        why = self._names_another(link, start, student_id, own)
+        return f"names {why}, another student's (current, in a backup or a folder): whose photo is not proven" \
+            if why else None
+
+    def _names_another(self, link: PhotoLink, start: int, student_id: str, own: str) -> str | None:
+        if self._known_keys is None:  # asked only for links that name more than their folder (rare): built once
             self._known_keys = {one_folder_key(i) for i in (*self.census.current_ids, *self.census.owners)} | {
                 one_folder_key(old_id) for _, old_id, _ in self.census.backup_claims}
-        for part in link.folders_it_may_name():
-            if one_folder_key(part) != own and one_folder_key(part) in self._known_keys:
-                return f"names the id {part}, another student's (current or in a backup): whose photo is not proven"
+        for run in link.names_it_may_hold(start, besides=student_id):
+            key = one_folder_key(run)
+            if key and key != own and (key in self._known_keys or (
+                    is_safe_id(run) and os.path.lexists(os.path.join(self.store.students, run)))):
+                return run
         return None
 
     def _claim_is_theirs(self, held: Claim, plan: StudentPlan, histories: dict[str, History]) -> bool:

@@ -225,6 +225,8 @@ def _rival_under_a_spelling(school, spelt, tool, folder="old-b"):
 # other folder or record could be her. Round 8's rule refuses any link naming "another known id", even one the backups
 # prove is her own earlier id, so Ann stays without a photo (exit 1). safety.md copies a link into an old folder whose
 # owner by backup history is the same person; a careful user expects the same of a link naming that old id.
+@pytest.mark.xfail(strict=True, reason="known gap (fails closed): a link naming an old id is refused even where "
+                   "the backups prove that id was this very student")
 def test_finding_minor_a_link_outside_students_naming_her_own_old_id_is_refused(school):
     ann = kid(school, "Ann Lee", photo=False, date_of_birth="2015-01-01", student_number=5)
     (school.photos / "uploads").mkdir()

@@ -560,6 +560,71 @@ def unsearchable(person: Person, fields: Sequence[str]) -> tuple[str, ...]:
     return tuple(f for f, c in zip(fields, person.code_list(len(fields)), strict=False) if member_codes(c) is None)
 
 
+def identifier_fields(person: Person, fields: Sequence[str]) -> tuple[str, ...]:
+    """The fields in which a record holds an identifier (a number or text, a list's members too) or a value no
+    look-up can find: where a current record holding an unsearchable value could hold the same one."""
+    if not person.codes:
+        return ()
+    return tuple(f for f, c in zip(fields, person.code_list(len(fields)), strict=False)
+                 if (found := member_codes(c)) is None or any(m[0] in IDENTIFIER_KINDS for m in found))
+
+
+def hidden_sharing(old: Person, person: Person, fields: Sequence[str]) -> tuple[str, ...]:
+    """The fields in which ``person`` holds a value no look-up can find (``unsearchable``) and ``old`` an identifier:
+    it may be the same value under another name (a corrected name?), unless a number or text both record plainly
+    differs (another child; a differing name or birth date proves nothing, as for a shared identifier)."""
+    if not (hidden := unsearchable(person, fields)) or not (held := identifier_fields(old, fields)):
+        return ()
+    if any(x and y and x[0] in IDENTIFIER_KINDS and y[0] in IDENTIFIER_KINDS and _compare_codes(x, y) == "differ"
+           for x, y in zip(old.code_list(len(fields)), person.code_list(len(fields)), strict=True)):
+        return ()
+    return tuple(f for f in hidden if f in held)
+
+
+MAX_BLIND_CURRENT = 50  # current records per field holding a value no look-up can find: each is compared with each
+
+
+@dataclass
+class BlindCurrent(Generic[T]):
+    """Current records holding, in some field, a value no look-up can find (``unsearchable``: a document, a list of
+    documents, a list too deep or too long): each is a candidate (``candidates``) for every old record holding an
+    identifier in that field, as a nameless current record is for every old record, so that a child renamed since
+    (Ann Smith with ``{"v": 5}``, once Ann Lee #5) is never passed over for a newcomer of the old name
+    (``choose``: ``hidden_sharing``). More than ``MAX_BLIND_CURRENT`` of them in one field are not compared one by
+    one: an old record with an identifier there is a person's decision (``uncompared``), in migrate and restore."""
+
+    fields: tuple[str, ...]
+    held: dict[str, list[tuple[T, Person]]] = field(default_factory=dict)
+    too_many: dict[str, int] = field(default_factory=dict)  # field -> how many records hold such a value there
+
+    def add(self, target: T, person: Person) -> None:
+        for name in unsearchable(person, self.fields) if person.codes and "?" in person.codes else ():
+            if name in self.too_many:
+                self.too_many[name] += 1
+                continue
+            holders = self.held.setdefault(name, [])
+            holders.append((target, person))
+            if len(holders) > MAX_BLIND_CURRENT:  # (memory stays flat however many there are)
+                self.too_many[name] = len(holders)
+                del self.held[name]
+
+    def candidates(self, old: Person) -> list[tuple[T, Person]]:
+        """The records holding such a value in a field where ``old`` holds an identifier (each once)."""
+        found: dict[int, tuple[T, Person]] = {}
+        for name in identifier_fields(old, self.fields) if self.held else ():
+            found.update((id(person), (target, person)) for target, person in self.held.get(name, ()))
+        return list(found.values())
+
+    def uncompared(self, old: Person) -> str:
+        """Why a current record that may be ``old`` was not compared ('' when each was): fail closed."""
+        over = [f for f in identifier_fields(old, self.fields) if f in self.too_many] if self.too_many else []
+        if not over:
+            return ""
+        return (f"more than {MAX_BLIND_CURRENT} current records hold a {', '.join(over)} that cannot be compared (a "
+                "document or a list a look-up cannot find), too many to compare one by one, and any of them could "
+                "hold this record's under another name (a corrected name or record?): a person decides")
+
+
 def _shared_codes(a: Person, b: Person, fields: Sequence[str], kinds: str = IDENTIFIER_KINDS) -> list[tuple[str, str]]:
     """(field, code) of the values of these kinds two records agree on, a list's members too, whatever else
     differs (a list is never compared: a pair found by its members is never SAME)."""
@@ -698,17 +763,20 @@ class Choice(Generic[T]):
 
 
 def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence[str],
-           label=str) -> Choice[T]:
+           label=str, uncompared: str = "") -> Choice[T]:
     """Which current record (if any) is the person ``old``. ``candidates`` must hold every current record
-    that could be them: all whose name is written alike (``alike_key``), every record whose name is unknown, and
+    that could be them: all whose name is written alike (``alike_key``), every record whose name is unknown,
     every record that shares one of its identifiers (``shared_identifiers``: a corrected name? Unless both the name
-    and a birth date differ: a sibling with the family's email)."""
+    and a birth date differ: a sibling with the family's email), and every record holding a value no look-up can
+    find where ``old`` holds an identifier (``BlindCurrent.candidates``); ``uncompared``: why some such record was
+    not (``BlindCurrent.uncompared``): then nothing is proven."""
     if old.name is None:
         return Choice(Outcome.UNKNOWN, "the old record has no usable name")
     same: list[tuple[T, Judgement]] = []
     unknown: list[tuple[T, Judgement]] = []
     ruled_out: list[Person] = []  # namesakes (or names written alike) some field proves another person
     sharing: list[tuple[T, Person, tuple[str, ...]]] = []  # any other record with one of its identifiers
+    hidden: list[tuple[T, tuple[str, ...]]] = []  # records that may hold one of them where no look-up sees it
     for target, person in candidates:
         judged = judge_candidate(old, person, fields)
         if judged.verdict is Verdict.SAME:
@@ -721,8 +789,16 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
                 (names_alike(old.name, person.name) or not _dates_differ(old, person, fields)
                  or _number_shared(old, person, fields)):
             sharing.append((target, person, shared))  # (not a sibling: another name and birth date, one email)
-    fits = tuple(t for t, _ in same + unknown)
-    blind = _unsearchable_reason(old, fields)
+        if judged.verdict is Verdict.DIFFERENT and (maybe := hidden_sharing(old, person, fields)):
+            hidden.append((target, maybe))  # (SAME is impossible and UNKNOWN blocks already)
+    fits = tuple(t for t, _ in same + unknown) + tuple(t for t, _ in hidden)  # the one-to-one rule sees each
+    blind = _unsearchable_reason(old, fields) or uncompared
+    if hidden and not blind:
+        other, maybe = hidden[0]
+        more = f" (and {len(hidden) - 1} more)" if len(hidden) > 1 else ""
+        blind = (f"{label(other)} holds a {', '.join(maybe)} that cannot be compared (a document or a list a look-up "
+                 f"cannot find){more}: it may be this record's under another name (a corrected name or record?), so "
+                 "a person decides")
     if unknown:
         target, judged = unknown[0]
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
@@ -757,9 +833,9 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
         return Choice(Outcome.UNKNOWN, f"no current student is this person, but {label(other)} has the same "
                                        f"{', '.join(shared)} ({compare(old, person, fields).reason}): a corrected "
                                        "name or record? Pair it by hand (--pairs)",
-                      fits=tuple(t for t, _, _ in sharing))  # every sharer: the one-to-one rule must see each
+                      fits=(*fits, *(t for t, _, _ in sharing)))  # every sharer: the one-to-one rule must see each
     if blind:
-        return Choice(Outcome.UNKNOWN, f"no current student is this person, but {blind}")
+        return Choice(Outcome.UNKNOWN, f"no current student is this person, but {blind}", fits=fits)
     if ruled_out:
         reasons = sorted({compare(old, p, fields).reason for p in ruled_out})
         return Choice(Outcome.NONE, f"a current student has this name but {'; '.join(reasons)}")

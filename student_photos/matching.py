@@ -26,6 +26,7 @@ from .errors import ConfigError
 from .identity import (
     IDENTIFIER_KINDS,
     MAX_SHARED_IDENTIFIER,
+    BlindCurrent,
     Judgement,
     Outcome,
     Person,
@@ -127,11 +128,14 @@ class MatchBook:
                                    paired_by TEXT) WITHOUT ROWID;
             CREATE TABLE fit (orphan BLOB, target INTEGER);
             CREATE TABLE ident (field INTEGER, code BLOB, row INTEGER);
+            CREATE TABLE blind (row INTEGER PRIMARY KEY);
             CREATE TABLE settled (name BLOB PRIMARY KEY) WITHOUT ROWID;
             CREATE TABLE earlier (row INTEGER, rank INTEGER, backup TEXT, name BLOB, verdict TEXT, reason BLOB);
         """)
         self._earlier_indexed = False
         self.nameless: list[tuple[Student, Person]] = []
+        # records holding a value no look-up can find: candidates for each orphan with an identifier in that field
+        self.blind: BlindCurrent[Student] = BlindCurrent(self.fields)
         # orphans whose old record has no usable name (held here), or whose backups disagree (found by _disputed)
         self.rivals = RivalOld(self.fields, lookup=self._disputed)
         self.any_disputed = False
@@ -155,6 +159,8 @@ class MatchBook:
             self.db.executemany("INSERT INTO ident VALUES (?, ?, ?)", (
                 (field, code, first + i) for i, r in enumerate(chunk)
                 for field, code in lookup_codes(r.person, "ntdD")))
+            self.db.executemany("INSERT INTO blind VALUES (?)", ((first + i,) for i, r in enumerate(chunk)
+                                                                 if "?" in r.person.codes))  # (few: "?" is rare)
 
     def finish_current(self) -> None:
         """Index; an id held by two documents can receive nothing; keep the nameless records at hand."""
@@ -174,6 +180,9 @@ class MatchBook:
             raise ConfigError(f"{total} of {self.current_count} database students have no usable name: matching "
                               "by identity needs names (is the name stored in another field?)")
         self.nameless = [(self._student(row), Person(None, row[4] or "")) for row in rows]
+        for row in self.db.execute("SELECT c.row, c.sid, c.receivable, c.name, c.codes, c.key FROM blind b "
+                                   "JOIN current c ON c.row = b.row ORDER BY c.row"):
+            self.blind.add(self._student(row[:5]), Person(_unpack(row[5]), row[4] or ""))
 
     @staticmethod
     def _student(row: tuple) -> Student:
@@ -378,8 +387,11 @@ class MatchBook:
         candidates = [(self._student(r[5:10]), Person(_unpack(r[10]), r[9] or "")) for r in rows if r[5] is not None]
         named = {s.row for s, _ in candidates}  # and every record with one of its identifiers (a corrected name?)
         candidates += [(s, p) for s, p in self._sharing(old, IDENTIFIER_KINDS) if s.row not in named]
+        named |= {s.row for s, _ in candidates + self.nameless}  # and those holding one where no look-up sees it
+        candidates += [(s, p) for s, p in self.blind.candidates(old) if s.row not in named]
         choice = choose(old, candidates + self.nameless, self.fields,
-                        label=lambda s: f"{s.name or '(no name)'} ({s.student_id})")
+                        label=lambda s: f"{s.name or '(no name)'} ({s.student_id})",
+                        uncompared=self.blind.uncompared(old))
         fitting: list[int | tuple[bytes, int]] = [s.row for s in choice.fits]
         if choice.outcome is Outcome.MATCH:
             target = choice.target

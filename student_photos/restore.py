@@ -34,6 +34,7 @@ from .errors import PhotoRootError
 from .identity import (
     MAX_SHARED_IDENTIFIER,
     MAX_UNNAMED_OLD,
+    BlindCurrent,
     Choice,
     History,
     Judgement,
@@ -154,6 +155,7 @@ class Census:
     _by_name: dict[str | None, list[tuple[str, Person]]] | None = None
     _by_identifier: dict[tuple[int, str], list[tuple[str, Person]]] | None = None
     _folded: dict[str, list[str]] | None = None  # one_folder_key -> the plan ids spelt otherwise than their key
+    _blind: BlindCurrent[str] | None = None  # records holding a value no look-up can find (as migrate's MatchBook)
 
     def plans_of_folder(self, student_id: str) -> list[StudentPlan]:
         """The current students whose folder ``student_id`` names on a share that ignores case or drops trailing dots
@@ -184,9 +186,18 @@ class Census:
         return [place for place in identifier_codes(person)
                 if len(by_identifier.get(place, ())) <= MAX_SHARED_IDENTIFIER]
 
-    def candidates_for(self, person: Person) -> list[tuple[str, Person]]:
+    def blind(self, fields: Sequence[str]) -> BlindCurrent[str]:
+        """The current records holding a value no look-up can find (``identity.BlindCurrent``), as migrate keeps."""
+        if self._blind is None or self._blind.fields != tuple(fields):
+            self._blind = BlindCurrent(tuple(fields))
+            for record in [p.record for p in self.plans.values()] + self.others:
+                self._blind.add(record.student_id, record.person)
+        return self._blind
+
+    def candidates_for(self, person: Person, fields: Sequence[str]) -> list[tuple[str, Person]]:
         """Every current record that could be this person (``identity.choose``): those whose name is written alike,
-        those with no usable name, and those sharing one of its identifiers (a corrected name?)."""
+        those with no usable name, those sharing one of its identifiers (a corrected name?), and those holding a
+        value no look-up can find where it holds an identifier (``blind``; ``uncompared`` says why not each)."""
         by_name, by_identifier = self._index()
         found = by_name.get(alike_key(person.name), []) if person.name is not None else []
         found = found + by_name.get(None, [])
@@ -196,6 +207,10 @@ class Census:
                 if id(entry[1]) not in seen:
                     seen.add(id(entry[1]))
                     found.append(entry)
+        for entry in self.blind(fields).candidates(person):
+            if id(entry[1]) not in seen:
+                seen.add(id(entry[1]))
+                found.append(entry)
         return found
 
 
@@ -992,7 +1007,9 @@ class EvidenceJudge:
 
     def _choose(self, old: Person) -> Choice:
         """Which current student an old record is, decided exactly as migrate decides an orphan."""
-        return choose(old, self.census.candidates_for(old), self.settings.match_fields, label=lambda sid: str(sid))
+        fields = self.settings.match_fields
+        return choose(old, self.census.candidates_for(old, fields), fields, label=lambda sid: str(sid),
+                      uncompared=self.census.blind(fields).uncompared(old))
 
     def old_folder_refusal(self, old_id: str, plan: StudentPlan, histories: dict[str, History]) -> str | None:
         """Why the old folder ``old_id`` may not give this student a photo: its history does not prove it is

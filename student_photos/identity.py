@@ -573,6 +573,8 @@ def hidden_sharing(old: Person, person: Person, fields: Sequence[str]) -> tuple[
     """The fields in which ``person`` holds a value no look-up can find (``unsearchable``) and ``old`` an identifier:
     it may be the same value under another name (a corrected name?), unless a number or text both record plainly
     differs (another child; a differing name or birth date proves nothing, as for a shared identifier)."""
+    if "?" not in person.codes:  # (most records: nothing uncomparable, so nothing hidden)
+        return ()
     if not (hidden := unsearchable(person, fields)) or not (held := identifier_fields(old, fields)):
         return ()
     if any(x and y and x[0] in IDENTIFIER_KINDS and y[0] in IDENTIFIER_KINDS and _compare_codes(x, y) == "differ"

@@ -198,3 +198,15 @@ def test_contrast_restore_an_old_record_with_no_number_is_not_held_up(school):
     result = school.restore("--json", MIN_DATABASE_RATIO="0")
 
     assert school.photo_of("new-lee") == school.photo_of("old-ann") and result.code == 0, result.text[-800:]
+
+
+def test_finding_restore_with_more_holders_than_the_cap_asks_a_person(school):
+    _restore_school(school, 5, 6)
+    holders = [{"student_id": f"pupil-{i}", "name": f"Pupil {chr(65 + i // 26)}{chr(65 + i % 26)}",
+                "date_of_birth": "2014-01-01", "student_number": {"v": 100 + i}} for i in range(MAX_BLIND_CURRENT + 1)]
+    school.collection.insert_many(holders)
+
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+
+    assert school.photo_of("new-lee") is None, f"student #5's photo copied to the newcomer (exit {result.code})"
+    assert result.code == 1

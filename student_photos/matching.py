@@ -34,11 +34,13 @@ from .identity import (
     Verdict,
     alike_key,
     choose,
+    hidden_sharing,
     judge_pairing,
     judge_same_id,
     lookup_codes,
     merge_history,
     respelled_only,
+    unsearchable,
 )
 from .records import StudentRecord, one_folder_key
 from .report import Decision
@@ -393,6 +395,9 @@ class MatchBook:
                         label=lambda s: f"{s.name or '(no name)'} ({s.student_id})",
                         uncompared=self.blind.uncompared(old))
         fitting: list[int | tuple[bytes, int]] = [s.row for s in choice.fits]
+        if choice.outcome is not Outcome.MATCH and unsearchable(old, self.fields):  # it may be a child renamed since:
+            fitting += [s.row for s, p in self._sharing(old, "dD")  # (one with its birth date: the one-to-one rule)
+                        if s.row not in fitting and hidden_sharing(p, old, self.fields)]
         if choice.outcome is Outcome.MATCH:
             target = choice.target
             assert target is not None  # a match names its target

@@ -450,3 +450,49 @@ def test_probe_kill_9_of_a_pairs_migrate_then_rerun_and_deep(school, tmp_path):
     run = school.restore("--verify-only", "--deep", "--json")
     assert run.json["deep"] == [], (killed, run.json["deep"])
     assert "interrupted" in json.dumps(runs(school)) or not killed
+
+
+def test_finding_an_unreadable_copy_of_a_paired_photo_gives_an_all_clear(school, tmp_path):
+    # WRONG: Amy's paired photo is copied into Sam's attendance folder as a file the nightly account cannot read
+    # (mode 000: saved by the app's own user). `restore --verify-only --deep` run as that account (no
+    # CAP_DAC_OVERRIDE) says exit 0, no finding: the file's digest could not be taken, and a file that could not
+    # be hashed is silently left out. docs/reference.md: what was not looked at is "could not be compared" and the
+    # check is "not all done" (exit 1) - never an all-clear over a file it did not read.
+    r = paired_by_a_person(school, tmp_path)
+    amy, sam = r.new_id("amy"), r.new_id("sam")
+    target = school.folder(sam) / "attendance" / "2025-11-20_AM.jpg"
+    shutil.copy(school.folder(amy) / "profile.jpg", target)
+    (school.folder(amy) / "profile.jpg").write_bytes(jpeg_bytes("amy's new face"))
+    target.chmod(0)
+    try:
+        run = school.subprocess("restore_student_photos", "--verify-only", "--deep", "--json",
+                                preexec_fn=drop_dac_capabilities)
+    finally:
+        target.chmod(0o644)
+    assert run.code == 1, run.out + run.err
+
+
+def test_finding_undo_of_a_quarantine_puts_the_photo_into_a_recycled_ids_new_child(school, tmp_path):
+    # WRONG: Sam's profile.jpg is Amy's paired photo (wrong child); --deep --quarantine moves it aside. A second
+    # reseed gives Sam a new id and his old id to Zed (the eve's backup written). `--undo` of the quarantine run
+    # then links Amy's photo into students/{zed}/profile.jpg - the folder of a third child, whose database link
+    # already names it - and says exit 0. docs/safety.md: an undo that would put a file back where "who holds that
+    # folder's id ... may have changed since (a second reseed)" puts nothing back and says so (exit 1); removal
+    # likewise checks "a folder that is not now another current student's (ids reused by a second reseed)".
+    r = paired_by_a_person(school, tmp_path)
+    amy, sam = r.new_id("amy"), r.new_id("sam")
+    shutil.copy(school.folder(amy) / "profile.jpg", school.folder(sam) / "profile.jpg")
+    (school.folder(amy) / "profile.jpg").write_bytes(jpeg_bytes("amy's new face"))
+    q = school.restore("--deep", "--quarantine", "--json")
+    assert q.code == 1 and not (school.folder(sam) / "profile.jpg").exists(), q.text
+    school.write_backup(list(school.collection.find({}, {"_id": 0})), name="seed_backup_20251203_0500.json")
+    sam_doc = school.collection.find_one({"student_id": sam}, {"_id": 0})
+    school.collection.update_one({"student_id": sam}, {"$set": {"student_id": str(uuid.uuid4()), "photo": None}})
+    school.collection.insert_one({"student_id": sam, "name": "Zed Zane", "date_of_birth": "2014-04-04",
+                                  "photo": f"/api/photos/students/{sam}/profile.jpg"})
+    assert sam_doc["name"] == "Sam Lee"
+
+    undo = school.restore("--undo", q.json["run_id"], "--json")
+
+    zed_photo = school.photo_of(sam)
+    assert zed_photo != jpeg_bytes("amy's own face") and undo.code == 1, (undo.code, undo.text)

@@ -360,6 +360,7 @@ class DeepCheck:
         if placements.count:
             self._want_placed_sizes()
         await self._hash_wanted()
+        self._unread_wanted()
         self._same_bytes(placements)
         self._recycled_ids()
         self._placed_from_another_person(placements)
@@ -369,6 +370,19 @@ class DeepCheck:
                 f"{f'{rel} in folder {folder}' if rel else f'folder {folder} itself'} is {why}: what it holds "
                 "cannot be compared, so a photo on the wrong child could hide there"))
         return self.result
+
+    def _unread_wanted(self) -> None:
+        """A file that had to be compared (its size is another file's or a placed photo's) but could not be read,
+        or changed while it was read: never an all-clear over it."""
+        if self.stop.requested:
+            return  # (a stopped run says so itself; its unhashed files were never tried)
+        for folder, rel in self.db.execute("SELECT folder, rel FROM files WHERE wanted AND sha IS NULL "
+                                           "ORDER BY folder, rel").fetchall():
+            name, path = _s(folder), PROFILE if rel == _PROFILE else _s(rel)
+            self.result.findings.append(Finding(
+                UNCOMPARED, [name], [f"students/{name}/{path}"],
+                f"{path} in folder {name} could not be read (or changed while it was read): it may be the same "
+                "photo as another child's, so a photo on the wrong child could hide there"))
 
     def _index_places(self) -> None:
         """Lookups of one file by its place follow (placements, recycled ids, quarantine): an index, made once."""

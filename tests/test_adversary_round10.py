@@ -153,7 +153,7 @@ def test_probe_amy_moved_to_a_new_id_keeps_no_false_clear_and_no_copy_to_zed(sch
     folder is not filled with Zed's folder's photo by anything but proof."""
     r = paired_by_a_person(school, tmp_path)
     zed_id, amy_new, _ = _second_reseed_recycling_amys_id(school, r, with_backup=True)
-    run = school.restore("--json")
+    school.restore("--json")
     assert school.photo_of(zed_id) == jpeg_bytes("amy's own face")  # nothing deleted
     deep = school.restore("--verify-only", "--deep", "--json")
     assert deep.code == 1, deep.text
@@ -286,7 +286,7 @@ def test_probe_listing_temp_dir_after_kill_9_is_swept_by_the_rerun(school, tmp_p
     # folder and file name of the photo store: children's ids) into TMPDIR/student-photos-listing-*/; kill -9 the
     # run while the database is slow to answer, then run again to completion: the folder is still in TMPDIR. The
     # docs (docs/safety.md, kill -9 row) say a rerun "sweeps temporary files".
-    r = paired_by_a_person(school, tmp_path)
+    paired_by_a_person(school, tmp_path)
     assert school.restore("--verify-only", "--deep").code == 0  # the hash cache now exists: the next is a rerun
     tmp = tmp_path / "tmp"
     tmp.mkdir()
@@ -365,10 +365,10 @@ def _second_reseed_moving_amy(school, r, tmp_path):
 def test_finding_amy_repaired_by_a_person_after_a_second_reseed_is_a_false_alarm(school, tmp_path):
     # WRONG: Amy Adams (a name, no other field) got folder STRAY by a reviewed --pairs file. A second reseed gives
     # everyone new ids; a person pairs Amy's old folder with Amy's new id by a second reviewed file (the identity
-    # rule cannot: a name alone proves nothing; STRAY was cleaned away). --deep then calls Amy's own photo "placed from another person"
-    # (the first run's line, paired with her old id, is judged by the name-only rule), exit 1, and --quarantine
-    # would take it away. docs/safety.md: a folder a person paired with a student is theirs; a later reviewed
-    # file wins. Expected: no wrong-child finding on Amy.
+    # rule cannot: a name alone proves nothing; STRAY was cleaned away). --deep then calls Amy's own photo "placed
+    # from another person" (the first run's line, paired with her old id, is judged by the name-only rule), exit 1,
+    # and --quarantine would take it away. docs/safety.md: a folder a person paired with a student is theirs; a
+    # later reviewed file wins. Expected: no wrong-child finding on Amy.
     r = _paired_amy(school, tmp_path)
     amy_old = r.new_id("amy")
     new = _second_reseed_moving_amy(school, r, tmp_path)

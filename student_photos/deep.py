@@ -672,7 +672,8 @@ class DeepCheck:
                         raise StoreProblem("it changed since the check found it; not moved (run the check again)")
                     make_private_dir(dest.parent)
                     journal.add({"type": "quarantine", "path": path, "to": str(dest.relative_to(self.store.root)),
-                                 "sha256": sha, "size": size, "finding": finding.kind})
+                                 "sha256": sha, "size": size, "finding": finding.kind,
+                                 "holder": self._holder_line(parts[1])})
                     journal.sync()
                     # from the folder that was opened, not by path: same filesystem (the tool folder is inside
                     # the photo root)
@@ -690,6 +691,16 @@ class DeepCheck:
                     os.close(folder_fd)
                 moved.add(path)
                 self.result.quarantined.append((path, str(dest.relative_to(self.store.root))))
+
+
+    def _holder_line(self, folder: str) -> dict | None:
+        """Who held the folder a photo is quarantined from: its undo puts the photo back only while they still do."""
+        plan = self.plans.get(folder)
+        if plan is None:
+            return None
+        person = _holder_of(plan.record)
+        return {"student_id": folder, "name_key": person.name, "codes": person.codes,
+                "fields": list(self.settings.match_fields)}
 
 
 def _put_back_unless_moved(hashed_fd: int, dest: os.PathLike, name: str, folder_fd: int) -> None:

@@ -22,6 +22,7 @@ from .archive import open_photo_source
 from .config import Settings
 from .db import Database, decode_value, encode_value
 from .errors import ToolError
+from .identity import Person, Verdict, person_from_document, proven_same
 from .journal import Journal, RunRecord, find_run, list_runs, read_journal
 from .records import one_folder_key
 from .report import ABSENT, EXIT_OK, EXIT_PROBLEMS, Action, LinkChange, Mode, Progress, RunInfo, StopFlag
@@ -113,8 +114,11 @@ async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, pr
         async with _LazyDatabase(settings) as database:
             # read before the journal starts: a database that cannot be read stops the undo before any change
             current = await _current_ids(await database.get(), settings, stop) if _copied_in_store(path) else set()
+            folders = _quarantined_from(path)
+            holders = await _holders_now(await database.get(), settings, stop, folders) if folders else {}
             journal = None if dry_run else run.start_journal(undoes=run_id)
             undo = _Undo(store, journal, report, dry_run, current)
+            undo.holders, undo.fields = holders, list(settings.match_fields)
             for entry in read_journal(path):
                 if stop.requested:
                     break
@@ -158,6 +162,23 @@ async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, pr
 def _copied_in_store(path: Path) -> bool:
     """Whether the run placed a copy of a file in the photo store (its undo must know whose folder that source is)."""
     return any(e.get("type") == "file" and e.get("source") is not None for e in read_journal(path))
+
+
+def _quarantined_from(path: Path) -> set[str]:
+    """The folders (as one folder: ``one_folder_key``) a quarantine run took photos from."""
+    return {one_folder_key(parts[1]) for e in read_journal(path) if e.get("type") == "quarantine"
+            and isinstance(e.get("path"), str) and len(parts := e["path"].split("/")) > 2}
+
+
+async def _holders_now(database: Database, settings: Settings, stop: StopFlag, folders: set[str]
+                       ) -> dict[str, list[Person]]:
+    """Who holds each of these folders now (every record whose id names it): a photo goes back only to its child."""
+    found: dict[str, list[Person]] = defaultdict(list)
+    async for doc in database.read_students(settings.match_fields, stop):
+        raw = doc.get("student_id")
+        if raw is not None and (key := one_folder_key(raw if isinstance(raw, str) else str(raw))) in folders:
+            found[key].append(person_from_document(doc, settings.match_fields))
+    return found
 
 
 async def _current_ids(database: Database, settings: Settings, stop: StopFlag) -> set[str]:
@@ -217,6 +238,8 @@ class _Undo:
         self.placed_paths: list = []  # (folders to sweep of a killed run's temporaries)
         self._aside: dict[Path, list[str]] = {}  # folder -> names a killed undo moved aside there
         self.from_sources: list[dict] = []  # files a photo source filled: their source is a member of an archive
+        self.holders: dict[str, list[Person]] = {}  # folder -> who holds it now (quarantined-from folders only)
+        self.fields: list[str] = []
 
     def _intent(self, entry: dict) -> None:
         if self.journal is not None:
@@ -368,6 +391,24 @@ class _Undo:
                                 "theirs, may have changed since): run the migrate, or the restore, again; it decides "
                                 "by the identity rule and the reviewed decisions")
 
+    def _held_by_another(self, entry: dict) -> str:
+        """Why the folder a photo was quarantined from may now be another child's ('' when it is still its child's,
+        or no current student's): a second reseed may have given the id to someone else."""
+        folder = str(entry.get("path")).split("/")[1]
+        now = self.holders.get(one_folder_key(folder), [])
+        if not now:
+            return ""  # no current student's folder: putting it back shows it to no child
+        recorded = entry.get("holder")
+        if not isinstance(recorded, dict) or recorded.get("fields") != self.fields or \
+                not isinstance(recorded.get("codes"), str):
+            return f"who held students/{folder} when it was quarantined is not recorded as this run compares"
+        was = Person(recorded.get("name_key") if isinstance(recorded.get("name_key"), str) else None,
+                     recorded["codes"])
+        if len(now) > 1 or not (now[0] == was or proven_same(was, now[0], self.fields).verdict is Verdict.SAME):
+            return (f"students/{folder} is now held by {'more than one record' if len(now) > 1 else 'a record'} "
+                    "not proven the child it was quarantined from (a second reseed?)")
+        return ""
+
     def unquarantine(self, entry: dict) -> None:
         path = _inside(self.store, entry.get("path"))
         held = _inside(self.store, entry.get("to"))
@@ -382,6 +423,9 @@ class _Undo:
             return
         if not _holds(held, entry.get("sha256"), entry.get("size")):
             self.report.left.append(f"{entry.get('to')}: changed in quarantine; left there")
+            return
+        if why := self._held_by_another(entry):
+            self.report.left.append(f"{shown}: {why}; the photo stays in {entry.get('to')}")
             return
         if self.dry_run:
             self.report.photos_returned += 1

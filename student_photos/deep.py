@@ -32,7 +32,7 @@ from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .identity import Judgement, Person, Verdict, compare, name_key, not_the_same, person_of, proven_same
+from .identity import Judgement, Person, Verdict, name_key, not_the_same, person_of, proven_same
 from .journal import every_line
 from .links import PROFILE, read_link
 from .report import Problem, ProblemKind
@@ -566,10 +566,11 @@ class DeepCheck:
         """Whether a journalled run put this very file here from the holder's own old folder (or a person paired
         it with the holder by a reviewed file); bytes merely traced here from another place prove nothing of it."""
         here = f"students/{folder}/{rel}"
-        return placed.count > 0 and any(
-            p.path == here and placed_from_another(p, folder, self.plans[folder].record.person,
-                                                   self.settings.match_fields) is None
-            for p in placed.of_file(folder, rel))
+        if not placed.count:
+            return False
+        lines = placed.of_file(folder, rel)
+        return any(p.path == here and not p.undone for p in lines) and not refusals(
+            lines, folder, self.plans[folder].record.person, self.settings.match_fields)
 
     def _histories(self, old_ids: set[str]) -> dict:
         if not old_ids:
@@ -619,7 +620,8 @@ class DeepCheck:
         fields = self.settings.match_fields
         linked: set[tuple[str, str]] = set()
         for sid, placement in self._linked_elsewhere(placements):
-            judged = placed_from_another(placement, sid, self.plans[sid].record.person, fields)
+            judged = next((j for p, j in refusals(placements.of_digest(placement.digest), sid,
+                                                  self.plans[sid].record.person, fields) if p == placement), None)
             if judged is not None and (sid, placement.path) not in linked:  # one finding per student and file
                 linked.add((sid, placement.path))
                 self.result.findings.append(Finding(
@@ -628,11 +630,7 @@ class DeepCheck:
                     f"from {placement.source}, {not_the_same(judged.verdict)} ({judged.reason})"))
         for (folder, rel), of_this_file in placements.traced() if placements.count else ():
             here = f"students/{folder}/{rel}"
-            holder = _holder_of(self.plans[folder].record)
-            for placement in of_this_file:
-                judged = placed_from_another(placement, folder, holder, fields)
-                if judged is None:
-                    continue
+            for placement, judged in refusals(of_this_file, folder, _holder_of(self.plans[folder].record), fields):
                 where = "" if placement.path == here else f" in {placement.path} (its bytes are here now)"
                 self.result.findings.append(Finding(
                     "placed from another person", [folder], [here],
@@ -733,6 +731,8 @@ class Placement:
     size: int
     sha256: str
     origin: dict  # ORIGIN_KEYS
+    seq: int = 0  # its place in the journal (oldest first): a later person's pairing answers an earlier line
+    undone: bool = False  # an --undo of its run was journalled: the pairing that run applied is taken back
 
     @property
     def digest(self) -> tuple[str, int]:
@@ -753,9 +753,23 @@ def placement_of(run_id: str, entry: dict) -> Placement | None:
     return Placement(run_id, str(entry.get("path", "")), size, sha, {k: origin.get(k) for k in ORIGIN_KEYS})
 
 
+def undone_run(entry: dict) -> str | None:
+    """The run a journal line says was undone: an undo journals its own run line with ``undoes``."""
+    undoes = entry.get("undoes") if entry.get("type") == "run" else None
+    return undoes if isinstance(undoes, str) else None
+
+
 def journalled_placements(store: PhotoStore, unread: list[str] | None = None) -> list[Placement]:
     """Every placement in the journal, in memory (a few only: the checks read them from ``PlacementTable``)."""
-    return [p for run_id, entry in every_line(store, unread) if (p := placement_of(run_id, entry)) is not None]
+    found: list[Placement] = []
+    undone: set[str] = set()
+    for run_id, entry in every_line(store, unread):
+        if (run := undone_run(entry)) is not None:
+            undone.add(run)
+        elif (p := placement_of(run_id, entry)) is not None:
+            found.append(p)
+    return [Placement(p.run_id, p.path, p.size, p.sha256, p.origin, seq, p.run_id in undone)
+            for seq, p in enumerate(found, 1)]
 
 
 class PlacementTable:
@@ -766,8 +780,9 @@ class PlacementTable:
         self.db = db
         self.count = 0
         self._rows: list[tuple] = []
+        self._undone: set[str] = set()  # runs an undo took back (their run lines come later: marked at the end)
         db.execute("CREATE TABLE IF NOT EXISTS placement (seq INTEGER PRIMARY KEY, run_id BLOB, path BLOB, "
-                   "folder BLOB, size INTEGER, sha TEXT, origin TEXT)")
+                   "folder BLOB, size INTEGER, sha TEXT, origin TEXT, undone INTEGER DEFAULT 0)")
 
     def read(self, store: PhotoStore, unread: list[str] | None = None) -> None:
         """Every placement in the journal. No journal is no evidence either way: it can only refuse. ``unread``
@@ -777,6 +792,10 @@ class PlacementTable:
         self.finish()
 
     def add(self, run_id: str, entry: dict) -> None:
+        """A journal line: a file line that names its origin is a placement; an undo's run line marks its run."""
+        if (run := undone_run(entry)) is not None:
+            self._undone.add(run)
+            return
         if (placement := placement_of(run_id, entry)) is None:
             return
         if not placement.sha256.isascii() or not -2 ** 63 <= placement.size < 2 ** 63:
@@ -791,6 +810,11 @@ class PlacementTable:
 
     def finish(self) -> None:
         self._flush()
+        if self._undone and self.count:
+            self.db.execute("BEGIN")
+            insert_rows(self.db, "UPDATE placement SET undone = 1 WHERE run_id IN ({})", 1,
+                        [(_b(run),) for run in sorted(self._undone)])
+            self.db.execute("COMMIT")
         self.db.execute("CREATE INDEX IF NOT EXISTS placement_digest ON placement (size, sha)")
         self.db.execute("CREATE INDEX IF NOT EXISTS placement_path ON placement (path)")
 
@@ -802,12 +826,12 @@ class PlacementTable:
             self.count += len(self._rows)
             self._rows.clear()
 
-    _COLUMNS = "p.run_id, p.path, p.size, p.sha, p.origin"
+    _COLUMNS = "p.run_id, p.path, p.size, p.sha, p.origin, p.seq, p.undone"
 
     @staticmethod
     def _placement(row: tuple) -> Placement:
-        run_id, path, size, sha, origin = row
-        return Placement(_s(run_id), _s(path), size, sha, json.loads(origin))
+        run_id, path, size, sha, origin, seq, undone = row
+        return Placement(_s(run_id), _s(path), size, sha, json.loads(origin), seq, bool(undone))
 
     def of_digest(self, digest: tuple[str, int]) -> list[Placement]:
         """The placements of these bytes ((SHA-256, size), as the restore keys content), in journal order."""
@@ -849,13 +873,52 @@ class PlacementTable:
 
 
 def placed_from_another(placement: Placement, holder_id: str, holder: Person, fields) -> Judgement | None:
-    """The one rule, for --deep and the restore alike: why a file with these bytes is not the holder's (the
-    current student ``holder_id``). None only when the identity rule proves the person it was placed from is
-    the holder, or a person paired it with the holder by a reviewed file (fail closed)."""
-    if placement.origin.get("paired_by") == "pairs file":
+    """What one journal line says against the holder (the current student ``holder_id``) holding its bytes. None
+    only when the identity rule proves the person it was placed from is the holder, or a person paired it with the
+    holder by a reviewed file that still stands (fail closed). The pairing of a run an undo took back proves
+    nothing: its line is judged by the person the file came from, as any other. ``refusals`` weighs the lines of
+    the same bytes together: use it to decide."""
+    if placement.origin.get("paired_by") == "pairs file" and not placement.undone:
         return _not_the_paired_student(placement, holder_id, holder, fields)
     judged = proven_same(_origin_person(placement.origin), holder, fields)
     return None if judged.verdict is Verdict.SAME else judged
+
+
+def refusals(placements: Iterable[Placement], holder_id: str, holder: Person, fields
+             ) -> list[tuple[Placement, Judgement]]:
+    """The one rule, for --deep and the restore alike: every journal line of these bytes (all the placements of
+    one (SHA-256, size)) that says they are not the holder's, in the order given; empty only when none does.
+
+    Each line is judged by ``placed_from_another``. A line that is not proven the holder's is answered (no longer
+    refuses) only by a person's later decision about the very folder it is about: a later line, of a run not
+    undone, whose reviewed file paired these bytes with this holder (and the holder is still that person), from
+    the folder the earlier line took them from (the same folder paired again: a later reviewed file wins) or put
+    them in (that folder paired since, after a second reseed). Never a proven difference: a person's pairing of a
+    folder says whose that folder is, not that bytes a run placed in it from a child proven someone else are the
+    holder's."""
+    placements = list(placements)
+    judged = [(p, placed_from_another(p, holder_id, holder, fields)) for p in placements]
+    decisions = [p for p, j in judged if j is None and p.origin.get("paired_by") == "pairs file" and not p.undone]
+    found: list[tuple[Placement, Judgement]] = []
+    for placement, judgement in judged:
+        if judgement is None:
+            continue
+        if judgement.verdict is not Verdict.DIFFERENT and any(
+                later.seq > placement.seq and _decides_for(later, placement) for later in decisions):
+            continue
+        found.append((placement, judgement))
+    return found
+
+
+def _decides_for(later: Placement, earlier: Placement) -> bool:
+    """Whether a person's pairing (``later``) is a decision about the folder an earlier line took its bytes from
+    or put them in."""
+    folder = later.origin.get("old_id")
+    if not isinstance(folder, str):
+        return False
+    parts = earlier.path.split("/", 2)
+    return folder == earlier.origin.get("old_id") or (parts[0] == "students" and len(parts) == 3
+                                                      and parts[1] == folder)
 
 
 def _not_the_paired_student(placement: Placement, holder_id: str, holder: Person, fields) -> Judgement | None:
@@ -873,10 +936,16 @@ def _not_the_paired_student(placement: Placement, holder_id: str, holder: Person
     paired = Person(key, codes) if isinstance(key, str) and isinstance(codes, str) else Person(None)
     named = f"{origin.get('paired_name') or 'no name'} ({paired_id})"
     if paired_id == holder_id:
-        judged = compare(paired, holder, fields)  # the id given to another child since is not the paired student
-        return None if judged.verdict is not Verdict.DIFFERENT else Judgement(
-            Verdict.DIFFERENT, f"a person paired it with {named}, and the record of that id is now another "
-                               f"person: {judged.reason}")
+        # The very record the person paired, unchanged, is theirs; any other record at that id (a second reseed may
+        # have given it to a namesake who lacks the birth date) must be proven the same person: a name proves nothing.
+        again = name_key(origin["paired_name"]) if isinstance(origin.get("paired_name"), str) else None
+        if holder.name is not None and holder.name in (paired.name, again) and holder.codes == paired.codes:
+            return None
+        judged = proven_same(paired, holder, fields)
+        return None if judged.verdict is Verdict.SAME else Judgement(
+            judged.verdict, f"a person paired it with {named}, and the record of that id is now "
+                            f"{'another person' if judged.verdict is Verdict.DIFFERENT else 'not proven that person'}"
+                            f": {judged.reason}")
     judged = proven_same(paired, holder, fields)
     if judged.verdict is Verdict.SAME:
         return None

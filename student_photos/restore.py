@@ -29,7 +29,7 @@ from pathlib import Path
 from .backups import BackupUnusable, list_backups, named_backup, read_backup, refuse_unread_backups
 from .config import Settings
 from .db import Database, decode_value
-from .deep import DeepCheck, Placement, PlacementTable, findings_as_problems, placed_from_another
+from .deep import DeepCheck, Placement, PlacementTable, findings_as_problems, refusals
 from .errors import PhotoRootError
 from .identity import (
     MAX_SHARED_IDENTIFIER,
@@ -801,7 +801,7 @@ class JournalFacts:
             elif kind == "quarantine" and not entry.get("undo"):
                 with contextlib.suppress(ValueError, TypeError):
                     facts.quarantined.add((str(entry.get("sha256")), int(entry.get("size") or 0)))
-            elif kind == "file":
+            elif kind in ("file", "run"):  # (an undo's run line: the pairing of the run it undoes is taken back)
                 facts.placed.add(run_id, entry)
         facts.placed.finish()
         return facts
@@ -1106,8 +1106,8 @@ class EvidenceJudge:
             return "is a photo --deep moved to quarantine as possibly another child's: check it by hand"
         if unread := self._journal_facts().unread:  # it may say these bytes were placed from another child
             return f"cannot be checked against the runs that placed photos: {unread[0]}"
-        for placement in self._journal_facts().placed.get(digest, ()):
-            placed = placed_from_another(placement, plan.student_id, plan.record.person, self.settings.match_fields)
+        lines = self._journal_facts().placed.get(digest, ())
+        for placement, placed in refusals(lines, plan.student_id, plan.record.person, self.settings.match_fields):
             if placed is not None:  # (the rule --deep's "placed from another person" uses)
                 return (f"is a photo run {placement.run_id} placed in {placement.path} from {placement.source}, "
                         f"{not_the_same(placed.verdict)} than this student ({placed.reason})")

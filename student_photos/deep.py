@@ -892,10 +892,11 @@ def refusals(placements: Iterable[Placement], holder_id: str, holder: Person, fi
     Each line is judged by ``placed_from_another``. A line that is not proven the holder's is answered (no longer
     refuses) only by a person's later decision about the very folder it is about: a later line, of a run not
     undone, whose reviewed file paired these bytes with this holder (and the holder is still that person), from
-    the folder the earlier line took them from (the same folder paired again: a later reviewed file wins) or put
-    them in (that folder paired since, after a second reseed). Never a proven difference: a person's pairing of a
-    folder says whose that folder is, not that bytes a run placed in it from a child proven someone else are the
-    holder's."""
+    the folder the earlier line took them from (the same folder paired again: a later reviewed file wins) or, where
+    the earlier line is itself a standing pairing, put them in (the folder a person paired, paired again by a person
+    after a second reseed; not a folder a migration filled by the rule or by sort order). Never a proven
+    difference: a person's pairing of a folder says whose that folder is, not that bytes a run placed in it from a
+    child proven someone else are the holder's."""
     placements = list(placements)
     judged = [(p, placed_from_another(p, holder_id, holder, fields)) for p in placements]
     decisions = [p for p, j in judged if j is None and p.origin.get("paired_by") == "pairs file" and not p.undone]
@@ -916,9 +917,11 @@ def _decides_for(later: Placement, earlier: Placement) -> bool:
     folder = later.origin.get("old_id")
     if not isinstance(folder, str):
         return False
+    if folder == earlier.origin.get("old_id"):
+        return True
     parts = earlier.path.split("/", 2)
-    return folder == earlier.origin.get("old_id") or (parts[0] == "students" and len(parts) == 3
-                                                      and parts[1] == folder)
+    return earlier.origin.get("paired_by") == "pairs file" and not earlier.undone and parts[0] == "students" \
+        and len(parts) == 3 and parts[1] == folder
 
 
 def _not_the_paired_student(placement: Placement, holder_id: str, holder: Person, fields) -> Judgement | None:

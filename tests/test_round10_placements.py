@@ -73,6 +73,17 @@ def test_a_pairing_of_an_unrelated_folder_answers_nothing():
     assert refusals([first, other], "amy2", AMY_NO_DATE, FIELDS)
 
 
+def test_a_folder_filled_by_sort_order_then_paired_is_no_proof_of_what_the_order_put_there():
+    # an order migration put a photo of a child no record names into folder x; a person later pairs x with Amy:
+    # that decides whose folder x is, not whose photo the order migration put there
+    placed = Placement("run1", "students/x/profile.jpg", 10, "ab" * 32, {
+        "old_id": "old-9", "old_name": None, "name_key": None, "codes": "", "paired_by": "order"}, 1)
+    paired = _paired(2, "x", "students/amy/profile.jpg", "amy", AMY, "Amy Adams")
+    assert [p.run_id for p, _ in refusals([placed, paired], "amy", AMY, FIELDS)] == ["run1"]
+    undone = _paired(1, STRAY, "students/x/profile.jpg", "x", AMY, "Amy Adams", undone=True)
+    assert [p.run_id for p, _ in refusals([undone, paired], "amy", AMY, FIELDS)] == ["run1"]
+
+
 def test_a_proven_difference_is_never_answered_by_a_later_pairing():
     sam = person_of("Sam Lee", ["2015-05-05", None, None, None])
     placed = _by_rule(1, "old-sam", "students/x/profile.jpg", sam, "Sam Lee")  # Sam's photo put into folder x

@@ -759,19 +759,6 @@ def undone_run(entry: dict) -> str | None:
     return undoes if isinstance(undoes, str) else None
 
 
-def journalled_placements(store: PhotoStore, unread: list[str] | None = None) -> list[Placement]:
-    """Every placement in the journal, in memory (a few only: the checks read them from ``PlacementTable``)."""
-    found: list[Placement] = []
-    undone: set[str] = set()
-    for run_id, entry in every_line(store, unread):
-        if (run := undone_run(entry)) is not None:
-            undone.add(run)
-        elif (p := placement_of(run_id, entry)) is not None:
-            found.append(p)
-    return [Placement(p.run_id, p.path, p.size, p.sha256, p.origin, seq, p.run_id in undone)
-            for seq, p in enumerate(found, 1)]
-
-
 class PlacementTable:
     """The journal's placements in a SQLite table, read in one pass: a district's journals hold hundreds of
     thousands of file lines, about 0.7 KB each as Python objects, so memory would grow with the journal."""

@@ -541,48 +541,136 @@ def namesake_histories(settings: Settings, names: set[str], current: set[str], s
                        identifiers: set[tuple[int, str]] | None = None,
                        sharing: dict[tuple[int, str], dict[str, list[Person]]] | None = None,
                        ) -> dict[str, dict[str, History]]:
-    """{alike key: {old id: history}} for old ids (not in the database) with a folder (whatever it holds) whose
-    backup records carry one of these names (``identity.alike_key``) and agree on who it was: the old folders that
-    could be these students'. ``rivals``, if given, is given those whose records disagree (they could be any of
-    them), and with ``nameless_too`` the old folders that have a record with no usable name (they could be anyone).
-    ``sharing``, if given, is given {identifier: {old id: every backup's records of it}} for the old folders with a
-    record holding one of ``identifiers`` (``identity.identifier_codes``: a corrected name?), whatever the name."""
+    """{alike key: {old folder: history}} for old folders (not a current id's, whatever they hold) whose backup
+    records carry one of these names (``identity.alike_key``) and agree on who it was: the old folders that could be
+    these students'. ``rivals``, if given, is given those whose records disagree (they could be any of them), and
+    with ``nameless_too`` the old folders that have a record with no usable name (they could be anyone).
+    ``sharing``, if given, is given {identifier: {old folder: every backup's records of it}} for the old folders with
+    a record holding one of ``identifiers`` (``identity.identifier_codes``: a corrected name?), whatever the name.
+
+    A backup record's id names a folder by ``records.one_folder_key`` (`OLD-B` and `old-b.` are the folder `old-b`
+    on a share that ignores case or drops trailing dots), and a folder's records are every backup's records of any
+    of its spellings."""
     unnamed = rivals if nameless_too else None
     identifiers = identifiers if sharing is not None else None
     if not names and unnamed is None and not identifiers:
         return {}
-    ids: set[str] = set()
-    nameless: set[str] = set()
-    shared: dict[str, set[tuple[int, str]]] = defaultdict(set)  # old id -> which of the identifiers it holds
+    named: set[str] = set()  # folder keys with a record of one of the names
+    shared: dict[str, set[tuple[int, str]]] = defaultdict(set)  # folder key -> which of the identifiers it holds
+    nameless: set[str] = set()  # folder keys with a record with no usable name
+    # keys whose folder, if any, is spelt otherwise than the record's id and its key (a folder OLD-B on a
+    # case-sensitive disk): looked for in one listing of students/ (no set of every folder name is held)
+    unsure_named: set[str] = set()
+    unsure_shared: dict[str, set[tuple[int, str]]] = defaultdict(set)
+    unsure_nameless: set[str] = set()
+    folders = _FolderNames(store.students)
+
+    def settle_unsure() -> None:
+        if not (unsure_named or unsure_shared or unsure_nameless):
+            return
+        found = folders.named(unsure_named | unsure_shared.keys() | unsure_nameless).keys()
+        named.update(found & unsure_named)
+        for key in found & unsure_shared.keys():
+            shared[key].update(unsure_shared[key])
+        nameless.update(found & unsure_nameless)
+        unsure_named.clear()
+        unsure_shared.clear()
+        unsure_nameless.clear()
+
     for path in list_backups(settings.backup_dir).paths:
         with contextlib.suppress(BackupUnusable):
             for entry in read_backup(path, settings.match_fields):
                 if not isinstance(entry, StudentRecord) or entry.student_id in current:
                     continue
-                key = alike_key(entry.person.name)
-                wanted = key in names if key is not None else (unnamed is not None and entry.student_id not in
-                                                               nameless and len(nameless) <= MAX_UNNAMED_OLD)
+                name = alike_key(entry.person.name)
+                wanted = name in names if name is not None else (unnamed is not None and len(nameless) <=
+                                                                  MAX_UNNAMED_OLD)
                 held = [p for p in identifier_codes(entry.person) if p in identifiers] if identifiers else []
-                if (wanted or held) and os.path.lexists(store.students / entry.student_id):
-                    if wanted:
-                        (ids if key is not None else nameless).add(entry.student_id)
-                    shared[entry.student_id].update(held)
-    records = owner_records(settings, ids | nameless | {i for i, places in shared.items() if places})
+                if not wanted and not held:
+                    continue
+                key = one_folder_key(entry.student_id)
+                sure = key in named or key in shared or key in nameless or folders.at_once(entry.student_id)
+                if wanted and name is not None:
+                    (named if sure else unsure_named).add(key)
+                elif wanted:
+                    (nameless if sure else unsure_nameless).add(key)
+                if held:
+                    (shared if sure else unsure_shared)[key].update(held)
+                if len(unsure_named) + len(unsure_shared) + len(unsure_nameless) >= MAX_UNSURE_FOLDERS:
+                    settle_unsure()  # (a listing now, so that these sets stay small)
+    settle_unsure()  # (and every folder each key names, below: two listings at most, once per call)
+    on_disk = folders.named(named | shared.keys() | nameless)
+    on_disk = {key: [f for f in found if f not in current] for key, found in on_disk.items()}
+    records = folder_records(settings, {key for key, found in on_disk.items() if found})
     if sharing is not None:
-        for old_id, places in shared.items():
-            for place in places:
-                sharing.setdefault(place, {})[old_id] = records.get(old_id, [])
+        for key, places in shared.items():
+            for folder in on_disk.get(key, ()):
+                for place in places:
+                    sharing.setdefault(place, {})[folder] = records.get(key, [])
     found: dict[str, dict[str, History]] = defaultdict(dict)
-    for old_id in ids:
-        history = merge_history(records.get(old_id, []), settings.match_fields)
-        if history.person is not None and history.person.name:
-            found[alike_key(history.person.name) or ""][old_id] = history
-        elif rivals is not None:  # disputed: each record could be the folder's (identity.RivalOld)
-            rivals.add(old_id, records.get(old_id, []))
+    for key in named:
+        for folder in on_disk.get(key, ()):
+            history = merge_history(records.get(key, []), settings.match_fields)
+            if history.person is not None and history.person.name:
+                found[alike_key(history.person.name) or ""][folder] = history
+            elif rivals is not None:  # disputed: each record could be the folder's (identity.RivalOld)
+                rivals.add(folder, records.get(key, []))
     if unnamed is not None:
-        for old_id in sorted(nameless):  # more than MAX_UNNAMED_OLD of them: unnamed.too_many
-            unnamed.add(old_id, records.get(old_id, []))
+        for folder in sorted(f for key in nameless for f in on_disk.get(key, ())):  # more than MAX_UNNAMED_OLD:
+            unnamed.add(folder, records.get(one_folder_key(folder), []))  # unnamed.too_many
     return found
+
+
+MAX_UNSURE_FOLDERS = 10_000  # folder keys awaiting a listing of students/ (memory stays small)
+
+
+class _FolderNames:
+    """The folders under students/ that backup ids name, by ``records.one_folder_key``. Most are answered by the
+    id itself or its key; the others (a folder spelt in capitals or with trailing dots on a case-sensitive disk)
+    by one listing of students/ that keeps only the names of the keys asked about."""
+
+    def __init__(self, students: Path) -> None:
+        self.students = students
+
+    def at_once(self, student_id: str) -> bool:
+        """Whether ``student_id`` surely names a folder (its own spelling or its key's): no listing."""
+        key = one_folder_key(student_id)
+        return os.path.lexists(self.students / student_id) or (key != student_id and
+                                                               os.path.lexists(self.students / key))
+
+    def named(self, keys: set[str]) -> dict[str, list[str]]:
+        """{key: every folder (entry of any kind) under students/ that it names}, for these keys only."""
+        found: dict[str, list[str]] = defaultdict(list)
+        if not keys:
+            return found
+        try:
+            with os.scandir(self.students) as entries:
+                for entry in entries:
+                    if (key := one_folder_key(entry.name)) in keys:
+                        found[key].append(entry.name)
+        except (FileNotFoundError, NotADirectoryError):
+            return found  # no students/ at all: no folder (the run says so elsewhere)
+        for key in found:
+            found[key].sort()
+        return found
+
+
+def folder_records(settings: Settings, keys: set[str]) -> dict[str, list[Person]]:
+    """Every backup's records of any id that names one of these folders (``records.one_folder_key``), by key,
+    newest backup first (one more pass over the backups)."""
+    records: dict[str, list[Person]] = defaultdict(list)
+    if keys:
+        for path in list_backups(settings.backup_dir).paths:
+            found: list[tuple[str, Person]] = []
+            try:
+                for entry in read_backup(path, settings.match_fields):
+                    if isinstance(entry, StudentRecord) and (key := one_folder_key(entry.student_id)) in keys:
+                        found.append((key, entry.person))
+            except BackupUnusable:
+                continue
+            for key, person in found:
+                records[key].append(person)
+    return records
 
 
 def owner_histories(settings: Settings, ids: set[str], skip: Iterable[str] = ()) -> dict[str, History]:

@@ -118,6 +118,9 @@ class MatchBook:
         self.db = sqlite3.connect("", isolation_level=None)  # "": a private file, deleted on close
         self.db.create_function("one_folder_key", 1, lambda sid: one_folder_key(_unpack(sid) or ""),
                                 deterministic=True)
+        # the same, as bytes (an orphan's folder name may hold lone surrogates, which text results cannot)
+        self.db.create_function("folder_key", 1, lambda name: _pack(one_folder_key(_unpack(name) or "")),
+                                deterministic=True)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-16384", "temp_store=FILE"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.executescript("""
@@ -135,6 +138,7 @@ class MatchBook:
             CREATE TABLE earlier (row INTEGER, rank INTEGER, backup TEXT, name BLOB, verdict TEXT, reason BLOB);
         """)
         self._earlier_indexed = False
+        self._orphan_folder_indexed = False
         self.nameless: list[tuple[Student, Person]] = []
         # records holding a value no look-up can find: candidates for each orphan with an identifier in that field
         self.blind: BlindCurrent[Student] = BlindCurrent(self.fields)
@@ -229,16 +233,31 @@ class MatchBook:
         with it (``earlier_holders``). If ``records`` raises (an unusable backup), nothing of this backup is kept."""
         try:
             for chunk in _chunks(records, WRITE_CHUNK):
-                old = chunk if orphans is None else [r for r in chunk if r.student_id in orphans]
+                old = [(r.student_id, r) for r in chunk] if orphans is None else self._orphans_named(chunk, orphans)
                 self.db.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                    ((_pack(r.student_id), rank, backup, _pack(r.name), _pack(r.person.name),
-                                      r.person.codes, _loose(r.person.name)) for r in old))
+                                    ((_pack(folder), rank, backup, _pack(r.name), _pack(r.person.name),
+                                      r.person.codes, _loose(r.person.name)) for folder, r in old))
                 if orphans is not None:
                     self._compare_with_current(backup, rank, chunk)  # an orphan's too: abcd-1001 is ABCD-1001 on SMB
         except BaseException:
             self.db.execute("DELETE FROM history WHERE rank = ?", (rank,))
             self.db.execute("DELETE FROM earlier WHERE rank = ?", (rank,))
             raise
+
+    def _orphans_named(self, records: list[StudentRecord], orphans: Container[str]
+                       ) -> list[tuple[str, StudentRecord]]:
+        """(orphan, record) for each orphaned folder a record's id names (``records.one_folder_key``: `OLD-B` and
+        `old-b.` are the folder `old-b` on a share that ignores case or drops trailing dots): its history."""
+        if not self._orphan_folder_indexed:
+            self.db.execute("CREATE INDEX IF NOT EXISTS orphan_folder ON orphan (folder_key(name))")
+            self._orphan_folder_indexed = True
+        named: dict[str, list[str]] = defaultdict(list)
+        for part in _chunks({_pack(one_folder_key(r.student_id)) for r in records}, IN_CHUNK):
+            marks = ",".join("?" * len(part))
+            for (name,) in self.db.execute(f"SELECT name FROM orphan WHERE folder_key(name) IN ({marks})", part):
+                if (folder := _unpack(name) or "") in orphans:
+                    named[one_folder_key(folder)].append(folder)
+        return [(folder, r) for r in records for folder in sorted(named.get(one_folder_key(r.student_id), ()))]
 
     def _compare_with_current(self, backup: str, rank: int, records: list[StudentRecord]) -> None:
         """Each backup record of a current id against every database record of that id, by the identity rule the

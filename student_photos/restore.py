@@ -45,15 +45,18 @@ from .identity import (
     alike_key,
     choose,
     compare,
+    hidden_sharing,
     identifier_codes,
     judge_candidate,
     judge_same_id,
+    lookup_codes,
     merge_history,
     not_the_same,
     person_of,
     plainly_equal,
     proven_same,
     self_verdict,
+    unsearchable,
 )
 from .journal import every_line
 from .links import ATTENDANCE, PROFILE, PhotoLink, canonical_link, read_link
@@ -540,20 +543,23 @@ def namesake_histories(settings: Settings, names: set[str], current: set[str], s
                        rivals: RivalOld | None = None, nameless_too: bool = False,
                        identifiers: set[tuple[int, str]] | None = None,
                        sharing: dict[tuple[int, str], dict[str, list[Person]]] | None = None,
+                       blind_dates: set[tuple[int, str]] | None = None,
                        ) -> dict[str, dict[str, History]]:
     """{alike key: {old folder: history}} for old folders (not a current id's, whatever they hold) whose backup
     records carry one of these names (``identity.alike_key``) and agree on who it was: the old folders that could be
     these students'. ``rivals``, if given, is given those whose records disagree (they could be any of them), and
     with ``nameless_too`` the old folders that have a record with no usable name (they could be anyone).
     ``sharing``, if given, is given {identifier: {old folder: every backup's records of it}} for the old folders with
-    a record holding one of ``identifiers`` (``identity.identifier_codes``: a corrected name?), whatever the name.
+    a record holding one of ``identifiers`` (``identity.identifier_codes``: a corrected name?), whatever the name,
+    or holding an identifier no look-up can find (``identity.unsearchable``) and one of ``blind_dates``.
 
     A backup record's id names a folder by ``records.one_folder_key`` (`OLD-B` and `old-b.` are the folder `old-b`
     on a share that ignores case or drops trailing dots), and a folder's records are every backup's records of any
     of its spellings."""
     unnamed = rivals if nameless_too else None
     identifiers = identifiers if sharing is not None else None
-    if not names and unnamed is None and not identifiers:
+    blind_dates = blind_dates if sharing is not None else None
+    if not names and unnamed is None and not identifiers and not blind_dates:
         return {}
     named: set[str] = set()  # folder keys with a record of one of the names
     shared: dict[str, set[tuple[int, str]]] = defaultdict(set)  # folder key -> which of the identifiers it holds
@@ -586,6 +592,8 @@ def namesake_histories(settings: Settings, names: set[str], current: set[str], s
                 wanted = name in names if name is not None else (unnamed is not None and len(nameless) <=
                                                                   MAX_UNNAMED_OLD)
                 held = [p for p in identifier_codes(entry.person) if p in identifiers] if identifiers else []
+                if blind_dates and unsearchable(entry.person, settings.match_fields):  # its number may be hers
+                    held += [p for p in lookup_codes(entry.person, "dD") if p in blind_dates]
                 if not wanted and not held:
                     continue
                 key = one_folder_key(entry.student_id)
@@ -1133,25 +1141,30 @@ class EvidenceJudge:
             return None
         settled = self._settled_by_person()
         codes = self.census.identifying_codes(plan.record.person)
-        if name not in self._namesakes or self._rivals is None or not self._searched.issuperset(codes):
+        dated = lookup_codes(plan.record.person, "dD")
+        if name not in self._namesakes or self._rivals is None or not self._searched.issuperset(codes + dated):
             wanted = {n for c in self._wanted if (n := alike_key(c.plan.record.person.name)) is not None} | {name}
             wanted -= self._namesakes.keys()
             identifiers = {p for c in self._wanted for p in self.census.identifying_codes(c.plan.record.person)}
             identifiers = (identifiers | set(codes)) - self._searched
+            dates = {p for c in self._wanted for p in lookup_codes(c.plan.record.person, "dD")} | \
+                set(lookup_codes(plan.record.person, "dD"))
+            dates -= self._searched
             first = self._rivals is None
             if self._rivals is None:
                 self._rivals = RivalOld(self.settings.match_fields, settled=frozenset(settled))
             found = namesake_histories(self.settings, wanted, self.census.current_ids, self.store, self._rivals,
-                                       nameless_too=first, identifiers=identifiers, sharing=self._sharing)
+                                       nameless_too=first, identifiers=identifiers, sharing=self._sharing,
+                                       blind_dates=dates)
             self._namesakes.update({n: found.get(n, {}) for n in wanted})
-            self._searched |= identifiers
+            self._searched |= identifiers | dates
         for old_id, history in self._namesakes.get(name, {}).items():
             if old_id == owner or old_id in settled or history.person is None:
                 continue
             if judge_candidate(history.person, plan.record.person,
                                self.settings.match_fields).verdict is not Verdict.DIFFERENT:
                 return f"old folder {old_id} fits this student too"
-        if sharer := self._sharing_rival(owner, plan, codes, settled):
+        if sharer := self._sharing_rival(owner, plan, codes + dated, settled):
             return sharer
         rival = self._rivals.rival(plan.record.person, besides=owner)
         return rival.reason if rival else None
@@ -1171,6 +1184,10 @@ class EvidenceJudge:
                     if choose(record, [(plan.student_id, plan.record.person)], fields).fits:
                         return (f"old folder {old_id} ({record.name or '(no name)'}) has this student's "
                                 f"{fields[place[0]]} and could be them (a corrected name?)")
+                    if hidden := hidden_sharing(plan.record.person, record, fields):  # (found by a date)
+                        return (f"old folder {old_id} ({record.name or '(no name)'}) has this student's "
+                                f"{fields[place[0]]} and a {', '.join(hidden)} that cannot be compared: it could "
+                                "be them (a corrected name?)")
         return None
 
     def _settled_by_person(self) -> dict[str, str]:

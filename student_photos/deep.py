@@ -28,11 +28,11 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .identity import Judgement, Person, Verdict, name_key, not_the_same, person_of, proven_same
+from .identity import SEPARATOR, Judgement, Person, Verdict, name_key, not_the_same, person_of, proven_same
 from .journal import every_line
 from .links import PROFILE, read_link
 from .report import Problem, ProblemKind
@@ -718,7 +718,8 @@ def _put_back_unless_moved(hashed_fd: int, dest: os.PathLike, name: str, folder_
 
 # the student a person paired the old folder with (a reviewed file): lines written before 2026-12-01 lack them
 PAIRED_KEYS = ("paired_id", "paired_name", "paired_name_key", "paired_codes")
-ORIGIN_KEYS = ("old_id", "old_name", "name_key", "codes", "paired_by", *PAIRED_KEYS)  # who a placed file came from
+# ORIGIN_KEYS: who a placed file came from, and the MATCH_FIELDS its codes are in
+ORIGIN_KEYS = ("old_id", "old_name", "name_key", "codes", "fields", "paired_by", *PAIRED_KEYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -867,7 +868,7 @@ def placed_from_another(placement: Placement, holder_id: str, holder: Person, fi
     the same bytes together: use it to decide."""
     if placement.origin.get("paired_by") == "pairs file" and not placement.undone:
         return _not_the_paired_student(placement, holder_id, holder, fields)
-    judged = proven_same(_origin_person(placement.origin), holder, fields)
+    judged = proven_same(_origin_person(placement.origin, fields), holder, fields)
     return None if judged.verdict is Verdict.SAME else judged
 
 
@@ -923,7 +924,8 @@ def _not_the_paired_student(placement: Placement, holder_id: str, holder: Person
                                           f"{parts[1] if len(parts) == 3 else placement.path}, and that run did not "
                                           "record who they were")
     key, codes = origin.get("paired_name_key"), origin.get("paired_codes") or ""
-    paired = Person(key, codes) if isinstance(key, str) and isinstance(codes, str) else Person(None)
+    paired = Person(key, _in_order_of(codes, origin.get("fields"), fields)) \
+        if isinstance(key, str) and isinstance(codes, str) else Person(None)
     named = f"{origin.get('paired_name') or 'no name'} ({paired_id})"
     if paired_id == holder_id:
         # The very record the person paired, unchanged, is theirs; any other record at that id (a second reseed may
@@ -948,14 +950,25 @@ def _holder_of(record) -> Person:
     return person_of(record.raw[0], record.raw[1:])
 
 
-def _origin_person(origin: dict) -> Person:
+def _origin_person(origin: dict, fields: Sequence[str]) -> Person:
     """Who a journalled copy came from. The name key is made again from the old name: the key's rules may
     have changed since that run wrote it (lookalike letters), and a stale key would flag the right child."""
     key = name_key(origin["old_name"]) if isinstance(origin.get("old_name"), str) else origin.get("name_key")
     codes = origin.get("codes") or ""
     if not isinstance(key, str) or not isinstance(codes, str):
         return Person(None)  # a line that is not as a run writes it: no one can be proven from it
-    return Person(key, codes)
+    return Person(key, _in_order_of(codes, origin.get("fields"), fields))
+
+
+def _in_order_of(codes: str, recorded: object, fields: Sequence[str]) -> str:
+    """Codes a run wrote under its MATCH_FIELDS (``recorded``), in this run's order: compared field by field, codes
+    of a changed setting would otherwise be read against the wrong fields (a field not recorded then is absent).
+    A line that does not say its fields was written under these (lines before the fields were recorded)."""
+    if not codes or not isinstance(recorded, list) or list(recorded) == list(fields):
+        return codes
+    by_field = dict(zip((str(f) for f in recorded), codes.split(SEPARATOR), strict=False))
+    ordered = [by_field.get(f, "") for f in fields]
+    return SEPARATOR.join(ordered) if any(ordered) else ""
 
 
 def findings_as_problems(result: DeepResult, name_of: Callable[[str], str], in_scope: Callable[[str], bool]

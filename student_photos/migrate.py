@@ -1025,6 +1025,7 @@ class OrphanActor:
                  journal: Callable[[], Journal] | None) -> None:
         self.store, self.options, self.stop = store, options, stop
         self.copies = options.action is Action.MIGRATE and options.writes
+        self.fields = list(settings.match_fields)  # the order of an origin's codes, said in it
         self.migrator = Migrator(store, journal or _no_journal, stop, self.origin)
         self.cleaner = Cleaner(store, confirm=options.writes, min_age=settings.clean_min_age_seconds, stop=stop,
                                journal=journal) if options.action is Action.CLEAN else None
@@ -1086,12 +1087,12 @@ class OrphanActor:
             work.audit_files.extend({"file": rel, "sha256": digest, "size": size, "outcome": "same"}
                                     for rel, (digest, size) in work.hashes.items() if rel not in copied)
 
-    @staticmethod
-    def origin(work: OrphanWork) -> dict:
+    def origin(self, work: OrphanWork) -> dict:
         """Who a migrated photo came from, for the journal (the deep check compares it with its holder)."""
         person = work.orphan.person or Person(None)
         origin = {"old_id": work.report.name, "old_name": work.orphan.old_name, "backup": work.orphan.backup,
-                  "name_key": person.name, "codes": person.codes, "paired_by": work.orphan.pairing.paired_by}
+                  "name_key": person.name, "codes": person.codes, "fields": self.fields,
+                  "paired_by": work.orphan.pairing.paired_by}
         if work.orphan.pairing.paired_by == "pairs file":  # a person's pairing holds for that student and no other
             paired = work.paired or Person(None)
             origin.update(paired_id=work.student.student_id, paired_name=work.student.name,

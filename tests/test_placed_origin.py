@@ -169,3 +169,27 @@ def test_the_restore_reads_each_journal_once(school, monkeypatch, tmp_path, sour
     assert school.restore("--json", *extra).code == 1
 
     assert reads and len(reads) == len(set(reads)), reads
+
+
+def test_a_journal_line_is_read_in_the_match_fields_it_was_written_under(school):
+    """The codes of a migrate's origin are in its MATCH_FIELDS order; a later run with the setting changed (fields
+    reordered, one added) reads them by field name, not position: each child's own migrated photo is no finding,
+    and a line that does not say its fields is read as before."""
+    from student_photos.deep import _in_order_of
+    from student_photos.identity import SEPARATOR
+
+    r = Reseed(school)
+    for key, name, dob, old_id in CHILDREN:
+        r.child(key, name, date_of_birth=dob, student_number=f"S{key}", attendance=1, old_id=old_id)
+    r.commit()
+    first = {"MATCH_FIELDS": "date_of_birth,student_number"}
+    assert school.migrate("--migrate", **first).code == 0
+    assert school.restore(**first).code == 0
+
+    later = school.restore("--verify-only", "--deep", "--json", MATCH_FIELDS="student_number,email,date_of_birth")
+
+    assert later.code == 0, later.text[-800:]
+    codes = SEPARATOR.join(["d2015-01-01", "tsa"])
+    assert _in_order_of(codes, ["date_of_birth", "student_number"], ["student_number", "date_of_birth"]) == \
+        SEPARATOR.join(["tsa", "d2015-01-01"])
+    assert _in_order_of(codes, None, ["student_number", "date_of_birth"]) == codes  # (an older line)

@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -429,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only these groups (repeatable; default: all three)")
     args = parser.parse_args(argv)
 
+    # a SIGTERM (`timeout`, a closed session) ends the run through its `finally`: no server, no scratch left behind
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     scratch = Path(tempfile.mkdtemp(prefix="photo-bench-"))
     server, url = (None, args.mongo_url) if args.mongo_url else start_server(scratch / "db")
     client = MongoClient(url)

@@ -48,17 +48,18 @@ class PhotoLink:
 
     def names_it_may_hold(self, start: int = 0, besides: str = "") -> Iterator[str]:
         """Every run of each component (from ``start``) between separators, as written, each of which may be a
-        student's id: `uploads/{id}_old.jpg`, `photo_{id}.jpg`, `{id} (1).jpg`. ``besides`` (the student's own id,
-        in any case) is taken out first, so that its parts name no one."""
+        student's id: `uploads/{id}_old.jpg`, `photo_{id}.jpg`, `{id} (1).jpg`. Runs inside a whole occurrence of
+        ``besides`` (the student's own id, in any case, between separators) are left out: its parts name no one;
+        an id it is only part of (`123` holding `12`) is not."""
+        own = besides.casefold()
         for part in self.parts[start:]:
-            if besides:
-                part = re.sub(re.escape(besides), "/", part, flags=re.IGNORECASE)
             starts = [0, *(m.end() for m in _SEPARATOR.finditer(part))]
             ends = [*(m.start() for m in _SEPARATOR.finditer(part)), len(part)]
+            mine = [(b, e) for b in starts for e in ends if own and e > b and part[b:e].casefold() == own]
             for begin in starts:
                 for end in ends:
-                    if end > begin and "/" not in (run := part[begin:end]):
-                        yield run
+                    if end > begin and not any(b <= begin and end <= e for b, e in mine):
+                        yield part[begin:end]
 
     def is_canonical_for(self, student_id: str) -> bool:
         return self.parts == (STUDENTS, student_id, PROFILE)

@@ -538,12 +538,49 @@ MAX_SHARED_IDENTIFIER = 20  # a value more current records hold (a school office
 
 
 def lookup_codes(person: Person, kinds: str = IDENTIFIER_KINDS) -> list[tuple[int, str]]:
-    """(field position, code) of the values of these kinds a record holds, a list's members too (``member_codes``):
-    what candidates are found by. The one rule of migrate's look-ups and the restore's."""
+    """(field position, code) of the values of these kinds a record holds, a list's members too (``member_codes``),
+    and with dates (``d``) each day a date written as text may be (``date_readings``): what candidates are found
+    by. The one rule of migrate's look-ups and the restore's."""
     found: list[tuple[int, str]] = []
     for i, code in enumerate(person.codes.split(SEPARATOR) if person.codes else ()):
-        found += [(i, c) for c in member_codes(code) or () if c[0] in kinds and (i, c) not in found]
+        members = member_codes(code) or ()
+        found += [(i, c) for c in members if c[0] in kinds and (i, c) not in found]
+        if "d" in kinds:
+            found += [(i, r) for c in members if c[0] == "t" for r in date_readings(c) if (i, r) not in found]
     return found
+
+
+_MONTHS = {name: number for number, names in enumerate((
+    ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
+    ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+    ("december", "dec")), 1) for name in names}
+_NAMED_DAY = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+(\d{4})")  # 4 march 2015, 4th mar. 2015
+_DAY_NAMED = re.compile(r"([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})")  # march 4, 2015
+
+
+def date_readings(code: str) -> list[str]:
+    """The days (``d`` codes) a date written as text may be: `04/03/2015` is 4 March or 3 April (both), `4 March
+    2015` and `March 4, 2015` one day. Looked up by each (a rival found by any), never compared as proof."""
+    if not code.startswith("t"):
+        return []
+    text = code[1:]
+    days: list[tuple[int, int, int]] = []
+    if written := _WRITTEN_DAY.fullmatch(text):
+        first, second, year = (int(g) for g in written.groups())
+        days = [(year, second, first), (year, first, second)]
+    elif (named := _NAMED_DAY.fullmatch(text)) and named.group(2) in _MONTHS:
+        days = [(int(named.group(3)), _MONTHS[named.group(2)], int(named.group(1)))]
+    elif (named := _DAY_NAMED.fullmatch(text)) and named.group(1) in _MONTHS:
+        days = [(int(named.group(3)), _MONTHS[named.group(1)], int(named.group(2)))]
+    readings: list[str] = []
+    for year, month, day in days:
+        try:
+            reading = _day_code(date(year, month, day), True)
+        except ValueError:
+            continue
+        if reading not in readings:
+            readings.append(reading)
+    return readings
 
 
 def identifier_codes(person: Person) -> list[tuple[int, str]]:
@@ -668,6 +705,22 @@ def _identifier_members_differ(a: Person, b: Person, fields: Sequence[str]) -> t
     return tuple(found)
 
 
+def _dates_may_differ(a: Person, b: Person, fields: Sequence[str]) -> bool:
+    """``_dates_differ``, and a date written as text none of whose readings is the other's day (`12/11/2012` against
+    2015-03-04): for a person's pairing, never taken for the same birth date."""
+    if _dates_differ(a, b, fields):
+        return True
+    if not a.codes or not b.codes:
+        return False
+    for x, y in zip(a.code_list(len(fields)), b.code_list(len(fields)), strict=True):
+        if x and y and "t" in (x[0], y[0]) and (x[0] in "dt" and y[0] in "dt"):
+            xs = [x] if x[0] == "d" else date_readings(x)
+            ys = [y] if y[0] == "d" else date_readings(y)
+            if xs and ys and not set(xs) & set(ys):
+                return True
+    return False
+
+
 def _dates_differ(a: Person, b: Person, fields: Sequence[str]) -> bool:
     if not a.codes or not b.codes:
         return False
@@ -689,7 +742,7 @@ def judge_pairing(old: Person, person: Person, fields: Sequence[str]) -> Judgeme
         return judged
     differing = [f for f, x, y in zip(fields, old.code_list(len(fields)), person.code_list(len(fields)), strict=True)
                  if x and y and _compare_codes(x, y) == "differ"] if old.codes and person.codes else []
-    renamed_and_redated = not written_alike(old.name, person.name) and _dates_differ(old, person, fields)
+    renamed_and_redated = not written_alike(old.name, person.name) and _dates_may_differ(old, person, fields)
     if not renamed_and_redated and not any(  # (both: another child given a recycled or renumbered number)
             c[:1] in IDENTIFIER_KINDS for f, c in zip(fields, old.code_list(len(fields)), strict=True)
             if f in differing) and any(code[0] == "n" for _, code in _shared_codes(old, person, fields)):

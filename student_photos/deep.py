@@ -866,6 +866,9 @@ def placed_from_another(placement: Placement, holder_id: str, holder: Person, fi
     holder by a reviewed file that still stands (fail closed). The pairing of a run an undo took back proves
     nothing: its line is judged by the person the file came from, as any other. ``refusals`` weighs the lines of
     the same bytes together: use it to decide."""
+    if dropped := _fields_dropped(placement.origin, fields):  # what proved the difference is no longer compared
+        return Judgement(Verdict.UNKNOWN, f"that run compared {', '.join(dropped)} too, which MATCH_FIELDS no longer "
+                                          "names: put it back to check this photo")
     if placement.origin.get("paired_by") == "pairs file" and not placement.undone:
         return _not_the_paired_student(placement, holder_id, holder, fields)
     judged = proven_same(_origin_person(placement.origin, fields), holder, fields)
@@ -958,6 +961,20 @@ def _origin_person(origin: dict, fields: Sequence[str]) -> Person:
     if not isinstance(key, str) or not isinstance(codes, str):
         return Person(None)  # a line that is not as a run writes it: no one can be proven from it
     return Person(key, _in_order_of(codes, origin.get("fields"), fields))
+
+
+def _fields_dropped(origin: dict, fields: Sequence[str]) -> list[str]:
+    """The fields a line's run compared (a value recorded) that this run's MATCH_FIELDS leaves out: read without them,
+    a child that field told apart (another Amy Adams, another number) would pass as the one placed from."""
+    recorded = origin.get("fields")
+    if not isinstance(recorded, list):
+        return []
+    dropped = []
+    for codes in (origin.get("codes"), origin.get("paired_codes")):
+        if isinstance(codes, str) and codes:
+            dropped += [str(f) for f, c in zip(recorded, codes.split(SEPARATOR), strict=False)
+                        if c and str(f) not in fields and str(f) not in dropped]
+    return dropped
 
 
 def _in_order_of(codes: str, recorded: object, fields: Sequence[str]) -> str:

@@ -74,3 +74,54 @@ def test_finding_a_blind_rival_with_the_birth_date_in_another_text_form_is_misse
     assert school.photo_of("new-ann") != jpeg_bytes("old-a's photo"), \
         f"old-a's photo given though old-b may be hers, exit {run.code}"
     assert run.code == 1, run.text[-600:]
+
+
+# WRONG: ids are safe ids (records.SAFE_ID: a first character of [A-Za-z0-9_-], then [A-Za-z0-9._-]), so Ben's id may
+# begin or end with `_` or `-`. Ann's link points at Ben's old photo named by his id beside other separators:
+# `uploads/old__b7.jpg` (Ben is `_b7`), `uploads/b7-_1.jpg` (Ben is `b7-`). links.names_it_may_hold cuts each name
+# only at the edges of separator RUNS, so a run that begins or ends with a separator character (Ben's id) is never
+# yielded: the restore copies Ben's face to Ann, exit 0. docs/safety.md (round 9): a link is never copied from when a
+# name in it holds another id. Expected: refused (Ann missing, exit 1), as for `uploads/b7_old.jpg` with Ben `b7`.
+@pytest.mark.parametrize(("bens_id", "where"), [("_b7", "uploads/old__b7.jpg"), ("b7-", "uploads/b7-_1.jpg"),
+                                                 ("b7_", "uploads/old_b7_.jpg")])
+def test_finding_an_id_beginning_or_ending_with_a_separator_is_not_seen_in_a_link(school, bens_id, where):
+    from old_records import kid
+
+    ann = kid(school, "Ann Lee", sid="a1", photo=False, date_of_birth="2015-01-01")
+    ben = kid(school, "Ben Ray", sid=bens_id, date_of_birth="2016-02-02")
+    (school.photos / where).parent.mkdir(parents=True, exist_ok=True)
+    bens_old_face = jpeg_bytes("Ben Ray, picture day last year")
+    (school.photos / where).write_bytes(bens_old_face)
+    school.seed([{**ann, "photo": "/api/photos/" + where}, ben])
+    school.write_backup([ann, ben])
+
+    run = school.restore("--json")
+
+    assert school.photo_of(ann["student_id"]) != bens_old_face, f"Ben's photo from {where} given to Ann, exit {run.code}"
+    assert run.code == 1, run.text
+
+
+@pytest.mark.parametrize("where", ["uploads/b7_old.jpg", "uploads/old.b7.jpg"])
+def test_probe_a_link_naming_another_id_among_separators_is_refused(school, where):
+    """PROBE: Ben is `b7`; Ann's link names him among separators: refused, Ann missing, exit 1."""
+    from old_records import kid
+
+    ann = kid(school, "Ann Lee", sid="a1", photo=False, date_of_birth="2015-01-01")
+    ben = kid(school, "Ben Ray", sid="b7", date_of_birth="2016-02-02")
+    (school.photos / where).parent.mkdir(parents=True, exist_ok=True)
+    (school.photos / where).write_bytes(jpeg_bytes("Ben Ray, picture day last year"))
+    school.seed([{**ann, "photo": "/api/photos/" + where}, ben])
+    school.write_backup([ann, ben])
+    run = school.restore("--json")
+    assert school.photo_of(ann["student_id"]) is None and run.code == 1, run.text
+
+
+def test_probe_names_it_may_hold_on_a_long_name_with_many_separators_is_quick():
+    """PROBE: a 255-character name of 128 one-letter runs (and the student's own id among them) is listed quickly."""
+    import time
+
+    from student_photos.links import PhotoLink
+    name = "_".join(["a"] * 124) + "_b.jpg"
+    started = time.monotonic()
+    runs = sum(1 for _ in PhotoLink(("uploads", name)).names_it_may_hold(0, besides="a"))
+    assert runs > 0 and time.monotonic() - started < 5

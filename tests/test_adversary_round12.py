@@ -125,3 +125,37 @@ def test_probe_names_it_may_hold_on_a_long_name_with_many_separators_is_quick():
     started = time.monotonic()
     runs = sum(1 for _ in PhotoLink(("uploads", name)).names_it_may_hold(0, besides="a"))
     assert runs > 0 and time.monotonic() - started < 5
+
+
+def test_probe_after_reseed_procedure_with_mixed_birth_date_shapes_is_honest(school):
+    """PROBE: the README's after-reseed steps on a school whose birth dates come in every shape (text in four forms,
+    a number, an Excel serial, a date with its time, a list number): every step exits 0 or 1 with no traceback, every
+    child holds their own photo or none, and a step that says 0 left no orphan undone."""
+    import os
+
+    r = Reseed(school)
+    shapes = {"iso": "2015-03-04", "slash": "04/03/2015", "named": "4 March 2015", "excel": "12-Nov-2012",
+              "number": 20150305, "serial": 42069, "timed": "2015-03-07 00:00", "twodigit": "08/03/15"}
+    for i, (key, dob) in enumerate(shapes.items()):
+        r.child(key, f"Pupil {key.title()}", date_of_birth=dob, student_number=100 + i)
+    r.child("listed", "Pupil Listed", date_of_birth="2015-03-09", student_number=[200, 201])
+    r.child("same_day", "Pupil Sameday", date_of_birth="04/03/2015")
+    r.commit()
+    old_ids = {r.old_id(k) for k in r.old}
+
+    steps = [("migrate", "--list"), ("migrate", "--migrate", "--dry-run"), ("migrate", "--migrate"),
+             ("restore",), ("restore", "--verify-only"), ("migrate", "--clean"), ("migrate", "--clean", "--confirm")]
+    codes = []
+    for tool, *args in steps:
+        if tool == "restore" and args == [] and not codes[-1:] == ["backup"]:
+            r.school.write_backup([{**d, "photo": f"/api/photos/students/{d['student_id']}/profile.jpg"}
+                                   for d in school.db_docs().values()], name="seed_backup_20991231_0000.json")
+        run = getattr(school, tool)(*args, CLEAN_MIN_AGE_SECONDS="0")
+        assert "Traceback" not in run.text, (args, run.text[-1500:])
+        assert run.code in (0, 1), (tool, args, run.code, run.text[-800:])
+        codes.append((tool, tuple(args), run.code))
+        r.assert_every_photo_is_its_own()
+        if tool == "migrate" and args == ["--migrate"] and run.code == 0:
+            assert all(school.photo_of(r.new_id(k)) == r.photos[k] for k in r.new), "migrate 0 with orphans undone"
+    left = {n for n in os.listdir(school.students_dir) if n in old_ids}
+    assert codes[-1][2] == 1 or not left, (codes, left)

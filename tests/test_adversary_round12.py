@@ -210,3 +210,35 @@ def test_probe_a_blind_rival_at_the_same_instant_blocks(school, tool):
     run = school.migrate("--migrate", "--json") if tool == "migrate" else \
         school.restore("--json", MIN_DATABASE_RATIO="0")
     assert school.photo_of("new-ann") != jpeg_bytes("old-a's photo") and run.code == 1, run.text[-600:]
+
+
+ODD_DAYS = ["31/12/9999", "9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00-14:00", "0000-01-01", "1/1/10000",
+            "29/02/2015", "May 32, 2015", "31 December 9999", "Dec 31st, 9999", "01/01/0001", "2015-W10-3",
+            "2015/03/04", 20150304, 42067, "12/11/12", "12-Nov-2012", "4 may 2015", "\u0664/\u0663/\u0662\u0660\u0661\u0665"]
+
+
+def test_probe_judging_odd_birth_dates_never_raises():
+    """PROBE: judge_pairing, proven_same and lookup_codes over every pair of odd birth dates (years 1 and 9999, Arabic
+    digits, impossible days, ISO weeks, numbers): no exception."""
+    from student_photos.identity import judge_pairing, lookup_codes, proven_same
+    for a in ODD_DAYS:
+        for b in ODD_DAYS:
+            x, y = rec("Ann Lee", a, 5), rec("Bob Ray", b, 5)
+            judge_pairing(x, y, FIELDS)
+            proven_same(x, rec("Ann Lee", b, 5), FIELDS)
+            lookup_codes(x, "dD")
+
+
+def test_probe_after_reseed_with_odd_birth_dates_has_no_traceback(school):
+    """PROBE: --list, --migrate and the restore with odd birth dates (years 1 and 9999, Arabic digits): no traceback,
+    exit 0 or 1."""
+    r = Reseed(school)
+    for i, dob in enumerate(ODD_DAYS):
+        r.child(f"k{i}", f"Kid Number{i}", date_of_birth=dob)
+        r.child(f"t{i}", f"Twin Number{i}", date_of_birth=dob, student_number={"v": i}, stays=False)
+        r.newcomer(f"n{i}", f"Twin Number{i}", date_of_birth=dob, student_number=i)
+    r.commit()
+    for run in (school.migrate("--list"), school.migrate("--migrate"), school.restore("--verify-only", "--deep"),
+                school.restore()):
+        assert "Traceback" not in run.text and run.code in (0, 1), run.text[-1500:]
+    r.assert_every_photo_is_its_own()

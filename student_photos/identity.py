@@ -545,8 +545,8 @@ def lookup_codes(person: Person, kinds: str = IDENTIFIER_KINDS) -> list[tuple[in
     for i, code in enumerate(person.codes.split(SEPARATOR) if person.codes else ()):
         members = member_codes(code) or ()
         found += [(i, c) for c in members if c[0] in kinds and (i, c) not in found]
-        if "d" in kinds:
-            found += [(i, r) for c in members if c[0] == "t" for r in date_readings(c) if (i, r) not in found]
+        if "d" in kinds:  # (a text date's days, an instant's: found by a plain day, and the other way round)
+            found += [(i, r) for c in members if c[0] in "tD" for r in date_readings(c) if (i, r) not in found]
     return found
 
 
@@ -554,24 +554,45 @@ _MONTHS = {name: number for number, names in enumerate((
     ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
     ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
     ("december", "dec")), 1) for name in names}
-_NAMED_DAY = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+(\d{4})")  # 4 march 2015, 4th mar. 2015
-_DAY_NAMED = re.compile(r"([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})")  # march 4, 2015
+_TIME_AFTER = re.compile(r"(.*?\d)[ t]+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*(?:am|pm|z))?")  # its midnight
+_NUMBERS_DAY = re.compile(r"(\d{1,2})[-/. ]+(\d{1,2})[-/. ]+(\d{2}|\d{4})")  # 04/03/2015, 4.3.15
+_DAY_MONTH = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?[-/. ]*([a-z]+)\.?[-/., ]+(\d{2}|\d{4})")  # 4 march 2015, 12-nov-12
+_MONTH_DAY = re.compile(r"([a-z]+)\.?[-/. ]+(\d{1,2})(?:st|nd|rd|th)?[-/., ]+(\d{2}|\d{4})")  # march 4, 2015
 
 
-def date_readings(code: str) -> list[str]:
-    """The days (``d`` codes) a date written as text may be: `04/03/2015` is 4 March or 3 April (both), `4 March
-    2015` and `March 4, 2015` one day. Looked up by each (a rival found by any), never compared as proof."""
+def _years(written: str) -> tuple[int, ...]:
+    """A two-digit year is either century's (a birth date: 12 is 2012 or 1912)."""
+    return (int(written),) if len(written) == 4 else (2000 + int(written), 1900 + int(written))
+
+
+@lru_cache(maxsize=65536)
+def date_readings(code: str) -> tuple[str, ...]:
+    """The days (``d`` codes) a date may be, for looking up, never as proof: a date written as text (`04/03/2015`
+    is 4 March or 3 April; `4.3.15`; `12-Nov-2012`; `4 March 2015`; `March 4, 2015`; with its time after it), and an
+    instant's day with the days either side (a time zone moves it). A plain day is just itself."""
+    if code.startswith("d"):
+        return (code,)
+    if code.startswith("D"):
+        try:
+            on = date.fromisoformat(code[1:11])
+        except ValueError:
+            return ()
+        return tuple(_day_code(on + timedelta(days=shift), True) for shift in (0, -1, 1)
+                     if date.min + timedelta(days=1) < on < date.max - timedelta(days=1))
     if not code.startswith("t"):
-        return []
-    text = code[1:]
+        return ()
+    text = code[1:].strip()
+    if timed := _TIME_AFTER.fullmatch(text):
+        text = timed.group(1)
     days: list[tuple[int, int, int]] = []
-    if written := _WRITTEN_DAY.fullmatch(text):
-        first, second, year = (int(g) for g in written.groups())
-        days = [(year, second, first), (year, first, second)]
-    elif (named := _NAMED_DAY.fullmatch(text)) and named.group(2) in _MONTHS:
-        days = [(int(named.group(3)), _MONTHS[named.group(2)], int(named.group(1)))]
-    elif (named := _DAY_NAMED.fullmatch(text)) and named.group(1) in _MONTHS:
-        days = [(int(named.group(3)), _MONTHS[named.group(1)], int(named.group(2)))]
+    if written := _NUMBERS_DAY.fullmatch(text):
+        first, second = int(written.group(1)), int(written.group(2))
+        days = [(year, month, day) for year in _years(written.group(3)) for month, day in ((second, first),
+                                                                                           (first, second))]
+    elif (named := _DAY_MONTH.fullmatch(text)) and named.group(2) in _MONTHS:
+        days = [(year, _MONTHS[named.group(2)], int(named.group(1))) for year in _years(named.group(3))]
+    elif (named := _MONTH_DAY.fullmatch(text)) and named.group(1) in _MONTHS:
+        days = [(year, _MONTHS[named.group(1)], int(named.group(2))) for year in _years(named.group(3))]
     readings: list[str] = []
     for year, month, day in days:
         try:
@@ -580,7 +601,7 @@ def date_readings(code: str) -> list[str]:
             continue
         if reading not in readings:
             readings.append(reading)
-    return readings
+    return tuple(readings)
 
 
 def identifier_codes(person: Person) -> list[tuple[int, str]]:
@@ -713,9 +734,8 @@ def _dates_may_differ(a: Person, b: Person, fields: Sequence[str]) -> bool:
     if not a.codes or not b.codes:
         return False
     for x, y in zip(a.code_list(len(fields)), b.code_list(len(fields)), strict=True):
-        if x and y and "t" in (x[0], y[0]) and (x[0] in "dt" and y[0] in "dt"):
-            xs = [x] if x[0] == "d" else date_readings(x)
-            ys = [y] if y[0] == "d" else date_readings(y)
+        if x and y and "t" in (x[0], y[0]):
+            xs, ys = date_readings(x), date_readings(y)
             if xs and ys and not set(xs) & set(ys):
                 return True
     return False

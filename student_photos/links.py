@@ -47,17 +47,18 @@ class PhotoLink:
         return None
 
     def names_it_may_hold(self, start: int = 0, besides: str = "") -> Iterator[str]:
-        """Every run of each component (from ``start``) between separators, as written, each of which may be a
-        student's id: `uploads/{id}_old.jpg`, `photo_{id}.jpg`, `{id} (1).jpg`. Runs inside a whole occurrence of
-        ``besides`` (the student's own id, in any case, between separators) are left out: its parts name no one;
-        an id it is only part of (`123` holding `12`) is not."""
+        """Every piece of each component (from ``start``) that begins and ends at a separator or the component's
+        edge, separators included (a safe id may begin or end with `_` or `-`), each of which may be a student's
+        id: `uploads/{id}_old.jpg`, `photo_{id}.jpg`, `{id} (1).jpg`, `old__b7.jpg` (`_b7`). Pieces inside a whole
+        occurrence of ``besides`` (the student's own id, in any case) are left out: its parts name no one; an id
+        it is only part of (`123` holding `12`) is not."""
         own = besides.casefold()
         for part in self.parts[start:]:
-            starts = [0, *(m.end() for m in _SEPARATOR.finditer(part))]
-            ends = [*(m.start() for m in _SEPARATOR.finditer(part)), len(part)]
-            mine = [(b, e) for b in starts for e in ends if own and e > b and part[b:e].casefold() == own]
-            for begin in starts:
-                for end in ends:
+            cuts = (i for m in _SEPARATOR.finditer(part) for i in range(m.start(), m.end() + 1))
+            edges = sorted({0, len(part), *cuts})
+            mine = [(b, e) for b in edges for e in edges if own and e > b and part[b:e].casefold() == own]
+            for begin in edges:
+                for end in edges:
                     if end > begin and not any(b <= begin and end <= e for b, e in mine):
                         yield part[begin:end]
 

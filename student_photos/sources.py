@@ -33,7 +33,7 @@ from .archive import PhotoSource, SourceEntry, SourceError, open_photo_source
 from .backups import list_backups, read_backup
 from .config import Settings
 from .db import Database
-from .identity import code_verdict, loose_name_key, name_key, value_code
+from .identity import code_verdict, date_readings, loose_name_key, name_key, value_code
 from .links import ATTENDANCE, PROFILE, STUDENTS
 from .matching import MatchBook
 from .records import StudentRecord, record_from_document
@@ -315,15 +315,17 @@ def _spreadsheet_twin(key: str, id_twins: dict[Decimal, list[str]]) -> str | Non
 class KeyIndex:
     """Which database students a picture-day key could name. A key names a student only when that student's value
     agrees and no other student's could (fail closed): a value of another kind (text against a number, an instant
-    a zone may have moved against a day), one that cannot be compared, a list's or document's values, a name
-    written alike but for accents, case or spacing, a name mixing scripts that could be read as the key, and (for
-    names) a record with no usable name at all each block it."""
+    a zone may have moved against a day), a date written as text that may be a day the key may be (``04.03.2015``
+    and ``4 March 2015``: ``identity.date_readings``), one that cannot be compared, a list's or document's values,
+    a name written alike but for accents, case or spacing, a name mixing scripts that could be read as the key, and
+    (for names) a record with no usable name at all each block it."""
 
     def __init__(self, field_name: str) -> None:
         self.field_name = field_name
         self.exact: dict[str, list[tuple[str, bool | None]]] = defaultdict(list)  # code -> (id, can receive)
         self.by_kind: dict[str, list[str]] = defaultdict(list)  # a code's kind -> ids (blocks keys of other kinds)
         self.by_day: dict[str, list[tuple[str, str]]] = defaultdict(list)  # day -> (code, id): dates and instants
+        self.by_reading: dict[str, list[tuple[str, str]]] = defaultdict(list)  # day -> (code, id): text dates
         self.alike: dict[str, list[str]] = defaultdict(list)  # loose name key -> ids
         self.patterns: list[tuple[re.Pattern[str], str]] = []  # names mixing scripts
         self.anything: list[str] = []  # ids whose value could be any key
@@ -351,6 +353,7 @@ class KeyIndex:
                 self.by_kind[code[0]].append(sid)
                 if code[0] in "dD":
                     self.by_day[code[1:11]].append((code, sid))
+                self._add_readings(code, sid)
         elif self.field_name == "name":  # no usable name: who it is is unknown
             if isinstance(value, str) and loose_name_key(value):
                 self.patterns.append((_loose_pattern(value), sid))
@@ -362,6 +365,13 @@ class KeyIndex:
                     self.anything.append(sid)
                 else:
                     self.exact[blocked].append((sid, None))
+                    if self.field_name != "name":
+                        self._add_readings(blocked, sid)
+
+    def _add_readings(self, code: str, sid: str) -> None:
+        if code[0] == "t":  # (a date's own day is in by_day)
+            for day in _days_it_may_be(code):
+                self.by_reading[day].append((code, sid))
 
     def holders(self, key: str) -> list[tuple[str, bool | None]] | None:
         """(id, can receive; None: may hold it, not proven) of every student the key could name; None when the
@@ -383,7 +393,20 @@ class KeyIndex:
                 for near in _days_around(date.fromisoformat(code[1:11])):
                     found += [(sid, None) for other, sid in self.by_day.get(near.isoformat(), ())
                               if other != code and code_verdict(code, other) != "differ"]
+            # Compared by day too: a key that is, or as text may be, a day is blocked by every other value written as
+            # text that may be that day ('04.03.2015' and '4 March 2015'), and a text key by a date of any of its days.
+            for day in _days_it_may_be(code):
+                found += [(sid, None) for other, sid in self.by_reading.get(day, ()) if other != code]
+                if not dates:
+                    found += [(sid, None) for _, sid in self.by_day.get(day, ())]
         return found
+
+
+def _days_it_may_be(code: str) -> list[str]:
+    """The days (ISO) a code is or, as text, may be read as (``identity.date_readings``); none for anything else."""
+    if code[:1] in ("d", "D"):
+        return [code[1:11]]
+    return [reading[1:] for reading in date_readings(code)]
 
 
 def _days_around(day: date) -> list[date]:

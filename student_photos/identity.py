@@ -306,6 +306,11 @@ def _list_code(value: list | tuple) -> str:
     return "?a list" + MEMBERS + MEMBERS.join(members)
 
 
+def uncomparable_why(code: str) -> str:
+    """Why a ``"?..."`` code cannot be compared, as a message says it (a list's member codes are not shown)."""
+    return code[1:].split(MEMBERS, 1)[0]
+
+
 def member_codes(code: str) -> list[str] | None:
     """The comparable codes a field's code stands for: itself; none when absent; a list's members; None when it
     cannot be compared and stands for values no look-up can find (a document, a list of documents)."""
@@ -347,7 +352,7 @@ def self_verdict(person: Person, fields: Sequence[str]) -> Judgement:
 def _compare_codes(x: str, y: str) -> str:
     """'agree', 'differ' or why the two cannot be compared."""
     if x[0] == "?" or y[0] == "?":
-        return f"cannot be compared ({(x if x[0] == '?' else y)[1:].split(MEMBERS, 1)[0]})"
+        return f"cannot be compared ({uncomparable_why(x if x[0] == '?' else y)})"
     if x[0] in "dD" and y[0] in "dD":
         apart = abs(date.fromisoformat(x[1:11]) - date.fromisoformat(y[1:11]))
         if x[0] != y[0] and apart <= timedelta(days=1):  # a time of day against a plain day: a zone may move it
@@ -922,7 +927,7 @@ def _unsearchable_reason(old: Person, fields: Sequence[str]) -> str:
     if not (blind := unsearchable(old, fields)):
         return ""
     codes = dict(zip(fields, old.code_list(len(fields)), strict=False))
-    why = ", ".join(f"{f} ({codes[f][1:].split(MEMBERS, 1)[0]})" for f in blind)
+    why = ", ".join(f"{f} ({uncomparable_why(codes[f])})" for f in blind)
     return (f"the old record's {why} cannot be compared, so a current record holding it under another name (a "
             "corrected name or record?) cannot be looked for: a person decides")
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from .console import printable
 from .errors import ToolError
-from .identity import MEMBERS, Verdict, written_name_could_be, written_name_is
+from .identity import Verdict, uncomparable_why, written_name_could_be, written_name_is
 from .links import ATTENDANCE, PROFILE
 from .matching import MatchBook, Orphan, Student
 from .records import is_safe_id
@@ -386,7 +386,7 @@ def _shown_code(code: str) -> str:
     if not code:
         return ""
     if code[0] == "?":
-        return f"(cannot be compared: {code[1:].split(MEMBERS, 1)[0]})"  # (a list's member codes are not shown)
+        return f"(cannot be compared: {uncomparable_why(code)})"
     if code[0] == "D":
         return f"{code[1:]} (with a time of day)"
     return code[1:]

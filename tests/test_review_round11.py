@@ -1,0 +1,65 @@
+"""Review of round 11 (2026-12-01): the branches of undo._held_by_another that no test reached. A quarantine
+line that does not say who held the folder (written before the holder was recorded, or edited), or that
+recorded them under other MATCH_FIELDS, leaves the photo in quarantine (exit 1); the same child, unchanged, gets
+it back (exit 0)."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import School
+from student_photos.sample import jpeg_bytes
+
+
+def _both_quarantined(school: School) -> tuple[str, str, str]:
+    """Ann's photo copied by hand into Bea's folder: --deep --quarantine moves both copies aside."""
+    ann = school.new_student("Ann Arden", date_of_birth="2015-01-01")
+    bea = school.new_student("Bea Brook", date_of_birth="2016-02-02")
+    school.put_photo(ann["student_id"], jpeg_bytes("ann"))
+    school.put_photo(bea["student_id"], jpeg_bytes("ann"))
+    school.seed([ann, bea])
+    school.write_backup([ann, bea])
+    result = school.restore("--deep", "--quarantine", "--json", MATCH_FIELDS="date_of_birth")
+    assert result.code == 1 and result.json["summary"]["quarantined"] == 2, result.text
+    assert school.photo_of(ann["student_id"]) is None and school.photo_of(bea["student_id"]) is None
+    return result.json["run_id"], ann["student_id"], bea["student_id"]
+
+
+def _edit_quarantine_lines(school: School, run_id: str, edit) -> None:
+    path = school.photos / ".student-photos" / "journal" / f"{run_id}.jsonl"
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    for line in lines:
+        if line.get("type") == "quarantine":
+            edit(line)
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def test_undo_of_a_quarantine_gives_each_unchanged_child_their_photo_back(school):
+    run_id, ann, bea = _both_quarantined(school)
+
+    undo = school.restore("--undo", run_id, "--json", MATCH_FIELDS="date_of_birth")
+
+    assert undo.code == 0, undo.text
+    assert school.photo_of(ann) == jpeg_bytes("ann") and school.photo_of(bea) == jpeg_bytes("ann")
+
+
+def test_a_quarantine_line_without_its_holder_leaves_the_photo_in_quarantine(school):
+    run_id, ann, bea = _both_quarantined(school)
+    _edit_quarantine_lines(school, run_id, lambda line: line.pop("holder"))
+
+    undo = school.restore("--undo", run_id, "--json", MATCH_FIELDS="date_of_birth")
+
+    assert undo.code == 1, undo.text
+    assert school.photo_of(ann) is None and school.photo_of(bea) is None
+    assert "is not recorded as this run compares" in undo.text
+
+
+def test_a_quarantine_under_other_match_fields_leaves_the_photo_in_quarantine(school):
+    run_id, ann, bea = _both_quarantined(school)
+
+    undo = school.restore("--undo", run_id, "--json", MATCH_FIELDS="date_of_birth,student_number")
+
+    assert undo.code == 1, undo.text
+    assert school.photo_of(ann) is None and school.photo_of(bea) is None
+    assert "is not recorded as this run compares" in undo.text
+

@@ -394,7 +394,10 @@ class _Undo:
     def _held_by_another(self, entry: dict) -> str:
         """Why the folder a photo was quarantined from may now be another child's ('' when it is still its child's,
         or no current student's): a second reseed may have given the id to someone else."""
-        folder = str(entry.get("path")).split("/")[1]
+        parts = str(entry.get("path")).split("/")
+        if len(parts) < 3 or parts[0] != "students":  # (a quarantine moves a file out of a student's folder only)
+            return "names no student's folder (an edited journal line?)"
+        folder = parts[1]
         now = self.holders.get(one_folder_key(folder), [])
         if not now:
             return ""  # no current student's folder: putting it back shows it to no child

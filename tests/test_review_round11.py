@@ -1,7 +1,7 @@
 """Review of round 11 (2026-12-01): the branches of undo._held_by_another that no test reached. A quarantine
 line that does not say who held the folder (written before the holder was recorded, or edited), or that
 recorded them under other MATCH_FIELDS, leaves the photo in quarantine (exit 1); the same child, unchanged, gets
-it back (exit 0)."""
+it back (exit 0). A line naming no student's folder is left, not a crash (exit 2 before)."""
 
 from __future__ import annotations
 
@@ -63,3 +63,14 @@ def test_a_quarantine_under_other_match_fields_leaves_the_photo_in_quarantine(sc
     assert school.photo_of(ann) is None and school.photo_of(bea) is None
     assert "is not recorded as this run compares" in undo.text
 
+
+def test_a_quarantine_line_naming_no_folder_is_left_not_a_crash(school):
+    run_id, ann, bea = _both_quarantined(school)
+    school.photos.joinpath("stray.jpg").unlink(missing_ok=True)
+    _edit_quarantine_lines(school, run_id, lambda line: line.update(path="stray.jpg"))
+
+    undo = school.restore("--undo", run_id, "--json", MATCH_FIELDS="date_of_birth")
+
+    assert undo.code == 1, undo.text
+    assert not school.photos.joinpath("stray.jpg").exists() and "names no student's folder" in undo.text
+    assert school.photo_of(ann) is None and school.photo_of(bea) is None

@@ -606,7 +606,7 @@ def namesake_histories(settings: Settings, names: set[str], current: set[str], s
                     (shared if sure else unsure_shared)[key].update(held)
                 if len(unsure_named) + len(unsure_shared) + len(unsure_nameless) >= MAX_UNSURE_FOLDERS:
                     settle_unsure()  # (a listing now, so that these sets stay small)
-    settle_unsure()  # (and every folder each key names, below: two listings at most, once per call)
+    settle_unsure()  # (one listing per MAX_UNSURE_FOLDERS keys in doubt; one more below: every folder each key names)
     on_disk = folders.named(named | shared.keys() | nameless)
     on_disk = {key: [f for f in found if f not in current] for key, found in on_disk.items()}
     records = folder_records(settings, {key for key, found in on_disk.items() if found})

@@ -309,11 +309,14 @@ class DeepCheck:
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
 
-    def attach(self, plans: dict, owner_refusal: Callable[[str, Any, dict], str | None]) -> None:
+    def attach(self, plans: dict, owner_refusal: Callable[[str, Any, dict], str | None],
+               expect: Callable[[list], None] = lambda plans: None) -> None:
         """``owner_refusal(old_id, plan, histories)``: the restore's own answer to "may this old folder's photo
-        be this student's?" (None when it may), so that a deep check and a restore never judge apart."""
+        be this student's?" (None when it may), so that a deep check and a restore never judge apart; ``expect``
+        is told first every student it will be asked about (one search of the backups for them all)."""
         self.plans = plans
         self.owner_refusal = owner_refusal
+        self.expect = expect
 
     def listing(self, name: str, profile: os.stat_result | None = None, folder_fd: int | None = None) -> list[tuple]:
         """One folder's photos, with what identifies their content on disk (safe on a worker thread). With no
@@ -523,6 +526,8 @@ class DeepCheck:
             by_content[(size, sha)].append((_s(folder), _s(rel), current))
         orphans = {f for members in by_content.values() for f, _, current in members if not current}
         histories = self._histories(orphans)
+        asked = {f for members in by_content.values() if any(not c for _, _, c in members) for f, _, c in members if c}
+        self.expect([self.plans[s] for s in sorted(asked) if s in self.plans])  # (each is asked of an orphan below)
         for members in by_content.values():
             current = sorted({f for f, _, c in members if c})
             files = [f"students/{f}/{r}" for f, r, _ in members]

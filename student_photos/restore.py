@@ -942,9 +942,15 @@ class EvidenceJudge:
         self._settled: dict[str, str] | None = None  # old id -> the student a person gave it
         self._unstanding: list | None = None  # (old id, person): pairings whose id no longer holds their student
         self._wanted: list[Candidate] = []
+        self._expected: list[StudentPlan] = []  # students --deep will ask about: searched for with the first
         self._reviewed: dict | None = None  # old id -> migrate.Reviewed
         self._unread_claims: list[tuple[int | None, str, str]] = []  # (size if known, who, why): not compared
         self._known_keys: set[str] | None = None  # every id the tool knows, as one folder (one_folder_key)
+
+    def expect(self, plans: Iterable[StudentPlan]) -> None:
+        """The students ``old_folder_refusal`` will be asked about (--deep): the backups are searched for their
+        names and identifiers in one pass, not one pass (and listing of students/) per student."""
+        self._expected = list(plans)
 
     def judge(self, repairs: list[Repair]) -> dict[str, Candidate]:
         """``repairs``: those that hold something (a student in order has no candidates)."""
@@ -1143,11 +1149,12 @@ class EvidenceJudge:
         codes = self.census.identifying_codes(plan.record.person)
         dated = lookup_codes(plan.record.person, "dD")
         if name not in self._namesakes or self._rivals is None or not self._searched.issuperset(codes + dated):
-            wanted = {n for c in self._wanted if (n := alike_key(c.plan.record.person.name)) is not None} | {name}
+            asked = [*(c.plan for c in self._wanted), *self._expected]
+            wanted = {n for p in asked if (n := alike_key(p.record.person.name)) is not None} | {name}
             wanted -= self._namesakes.keys()
-            identifiers = {p for c in self._wanted for p in self.census.identifying_codes(c.plan.record.person)}
+            identifiers = {c for p in asked for c in self.census.identifying_codes(p.record.person)}
             identifiers = (identifiers | set(codes)) - self._searched
-            dates = {p for c in self._wanted for p in lookup_codes(c.plan.record.person, "dD")} | \
+            dates = {c for p in asked for c in lookup_codes(p.record.person, "dD")} | \
                 set(lookup_codes(plan.record.person, "dD"))
             dates -= self._searched
             first = self._rivals is None
@@ -1409,7 +1416,8 @@ async def _repair_and_link(run: Session, options: RestoreOptions, census: Census
 
 async def _deep_check(run: Session, options: RestoreOptions, census: Census, repairs: Repairs,
                       report: RestoreReport, check: DeepCheck) -> None:
-    check.attach(census.plans, EvidenceJudge(run.settings, run.store, census, report).old_folder_refusal)
+    judge = EvidenceJudge(run.settings, run.store, census, report)
+    check.attach(census.plans, judge.old_folder_refusal, judge.expect)
     result = await check.run()
     if options.quarantine and run.mode.writes and result.findings:
         check.quarantine(run.info.run_id or "", run.start_journal(), repairs.covers)

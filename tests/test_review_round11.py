@@ -74,3 +74,26 @@ def test_a_quarantine_line_naming_no_folder_is_left_not_a_crash(school):
     assert undo.code == 1, undo.text
     assert not school.photos.joinpath("stray.jpg").exists() and "names no student's folder" in undo.text
     assert school.photo_of(ann) is None and school.photo_of(bea) is None
+
+
+def test_deep_searches_the_backups_once_for_every_student_holding_an_orphans_photo(school, monkeypatch):
+    """A school migrated by identity and not yet cleaned: each child's photo is byte-identical to her old folder's,
+    so --deep asks about every child. The backups are searched for them all at once (restore.namesake_histories
+    reads every backup and lists students/): once per child was quadratic at district size (12 calls here)."""
+    from test_migrate import Reseed
+
+    import student_photos.restore as restore_module
+    r = Reseed(school)
+    for i in range(12):
+        r.child(f"k{i}", f"Kid {chr(65 + i)}", date_of_birth=f"2015-01-{i + 1:02d}", attendance=0)
+    r.commit()
+    assert school.migrate("--migrate").code == 0 and school.restore().code == 0
+    calls = []
+    searched = restore_module.namesake_histories
+    monkeypatch.setattr(restore_module, "namesake_histories", lambda *a, **k: calls.append(a[1]) or searched(*a, **k))
+
+    deep = school.restore("--verify-only", "--deep", "--json")
+
+    assert deep.code == 0 and deep.json["deep"] == [], deep.text
+    assert deep.json["deep_check"]["hashed"] >= 24, "every child's photo and her old folder's were compared"
+    assert len(calls) == 1 and len(calls[0]) == 12, calls

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import School
 from student_photos.sample import jpeg_bytes
 
@@ -97,3 +99,28 @@ def test_deep_searches_the_backups_once_for_every_student_holding_an_orphans_pho
     assert deep.code == 0 and deep.json["deep"] == [], deep.text
     assert deep.json["deep_check"]["hashed"] >= 24, "every child's photo and her old folder's were compared"
     assert len(calls) == 1 and len(calls[0]) == 12, calls
+
+
+# ---- migrate: an old record whose number no look-up finds, at district size (matching.MatchBook._decide) ----
+
+@pytest.mark.parametrize("born_that_day", [0, pytest.param(21, marks=pytest.mark.xfail(strict=True, reason=(
+    "MatchBook._decide finds old-b's fits by matching._sharing(old, 'dD'), which skips a birth date more than "
+    "MAX_SHARED_IDENTIFIER current records hold: old-a is migrated to Ann Lee #5 (exit 1 for old-b only)")))])
+def test_finding_a_rival_whose_number_no_look_up_finds_blocks_when_many_share_her_birth_date(school, born_that_day):
+    """Round 9 finding 12 (migrate side) at district size: old-b (Ann Smithers, number {"v": 5}) may be Ann Lee #5
+    renamed, so old-a (Ann Lee, no number) is not given to her. The fit is found among the current records sharing
+    old-b's birth date; at 200,000 students some 40 share each day, more than MAX_SHARED_IDENTIFIER (20)."""
+    from old_records import backup, current, migrated_to, old, orphan, summary
+    ann_a = old("Ann Lee", date_of_birth="2015-03-04")
+    ann_b = old("Ann Smithers", date_of_birth="2015-03-04", student_number={"v": 5})
+    for k in (ann_a, ann_b):
+        orphan(school, k)
+    backup(school, "seed_backup_20251201_0000.json", [ann_a, ann_b])
+    others = [School.new_student(f"Pupil {i:02d}", date_of_birth="2015-03-04", student_number=100 + i)
+              for i in range(born_that_day)]
+    ids = current(school, School.new_student("Ann Lee", date_of_birth="2015-03-04", student_number=5), *others)
+
+    run = school.migrate("--migrate", "--json")
+
+    assert migrated_to(school, ann_a, ids) == [], f"old-a given to Ann Lee #5, exit {run.code} {summary(run)}"
+    assert run.code == 1

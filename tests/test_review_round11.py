@@ -124,3 +124,15 @@ def test_finding_a_rival_whose_number_no_look_up_finds_blocks_when_many_share_he
 
     assert migrated_to(school, ann_a, ids) == [], f"old-a given to Ann Lee #5, exit {run.code} {summary(run)}"
     assert run.code == 1
+
+
+def test_the_restore_blocks_that_rival_when_many_share_her_birth_date(school):
+    """The restore's side of the same: its search by birth date (restore.namesake_histories' blind_dates) has no cap."""
+    from test_round8_restore import _copied, _leaver_and_rival
+    _leaver_and_rival(school, {"name": "Ann Smithers", "date_of_birth": "2015-03-04", "student_number": {"v": 5}},
+                      {"student_number": 5})
+    school.seed([School.new_student(f"Pupil {i:02d}", date_of_birth="2015-03-04", student_number=100 + i)
+                 for i in range(21)])
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+    assert not _copied(school), f"old-a given to Ann Lee #5, exit {result.code}"
+    assert result.code == 1

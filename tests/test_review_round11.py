@@ -136,3 +136,23 @@ def test_the_restore_blocks_that_rival_when_many_share_her_birth_date(school):
     result = school.restore("--json", MIN_DATABASE_RATIO="0")
     assert not _copied(school), f"old-a given to Ann Lee #5, exit {result.code}"
     assert result.code == 1
+
+
+# ---- migrate: a respelled name with the same birth date, at district size (matching.MatchBook._renamed) ----
+
+@pytest.mark.parametrize("born_that_day", [0, pytest.param(21, marks=pytest.mark.xfail(strict=True, reason=(
+    "MatchBook._renamed looks for a name written alike by matching._sharing(old, 'dD'), which skips a birth date "
+    "more than MAX_SHARED_IDENTIFIER current records hold: Jon Smith's folder is a leaver's, exit 0")))])
+def test_finding_a_respelled_child_is_asked_about_when_many_share_her_birth_date(school, born_that_day):
+    """docs/safety.md: a name written another way with the same birth date is a person's decision (unknown, exit 1),
+    never a leaver's folder. At 200,000 students some 40 share each birth date, more than MAX_SHARED_IDENTIFIER."""
+    from old_records import backup, current, old, orphan, summary
+    jon = old("Jon Smith", date_of_birth="2015-03-04")
+    orphan(school, jon)
+    backup(school, "seed_backup_20251201_0000.json", [jon])
+    current(school, School.new_student("John Smith", date_of_birth="2015-03-04"),
+            *(School.new_student(f"Pupil {i:02d}", date_of_birth="2015-03-04") for i in range(born_that_day)))
+
+    run = school.migrate("--migrate", "--json")
+
+    assert run.code == 1 and summary(run)[0][0] == "unknown", summary(run)

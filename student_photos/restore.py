@@ -531,8 +531,8 @@ class _BackupEffects:
             census.unproven_links[sid].append(why)
 
 
-def _conflict_text(entry: StudentRecord, backup: str, judged: Judgement, student_id: str = "") -> str:
-    under = "this id" if entry.student_id == student_id or not student_id else \
+def _conflict_text(entry: StudentRecord, backup: str, judged: Judgement, student_id: str) -> str:
+    under = "this id" if entry.student_id == student_id else \
         f"{entry.student_id}, this id's folder on a share that ignores case or drops trailing dots (SMB, macOS)"
     return (f"backup {backup} holds {not_the_same(judged.verdict)} under {under} ({entry.name or '(no name)'}: "
             f"{judged.reason}); the photo in "

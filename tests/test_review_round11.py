@@ -179,3 +179,26 @@ def test_finding_deep_judges_a_folder_spelt_otherwise_than_its_backup_id_as_migr
     deep = school.restore("--verify-only", "--deep", "--json")
 
     assert deep.code == 0 and deep.json["deep"] == [], deep.json["deep"]
+
+
+# ---- a link naming another id that holds the student's own id (links.PhotoLink.names_it_may_hold, besides) ----
+
+@pytest.mark.parametrize("ids", [("1001", "10012"), ("1001", "21001"), ("ann-1", "ann-1b")])
+def test_finding_a_link_naming_a_longer_id_that_contains_hers_gives_her_his_photo(school, ids):
+    """Ann's id is 1001; her link points at uploads/10012.jpg, Ben's (id 10012) photo of last year. Her own id is taken
+    out of each name first (``besides``), which takes it out of 10012 too: '2' names no one, so Ben's face is copied to
+    Ann, exit 0. docs/safety.md: a link outside students/ naming another id the tool knows is never copied."""
+    from old_records import kid
+    ann = kid(school, "Ann Lee", sid=ids[0], photo=False, date_of_birth="2015-01-01")
+    ben = kid(school, "Ben Ray", sid=ids[1], date_of_birth="2016-02-02")
+    rel = f"uploads/{ids[1]}.jpg"
+    (school.photos / "uploads").mkdir()
+    bens_old_face = jpeg_bytes("Ben Ray, picture day last year")
+    (school.photos / rel).write_bytes(bens_old_face)
+    school.seed([{**ann, "photo": "/api/photos/" + rel}, ben])
+    school.write_backup([ann, ben])
+
+    run = school.restore("--json")
+
+    assert school.photo_of(ids[0]) != bens_old_face, f"Ben's photo from {rel} given to Ann, exit {run.code}"
+    assert run.code == 1, run.text

@@ -51,6 +51,11 @@ FETCH_ROWS = 1024  # orphans read from the match book at a time
 MAX_NAMELESS = 50  # database records with no usable name: each could be anyone, so each is checked per orphan
 
 
+# Current records sharing one birth date that are still compared one by one (a respelled name, a number no look-up
+# finds): a district's birthdays are ~40 each; a date thousands hold is a placeholder some import wrote.
+MAX_SHARING_A_DAY = 1000
+
+
 class Student(NamedTuple):
     student_id: str
     name: str
@@ -459,9 +464,10 @@ class MatchBook:
         """Current records holding one of the old record's codes of these kinds (n, t: numbers, text; d, D: dates):
         one joined look-up per code."""
         found: dict[int, tuple[Student, Person]] = {}
+        cap = MAX_SHARING_A_DAY if kinds == "dD" else MAX_SHARED_IDENTIFIER  # (about 40 share a birthday at 200,000)
         for field, code in lookup_codes(old, kinds):  # (a list's members too: "[5]" from an import is found by 5)
             holders = self.db.execute("SELECT count(*) FROM ident WHERE field = ? AND code = ?", (field, code))
-            if holders.fetchone()[0] > MAX_SHARED_IDENTIFIER:
+            if holders.fetchone()[0] > cap:
                 continue  # (identifies no one child: comparing each holder with each orphan would be quadratic)
             for row in self.db.execute("SELECT c.row, c.sid, c.receivable, c.name, c.codes, c.key FROM ident i "
                                        "JOIN current c ON c.row = i.row WHERE i.field = ? AND i.code = ?",

@@ -103,9 +103,7 @@ def test_deep_searches_the_backups_once_for_every_student_holding_an_orphans_pho
 
 # ---- migrate: an old record whose number no look-up finds, at district size (matching.MatchBook._decide) ----
 
-@pytest.mark.parametrize("born_that_day", [0, pytest.param(21, marks=pytest.mark.xfail(strict=True, reason=(
-    "MatchBook._decide finds old-b's fits by matching._sharing(old, 'dD'), which skips a birth date more than "
-    "MAX_SHARED_IDENTIFIER current records hold: old-a is migrated to Ann Lee #5 (exit 1 for old-b only)")))])
+@pytest.mark.parametrize("born_that_day", [0, 21])
 def test_finding_a_rival_whose_number_no_look_up_finds_blocks_when_many_share_her_birth_date(school, born_that_day):
     """Round 9 finding 12 (migrate side) at district size: old-b (Ann Smithers, number {"v": 5}) may be Ann Lee #5
     renamed, so old-a (Ann Lee, no number) is not given to her. The fit is found among the current records sharing
@@ -140,9 +138,7 @@ def test_the_restore_blocks_that_rival_when_many_share_her_birth_date(school):
 
 # ---- migrate: a respelled name with the same birth date, at district size (matching.MatchBook._renamed) ----
 
-@pytest.mark.parametrize("born_that_day", [0, pytest.param(21, marks=pytest.mark.xfail(strict=True, reason=(
-    "MatchBook._renamed looks for a name written alike by matching._sharing(old, 'dD'), which skips a birth date "
-    "more than MAX_SHARED_IDENTIFIER current records hold: Jon Smith's folder is a leaver's, exit 0")))])
+@pytest.mark.parametrize("born_that_day", [0, 21])
 def test_finding_a_respelled_child_is_asked_about_when_many_share_her_birth_date(school, born_that_day):
     """docs/safety.md: a name written another way with the same birth date is a person's decision (unknown, exit 1),
     never a leaver's folder. At 200,000 students some 40 share each birth date, more than MAX_SHARED_IDENTIFIER."""

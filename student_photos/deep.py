@@ -581,7 +581,7 @@ class DeepCheck:
         if not old_ids:
             return {}
         from .restore import owner_histories
-        return {k: v for k, v in owner_histories(self.settings, old_ids).items()
+        return {k: v for k, v in owner_histories(self.settings, old_ids, current=self.plans).items()
                 if v.person is not None or v.problem is not None}
 
     def _who(self, student_id: str) -> str:

@@ -22,7 +22,7 @@ import sqlite3
 import stat
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -681,15 +681,22 @@ def folder_records(settings: Settings, keys: set[str]) -> dict[str, list[Person]
     return records
 
 
-def owner_histories(settings: Settings, ids: set[str], skip: Iterable[str] = ()) -> dict[str, History]:
-    """Every backup's records of these old ids, merged: who each id was (one more pass over the backups)."""
-    records = owner_records(settings, ids, skip)
+def owner_histories(settings: Settings, ids: set[str], skip: Iterable[str] = (), current: Container[str] = ()
+                    ) -> dict[str, History]:
+    """Every backup's records of these old folders, merged: who each folder was (one more pass over the backups)."""
+    records = owner_records(settings, ids, skip, current)
     return {old_id: merge_history(records.get(old_id, []), settings.match_fields) for old_id in ids}
 
 
-def owner_records(settings: Settings, ids: set[str], skip: Iterable[str] = ()) -> dict[str, list[Person]]:
-    """Every backup's records of these old ids, newest backup first (one more pass over the backups)."""
+def owner_records(settings: Settings, ids: set[str], skip: Iterable[str] = (), current: Container[str] = ()
+                  ) -> dict[str, list[Person]]:
+    """Every backup's records of these old folders, newest backup first (one more pass over the backups): a record
+    of any id naming the folder (``records.one_folder_key``: `old-a` is the folder `OLD-A` on a share that ignores
+    case), except a record of a ``current`` id spelt otherwise (that is another student's folder on this disk)."""
     records: dict[str, list[Person]] = defaultdict(list)
+    asked: dict[str, list[str]] = defaultdict(list)
+    for old_id in ids:
+        asked[one_folder_key(old_id)].append(old_id)
     if ids:
         skipped = set(skip)
         for path in list_backups(settings.backup_dir).paths:
@@ -698,8 +705,9 @@ def owner_records(settings: Settings, ids: set[str], skip: Iterable[str] = ()) -
             found: list[tuple[str, Person]] = []
             try:
                 for entry in read_backup(path, settings.match_fields):
-                    if isinstance(entry, StudentRecord) and entry.student_id in ids:
-                        found.append((entry.student_id, entry.person))
+                    if isinstance(entry, StudentRecord) and (named := asked.get(one_folder_key(entry.student_id))):
+                        found += [(old_id, entry.person) for old_id in named
+                                  if entry.student_id == old_id or entry.student_id not in current]
             except BackupUnusable:
                 continue
             for old_id, person in found:
@@ -969,7 +977,7 @@ class EvidenceJudge:
         elsewhere = held.folders
         claimed_ids = {held.old_id for by_who in claims.values() for held in by_who.values() if held.old_id}
         histories = owner_histories(self.settings, (self._orphan_ids(wanted, elsewhere) | claimed_ids)
-                                    - self.census.owners_read)
+                                    - self.census.owners_read, current=self.census.current_ids)
         histories.update({k: merge_history(self.census.owners.get(k, []), self.settings.match_fields)
                           for k in self.census.owners_read})
         notes: dict[str, list[str]] = defaultdict(list)
@@ -1253,7 +1261,7 @@ class EvidenceJudge:
         held = folders_holding(self.store, digests)
         elsewhere = held.folders
         ids = {f for folders in elsewhere.values() for f in folders if f not in self.census.current_ids}
-        histories = owner_histories(self.settings, ids - self.census.owners_read)
+        histories = owner_histories(self.settings, ids - self.census.owners_read, current=self.census.current_ids)
         histories.update({k: merge_history(self.census.owners.get(k, []), self.settings.match_fields)
                           for k in self.census.owners_read})
         return [self._bytes_refusal(plan, digest, elsewhere, histories) or self._uncompared_refusal(plan, digest, held)

@@ -156,9 +156,6 @@ def test_finding_a_respelled_child_is_asked_about_when_many_share_her_birth_date
 
 # ---- an orphan's history by its folder: migrate by records.one_folder_key, --deep by the exact id ----
 
-@pytest.mark.xfail(strict=True, reason=(
-    "deep.DeepCheck._histories -> restore.owner_histories/owner_records read an orphan's history by its exact id, "
-    "while migrate (MatchBook._orphans_named) and restore.folder_records read it by records.one_folder_key"))
 def test_finding_deep_judges_a_folder_spelt_otherwise_than_its_backup_id_as_migrate_did(school):
     """OLD-A on disk, `old-a` in the backup (one folder on SMB; docs/safety.md: a folder's record is every backup's
     record of any of its spellings, in the restore, migrate and --deep). Migrate gives its photo to Ann Lee (exit 0);

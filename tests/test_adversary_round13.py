@@ -100,3 +100,27 @@ def test_probe_names_it_may_hold_on_a_255_character_name_is_quick(part, own):
 def test_probe_names_it_may_hold_still_finds_an_edge_separator_id():
     assert "_b7" in set(PhotoLink(("uploads", "old__b7.jpg")).names_it_may_hold(0, besides="a1"))
     assert "b7-" in set(PhotoLink(("uploads", "b7--old.jpg")).names_it_may_hold(0, besides="a1"))
+
+
+def _ben_at_2330(school, tmp_path, bens_day):
+    """Ben born 3 March 2015 at 23:30 (a time: a zone may make it 4 March). Written ISO it is an instant and
+    blocks 04.03.2015.jpg (probe, held); written '03.03.2015 23:30:00' date_readings gives only its own
+    day(s), so Ann gets the file."""
+    a = school.new_student("Ann Able", date_of_birth="04.03.2015")
+    b = school.new_student("Ben Best", date_of_birth=bens_day)
+    seeded(school, a, b, with_photos=(b["student_id"],))
+    archive = tmp_path / "pd.zip"
+    make_zip(archive, {"04.03.2015.jpg": jpeg_bytes("born 4 March 2015 somewhere")})
+    run = school.restore("--photo-source", str(archive), "--source-key", "date_of_birth", "--json")
+    return school.photo_of(a["student_id"]), run
+
+
+def test_probe_an_iso_instant_near_the_key_day_blocks_it(school, tmp_path):
+    photo, run = _ben_at_2330(school, tmp_path, "2015-03-03T23:30:00")
+    assert photo is None and run.code == 1, run.text[-600:]
+
+
+def test_finding_a_text_date_with_its_time_is_not_moved_by_a_zone_as_an_instant_is(school, tmp_path):
+    photo, run = _ben_at_2330(school, tmp_path, "03.03.2015 23:30:00")
+    # WRONG: Ann gets it, exit 0; expected for no one, exit 1, as the ISO form of the same instant does.
+    assert photo is None and run.code == 1, run.text[-600:]

@@ -559,10 +559,14 @@ _MONTHS = {name: number for number, names in enumerate((
     ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
     ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
     ("december", "dec")), 1) for name in names}
-_TIME_AFTER = re.compile(r"(.*?\d)[ t]+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*(?:am|pm|z))?")  # its midnight
-_NUMBERS_DAY = re.compile(r"(\d{1,2})[-/. ]+(\d{1,2})[-/. ]+(\d{2}|\d{4})")  # 04/03/2015, 4.3.15
-_DAY_MONTH = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?[-/. ]*([a-z]+)\.?[-/., ]+(\d{2}|\d{4})")  # 4 march 2015, 12-nov-12
-_MONTH_DAY = re.compile(r"([a-z]+)\.?[-/. ]+(\d{1,2})(?:st|nd|rd|th)?[-/., ]+(\d{2}|\d{4})")  # march 4, 2015
+_WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+                       "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun"})
+_FILLER = frozenset({"the", "of", "on", "st", "nd", "rd", "th"})  # 4th of March; ordinals
+# a time of day after a date (10:00, 23:30:00.5, 10:00 a.m., +02:00, Z, UTC, PST): its zone may move the day
+_TIME = re.compile(r"\d{1,2}[:h]\d{2}(?:[:.]\d{2}(?:[.,]\d+)?)?(?:\s*[ap]\.?\s?m\.?)?"
+                   r"(?:\s*(?:z|[+-]\d{1,2}(?::?\d{2})?|[a-z]{2,5}\b))?")
+_TOKEN = re.compile(r"\d+|[^\W\d_]+")
+_TIME_WORDS = frozenset({"a", "p", "m", "am", "pm", "h", "z", "utc", "gmt", "t"})  # 10:00 a.m., 10h00, T10:00Z
 
 
 def _years(written: str) -> tuple[int, ...]:
@@ -570,11 +574,47 @@ def _years(written: str) -> tuple[int, ...]:
     return (int(written),) if len(written) == 4 else (2000 + int(written), 1900 + int(written))
 
 
+def _written_days(text: str) -> tuple[list[tuple[int, int, int]], bool] | None:
+    """(year, month, day) a text may be, and whether a time of day followed it; None when it is no date written in
+    a form read here (a month's name, or three numbers: day and month either way round, a two-digit year)."""
+    timed = _TIME.search(text)
+    if timed:
+        text = text[:timed.start()] + " " + text[timed.end():]
+    tokens = [t for t in _TOKEN.findall(text) if t not in _FILLER and t not in _WEEKDAYS]
+    months = [t for t in tokens if t in _MONTHS]
+    numbers = [t for t in tokens if t.isdigit() and t.isascii()]
+    if len(months) + len(numbers) != len(tokens) or any(len(n) not in (1, 2, 4) for n in numbers):
+        return None  # a word or number that is no part of a date
+    if len(months) == 1 and len(numbers) == 2:
+        month = _MONTHS[months[0]]
+        if len(numbers[0]) == 4 or len(numbers[1]) == 4:
+            year, day = (numbers[0], numbers[1]) if len(numbers[0]) == 4 else (numbers[1], numbers[0])
+            return [(y, month, int(day)) for y in _years(year)], bool(timed)
+        return [(y, month, int(day)) for day, year in (numbers, numbers[::-1]) for y in _years(year)], bool(timed)
+    if not months and len(numbers) == 3:
+        if len(numbers[0]) == 4:
+            return [(int(numbers[0]), int(numbers[1]), int(numbers[2]))], bool(timed)
+        first, second = int(numbers[0]), int(numbers[1])
+        return [(y, m, d) for y in _years(numbers[2]) for m, d in ((second, first), (first, second))], bool(timed)
+    return None
+
+
+def unread_date(code: str) -> bool:
+    """Text that looks like a date (a month's name, or three numbers) but is in no form read here: it may be any day,
+    so it proves nothing and blocks where a day is asked (fail closed)."""
+    if not code.startswith("t") or date_readings(code):
+        return False
+    tokens = _TOKEN.findall(code[1:])
+    words = [t for t in tokens if not t.isdigit() and t not in _WEEKDAYS and t not in _FILLER and t not in _TIME_WORDS]
+    return any(t in _MONTHS for t in tokens) or (sum(t.isdigit() for t in tokens) >= 3 and not words)
+
+
 @lru_cache(maxsize=65536)
 def date_readings(code: str) -> tuple[str, ...]:
     """The days (``d`` codes) a date may be, for looking up, never as proof: a date written as text (`04/03/2015`
-    is 4 March or 3 April; `4.3.15`; `12-Nov-2012`; `4 March 2015`; `March 4, 2015`; with its time after it), and an
-    instant's day with the days either side (a time zone moves it). A plain day is just itself."""
+    is 4 March or 3 April; `4.3.15`; `12-Nov-2012`; `Wednesday, 4th of March 2015`; `2015 March 4`; with its time
+    after it, and then the days either side too), and an instant's day with the days either side (a time zone
+    moves it). A plain day is just itself."""
     if code.startswith("d"):
         return (code,)
     if code.startswith("D"):
@@ -582,31 +622,29 @@ def date_readings(code: str) -> tuple[str, ...]:
             on = date.fromisoformat(code[1:11])
         except ValueError:
             return ()
-        return tuple(_day_code(on + timedelta(days=shift), True) for shift in (0, -1, 1)
-                     if date.min + timedelta(days=1) < on < date.max - timedelta(days=1))
-    if not code.startswith("t"):
+        return _around(on)
+    if not code.startswith("t") or len(code) > 80:
         return ()
-    text = code[1:].strip()
-    if timed := _TIME_AFTER.fullmatch(text):
-        text = timed.group(1)
-    days: list[tuple[int, int, int]] = []
-    if written := _NUMBERS_DAY.fullmatch(text):
-        first, second = int(written.group(1)), int(written.group(2))
-        days = [(year, month, day) for year in _years(written.group(3)) for month, day in ((second, first),
-                                                                                           (first, second))]
-    elif (named := _DAY_MONTH.fullmatch(text)) and named.group(2) in _MONTHS:
-        days = [(year, _MONTHS[named.group(2)], int(named.group(1))) for year in _years(named.group(3))]
-    elif (named := _MONTH_DAY.fullmatch(text)) and named.group(1) in _MONTHS:
-        days = [(year, _MONTHS[named.group(1)], int(named.group(2))) for year in _years(named.group(3))]
+    written = _written_days(code[1:])
+    if written is None:
+        return ()
+    days, timed = written
     readings: list[str] = []
     for year, month, day in days:
         try:
-            reading = _day_code(date(year, month, day), True)
+            on = date(year, month, day)
         except ValueError:
             continue
-        if reading not in readings:
-            readings.append(reading)
+        for reading in (_around(on) if timed else (_day_code(on, True),)):
+            if reading not in readings:
+                readings.append(reading)
     return tuple(readings)
+
+
+def _around(on: date) -> tuple[str, ...]:
+    """The day and the days either side (a time zone may move a moment by one), within the calendar."""
+    shifts = (0, *((-1,) if on > date.min else ()), *((1,) if on < date.max else ()))
+    return tuple(_day_code(on + timedelta(days=shift), True) for shift in shifts)
 
 
 def identifier_codes(person: Person) -> list[tuple[int, str]]:
@@ -741,8 +779,8 @@ def _dates_may_differ(a: Person, b: Person, fields: Sequence[str]) -> bool:
     for x, y in zip(a.code_list(len(fields)), b.code_list(len(fields)), strict=True):
         if x and y and "t" in (x[0], y[0]):
             xs, ys = date_readings(x), date_readings(y)
-            if xs and ys and not set(xs) & set(ys):
-                return True
+            if xs and ys and not set(xs) & set(ys) or (unread_date(x) and ys) or (unread_date(y) and xs):
+                return True  # (a date in a form not read here may be any day: never taken for the same one)
     return False
 
 

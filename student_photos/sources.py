@@ -33,7 +33,7 @@ from .archive import PhotoSource, SourceEntry, SourceError, open_photo_source
 from .backups import list_backups, read_backup
 from .config import Settings
 from .db import Database
-from .identity import code_verdict, date_readings, loose_name_key, name_key, value_code
+from .identity import code_verdict, date_readings, loose_name_key, name_key, unread_date, value_code
 from .links import ATTENDANCE, PROFILE, STUDENTS
 from .matching import MatchBook
 from .records import StudentRecord, record_from_document
@@ -369,6 +369,8 @@ class KeyIndex:
                         self._add_readings(blocked, sid)
 
     def _add_readings(self, code: str, sid: str) -> None:
+        if unread_date(code):  # a date in a form not read here may be any day: it blocks every key
+            self.anything.append(sid)
         if code[0] == "t":  # (a date's own day is in by_day)
             for day in _days_it_may_be(code):
                 self.by_reading[day].append((code, sid))

@@ -566,7 +566,6 @@ _FILLER = frozenset({"the", "of", "on", "st", "nd", "rd", "th"})  # 4th of March
 _TIME = re.compile(r"\d{1,2}[:h]\d{2}(?:[:.]\d{2}(?:[.,]\d+)?)?(?:\s*[ap]\.?\s?m\.?)?"
                    r"(?:\s*(?:z|[+-]\d{1,2}(?::?\d{2})?|[a-z]{2,5}\b))?")
 _TOKEN = re.compile(r"\d+|[^\W\d_]+")
-_TIME_WORDS = frozenset({"a", "p", "m", "am", "pm", "h", "z", "utc", "gmt", "t"})  # 10:00 a.m., 10h00, T10:00Z
 
 
 def _years(written: str) -> tuple[int, ...]:
@@ -595,18 +594,22 @@ def _written_days(text: str) -> tuple[list[tuple[int, int, int]], bool] | None:
         if len(numbers[0]) == 4:
             return [(int(numbers[0]), int(numbers[1]), int(numbers[2]))], bool(timed)
         first, second = int(numbers[0]), int(numbers[1])
-        return [(y, m, d) for y in _years(numbers[2]) for m, d in ((second, first), (first, second))], bool(timed)
+        days = [(y, m, d) for y in _years(numbers[2]) for m, d in ((second, first), (first, second))]
+        if len(numbers[2]) == 2:  # 15-03-04 may be year first too (as Sweden and Korea write it)
+            days += [(y, second, int(numbers[2])) for y in _years(numbers[0])]
+        return days, bool(timed)
     return None
 
 
 def unread_date(code: str) -> bool:
-    """Text that looks like a date (a month's name, or three numbers) but is in no form read here: it may be any day,
-    so it proves nothing and blocks where a day is asked (fail closed)."""
+    """Text that may hold a date (a month's name with a number; three numbers; a four-digit year with another number:
+    `born 04/03/2015`, `4.III.2015`, `2015年3月4日`, two dates) but is in no form read here: it may be any day, so it
+    proves nothing and blocks where a day is asked (fail closed)."""
     if not code.startswith("t") or date_readings(code):
         return False
-    tokens = _TOKEN.findall(code[1:])
-    words = [t for t in tokens if not t.isdigit() and t not in _WEEKDAYS and t not in _FILLER and t not in _TIME_WORDS]
-    return any(t in _MONTHS for t in tokens) or (sum(t.isdigit() for t in tokens) >= 3 and not words)
+    numbers = [t for t in re.findall(r"\d+", code[1:])]
+    months = any(t in _MONTHS for t in _TOKEN.findall(code[1:]))
+    return bool(numbers) and (months or len(numbers) >= 3 or (len(numbers) >= 2 and any(len(n) == 4 for n in numbers)))
 
 
 @lru_cache(maxsize=65536)

@@ -329,6 +329,7 @@ class KeyIndex:
         self.alike: dict[str, list[str]] = defaultdict(list)  # loose name key -> ids
         self.patterns: list[tuple[re.Pattern[str], str]] = []  # names mixing scripts
         self.anything: list[str] = []  # ids whose value could be any key
+        self.unread_dates: list[str] = []  # ids whose value may be a date in a form not read: any day's key
 
     @classmethod
     async def read(cls, settings: Settings, field_name: str, plans: dict, current_ids: set[str]) -> KeyIndex:
@@ -369,8 +370,8 @@ class KeyIndex:
                         self._add_readings(blocked, sid)
 
     def _add_readings(self, code: str, sid: str) -> None:
-        if unread_date(code):  # a date in a form not read here may be any day: it blocks every key
-            self.anything.append(sid)
+        if unread_date(code):  # a date in a form not read here may be any day: it blocks every key that is one
+            self.unread_dates.append(sid)
         if code[0] == "t":  # (a date's own day is in by_day)
             for day in _days_it_may_be(code):
                 self.by_reading[day].append((code, sid))
@@ -397,6 +398,8 @@ class KeyIndex:
                               if other != code and code_verdict(code, other) != "differ"]
             # Compared by day too: a key that is, or as text may be, a day is blocked by every other value written as
             # text that may be that day ('04.03.2015' and '4 March 2015'), and a text key by a date of any of its days.
+            if _days_it_may_be(code):
+                found += [(sid, None) for sid in self.unread_dates]
             for day in _days_it_may_be(code):
                 found += [(sid, None) for other, sid in self.by_reading.get(day, ()) if other != code]
                 if not dates:

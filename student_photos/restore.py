@@ -29,7 +29,7 @@ from pathlib import Path
 from .backups import BackupUnusable, list_backups, named_backup, read_backup, refuse_unread_backups
 from .config import Settings
 from .db import Database, decode_value
-from .deep import DeepCheck, Placement, PlacementTable, findings_as_problems, refusals
+from .deep import DeepCheck, Placement, PlacementTable, findings_as_problems, placed_from_another, refusals
 from .errors import PhotoRootError
 from .identity import (
     MAX_SHARED_IDENTIFIER,
@@ -989,7 +989,7 @@ class EvidenceJudge:
             if why:
                 notes[sid].append(f"{candidate.where} photo link ({candidate.link.relative}) {why}; not copied")
             else:
-                candidate.placed = next(iter(self._journal_facts().placed.get(candidate.digest or ("", 0), ())), None)
+                candidate.placed = self._proving_line(candidate)
                 accepted[sid].append(candidate)
         chosen: dict[str, Candidate] = {}
         for repair in repairs:
@@ -1074,6 +1074,14 @@ class EvidenceJudge:
         if others:
             return f"names a photo {', '.join(sorted(others)[:3])} also claim(s) (same bytes)"
         return self._bytes_refusal(plan, candidate.digest, elsewhere, histories, owner)
+
+    def _proving_line(self, candidate: Candidate) -> Placement | None:
+        """The newest journal line of these bytes, of a run not undone, that proves them this student's: its origin
+        goes on with the copy (an undone pairing's, or one about another child, would outlive what it said)."""
+        plan = candidate.plan
+        lines = self._journal_facts().placed.get(candidate.digest or ("", 0), ())
+        return next((p for p in reversed(lines) if not p.undone and placed_from_another(
+            p, plan.student_id, plan.record.person, self.settings.match_fields) is None), None)
 
     def _other_folder_named(self, link: PhotoLink, student_id: str) -> str | None:
         """Why a link may be another child's whatever folder it lies in: below the folder it points into (or

@@ -55,3 +55,20 @@ def kid(school: School, name: str, sid: str | None = None, photo: bool = True, *
     else:
         (school.folder(student["student_id"]) / "attendance").mkdir(parents=True, exist_ok=True)
     return student
+
+
+def blind_rival_run(school: School, tool: str, day: str, rivals_day: str):
+    """Old-a (Ann Lee, born ``day``) fits Ann Lee #5 (born ``day``); old-b (Ann Smithers, born ``rivals_day``, her
+    number a document no look-up finds) may be her too, renamed. Runs migrate or the restore (Ann's link naming
+    old-a's photo) and returns the run: old-a's photo must not be hers, exit 1, wherever old-b may be that day."""
+    school.put_photo("old-a", jpeg_bytes("old-a's photo"))
+    school.put_photo("old-b", jpeg_bytes("old-b's photo"))
+    backup(school, NEWEST, [
+        {"student_id": "old-a", "name": "Ann Lee", "date_of_birth": day, "photo": CANON.format("old-a")},
+        {"student_id": "old-b", "name": "Ann Smithers", "date_of_birth": rivals_day, "student_number": {"v": 5},
+         "photo": CANON.format("old-b")}])
+    link = CANON.format("old-a") if tool == "restore" else None
+    school.seed([{"student_id": "new-ann", "name": "Ann Lee", "date_of_birth": day, "student_number": 5,
+                  "photo": link}])
+    return school.migrate("--migrate", "--json") if tool == "migrate" else \
+        school.restore("--json", MIN_DATABASE_RATIO="0")

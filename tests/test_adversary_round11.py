@@ -170,21 +170,9 @@ def test_finding_a_pairs_row_gives_ann_s_folder_to_bob_by_a_recycled_number_when
 @pytest.mark.parametrize("rivals_day", ["04/03/2015", "4 March 2015"])
 @pytest.mark.parametrize("tool", ["migrate", "restore"])
 def test_finding_a_blind_rival_is_missed_when_birth_dates_are_stored_as_text(school, tool, rivals_day):
-    from old_records import CANON, NEWEST, backup
+    from old_records import blind_rival_run
 
-    day = "2015-03-04"
-    school.put_photo("old-a", jpeg_bytes("old-a's photo"))
-    school.put_photo("old-b", jpeg_bytes("old-b's photo"))
-    backup(school, NEWEST, [
-        {"student_id": "old-a", "name": "Ann Lee", "date_of_birth": day, "photo": CANON.format("old-a")},
-        {"student_id": "old-b", "name": "Ann Smithers", "date_of_birth": rivals_day, "student_number": {"v": 5},
-         "photo": CANON.format("old-b")}])
-    link = CANON.format("old-a") if tool == "restore" else None
-    school.seed([{"student_id": "new-ann", "name": "Ann Lee", "date_of_birth": day, "student_number": 5,
-                  "photo": link}])
-
-    run = school.migrate("--migrate", "--json") if tool == "migrate" else \
-        school.restore("--json", MIN_DATABASE_RATIO="0")
+    run = blind_rival_run(school, tool, "2015-03-04", rivals_day)
 
     assert school.photo_of("new-ann") != jpeg_bytes("old-a's photo"), \
         f"old-a's photo given though old-b may be hers, exit {run.code}"
@@ -194,20 +182,9 @@ def test_finding_a_blind_rival_is_missed_when_birth_dates_are_stored_as_text(sch
 @pytest.mark.parametrize("tool", ["migrate", "restore"])
 def test_probe_a_blind_rival_with_every_birth_date_as_text_blocks(school, tool):
     """PROBE: as above with every birth date (old-a, old-b, Ann Lee #5) the text "04/03/2015": old-a not copied."""
-    from old_records import CANON, NEWEST, backup
+    from old_records import blind_rival_run
 
-    day = "04/03/2015"
-    school.put_photo("old-a", jpeg_bytes("old-a's photo"))
-    school.put_photo("old-b", jpeg_bytes("old-b's photo"))
-    backup(school, NEWEST, [
-        {"student_id": "old-a", "name": "Ann Lee", "date_of_birth": day, "photo": CANON.format("old-a")},
-        {"student_id": "old-b", "name": "Ann Smithers", "date_of_birth": day, "student_number": {"v": 5},
-         "photo": CANON.format("old-b")}])
-    link = CANON.format("old-a") if tool == "restore" else None
-    school.seed([{"student_id": "new-ann", "name": "Ann Lee", "date_of_birth": day, "student_number": 5,
-                  "photo": link}])
-    run = school.migrate("--migrate", "--json") if tool == "migrate" else \
-        school.restore("--json", MIN_DATABASE_RATIO="0")
+    run = blind_rival_run(school, tool, "04/03/2015", "04/03/2015")
     assert school.photo_of("new-ann") != jpeg_bytes("old-a's photo") and run.code == 1, run.text[-600:]
 
 

@@ -55,21 +55,9 @@ def test_finding_a_pairs_row_gives_ann_s_folder_to_bob_when_his_birth_date_is_ex
 @pytest.mark.parametrize("rivals_day", ["04-Mar-2015", "04/03/2015 00:00:00", "04/03/15"])
 @pytest.mark.parametrize("tool", ["migrate", "restore"])
 def test_finding_a_blind_rival_with_the_birth_date_in_another_text_form_is_missed(school, tool, rivals_day):
-    from old_records import CANON, NEWEST, backup
+    from old_records import blind_rival_run
 
-    day = "2015-03-04"
-    school.put_photo("old-a", jpeg_bytes("old-a's photo"))
-    school.put_photo("old-b", jpeg_bytes("old-b's photo"))
-    backup(school, NEWEST, [
-        {"student_id": "old-a", "name": "Ann Lee", "date_of_birth": day, "photo": CANON.format("old-a")},
-        {"student_id": "old-b", "name": "Ann Smithers", "date_of_birth": rivals_day, "student_number": {"v": 5},
-         "photo": CANON.format("old-b")}])
-    link = CANON.format("old-a") if tool == "restore" else None
-    school.seed([{"student_id": "new-ann", "name": "Ann Lee", "date_of_birth": day, "student_number": 5,
-                  "photo": link}])
-
-    run = school.migrate("--migrate", "--json") if tool == "migrate" else \
-        school.restore("--json", MIN_DATABASE_RATIO="0")
+    run = blind_rival_run(school, tool, "2015-03-04", rivals_day)
 
     assert school.photo_of("new-ann") != jpeg_bytes("old-a's photo"), \
         f"old-a's photo given though old-b may be hers, exit {run.code}"
@@ -172,21 +160,9 @@ def test_probe_after_reseed_procedure_with_mixed_birth_date_shapes_is_honest(sch
 @pytest.mark.parametrize("tool", ["migrate", "restore"])
 def test_finding_a_blind_rival_with_a_plain_day_is_missed_where_the_birth_date_is_an_instant(school, tool,
                                                                                             rivals_day):
-    from old_records import CANON, NEWEST, backup
+    from old_records import blind_rival_run
 
-    day = "2015-03-04T08:00:00Z"
-    school.put_photo("old-a", jpeg_bytes("old-a's photo"))
-    school.put_photo("old-b", jpeg_bytes("old-b's photo"))
-    backup(school, NEWEST, [
-        {"student_id": "old-a", "name": "Ann Lee", "date_of_birth": day, "photo": CANON.format("old-a")},
-        {"student_id": "old-b", "name": "Ann Smithers", "date_of_birth": rivals_day, "student_number": {"v": 5},
-         "photo": CANON.format("old-b")}])
-    link = CANON.format("old-a") if tool == "restore" else None
-    school.seed([{"student_id": "new-ann", "name": "Ann Lee", "date_of_birth": day, "student_number": 5,
-                  "photo": link}])
-
-    run = school.migrate("--migrate", "--json") if tool == "migrate" else \
-        school.restore("--json", MIN_DATABASE_RATIO="0")
+    run = blind_rival_run(school, tool, "2015-03-04T08:00:00Z", rivals_day)
 
     assert school.photo_of("new-ann") != jpeg_bytes("old-a's photo"), \
         f"old-a's photo given though old-b may be hers, exit {run.code}"
@@ -196,20 +172,9 @@ def test_finding_a_blind_rival_with_a_plain_day_is_missed_where_the_birth_date_i
 @pytest.mark.parametrize("tool", ["migrate", "restore"])
 def test_probe_a_blind_rival_at_the_same_instant_blocks(school, tool):
     """PROBE: as above with old-b born the same instant "2015-03-04T08:00:00Z": old-a not copied, exit 1."""
-    from old_records import CANON, NEWEST, backup
+    from old_records import blind_rival_run
 
-    day = "2015-03-04T08:00:00Z"
-    school.put_photo("old-a", jpeg_bytes("old-a's photo"))
-    school.put_photo("old-b", jpeg_bytes("old-b's photo"))
-    backup(school, NEWEST, [
-        {"student_id": "old-a", "name": "Ann Lee", "date_of_birth": day, "photo": CANON.format("old-a")},
-        {"student_id": "old-b", "name": "Ann Smithers", "date_of_birth": day, "student_number": {"v": 5},
-         "photo": CANON.format("old-b")}])
-    link = CANON.format("old-a") if tool == "restore" else None
-    school.seed([{"student_id": "new-ann", "name": "Ann Lee", "date_of_birth": day, "student_number": 5,
-                  "photo": link}])
-    run = school.migrate("--migrate", "--json") if tool == "migrate" else \
-        school.restore("--json", MIN_DATABASE_RATIO="0")
+    run = blind_rival_run(school, tool, "2015-03-04T08:00:00Z", "2015-03-04T08:00:00Z")
     assert school.photo_of("new-ann") != jpeg_bytes("old-a's photo") and run.code == 1, run.text[-600:]
 
 

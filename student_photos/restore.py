@@ -609,7 +609,7 @@ def namesake_histories(settings: Settings, names: set[str], current: set[str], s
     settle_unsure()  # (one listing per MAX_UNSURE_FOLDERS keys in doubt; one more below: every folder each key names)
     on_disk = folders.named(named | shared.keys() | nameless)
     on_disk = {key: [f for f in found if f not in current] for key, found in on_disk.items()}
-    records = folder_records(settings, {key for key, found in on_disk.items() if found})
+    records = owner_records(settings, {key for key, found in on_disk.items() if found}, current=current)
     if sharing is not None:
         for key, places in shared.items():
             for folder in on_disk.get(key, ()):
@@ -661,24 +661,6 @@ class _FolderNames:
         for key in found:
             found[key].sort()
         return found
-
-
-def folder_records(settings: Settings, keys: set[str]) -> dict[str, list[Person]]:
-    """Every backup's records of any id that names one of these folders (``records.one_folder_key``), by key,
-    newest backup first (one more pass over the backups)."""
-    records: dict[str, list[Person]] = defaultdict(list)
-    if keys:
-        for path in list_backups(settings.backup_dir).paths:
-            found: list[tuple[str, Person]] = []
-            try:
-                for entry in read_backup(path, settings.match_fields):
-                    if isinstance(entry, StudentRecord) and (key := one_folder_key(entry.student_id)) in keys:
-                        found.append((key, entry.person))
-            except BackupUnusable:
-                continue
-            for key, person in found:
-                records[key].append(person)
-    return records
 
 
 def owner_histories(settings: Settings, ids: set[str], skip: Iterable[str] = (), current: Container[str] = ()

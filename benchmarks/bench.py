@@ -253,6 +253,8 @@ def restore_scenarios(url: str, d: District, repeat: int, skip_loop: bool) -> li
         d.fix_the_links()
 
     restore = [Scenario("floor: restore, first run", reference("floor-restore", url, d), n, broken),
+               Scenario("floor without the wrong-child guard", reference("floor-restore-unguarded", url, d), n,
+                        broken),
                Scenario("restore, first run", script("restore_student_photos.py", "--json"), n, broken),
                Scenario("floor: rerun / verify", reference("floor-verify", url, d), n, fixed),
                Scenario("restore, rerun (nothing to do)", script("restore_student_photos.py", "--json"), n, fixed),
@@ -263,7 +265,7 @@ def restore_scenarios(url: str, d: District, repeat: int, skip_loop: bool) -> li
                     Scenario("loop: rerun (per student)", reference("loop", url, d), n, fixed)]
     rows = repeated(restore, env, repeat)
     for row in rows:
-        if row.scenario in ("restore, first run", "floor: restore, first run"):
+        if row.scenario in ("restore, first run", "floor: restore, first run", "floor without the wrong-child guard"):
             row.detail += f" (expected {changed})"
     return rows
 
@@ -484,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     first = by.get("restore, first run")
     targets = [
         ("restore first run / floor", first, by.get("floor: restore, first run"), "<= 1.1x"),
+        ("restore first run / floor without the guard", first, by.get("floor without the wrong-child guard"),
+         "(reference)"),
         ("per-student loop / restore first run", by.get("loop: first run (per student)"), first, ">= 4x"),
         ("restore rerun / floor", by.get("restore, rerun (nothing to do)"), by.get("floor: rerun / verify"), "<= 2x"),
         ("per-student loop rerun / restore rerun", by.get("loop: rerun (per student)"),

@@ -1,7 +1,10 @@
 """Reference programs the benchmark times beside the real scripts, on the same data and server.
 
-floor-restore: the least work a restore can do: parse the backup once, read the collection once,
-    stat every profile photo, and issue exactly the bulk writes that are needed.
+floor-restore: the least work a correct restore can do: parse the backup once, read the collection once,
+    stat every profile photo, and issue exactly the bulk writes that are needed, each applying only while the
+    record still holds the photo value, the name and the identifying fields that were read (the wrong-child
+    guard every link write of ours carries: a record replaced by another child meanwhile is left alone).
+floor-restore-unguarded: the same writes conditional on the photo value only (the floor before that guard).
 floor-verify: the same without writes.
 loop: what the design document's scripts would do: one find_one and one update_one per student.
 floor-copy: the least a Python program does that copies the orphans' files and keeps the migration's
@@ -39,14 +42,23 @@ class Counter(monitoring.CommandListener):
         pass
 
 
-def floor(url: str, db_name: str, backup_file: str, photo_dir: str, write: bool) -> dict:
+# The name and the identifying fields the tools read by default (MATCH_FIELDS): their write guard.
+GUARDED = ("name", "date_of_birth", "student_number", "admission_number", "email")
+
+
+def _as_read(doc: dict, field: str) -> dict:
+    return {"$eq": doc[field]} if field in doc else {"$exists": False}
+
+
+def floor(url: str, db_name: str, backup_file: str, photo_dir: str, write: bool, guarded: bool = True) -> dict:
     with open(backup_file, "rb") as handle:
         backup = json.load(handle)
     ids = {s["student_id"] for s in backup["students"]}
     client = MongoClient(url, event_listeners=[Counter()])
     students = client[db_name]["students"]
     changes = []
-    for doc in students.find({}, {"student_id": 1, "photo": 1}, batch_size=100_000):
+    fields = GUARDED if guarded else ()
+    for doc in students.find({}, {"student_id": 1, "photo": 1, **dict.fromkeys(fields, 1)}, batch_size=100_000):
         sid = doc["student_id"]
         ids.discard(sid)
         want = f"/api/photos/students/{sid}/profile.jpg"
@@ -55,7 +67,9 @@ def floor(url: str, db_name: str, backup_file: str, photo_dir: str, write: bool)
         except FileNotFoundError:
             continue
         if doc.get("photo") != want:
-            changes.append(UpdateOne({"_id": doc["_id"], "photo": doc.get("photo")}, {"$set": {"photo": want}}))
+            condition = ({"_id": doc["_id"], "student_id": sid, **{f: _as_read(doc, f) for f in ("photo", *fields)}}
+                         if guarded else {"_id": doc["_id"], "photo": doc.get("photo")})
+            changes.append(UpdateOne(condition, {"$set": {"photo": want}}))
     for sid in ids:  # backup-only students
         os.path.exists(f"{photo_dir}/students/{sid}/profile.jpg")
     updated = 0
@@ -135,7 +149,8 @@ def main(argv: list[str]) -> int:
     if kind == "loop":
         result = asyncio.run(loop(url, db_name, backup_file, photo_dir))
     else:
-        result = floor(url, db_name, backup_file, photo_dir, write=kind == "floor-restore")
+        result = floor(url, db_name, backup_file, photo_dir, write=kind.startswith("floor-restore"),
+                       guarded=kind != "floor-restore-unguarded")
     print(json.dumps(result))
     return 0
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from bson import decode as decode_document
 from bson import json_util
 from bson.codec_options import CodecOptions
+from bson.objectid import ObjectId
 from bson.raw_bson import RawBSONDocument
 from pymongo import AsyncMongoClient, UpdateOne, monitoring
 from pymongo.errors import (
@@ -71,6 +72,10 @@ def encode_value(value: object) -> object:
     """A BSON value as Extended JSON (the journal keeps exact old values: an undo writes them back)."""
     if value is ABSENT:
         return {"$absent": True}
+    if value is None or type(value) is str:  # as canonical Extended JSON writes them, without its round trip
+        return value
+    if type(value) is ObjectId:
+        return {"$oid": str(value)}
     return json.loads(json_util.dumps(value, json_options=json_util.CANONICAL_JSON_OPTIONS))
 
 
@@ -200,7 +205,8 @@ class Database:
             # $eq: a stored value that is a document with "$" keys is compared, never run as an operator
             requests = [UpdateOne({"_id": c.doc_id, "student_id": c.student_id,
                                    "photo": {"$exists": False} if c.old_photo is ABSENT else {"$eq": c.old_photo},
-                                   **{name: {"$eq": value} for name, value in c.identity}},
+                                   **{name: {"$exists": False} if value is ABSENT else {"$eq": value}
+                                      for name, value in c.identity}},
                                   {"$unset": {"photo": ""}} if c.new_photo is ABSENT else
                                   {"$set": {"photo": c.new_photo}}) for c in batch]
             failed = 0

@@ -64,6 +64,8 @@ class StudentRecord:
     doc_id: object = None  # the database `_id`, for conditional writes (None when the link is canonical)
     id_problem: str | None = None
     _person: Person | None = None
+    # bit i set: field i of ``raw`` was not in the document at all (None in ``raw``), for the write guard
+    absent_fields: int = 0
 
     @property
     def photo(self) -> object:
@@ -109,6 +111,9 @@ def record_from_document(doc: dict, fields: Sequence[str]) -> StudentRecord:
     photo, doc_id = doc.get("photo", _NO_FIELD), doc.get("_id")
     if problem is None and isinstance(raw_id, str) and isinstance(photo, str) and photo == canonical_link(raw_id):
         photo, doc_id = _CANONICAL, None
+    raw = (doc.get("name"), *map(doc.get, fields))
+    absent = 0
+    if None in raw:  # only then can a field be missing rather than there
+        absent = sum(1 << i for i, f in enumerate(("name", *fields)) if f not in doc)
     return StudentRecord(raw_id if isinstance(raw_id, str) and problem is None else describe_id(raw_id),
-                         display_name(doc.get("name")), (doc.get("name"), *(doc.get(f) for f in fields)),
-                         photo, doc_id, problem)
+                         display_name(raw[0]), raw, photo, doc_id, problem, absent_fields=absent)

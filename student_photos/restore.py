@@ -1516,8 +1516,7 @@ def _conclude(run: Session, census: Census, repairs: Repairs, report: RestoreRep
                 outcome.link_change = LinkChange(record.doc_id, record.student_id,
                                                  record.photo if record.has_photo_field else ABSENT,
                                                  canonical_link(record.student_id),
-                                                 tuple(zip(("name", *run.settings.match_fields), record.raw,
-                                                           strict=True)))
+                                                 identity_guard(record, run.settings.match_fields))
                 changes.append(outcome.link_change)
         if not outcome.photo_ok and plan.documents == 1 and not any(
                 p.problem in (ProblemKind.ERROR,) for p in outcome.problems):
@@ -1535,6 +1534,14 @@ def _conclude(run: Session, census: Census, repairs: Repairs, report: RestoreRep
         report.problems.extend(outcome.problems)
         run.progress.student(index, total, outcome, report)
     return changes
+
+
+def identity_guard(record: StudentRecord, fields: Sequence[str]) -> tuple[tuple[str, object], ...]:
+    """(field, value as read) of the name and identifying fields, ABSENT where the document had no such field:
+    the link write applies only while they all still hold (``$exists: false`` is also far cheaper than
+    ``$eq: null`` on the test server)."""
+    return tuple((name, ABSENT if record.absent_fields >> i & 1 else value)
+                 for i, (name, value) in enumerate(zip(("name", *fields), record.raw, strict=True)))
 
 
 async def _write_links(run: Session, database: Database, changes: list[LinkChange], report: RestoreReport,

@@ -11,6 +11,9 @@ import sys
 import time
 
 import pytest
+from bson.objectid import ObjectId
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 from test_migrate import Reseed
 
 from conftest import ROOT, School
@@ -427,3 +430,20 @@ def test_history_skips_a_journal_that_is_a_symlink_as_a_restore_does(school, tmp
     (journal / "20260101-000000-abcdef.jsonl").symlink_to(tmp_path / "elsewhere.jsonl")
     result = school.migrate("--history", "--json")
     assert result.code == 0 and result.json["runs"] == [], (result.code, result.err[-300:])
+
+
+@settings(max_examples=300, deadline=None)
+@given(hs.one_of(hs.none(), hs.text(), hs.integers(min_value=-2**63, max_value=2**63 - 1), hs.booleans(),
+                 hs.binary(min_size=12, max_size=12).map(ObjectId),
+                 hs.dictionaries(hs.text(max_size=5), hs.text(max_size=5), max_size=3)))
+def test_a_journalled_value_is_canonical_extended_json_and_comes_back_exactly(value):
+    """encode_value's short cuts for strings, null and ObjectIds write what canonical Extended JSON writes, so an
+    undo reads back the very value (type included) that was there."""
+    from bson import json_util
+
+    from student_photos.db import decode_value, encode_value
+
+    encoded = encode_value(value)
+    assert encoded == json.loads(json_util.dumps(value, json_options=json_util.CANONICAL_JSON_OPTIONS))
+    back = decode_value(json.loads(json.dumps(encoded)))
+    assert back == value and isinstance(back, type(value))  # a large int comes back as bson's Int64, an int

@@ -553,11 +553,13 @@ class AppActsDuringRun(SilentProgress):
             self.act()
 
 
-@pytest.mark.parametrize("case", ["a photo value with $ keys", "the document replaced by another child"])
+@pytest.mark.parametrize("case", ["a photo value with $ keys", "the document replaced by another child",
+                                  "a number given where there was none"])
 def test_a_link_is_written_only_to_the_child_and_value_that_were_read(school, monkeypatch, case):
     """Found by an adversarial review: a stored photo value {"$exists": true} was taken as a query operator, so
     a new link the app wrote mid-run was overwritten; and a document replaced in place by another child (same
-    _id, student_id and photo) received the first child's link."""
+    _id, student_id and photo) received the first child's link. A field that was not there when read is guarded
+    too (``$exists: false``), so a record that gained a student number meanwhile is left alone."""
     import asyncio
 
     from student_photos.config import load_settings
@@ -575,9 +577,11 @@ def test_a_link_is_written_only_to_the_child_and_value_that_were_read(school, mo
     def act() -> None:
         if case.startswith("a photo"):
             school.collection.update_one({"student_id": sid}, {"$set": {"photo": "/api/photos/uploads/new.jpg"}})
-        else:
+        elif case.startswith("the document"):
             school.collection.replace_one({"student_id": sid}, {"student_id": sid, "name": "Zed Moe",
                                                                 "date_of_birth": "2016-06-06", "photo": None})
+        else:
+            school.collection.update_one({"student_id": sid}, {"$set": {"student_number": "S-9"}})
 
     report = asyncio.run(run_restore(load_settings(), RestoreOptions(), AppActsDuringRun(act), StopFlag()))
 

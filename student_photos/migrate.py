@@ -511,8 +511,10 @@ class Cleaner:
         aside = self.store.students / f"{DELETING_PREFIX}{report.name}.{os.urandom(4).hex()}"
         try:
             os.rename(folder, aside)
-        except OSError as exc:
+        except OSError as exc:  # kept, and never "all done": the person asked for it to go and it did not
             report.clean, report.clean_reason = CleanVerdict.KEEP, f"could not move aside: {exc.strerror}"
+            report.errors.append(f"could not move students/{report.name}/ aside to remove it ({exc.strerror}): it "
+                                 "is kept; check the permissions of students/ and run --clean --confirm again")
             return
         try:
             again = OrphanWork(OrphanReport(report.name, decision=Decision.MIGRATED), work.orphan,
@@ -713,8 +715,16 @@ def reviewed_pairings(store: PhotoStore) -> dict[str, Reviewed]:
     such a run takes back what that run recorded; a later decision giving a student another folder sends the
     folder an earlier one gave them to no one (a student never receives two)."""
     decided: list[tuple[str, Reviewed, object, object]] = []  # (old id, decision, run id, file's SHA-256)
-    with contextlib.suppress(OSError), open(store.root / AUDIT_DIR / "audit.jsonl", encoding="utf-8",
-                                            errors="surrogateescape") as handle:
+    path = store.root / AUDIT_DIR / "audit.jsonl"
+    try:
+        handle = open(path, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115 (closed just below)
+    except FileNotFoundError:
+        return {}  # no --pairs run ever recorded a decision
+    except OSError as exc:  # never "no one decided" when a person's decisions cannot be read: a veto would be lost
+        raise PhotoRootError(f"Cannot read {path} ({exc.strerror}): it holds what a person decided for old folders "
+                             "(--pairs), and no run goes on without it; make it readable for this user (a run "
+                             "made with sudo leaves it root's)") from None
+    with handle:
         for line in handle:
             with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
                 entry = json.loads(line)

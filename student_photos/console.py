@@ -301,9 +301,10 @@ class Console:
                 self.line(f"ℹ️  Photo source file not used: {safe(item['file'])}: {safe(item['why'])}")
             if len(shown) > 50:
                 self.line(f"ℹ️  ... and {len(shown) - 50} more photo source files not used (see --json)")
-        for issue in report.problems:
+        for issue in report.problems:  # (a run's own error, no student's: an unreadable journal, a moved-aside folder)
             if issue.problem in (ProblemKind.INVALID_ID, ProblemKind.NOT_FOUND, ProblemKind.DATABASE,
-                                 ProblemKind.SOURCE, ProblemKind.WRONG_CHILD):
+                                 ProblemKind.SOURCE, ProblemKind.WRONG_CHILD) or (
+                    issue.problem is ProblemKind.ERROR and (not issue.student_id or issue.student_id.startswith("("))):
                 who = f"{safe(issue.name)} ({safe(issue.student_id, 80)})" if issue.student_id else ""
                 self.line(f"❌ {issue.problem.value}: {who} {safe(issue.detail, 400)}".replace("  ", " "),
                           problem=True)

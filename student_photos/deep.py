@@ -843,6 +843,11 @@ class PlacementTable:
             "WHERE f.folder = ? AND f.rel = ? ORDER BY p.seq", (_b(folder), _b(rel)))]
         return sorted(found, key=lambda p: p.path != here)
 
+    def in_folders(self) -> Iterator[Placement]:
+        """Every placement into a student folder (``students/{id}/...``), by path, oldest first at each path."""
+        return (self._placement(r) for r in self.db.execute(
+            f"SELECT {self._COLUMNS} FROM placement p WHERE p.folder IS NOT NULL ORDER BY p.path, p.seq"))
+
     def traced(self) -> Iterator[tuple[tuple[str, str], list[Placement]]]:
         """(folder, rel) of each current student's file -> the placements of its very bytes, wherever the run put
         them (a folder that is no current id any more, a later reseed, may have had them copied on to one), the

@@ -718,8 +718,8 @@ def reviewed_pairings(store: PhotoStore) -> dict[str, Reviewed]:
     path = store.root / AUDIT_DIR / "audit.jsonl"
     try:
         handle = open(path, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115 (closed just below)
-    except FileNotFoundError:
-        return {}  # no --pairs run ever recorded a decision
+    except (FileNotFoundError, NotADirectoryError):
+        return {}  # no --pairs run ever recorded a decision (nor could one, where .migrations is not a folder)
     except OSError as exc:  # never "no one decided" when a person's decisions cannot be read: a veto would be lost
         raise PhotoRootError(f"Cannot read {path} ({exc.strerror}): it holds what a person decided for old folders "
                              "(--pairs), and no run goes on without it; make it readable for this user (a run "

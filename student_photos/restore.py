@@ -916,6 +916,10 @@ class JournalPlacements:
         with self._lock:
             return self._table.of_digest(digest) or list(default)
 
+    def in_folders(self) -> list[Placement]:
+        with self._lock:
+            return list(self._table.in_folders()) if self._table.count else []
+
 
 class EvidenceJudge:
     """Decides which candidates may be copied: the folder's owner is, by the identity rule and the backup
@@ -1056,6 +1060,66 @@ class EvidenceJudge:
         if others:
             return f"names a photo {', '.join(sorted(others)[:3])} also claim(s) (same bytes)"
         return self._bytes_refusal(plan, candidate.digest, elsewhere, histories, owner)
+
+    def doubt_photos_in_place(self, repairs: Repairs, journal: bool = True) -> bool:
+        """A photo already in a student's own folder is linked only when nothing the tool knows says it may be
+        another child's: a backup record of another id, not proven this student, whose link names a file in this
+        folder (a leaver's record kept under a new key, the folder's id given to a newcomer), or a journalled run
+        that placed this very file from a person not proven this student (a second reseed handed the ids out in
+        another order). Each doubt is a wrong-child problem: no link is written to that photo. False when a
+        journal cannot be read: no link is written at all (what it placed cannot be checked). ``journal`` False:
+        --deep has judged every placed file already (by its bytes, wherever they are)."""
+        plans, fields = self.census.plans, self.settings.match_fields
+        doubts: dict[str, list[str]] = defaultdict(list)
+        if self.census.backup_claims:  # (by path, so only a link this run would write: a linked photo may be new)
+            folder_of = {one_folder_key(sid): sid for sid, plan in plans.items() if not plan.record.photo_is_canonical}
+            for link, old_id, person in self.census.backup_claims:
+                sid = folder_of.get(one_folder_key(link.owner)) if link.owner is not None else None
+                if sid is None or one_folder_key(old_id) == one_folder_key(sid):
+                    continue
+                if (judged := proven_same(person, plans[sid].record.person, fields)).verdict is not Verdict.SAME:
+                    doubts[sid].append(f"a backup record of {old_id} links {link.relative}, "
+                                       f"{not_the_same(judged.verdict)} than this student ({judged.reason}): the "
+                                       "photo in this folder may be theirs; a person must compare them (no link is "
+                                       "written while a backup says so)")
+        facts = self._journal_facts()
+        suspect: dict[str, str] = {}  # student -> a placed file of their folder a line says is not theirs
+        for placement in facts.placed.in_folders() if journal else ():
+            _, folder, rel = placement.path.split("/", 2)  # (only paths in a student folder are listed)
+            plan = plans.get(folder)
+            if plan is None or folder in suspect or \
+                    placed_from_another(placement, folder, plan.record.person, fields) is None:
+                continue
+            suspect[folder] = rel
+        for sid, rel in suspect.items():
+            repair = repairs.of(sid)
+            if repair is None or not repair.outcome.photo_ok:
+                continue
+            path = f"{self.store.students_text}/{sid}/{rel}"
+            try:
+                digest = sha256_file(path)
+            except FileNotFoundError:
+                continue
+            except (OSError, StoreProblem) as exc:
+                doubts[sid].append(f"students/{sid}/{rel}, which a run placed from another person, cannot be "
+                                   f"read to compare ({getattr(exc, 'strerror', None) or exc})")
+                continue
+            for placement, judged in refusals(facts.placed.get(digest), sid, plans[sid].record.person, fields):
+                doubts[sid].append(f"run {placement.run_id} placed students/{sid}/{rel} from {placement.source}, "
+                                   f"{not_the_same(judged.verdict)} than this student ({judged.reason}); "
+                                   "--deep --quarantine moves it aside")
+                break
+        for sid, why in doubts.items():
+            repair = repairs.of(sid)
+            if repair is not None:
+                repair.outcome.problems.extend(Problem(sid, plans[sid].record.name, ProblemKind.WRONG_CHILD, text)
+                                               for text in why[:3])
+        if facts.unread:
+            self.report.problems.append(Problem("", "", ProblemKind.ERROR, f"{facts.unread[0]}: whether a photo "
+                                                "it placed went to another child cannot be checked, so no link is "
+                                                "written; make it readable for this user and run again"))
+            return False
+        return True
 
     def _proving_line(self, candidate: Candidate) -> Placement | None:
         """The newest journal line of these bytes, of a run not undone, that proves them this student's: its origin
@@ -1403,7 +1467,8 @@ async def _repair_and_link(run: Session, options: RestoreOptions, census: Census
         report.source = source.describe()
     if deep is not None and not stop.requested:
         await _deep_check(run, options, census, repairs, report, deep)
-    changes = _conclude(run, census, repairs, report)
+    links_allowed = judge.doubt_photos_in_place(repairs, journal=deep is None)
+    changes = _conclude(run, census, repairs, report, links_allowed)
     if stop.requested:
         return
     if not writes:
@@ -1493,8 +1558,10 @@ async def _copy_evidence(run: Session, repairs: list[Repair], chosen: dict[str, 
     await map_in_threads(copy, work, run.settings.workers, stop, lambda _i, _r: None)
 
 
-def _conclude(run: Session, census: Census, repairs: Repairs, report: RestoreReport) -> list[LinkChange]:
-    """Each student's outcome, its database link change, its lines and counts, in database order."""
+def _conclude(run: Session, census: Census, repairs: Repairs, report: RestoreReport, links_allowed: bool = True
+              ) -> list[LinkChange]:
+    """Each student's outcome, its database link change, its lines and counts, in database order (no link change
+    at all when ``links_allowed`` is False)."""
     changes: list[LinkChange] = []
     summary = report.summary
     total = len(repairs)
@@ -1505,7 +1572,7 @@ def _conclude(run: Session, census: Census, repairs: Repairs, report: RestoreRep
         record = plan.record
         if plan.conflict is not None:
             outcome.problems.append(Problem(record.student_id, record.name, ProblemKind.IDENTITY, plan.conflict))
-        elif plan.documents == 1 and outcome.photo_ok and not any(
+        elif links_allowed and plan.documents == 1 and outcome.photo_ok and not any(
                 p.problem is ProblemKind.WRONG_CHILD for p in outcome.problems):  # never link a doubted photo
             if not record.photo_is_canonical:
                 _, problem = read_link(record.photo)

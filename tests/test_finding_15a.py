@@ -125,7 +125,6 @@ def test_finding_a_row_for_a_folder_whose_name_ends_in_a_space_is_carried_out_on
         f"the row for folder {spelt!r} gave Ann folder 'old7' (exit {result.code})")
 
 
-@pytest.mark.xfail(strict=True, reason="finding 15a-5: a backup link's claim is weighed only when copying (restore)")
 def test_finding_a_backup_record_naming_the_photo_in_folder_1_as_a_leavers_does_not_stop_relinking_it_to_id_1(school):
     """Emma (id 1) left; the office archived her record as `left-1` (her link still names students/1/profile.jpg,
     which the app kept serving), and the only backup kept holds her so. The id 1 was then given to Olivia. The

@@ -843,10 +843,13 @@ class PlacementTable:
             "WHERE f.folder = ? AND f.rel = ? ORDER BY p.seq", (_b(folder), _b(rel)))]
         return sorted(found, key=lambda p: p.path != here)
 
-    def in_folders(self) -> Iterator[Placement]:
-        """Every placement into a student folder (``students/{id}/...``), by path, oldest first at each path."""
+    def profiles(self) -> Iterator[Placement]:
+        """Every placement of a ``students/{id}/profile.jpg`` (the file a link names), one row at a time."""
+        suffix = _b(f"/{PROFILE}")
         return (self._placement(r) for r in self.db.execute(
-            f"SELECT {self._COLUMNS} FROM placement p WHERE p.folder IS NOT NULL ORDER BY p.path, p.seq"))
+            f"SELECT {self._COLUMNS} FROM placement p WHERE p.folder IS NOT NULL AND substr(p.path, ?) = ? "
+            "AND length(p.path) = ? + length(p.folder) + ? ORDER BY p.seq",
+            (-len(suffix), suffix, len(b"students/"), len(suffix))))
 
     def traced(self) -> Iterator[tuple[tuple[str, str], list[Placement]]]:
         """(folder, rel) of each current student's file -> the placements of its very bytes, wherever the run put

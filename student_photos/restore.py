@@ -916,9 +916,11 @@ class JournalPlacements:
         with self._lock:
             return self._table.of_digest(digest) or list(default)
 
-    def in_folders(self) -> list[Placement]:
+    def profiles(self) -> Iterator[Placement]:
+        """(Read to the end: the table is held meanwhile.)"""
         with self._lock:
-            return list(self._table.in_folders()) if self._table.count else []
+            if self._table.count:
+                yield from self._table.profiles()
 
 
 class EvidenceJudge:
@@ -1084,13 +1086,13 @@ class EvidenceJudge:
                                        "written while a backup says so)")
         facts = self._journal_facts()
         suspect: dict[str, str] = {}  # student -> a placed file of their folder a line says is not theirs
-        for placement in facts.placed.in_folders() if journal else ():
-            _, folder, rel = placement.path.split("/", 2)  # (only paths in a student folder are listed)
+        for placement in facts.placed.profiles() if journal else ():
+            folder = placement.path.split("/", 2)[1]
             plan = plans.get(folder)
             if plan is None or folder in suspect or \
                     placed_from_another(placement, folder, plan.record.person, fields) is None:
                 continue
-            suspect[folder] = rel
+            suspect[folder] = PROFILE
         for sid, rel in suspect.items():
             repair = repairs.of(sid)
             if repair is None or not repair.outcome.photo_ok:

@@ -249,27 +249,35 @@ def read_backup(path: Path, fields: Sequence[str] = (), follow: bool = False
     """
     source = f"backup {path.name}"
 
-    with_id = 0  # entries whose student_id is text or a number (an old export's 2003 is folder 2003's history)
+    # Only the student list's own entries are records: a document nested inside an entry (`{"student": {...}}`, a
+    # guardian's or a sibling's `student_id`, a whole backup pasted into a list of backups) is none, and never
+    # counts as an entry with an id.
+    keyed = 0  # documents read so far that hold a `student_id` key, at any depth
 
-    def compact(obj: dict) -> object:
-        nonlocal with_id
+    def decode(obj: dict) -> object:
+        nonlocal keyed
         value = _extended_json(obj)
         if isinstance(value, dict) and "student_id" in value:
-            raw = value["student_id"]
-            with_id += isinstance(raw, (str, int)) and not isinstance(raw, bool)
-            return record_from_document(value, fields)
+            keyed += 1
         return value
 
-    entries = 0
+    entries = with_id = 0  # entries; entries whose own student_id is text or a number (2003 is folder 2003's)
     try:
         fd = open_regular(path, follow=follow)
         with os.fdopen(fd, encoding="utf-8-sig") as handle:
-            reader = _StreamingReader(handle, json.JSONDecoder(object_hook=compact))
+            reader = _StreamingReader(handle, json.JSONDecoder(object_hook=decode))
             for doc in reader.students():
                 entries += 1
-                if isinstance(doc, StudentRecord):
-                    yield doc
-                elif isinstance(doc, dict):  # a document without a student_id
+                nested, keyed = keyed, 0
+                if isinstance(doc, dict):
+                    raw = doc.get("student_id")
+                    if isinstance(raw, (str, int)) and not isinstance(raw, bool):
+                        with_id += 1
+                    elif nested - ("student_id" in doc):
+                        raise BackupUnusable(
+                            f"entry {entries} has no usable student_id of its own but holds a document with one "
+                            "inside it (a record wrapped in another, as {\"student\": {...}}, or a list of backups): "
+                            "a backup in another shape, not read (it may say who an id was)")
                     yield record_from_document(doc, fields)
                 else:
                     yield InvalidEntry(describe_id(doc), "", f"entry is a {type(doc).__name__}, not a document",

@@ -60,7 +60,6 @@ def test_finding_a_face_the_tar_also_gives_another_child_by_a_refused_member_is_
     assert result.code == 1
 
 
-@pytest.mark.xfail(strict=True, reason="finding 15a-3: nested records count as having ids (backups.read_backup)")
 @pytest.mark.parametrize("shape", ["entries wrap the student", "a list holding a backup"])
 def test_finding_a_backup_whose_records_are_nested_one_level_is_read_as_usable_and_a_recycled_id_is_relinked(
         school, shape):

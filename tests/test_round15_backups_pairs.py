@@ -1,0 +1,126 @@
+"""Round 15 (finding 15a-3), held as a property: a backup is read only by its student list's own entries (a record
+nested inside an entry is no record)."""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from student_photos.backups import BackupUnusable, read_backup
+from student_photos.records import StudentRecord, is_safe_id
+from student_photos.sample import jpeg_bytes
+
+# ---------------------------------------------------------------- (a) backups: only the list's own entries count
+
+MISSING = object()
+IDS = st.sampled_from(["s1", "s2", 2003, {"$numberLong": "7"}, None, True, 1.5, {"$oid": "65a1b2c3d4e5f60718293a4b"},
+                       {"student_id": "s9"}, MISSING])
+
+
+def _record(sid: object, name: str = "Emma") -> dict:
+    return {"name": name} if sid is MISSING else {"student_id": sid, "name": name}
+
+
+def _entries(children):
+    """An entry of a student list, in the shapes backups (or mistakes) take."""
+    record = st.builds(_record, IDS)
+    return st.one_of(
+        record,
+        st.builds(lambda r, inner: {**r, "guardian": inner}, record, children),  # a guardian's record inside
+        st.builds(lambda r, inner: {**r, "siblings": inner}, record, st.lists(children, max_size=2)),
+        st.builds(lambda inner: {"student": inner, "class": "3B"}, children),  # a wrapped record
+        st.builds(lambda inner: {"timestamp": "2025-11-15T05:37:00", "students": inner},  # a backup in the list
+                  st.lists(children, max_size=2)),
+        st.sampled_from([7, "s1", None, [], {"$oid": "65a1b2c3d4e5f60718293a4b"}]),
+    )
+
+
+ENTRIES = st.recursive(st.builds(_record, IDS), _entries, max_leaves=6)
+
+
+def _collapsed_id(entry: dict) -> object:
+    raw = entry.get("student_id")
+    if isinstance(raw, dict) and set(raw) == {"$numberLong"}:
+        return int(raw["$numberLong"])
+    return raw
+
+
+def _usable(entry: object) -> bool:
+    raw = _collapsed_id(entry) if isinstance(entry, dict) else None
+    return isinstance(raw, (str, int)) and not isinstance(raw, bool)
+
+
+def _holds_a_record(value: object) -> bool:
+    """Whether a document with a `student_id` is anywhere inside ``value`` (not ``value`` itself)."""
+    inside = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return any((isinstance(v, dict) and "student_id" in v) or _holds_a_record(v) for v in inside)
+
+
+@settings(max_examples=300, deadline=None)
+@given(entries=st.lists(ENTRIES, max_size=4), bare=st.booleans())
+@example(entries=[{"student": {"student_id": "s1", "name": "Emma"}, "class": "3B"}], bare=False)
+@example(entries=[{"timestamp": "2025-11-15T05:37:00", "students": [{"student_id": "s1", "name": "Emma"}]}],
+         bare=True)
+@example(entries=[{"student_id": "s2", "name": "Zed"}, {"student": {"student_id": "s1", "name": "Emma"}}], bare=False)
+@example(entries=[{"name": "Emma", "guardian": {"student_id": "s1", "name": "Pat"}}], bare=False)
+def test_a_backup_is_usable_only_by_its_own_entries_ids(entries, bare):
+    """A backup is read only when an entry of its list has a usable student_id of its own, and no entry without one
+    holds a record inside it (a wrapped record, a backup in a list of backups: a shape not read); what it yields is
+    its entries, one record each, with their own ids, never a nested document's."""
+    body = entries if bare else {"timestamp": "2025-11-15T05:37:00", "students": entries}
+    folder = Path(tempfile.mkdtemp())
+    try:
+        path = folder / "seed_backup_20251115_0537.json"
+        path.write_text(json.dumps(body))
+        try:
+            got = list(read_backup(path, ("date_of_birth",)))
+        except BackupUnusable:
+            got = None
+    finally:
+        shutil.rmtree(folder)
+    own = [e for e in entries if _usable(e)]
+    wrapped = [e for e in entries if isinstance(e, dict) and not _usable(e) and _holds_a_record(e)]
+    usable = (bool(own) or not entries) and not wrapped  # an empty list says nothing wrong
+    assert (got is not None) == usable, (body, got)
+    if got is not None:
+        assert len(got) == len(entries)
+        ids = {r.student_id for r in got if isinstance(r, StudentRecord) and r.receivable}
+        assert ids == {e["student_id"] for e in own if is_safe_id(e["student_id"])}, (body, got)
+
+
+EMMA = {"student_id": "1", "name": "Emma Stone", "date_of_birth": "2015-01-01",
+        "photo": "/api/photos/students/1/profile.jpg"}
+EMMA_NO_ID = {k: v for k, v in EMMA.items() if k != "student_id"}
+ZED = {"student_id": "z9", "name": "Zed Ray", "date_of_birth": "2014-01-01"}
+SHAPES = {
+    "a guardian's record in an entry without an id": {"students": [{**EMMA_NO_ID, "guardian": {"student_id": "g1"}}]},
+    "siblings in an entry without an id": {"students": [{**EMMA_NO_ID, "siblings": [{"student_id": "2"}]}]},
+    "an ObjectId id, a sibling's record": {"students": [{**EMMA, "student_id": {"$oid": "65a1b2c3d4e5f60718293a4b"},
+                                                          "siblings": [{"student_id": "2", "name": "Leo"}]}]},
+    "an id that is a document": {"students": [{**EMMA, "student_id": {"student_id": "1"}}]},
+    "two backups in one array": [{"students": [EMMA]}, {"students": [ZED]}],
+    "a backup inside the student list": {"students": [{"timestamp": "2025-11-15T05:37:00", "students": [EMMA]}]},
+    "one plain entry, one wrapped": {"students": [ZED, {"student": EMMA, "class": "3B"}]},
+    "Extended JSON wrapped": {"students": [{"_id": {"$oid": "65a1b2c3d4e5f60718293a4b"}, "doc": EMMA}]},
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_a_backup_holding_a_record_inside_an_entry_stops_a_writing_run(school, shape):
+    """As 15a-3, in the other shapes that passed the same way: Emma's old id 1, recycled to Olivia, is never relinked
+    to the photo in folder 1 on a backup that holds who id 1 was in a shape the tool does not read."""
+    olivia = {**school.new_student("Olivia Park", date_of_birth="2016-02-02"), "student_id": "1"}
+    (school.backups / "seed_backup_20251115_0537.json").write_text(json.dumps(SHAPES[shape]))
+    school.put_photo("1", jpeg_bytes("emma's face"))
+    school.seed([{**olivia, "photo": None}, ZED])
+
+    result = school.restore("--json")
+
+    assert school.db_docs()["1"]["photo"] is None, f"{shape}: Olivia was linked to Emma's photo ({result.text})"
+    assert result.code == 2, result.text
+    assert "seed_backup_20251115_0537.json" in result.text

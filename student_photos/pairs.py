@@ -28,8 +28,10 @@ from .spreadsheet import (
     FORMULA_ESCAPED,
     SpreadsheetError,
     as_spreadsheet_number,
+    as_spreadsheet_text,
     number_twins,
     read_table,
+    text_twins,
     write_table,
 )
 from .store import PhotoStore, StoreProblem, folders_holding, read_regular, sha256_file, walk_photos
@@ -95,14 +97,21 @@ class PlanCsv:
 
 
 # ---------------------------------------------------------------- --migrate --pairs
-def _folders_named(book: MatchBook, shown: str) -> list[str]:
-    """The orphans a row can mean: its folder name, or a name the CSV showed escaped (an odd name). Two of them
-    (a name with a raw byte and one spelling that byte's escape) cannot be told apart: the row is refused."""
+def _folders_named(book: MatchBook, by_text: dict[str, list[str]], shown: str) -> list[str]:
+    """Every folder a row's cell can mean (more than one: the row is refused): an orphan whose name, as the plan
+    shows it (a byte that is not text as \\xNN) and as a spreadsheet may save it (``as_spreadsheet_text``: a bare
+    cell's spaces stripped, a non-breaking space saved as a space), is the cell's; and a current student's folder
+    so named (never an orphan: the row is refused). ``by_text``: the orphans by ``text_twins``. So `old7` in a
+    re-saved file is folder `old7 ` only while there is no folder `old7`, and `\\xff` is the folder with that byte
+    only while no folder is named that text."""
     forms = [shown, shown[1:]] if FORMULA_ESCAPED.match(shown) else [shown]  # the plan's "'" before a formula
-    found = [form for form in forms if book.orphan(form) is not None]
-    if all(form.isprintable() and "\\" not in form for form in forms):
-        return found
-    return found + [name for name in book.orphan_names() if name not in found and printable(name) in forms]
+    found: list[str] = []
+    for key in dict.fromkeys(as_spreadsheet_text(form) for form in forms if form):  # an empty cell names none
+        found += [name for name in by_text.get(key, ()) if name not in found]
+        if is_safe_id(key) and key not in found and book.students_with_id(key):  # a safe id has no space
+            found.append(key)
+    exact = [form for form in forms if form in found]
+    return exact + [name for name in found if name not in exact]  # the folder a single cell names is the first
 
 
 def _number_twin(book: MatchBook, twins: dict[Decimal, list[str]], name: str, shown_old: str) -> str | None:
@@ -213,7 +222,9 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
     vetoes: list[tuple[Orphan, str]] = []
     orphans_seen: dict[str, int] = {}
     students_seen: dict[str, int] = {}
-    twins = number_twins(book.orphan_names())
+    orphan_names = book.orphan_names()
+    twins = number_twins(orphan_names)
+    by_text = text_twins(orphan_names, printable)  # as the plan shows them
     id_twins: dict[Decimal, list[str]] | None = None  # current ids alike as numbers: made at the first numeric id
     for row in rows:
         shown = row.values.get("orphan", "")
@@ -221,10 +232,12 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
         if not sid:
             continue  # a row a person left empty keeps the tool's own decision
         where = f"line {row.line}"
-        named = _folders_named(book, shown)
+        named = _folders_named(book, by_text, shown)
         if len(named) > 1:
-            bad.append(f"{where}: {shown!r} is how {len(named)} folders are shown (one has a byte that is not text): "
-                       "rename one, then make the plan again")
+            bad.append(f"{where}: {shown!r} is how {len(named)} folders are shown "
+                       f"({', '.join(repr(printable(n)) for n in named[:4])}): a byte that is not text is shown "
+                       "escaped, and a spreadsheet strips a cell's spaces or saves a non-breaking space as a space, "
+                       "so the row could mean any of them: rename all but one, then make the plan again")
             continue
         name = named[0] if named else None
         orphan = book.orphan(name) if name is not None else None

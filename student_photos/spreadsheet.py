@@ -18,7 +18,7 @@ import re
 import stat
 import tempfile
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -37,6 +37,9 @@ _LINE_BREAK = re.compile(r"[\r\n]")
 _NEEDS_QUOTES = re.compile(r'[,;\t"\r\n]|\A\s|\s\Z')  # else split, stripped, or (;, tab) taken for the delimiter
 _HEADER_LINE = re.compile(r'^[^\r\n]*[^\s,;"\ufeff][^\r\n]*', re.MULTILINE)
 _CHUNK = 1 << 20
+# White space a spreadsheet strips from a cell's ends or changes (a tab, U+00A0 and the other Unicode spaces, the
+# zero-width ones), in a run: ``as_spreadsheet_text`` makes each run one space, and none at either end.
+_SPREADSHEET_SPACE = re.compile(r"[\s\u180e\u200b\u2060\ufeff]+")
 _SPREADSHEET_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?\s*")  # a spreadsheet's number
 
 
@@ -67,6 +70,21 @@ def as_spreadsheet_number(text: str) -> Decimal | None:
     """The number a spreadsheet reads a cell as (then saves as it pleases: 00417 as 417, 7.0 as 7, 100000 as
     1E+05), or None for a cell it keeps as text."""
     return Decimal(text.strip()) if _SPREADSHEET_NUMBER.fullmatch(text) else None
+
+
+def as_spreadsheet_text(text: str) -> str:
+    """A cell as a spreadsheet may save it, for comparing names: `old7 `, ` old7`, `old7\u00a0` and `old7` are one
+    cell once it drops a bare cell's spaces or saves a non-breaking space as a space (``_SPREADSHEET_SPACE``)."""
+    return _SPREADSHEET_SPACE.sub(" ", text).strip(" ")
+
+
+def text_twins(names: Iterable[str], shown: Callable[[str], str]) -> dict[str, list[str]]:
+    """Names (folders) by ``as_spreadsheet_text`` of the text a file shows them as (``shown``): a cell a spreadsheet
+    saved may have been any name of its entry."""
+    by_text: dict[str, list[str]] = defaultdict(list)
+    for name in names:
+        by_text[as_spreadsheet_text(shown(name))].append(name)
+    return by_text
 
 
 def number_twins(names: Iterable[str]) -> dict[Decimal, list[str]]:

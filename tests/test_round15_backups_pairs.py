@@ -1,7 +1,9 @@
-"""Round 15 (finding 15a-3), held as a property: a backup is read only by its student list's own entries (a record
-nested inside an entry is no record)."""
+"""Round 15 (findings 15a-3 and 15a-4), held as properties: a backup is read only by its student list's own entries
+(a record nested inside an entry is no record), and a reviewed row's folder cell, as a spreadsheet re-saves it,
+is carried out only on the one folder it can mean."""
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import tempfile
@@ -11,7 +13,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from conftest import School
 from student_photos.backups import BackupUnusable, read_backup
+from student_photos.console import printable
 from student_photos.records import StudentRecord, is_safe_id
 from student_photos.sample import jpeg_bytes
 
@@ -124,3 +128,91 @@ def test_a_backup_holding_a_record_inside_an_entry_stops_a_writing_run(school, s
     assert school.db_docs()["1"]["photo"] is None, f"{shape}: Olivia was linked to Emma's photo ({result.text})"
     assert result.code == 2, result.text
     assert "seed_backup_20251115_0537.json" in result.text
+
+
+# ---------------------------------------------------------------- (b) pairs: a re-saved folder cell
+
+SPACES = ["", " ", "  ", "\t", "\u00a0", "\u2003", "\u3000", "\u202f"]
+BASES = ["old7", "a b", "07"]
+
+
+def _resave(cell: str, how: str) -> str:
+    """A cell as a spreadsheet saves it: Excel writes it bare (the reader then drops a bare cell's spaces), Google
+    Sheets and LibreOffice's "trim spaces" strip it, a paste from a web page turns a non-breaking space into a space."""
+    if how == "trim":
+        return cell.strip()
+    if how == "nbsp":
+        return cell.replace("\u00a0", " ").replace("\u202f", " ")
+    return cell
+
+
+def _write(path: Path, rows: list[list[str]], how: str) -> None:
+    def cell(text: str) -> str:
+        quote = any(c in text for c in ',"\r\n') or (how == "ours" and text != text.strip())
+        return f'"{text.replace(chr(34), chr(34) * 2)}"' if quote else text
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(",".join(map(cell, row)) + "\r\n" for row in rows).encode())
+
+
+def _shown(name: str) -> str:
+    """The folder's cell in the plan: a name starting with a formula character (a tab) gets a "'" before it."""
+    text = printable(name)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _key(name: str) -> str:
+    """What is left of a name once every white space run is one space, none at either end (the test's own)."""
+    return " ".join(name.replace("\u200b", " ").split())
+
+
+@settings(max_examples=30, deadline=None)
+@given(base=st.sampled_from(BASES),
+       decorations=st.lists(st.tuples(st.sampled_from(SPACES), st.sampled_from(SPACES)), min_size=1, max_size=3,
+                            unique=True),
+       target=st.integers(min_value=0, max_value=2),
+       how=st.sampled_from(["excel", "trim", "nbsp", "ours"]))
+@example(base="old7", decorations=[("", " "), ("", "")], target=0, how="excel")
+@example(base="old7", decorations=[("", "\u00a0"), ("", "")], target=0, how="excel")
+@example(base="old7", decorations=[(" ", ""), ("", "")], target=0, how="trim")
+def test_a_reviewed_row_goes_only_to_the_folder_its_cell_can_mean(mongo_client, mongo_url, base, decorations,
+                                                                   target, how):
+    """Old folders whose names differ only by white space (`old7 `, `old7`, `old7<NBSP>`); the person pairs one with
+    Ann and a spreadsheet re-saves the file. Ann is given that folder's photo, or none (the file refused, exit 2,
+    nothing changed); never another folder's. While another folder's name differs from the chosen one's only by
+    white space, the file is refused."""
+    names = list(dict.fromkeys(f"{before}{base}{after}" for before, after in decorations))
+    chosen = names[target % len(names)]
+    root = Path(tempfile.mkdtemp())
+    school = School(root / "school", mongo_client, mongo_url)
+    try:
+        ann = school.new_student("Ann Lee", date_of_birth="2015-01-01")
+        zed = school.new_student("Zed Ray", date_of_birth="2014-01-01")
+        school.seed([ann, zed])
+        school.write_backup([ann, zed])
+        (school.folder(ann["student_id"]) / "attendance").mkdir(parents=True)
+        school.put_photo(zed["student_id"])
+        faces = {name: school.put_photo(name, jpeg_bytes(f"face of folder {name!r}")) for name in names}
+        plan = root / "plan.csv"
+        assert school.migrate("--list", "--csv", str(plan)).code == 1
+        rows = list(csv.reader(plan.read_text(encoding="utf-8-sig").splitlines()))
+        assert sorted(row[0] for row in rows[1:]) == sorted(map(_shown, names)), rows
+        for row in rows[1:]:
+            if row[0] == _shown(chosen):
+                row[5] = ann["student_id"]  # the person saw the face they meant in that folder
+            row[0] = _resave(row[0], how)
+        reviewed = root / "reviewed.csv"
+        _write(reviewed, rows, how)
+        before = school.snapshot()
+
+        result = school.migrate("--migrate", "--pairs", str(reviewed), "--json")
+
+        given_to_ann = school.photo_of(ann["student_id"])
+        assert given_to_ann in (None, faces[chosen]), (
+            f"folder {chosen!r} (re-saved {how}) was carried out on another folder of {names} ({result.text})")
+        if sum(_key(name) == _key(chosen) for name in names) > 1:
+            assert result.code == 2 and "is how" in result.text, result.text
+            assert school.snapshot() == before
+        elif how == "ours":  # a file as the tool wrote it (cells quoted exactly) names its folder
+            assert given_to_ann == faces[chosen], result.text
+    finally:
+        mongo_client.drop_database(school.db_name)
+        shutil.rmtree(root)

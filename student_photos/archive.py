@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from .errors import ToolError
 
@@ -62,6 +63,25 @@ _BROKEN = (OSError, EOFError, ValueError, zlib.error, struct.error, OverflowErro
 class SourceEntry:
     path: str  # normalised relative POSIX path inside the source, e.g. "photos/students/ab12/profile.jpg"
     size: int  # size in bytes as stored (uncompressed)
+
+
+@dataclass(frozen=True)
+class RefusedMember:
+    """A member not offered, and what it could still give to whoever unpacks the source (``sources.fill`` weighs
+    it: one child is never given bytes the source may give another).
+
+    ``could``: "own" (its own bytes, readable: a duplicate name's version, a badly named file), "link" (what
+    ``target`` names: a symlink's target as written, relative to its folder; a hard link's, from the source's
+    root), "unknown" (bytes that cannot be known: ``size`` bytes, or any size when None) or "none" (no photo:
+    a device, a FIFO, a member too big to be one)."""
+    path: str  # normalised path inside the source, or "" when its name is unusable
+    shown: str  # its name made printable
+    why: str
+    could: str
+    size: int | None = None
+    target: str | None = None
+    hard: bool = False
+    handle: int = -1  # (the kind's own key to read its bytes)
 
 
 @dataclass(frozen=True)
@@ -222,11 +242,14 @@ class PhotoSource:
     kind: str
     label: str
     refused: list[tuple[str, str]]
+    refused_members: list[RefusedMember]
 
     def __init__(self, kind: str, label: str, fd: int, limits: Limits) -> None:
         self.kind = kind
         self.label = label
         self.refused = []
+        self.refused_members = []  # every member refused while listing, with what it could still give
+        self._handles: list[object] = []
         self._fd = fd
         self._limits = limits
         self._members = 0
@@ -255,6 +278,21 @@ class PhotoSource:
                                   "the source is too big")
             yield entry, data
 
+    def read_refused(self, members: Iterable[RefusedMember]) -> Iterator[tuple[RefusedMember, bytes]]:
+        """The own bytes of refused members (``could == "own"``), never past the member limit; one that cannot be
+        read now is left out (its bytes are not known). The bytes count towards the total cap."""
+        if self._fd < 0:
+            raise ValueError(f"photo source {self.shown} is closed")
+        chosen = [m for m in members if m.could == "own" and 0 <= m.handle < len(self._handles)]
+        for member, data in self._read_refused(chosen):
+            if len(data) > self._limits.member or (member.size is not None and len(data) != member.size):
+                continue
+            self._handed_out += len(data)
+            if self._handed_out > self._limits.total:
+                raise SourceError(f"{self.shown}: more than {self._limits.total} bytes read in total; "
+                                  "the source is too big")
+            yield member, data
+
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
@@ -282,33 +320,58 @@ class PhotoSource:
     def _read(self, chosen: list[SourceEntry]) -> Iterator[tuple[SourceEntry, bytes]]:
         raise NotImplementedError
 
-    def _finish_listing(self, candidates: list[tuple[str, str, str, SourceEntry | None]]) -> list[SourceEntry]:
+    def _read_refused(self, chosen: list[RefusedMember]) -> Iterator[tuple[RefusedMember, bytes]]:
+        raise NotImplementedError
+
+    def _finish_listing(self, candidates: list[tuple[str, str, str, SourceEntry | None, RefusedMember]]
+                        ) -> list[SourceEntry]:
         """Refuse every member whose name another member shares, then sort what is offered.
 
-        ``candidates`` are ``(raw name, normalised path or "", reason or "", entry or None)``.
+        ``candidates`` are ``(raw name, normalised path or "", reason or "", entry or None, what it could give if
+        refused)``.
         """
         seen: dict[str, int] = {}
-        for _raw, path, _reason, _entry in candidates:
+        for _raw, path, _reason, _entry, _could in candidates:
             if path:
                 seen[path] = seen.get(path, 0) + 1
         offered = []
-        for raw, path, reason, entry in candidates:
+        for raw, path, reason, entry, could in candidates:
             if path and seen[path] > 1:  # which copy an extractor would keep is anyone's guess: offer neither
                 reason = reason or "duplicate name"
             if reason:
                 self._refuse(raw, reason)
+                self.refused_members.append(RefusedMember(path, printable(raw), reason, could.could, could.size,
+                                                          could.target, could.hard, could.handle))
             elif entry is not None:
                 offered.append(entry)
         self.refused.sort()
         offered.sort(key=lambda e: e.path)
         return offered
 
-    def _checked(self, raw: str, size: int, type_problem: str) -> tuple[str, str, str, SourceEntry | None]:
+    def _checked(self, raw: str, size: int, type_problem: str, handle: object = None, could: str = "",
+                 target: str | None = None, hard: bool = False
+                 ) -> tuple[str, str, str, SourceEntry | None, RefusedMember]:
+        """A listed member: its checks, and what it could give if refused (``could``: "own" when not said and its
+        bytes can be read by ``handle``, else "unknown")."""
         path, reason = check_name(raw)
         reason = reason or type_problem
-        if not reason and size > self._limits.member:
+        too_big = size > self._limits.member
+        if not reason and too_big:
             reason = _too_big(size, self._limits.member)
-        return raw, path, reason, (SourceEntry(path, size) if path and not reason else None)
+        if not could:
+            could = "none" if too_big else "own" if handle is not None else "unknown"
+        index = -1
+        if could == "own":
+            index = len(self._handles)
+            self._handles.append(handle)
+        what = RefusedMember(path, "", "", could, size if could in ("own", "unknown") else None, target, hard, index)
+        return raw, path, reason, (SourceEntry(path, size) if path and not reason else None), what
+
+    def _refuse_unknown(self, rel: str, reason: str, size: int | None = None) -> None:
+        """A member or folder refused whose bytes cannot be known (unreadable, or below an unusable name)."""
+        self._refuse(rel, reason)
+        path = check_name(rel)[0]
+        self.refused_members.append(RefusedMember(path, printable(rel), reason, "unknown", size))
 
     def _hand_out(self, entry: SourceEntry, data: bytes) -> tuple[SourceEntry, bytes] | None:
         if len(data) > self._limits.member:
@@ -340,7 +403,7 @@ class _FolderSource(PhotoSource):
         return fd
 
     def _list(self) -> list[SourceEntry]:
-        candidates: list[tuple[str, str, str, SourceEntry | None]] = []
+        candidates: list[tuple[str, str, str, SourceEntry | None, RefusedMember]] = []
         pending = [""]
         while pending:
             rel = pending.pop()
@@ -353,7 +416,7 @@ class _FolderSource(PhotoSource):
                 with os.scandir(fd) as found:
                     for item in found:
                         self._count_member()
-                        self._classify(item, f"{rel}/{item.name}" if rel else item.name, candidates, pending)
+                        self._classify(item, f"{rel}/{item.name}" if rel else item.name, candidates, pending, fd)
             except OSError as exc:
                 self._unreadable(rel, exc)
             finally:
@@ -363,29 +426,35 @@ class _FolderSource(PhotoSource):
     def _unreadable(self, rel: str, exc: OSError) -> None:
         if not rel:  # the source itself: nothing at all could be offered
             raise SourceError(f"Cannot read photo source {self.shown}: {exc.strerror}")
-        self._refuse(rel + "/", f"unreadable folder: {exc.strerror}")
+        self._refuse_unknown(rel + "/", f"unreadable folder: {exc.strerror}")
 
-    def _classify(self, item: os.DirEntry, rel: str, candidates: list, pending: list[str]) -> None:
+    def _classify(self, item: os.DirEntry, rel: str, candidates: list, pending: list[str], dir_fd: int) -> None:
         try:
             info = item.stat(follow_symlinks=False)
         except OSError as exc:
-            self._refuse(rel, f"unreadable: {exc.strerror}")
+            self._refuse_unknown(rel, f"unreadable: {exc.strerror}")
             return
         mode = info.st_mode
         if stat.S_ISDIR(mode):
             problem = check_name(rel)[1]
             if problem:  # nothing below a folder with an unusable name could be offered either
-                self._refuse(rel + "/", problem)
+                self._refuse_unknown(rel + "/", problem)
             else:
                 pending.append(rel)
             return
         if stat.S_ISLNK(mode):
-            problem = "symlink"
-        elif stat.S_ISREG(mode):
-            problem = ""
+            try:
+                target: str | None = os.readlink(item.name, dir_fd=dir_fd)
+            except OSError:
+                target = None
+            candidates.append(self._checked(rel, info.st_size, "symlink", could="link" if target else "unknown",
+                                            target=target))
+            return
+        if stat.S_ISREG(mode):
+            candidates.append(self._checked(rel, info.st_size, "", handle=rel))
         else:
-            problem = f"not a regular file ({_special_kind(mode)})"
-        candidates.append(self._checked(rel, info.st_size, problem))
+            candidates.append(self._checked(rel, info.st_size, f"not a regular file ({_special_kind(mode)})",
+                                            could="none"))
 
     def _read(self, chosen: list[SourceEntry]) -> Iterator[tuple[SourceEntry, bytes]]:
         folder: tuple[str, int] | None = None  # the last folder's descriptor: sorted paths come folder by folder
@@ -411,6 +480,20 @@ class _FolderSource(PhotoSource):
         finally:
             if folder is not None:
                 os.close(folder[1])
+
+    def _read_refused(self, chosen: list[RefusedMember]) -> Iterator[tuple[RefusedMember, bytes]]:
+        for member in chosen:
+            rel = str(self._handles[member.handle])
+            parent, _, name = rel.rpartition("/")
+            try:
+                fd = self._open_dir(parent)
+                try:
+                    data = self._read_file(fd, name)
+                finally:
+                    os.close(fd)
+            except (OSError, _Broken):
+                continue
+            yield member, data
 
     def _read_file(self, dir_fd: int, name: str) -> bytes:
         # O_NOFOLLOW refuses a symlink put there since the listing; O_NONBLOCK keeps a FIFO from hanging
@@ -459,7 +542,15 @@ class _ZipSource(PhotoSource):
             mode = info.external_attr >> 16
             if info.orig_filename.endswith("/") or stat.S_ISDIR(mode):
                 continue
-            candidate = self._checked(name, info.file_size, _zip_problem(info, mode))
+            problem = _zip_problem(info, mode)
+            if problem == "symlink":  # (its bytes are its target, as written)
+                target = self._link_target(info)
+                candidate = self._checked(name, info.file_size, problem, could="link" if target else "unknown",
+                                          target=target)
+            elif problem.startswith("not a regular file"):
+                candidate = self._checked(name, info.file_size, problem, could="none")
+            else:  # (an encrypted member, or one compressed in a way not read: its bytes are not known)
+                candidate = self._checked(name, info.file_size, problem, handle=None if problem else info)
             if candidate[3] is not None:
                 self._infos[candidate[1]] = info
             candidates.append(candidate)
@@ -476,6 +567,29 @@ class _ZipSource(PhotoSource):
             handed = self._hand_out(entry, data)
             if handed:
                 yield handed
+
+    def _link_target(self, info: zipfile.ZipInfo) -> str | None:
+        """A symlink member's target as written, or None when it cannot be read."""
+        if _zip_problem(info, stat.S_IFREG << 0):
+            return None  # (encrypted, or compressed in a way not read)
+        try:
+            with self._zip.open(info) as member:
+                data = _read_bounded(member.read, 4096)
+        except _BROKEN:
+            return None
+        if len(data) > 4096 or not data:
+            return None
+        return data.decode("utf-8", "surrogateescape")
+
+    def _read_refused(self, chosen: list[RefusedMember]) -> Iterator[tuple[RefusedMember, bytes]]:
+        infos = [(m, cast(zipfile.ZipInfo, self._handles[m.handle])) for m in chosen]
+        for member, info in sorted(infos, key=lambda pair: pair[1].header_offset):
+            try:
+                with self._zip.open(info) as opened:
+                    data = _read_bounded(opened.read, self._limits.member)
+            except _BROKEN:
+                continue
+            yield member, data
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -564,7 +678,16 @@ class _TarSource(PhotoSource):
                     raise _Broken(f"negative size for {printable(info.name)}")
                 if info.isdir():
                     continue
-                candidate = self._checked(info.name, info.size, _tar_problem(info))
+                problem = _tar_problem(info)
+                if info.issym() or info.islnk():
+                    target = info.linkname if info.issym() else check_name(info.linkname)[0]
+                    candidate = self._checked(info.name, info.size, problem, could="link" if target else "unknown",
+                                              target=target or None, hard=info.islnk())
+                elif problem.startswith("not a regular file"):
+                    candidate = self._checked(info.name, info.size, problem, could="none")
+                else:
+                    candidate = self._checked(info.name, info.size, problem,
+                                              handle=None if problem else info.offset)
                 if candidate[3] is not None:
                     self._offsets[candidate[1]] = info.offset
                 candidates.append(candidate)
@@ -601,6 +724,34 @@ class _TarSource(PhotoSource):
                 handed = self._hand_out(entry, data)
                 if handed:
                     yield handed
+
+
+    def _read_refused(self, chosen: list[RefusedMember]) -> Iterator[tuple[RefusedMember, bytes]]:
+        by_offset: dict[int, list[RefusedMember]] = {}
+        for member in chosen:
+            by_offset.setdefault(cast(int, self._handles[member.handle]), []).append(member)
+        if not by_offset:
+            return
+        try:
+            tar, _stream = self._open()
+        except (_TooBig, *_BROKEN) as exc:
+            raise self._error(exc) from None
+        with tar:
+            members = _members(tar)
+            while by_offset:
+                try:
+                    info = next(members, None)
+                    if info is None:
+                        return  # (changed since: what was not read is not known)
+                    found = by_offset.pop(info.offset, None)
+                    if found is None or not info.isreg():
+                        continue
+                    opened = tar.extractfile(info)
+                    data = _read_bounded(opened.read, self._limits.member) if opened else b""
+                except (_TooBig, *_BROKEN) as exc:
+                    raise self._error(exc) from None
+                for member in found:
+                    yield member, data
 
 
 def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:

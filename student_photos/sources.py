@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from .archive import PhotoSource, SourceEntry, SourceError, open_photo_source
+from .archive import PhotoSource, RefusedMember, SourceEntry, SourceError, open_photo_source
 from .backups import list_backups, read_backup
 from .config import Settings
 from .db import Database
@@ -76,6 +76,8 @@ class SourcePlan:
     unused: list[tuple[str, str, bool]] = field(default_factory=list)  # (file, why, needs a person)
     used: int = 0
     not_needed: int = 0  # its student already has that file (or is out of scope): nothing to fill
+    # whom a path of the source would name (a refused member's too), or None: no one, or not known
+    owner_of: Callable[[str], str | None] = field(default=lambda path: None)
 
     def describe(self) -> dict:
         return {"path": self.source.shown, "kind": self.source.kind, "layout": self.layout,
@@ -112,10 +114,10 @@ async def prepare_source(settings: Settings, path: str, key_field: str, map_file
                               "--source-map, or leave out --source-key if the folders are student ids")
         if map_file is None and by_id and any(m for _, m in tree):
             plan = SourcePlan(source, "a copy of the photo tree (students/{id}/...)", "student_id")
-            await _assign_tree(settings, plan, tree, plans, current_ids)
+            await _assign_tree(settings, plan, tree, plans, current_ids, TREE)
         elif map_file is None and by_id and mostly_top:
             plan = SourcePlan(source, "a copy of the photo tree ({id}/... at the top)", "student_id")
-            await _assign_tree(settings, plan, top, plans, current_ids)
+            await _assign_tree(settings, plan, top, plans, current_ids, TOP)
         else:
             how = f"named by the CSV {map_file}" if map_file else f"named by {key_field}"
             plan = SourcePlan(source, f"a picture-day delivery (flat files {how})", key_field)
@@ -141,7 +143,7 @@ def _hidden(path: str) -> bool:
 
 
 async def _assign_tree(settings: Settings, plan: SourcePlan, matches: list, plans: dict,
-                       current_ids: set[str]) -> None:
+                       current_ids: set[str], pattern: re.Pattern[str]) -> None:
     by_id: dict[str, list[tuple[SourceEntry, str]]] = defaultdict(list)
     holding = _folders_holding_photos([entry.path for entry, _ in matches])
     for entry, match in matches:
@@ -154,6 +156,15 @@ async def _assign_tree(settings: Settings, plan: SourcePlan, matches: list, plan
         else:
             by_id[match.group(1)].append((entry, match.group(2)))
     old_ids = {i for i in by_id if i not in current_ids}
+    folder_owner: dict[str, str | None] = {}
+
+    def owner_of(path: str) -> str | None:  # as the members above were given: a folder no member named is no one's
+        match = pattern.fullmatch(path)
+        if match is None or _hidden(path) or _inside_a_student_folder(path[:match.start(1)], match.group(2), holding):
+            return None
+        return folder_owner.get(match.group(1))
+
+    plan.owner_of = owner_of
     targets = await _targets_of_old_ids(settings, old_ids) if old_ids else {}
     for folder, files in by_id.items():
         if folder in plans and plans[folder].conflict is not None:  # ids recycled: the folder was someone else's
@@ -164,6 +175,7 @@ async def _assign_tree(settings: Settings, plan: SourcePlan, matches: list, plan
             target, why = None, f"{folder} is a database record whose id is invalid or held twice"
         else:
             target, why = targets.get(folder, (None, "no backup holds this old id"))
+        folder_owner[folder] = target
         for entry, rel in files:
             if target is None:
                 plan.unused.append((entry.path, f"used for no one: {why}", folder in current_ids))
@@ -499,7 +511,8 @@ def fill(plan: SourcePlan, store, repairs: dict[str, Repair], writes: bool, jour
     if not wanted:
         return
     # Every other member of a wanted file's size is read too: the source itself may give the same face to someone
-    # else (a student who has a photo, one out of scope, or no one it could name).
+    # else (a student who has a photo, one out of scope, or no one it could name). So may a member it refused: a
+    # link, a duplicate name's every version, a folder reached through a symlink (``_stand_ins``).
     sizes = {e.size for e in plan.source.entries() if e.path in wanted}
     others = [e.path for e in plan.source.entries() if e.path not in wanted and e.size in sizes]
     owner = {f.entry.path: sid for sid, files in plan.by_student.items() for f in files}
@@ -515,16 +528,24 @@ def fill(plan: SourcePlan, store, repairs: dict[str, Repair], writes: bool, jour
             plan.unused.append((entry.path, f"not a usable JPEG ({state.describe})", True))
             continue
         arrived.append((entry, data, digest))
+    could_give = _what_the_source_may_give(plan.source, sizes, members_of)
     refusals = content_refusal([(wanted[entry.path][0].plan, digest) for entry, _, digest in arrived])
     for (entry, data, digest), why in zip(arrived, refusals, strict=True):
         repair, f = wanted[entry.path]
         outcome = repair.outcome
-        elsewhere = [m for m in members_of[digest] if owner.get(m) != repair.plan.student_id]
+        sid = repair.plan.student_id
+        # The one rule: these bytes go to no one when any member of the source (offered or refused) may give them
+        # to anyone else (another student, or no one it is proven to be this one's).
+        elsewhere = [(m, owner.get(m), "") for m in members_of[digest] if owner.get(m) != sid]
+        elsewhere += [(path, plan.owner_of(path), how) for path, how, may_give in could_give
+                      if may_give(digest) and plan.owner_of(path) != sid]
         if elsewhere:
-            whose = owner.get(elsewhere[0])
-            plan.unused.append((entry.path, f"the same photo is in the source as {elsewhere[0]} too, "
-                                            f"{f'for student {whose}' if whose else 'for no current student'}: "
-                                            "used for no one", True))
+            path, whose, how = elsewhere[0]
+            shown = f"for student {whose}" if whose else "for no current student" if not how else \
+                "for no student proven to be this one"
+            said = f"the same photo is in the source as {path} too" if not how else \
+                f"the source may give the same photo as {path} too ({how})"
+            plan.unused.append((entry.path, f"{said}, {shown}: used for no one", True))
             continue
         if why:
             plan.unused.append((entry.path, f"used for no one: it {why}", True))
@@ -544,6 +565,109 @@ def fill(plan: SourcePlan, store, repairs: dict[str, Repair], writes: bool, jour
         outcome.filled_from.append(f"{f.rel} from {entry.path}")
         if f.rel == PROFILE:
             outcome.photo = PhotoState.OK
+
+
+_MAX_LINKS = 40  # symlinks followed for one path, as the kernel allows
+_MAX_STAND_INS = 100_000  # paths a folder reached through symlinks may add; past that, the link could hold anything
+_MAX_WORK = 20_000_000  # steps in all; past that, what is left could hold anything
+
+
+def _what_the_source_may_give(source: PhotoSource, sizes: set[int], members_of: dict[tuple[str, int], list[str]]
+                              ) -> list[tuple[str, str, Callable[[tuple[str, int]], bool]]]:
+    """``(path, why it is there, whether it may give these bytes)`` for every path by which a refused member may give
+    bytes to whoever unpacks the source: a hard link or a symlink (what it names, followed through the source), a
+    duplicate name's every version (read), a folder reached through a symlink (each file under its target, by the
+    link's path), and, whose bytes cannot be known (a link that dangles or leaves the source, an unreadable member,
+    an offered member that changed while read), any bytes of its size. ``members_of``: the bytes of the offered
+    members read (every one of a wanted size)."""
+    entries = {e.path: e.size for e in source.entries()}
+    digest_of = {path: digest for digest, paths in members_of.items() for path in paths}
+    unread = {path for path, size in entries.items() if size in sizes and path not in digest_of}
+    at: dict[str, list[RefusedMember]] = defaultdict(list)
+    for member in source.refused_members:
+        if member.path:
+            at[member.path].append(member)
+    folders = {"/".join(parts[:i]) for parts in (p.split("/") for p in [*entries, *at]) for i in range(len(parts))}
+    own = {id(m): (hashlib.sha256(data).hexdigest(), len(data)) for m, data in source.read_refused(
+        m for m in source.refused_members if m.could == "own" and m.size in sizes)}
+    unknown: tuple = ("unknown", None)
+    work = [0]  # steps taken: a hostile source's links (duplicate names branch) cannot make this run for ever
+
+    def resolve(real: tuple[str, ...], todo: tuple[str, ...], hops: int) -> list[tuple]:
+        """What a path (``real``: its folders already followed) may be: ("entry", path), ("own", member), ("unknown",
+        size or None) or ("folder", path)."""
+        while todo and todo[0] in ("", "."):
+            todo = todo[1:]
+        if not todo:
+            return [("folder", "/".join(real))]
+        work[0] += 1
+        if hops > _MAX_LINKS or work[0] > _MAX_WORK:
+            return [unknown]
+        part, todo = todo[0], todo[1:]
+        if part == "..":
+            return resolve(real[:-1], todo, hops) if real else [unknown]  # (above the source: not known)
+        path = "/".join((*real, part))
+        last = not any(p not in ("", ".") for p in todo)
+        found: list[tuple] = []
+        for member in at.get(path, ()):
+            if member.could == "link" and not member.hard:  # a symlink, wherever it is on the path
+                target = member.target or "/"
+                found += [unknown] if target.startswith("/") else resolve(real, (*target.split("/"), *todo), hops + 1)
+            elif member.could == "unknown" and (last or member.size is None):  # (a folder not read: anything)
+                found.append(("unknown", member.size if last else None))
+            elif last and member.could == "link":  # a hard link: the member it names, from the source's root
+                found += resolve((), tuple(str(member.target).split("/")), hops + 1)
+            elif last and member.could == "own":
+                found.append(("own", member))
+        if path in entries and last:
+            found.append(("entry", path))
+        if path in folders:
+            found += resolve((*real, part), todo, hops)
+        if not found and path not in at and path not in entries and path not in folders:
+            found.append(unknown)  # dangling
+        return found
+
+    def may_give(what: tuple) -> Callable[[tuple[str, int]], bool]:
+        kind, value = what
+        if kind == "entry":
+            return lambda digest: entries[value] == digest[1] and (value in unread or digest_of.get(value) == digest)
+        if kind == "own":
+            return lambda digest: value.size == digest[1] and own.get(id(value), digest) == digest
+        return lambda digest: value is None or value == digest[1]  # unknown: any bytes of its size
+
+    found: list[tuple[str, str, Callable[[tuple[str, int]], bool]]] = []
+    found += [(path, "it changed while being read: its bytes are not known", may_give(unknown))
+              for path in sorted(unread)]
+    for member in source.refused_members:
+        if member.could == "none":
+            continue
+        how = f"{member.shown} is refused: {member.why}"
+        whats: list[tuple]
+        if member.could == "link" and not member.path and not member.hard:
+            whats = [unknown]  # (a symlink with an unusable name: where it points from is not known)
+        elif member.could == "link":
+            parent = tuple(member.path.split("/")[:-1])
+            whats = resolve(parent, tuple(str(member.target).split("/")), 1) if not member.hard else \
+                resolve((), tuple(str(member.target).split("/")), 1)
+        else:
+            whats = [(member.could, member if member.could == "own" else member.size)]
+        path = member.path or member.shown
+        pending = [(path, what, 0) for what in whats]
+        while pending:
+            at_path, what, depth = pending.pop()
+            if what[0] != "folder":
+                found.append((at_path, how + ("" if what[0] != "unknown" else "; its bytes cannot be known"),
+                              may_give(what)))
+                continue
+            work[0] += len(entries) + len(at)
+            below = [p for p in [*entries, *at] if not what[1] or p.startswith(what[1] + "/")]
+            if depth >= 8 or len(found) + len(below) > _MAX_STAND_INS or work[0] > _MAX_WORK:
+                found.append((at_path, how + "; a folder too deep to follow", may_give(unknown)))
+                continue
+            for inner in below:  # each file of a folder reached through a symlink, by the link's path
+                rest = inner[len(what[1]) + 1:] if what[1] else inner
+                pending += [(f"{at_path}/{rest}", w, depth + 1) for w in resolve((), tuple(inner.split("/")), 1)]
+    return found
 
 
 def _copy_in(store, student_id: str, f: SourceFile, data: bytes, journal, source_label: str) -> None:

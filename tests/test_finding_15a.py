@@ -25,7 +25,6 @@ def _tar(path, members):
                 archive.addfile(info, io.BytesIO(data))
 
 
-@pytest.mark.xfail(strict=True, reason="finding 15a-1: refused source entries are not weighed (sources.fill)")
 @pytest.mark.parametrize("how", ["hard link", "symlink", "duplicate name", "folder with a symlink"])
 def test_finding_a_face_the_tar_also_gives_another_child_by_a_refused_member_is_filled(school, tmp_path, how):
     """`tar cf` of an old store in which Bea's profile.jpg was the same file as Ann's (a `cp -l` by hand, or a
@@ -147,7 +146,6 @@ def test_finding_a_backup_record_naming_the_photo_in_folder_1_as_a_leavers_does_
     assert result.code == 1
 
 
-@pytest.mark.xfail(strict=True, reason="finding 15a-2: refused source entries are not weighed (sources.fill)")
 def test_finding_a_picture_day_zip_naming_one_face_for_two_numbers_by_a_symlink_fills_one(school, tmp_path):
     """The photographer's zip (made on a Mac: `zip -y` keeps links) holds 42.jpg and 43.jpg -> 42.jpg: the delivery
     gives one face to #42 and #43. As two regular files it goes to no one (test_sources); with the link refused, #42

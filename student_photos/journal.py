@@ -15,7 +15,7 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -133,12 +133,13 @@ def header(tool: str, action: str, mode: str, photo_dir: str, database: str, **e
             "database": database, **extra}
 
 
-def read_journal(path: Path) -> Iterator[dict]:
-    """Every line of one journal, in order; a line cut short by a kill is skipped."""
+def read_journal(path: Path, wanted: Callable[[str], bool] | None = None) -> Iterator[dict]:
+    """Every line of one journal, in order; a line cut short by a kill is skipped, and one whose text ``wanted``
+    turns down is not even parsed."""
     fd = open_regular(path)
     with os.fdopen(fd, "r", encoding="utf-8", errors="surrogateescape") as handle:
         for line in handle:
-            if line.endswith("\n"):
+            if line.endswith("\n") and (wanted is None or wanted(line)):
                 try:  # (the yield stays outside: a caller's own ValueError must not be taken for a bad line)
                     entry = json.loads(line)
                 except ValueError:
@@ -202,13 +203,15 @@ def _journal_names(folder: Path) -> list[str]:
         raise JournalError(f"Cannot read the journal folder {folder}: {exc.strerror or exc}") from None
 
 
-def every_line(store: PhotoStore, unread: list[str] | None = None) -> Iterator[tuple[str, dict]]:
+def every_line(store: PhotoStore, unread: list[str] | None = None, wanted: Callable[[str], bool] | None = None
+               ) -> Iterator[tuple[str, dict]]:
     """(run id, line) of every journalled run, oldest first: each journal read once (a district's runs hold
     60,000 lines). One that cannot be read is skipped, as ``list_runs`` skips it, and named in ``unread``: what it
-    placed cannot be checked (a journal written by root, read by the nightly account)."""
+    placed cannot be checked (a journal written by root, read by the nightly account). ``wanted``: see
+    ``read_journal``."""
     folder = journal_dir(store)
     for name in _journal_names(folder):
-        lines = read_journal(folder / name)
+        lines = read_journal(folder / name, wanted)
         while True:
             try:  # only the reading is guarded: an error of the caller's, thrown in at the yield, is not swallowed
                 entry = next(lines)

@@ -892,6 +892,21 @@ class JournalFacts:
         facts.placed.finish()
         return facts
 
+    @classmethod
+    def read_profiles(cls, store: PhotoStore) -> JournalFacts:
+        """Only what the check of a photo in place starts from: the placements of a ``profile.jpg`` and the undos
+        (a line that names neither is not even parsed: a migration's journal is mostly folders and attendance)."""
+        facts = cls()
+        for run_id, entry in every_line(store, facts.unread, _names_a_profile_or_an_undo):
+            if entry.get("type") in ("file", "run"):
+                facts.placed.add(run_id, entry)
+        facts.placed.finish()
+        return facts
+
+
+def _names_a_profile_or_an_undo(line: str) -> bool:
+    return f'/{PROFILE}"' in line or '"undoes"' in line
+
 
 class JournalPlacements:
     """The journal's placements by content, in a private temporary SQLite file (``deep.PlacementTable``): memory
@@ -1084,7 +1099,8 @@ class EvidenceJudge:
                                        f"{not_the_same(judged.verdict)} than this student ({judged.reason}): the "
                                        "photo in this folder may be theirs; a person must compare them (no link is "
                                        "written while a backup says so)")
-        facts = self._journal_facts()
+        # the lines that placed a profile.jpg are enough (--deep weighs every line of the same bytes, wherever)
+        facts = self._journal if self._journal is not None else JournalFacts.read_profiles(self.store)
         suspect: dict[str, str] = {}  # student -> a placed file of their folder a line says is not theirs
         for placement in facts.placed.profiles() if journal else ():
             folder = placement.path.split("/", 2)[1]

@@ -161,9 +161,9 @@ def test_the_restore_reads_each_journal_once(school, monkeypatch, tmp_path, sour
     reads: list[str] = []
     real = journal.read_journal
 
-    def counted(path):
+    def counted(path, *args):
         reads.append(str(path))
-        return real(path)
+        return real(path, *args)
     monkeypatch.setattr(journal, "read_journal", counted)
 
     assert school.restore("--json", *extra).code == 1

@@ -60,6 +60,7 @@ from .store import (
     list_student_folders,
     make_private_dir,
     map_in_threads,
+    open_regular,
     place_copy,
     prefetch,
     scan_folder,
@@ -674,9 +675,14 @@ class AuditLog:
                     if os.path.lexists(self.path.parent) and not os.path.isdir(self.path.parent):
                         raise StoreProblem(f"{self.path.parent.name} is not a folder")
                     make_private_dir(self.path.parent)
-                    self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
+                    self.fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
                                       PRIVATE_FILE_MODE)
-                os.write(self.fd, "".join(lines).encode("utf-8", "surrogateescape"))
+                    size = os.fstat(self.fd).st_size  # a line cut short by a crash: ours start on a line of their own
+                    if size and os.pread(self.fd, 1, size - 1) != b"\n":
+                        lines.insert(0, "\n")
+                data = memoryview("".join(lines).encode("utf-8", "surrogateescape"))
+                while data:  # a short write is finished, never left as half a line
+                    data = data[os.write(self.fd, data):]
                 self.written = True
             if sync and self.fd is not None:
                 os.fsync(self.fd)
@@ -716,28 +722,26 @@ def reviewed_pairings(store: PhotoStore) -> dict[str, Reviewed]:
     folder an earlier one gave them to no one (a student never receives two)."""
     decided: list[tuple[str, Reviewed, object, object]] = []  # (old id, decision, run id, file's SHA-256)
     path = store.root / AUDIT_DIR / "audit.jsonl"
+    why = "it holds what a person decided for old folders (--pairs), and no run goes on without it"
     try:
-        handle = open(path, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115 (closed just below)
+        fd = open_regular(path, follow=True)  # (never blocks on a FIFO)
     except (FileNotFoundError, NotADirectoryError):
+        if any(os.path.islink(p) and not os.path.exists(p) for p in (path.parent, path)):  # a disk not mounted
+            raise PhotoRootError(f"Cannot read {path}: a symlink on its way leads nowhere (a disk not mounted?); "
+                                 f"{why}") from None
         return {}  # no --pairs run ever recorded a decision (nor could one, where .migrations is not a folder)
-    except OSError as exc:  # never "no one decided" when a person's decisions cannot be read: a veto would be lost
-        raise PhotoRootError(f"Cannot read {path} ({exc.strerror}): it holds what a person decided for old folders "
-                             "(--pairs), and no run goes on without it; make it readable for this user (a run "
-                             "made with sudo leaves it root's)") from None
-    with handle:
-        for line in handle:
-            with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
-                entry = json.loads(line)
-                if entry.get("retracts_run") or entry.get("retracts"):  # an undo: that run's lines, and lines
-                    run, sha = entry.get("retracts_run"), entry.get("retracts")  # from before run ids, by file
-                    decided = [d for d in decided if not (d[2] is not None and d[2] == run) and
-                               not (d[2] is None and sha is not None and d[3] == sha)]
-                elif entry.get("paired_by") == "pairs file":
-                    vetoed = bool(entry.get("vetoed"))
-                    key = entry.get("student_key") if "student_key" in entry else name_key(entry.get("student"))
-                    person = None if vetoed else Person(key, str(entry.get("student_codes") or ""))
-                    decided.append((str(entry["old_id"]), Reviewed(None if vetoed else str(entry["new_id"]), person),
-                                    entry.get("run_id"), (entry.get("pairs_file") or {}).get("sha256")))
+    except (OSError, StoreProblem) as exc:  # never "no one decided" when a person's decisions cannot be read
+        raise PhotoRootError(f"Cannot read {path} ({getattr(exc, 'strerror', None) or exc}): {why}; make it a "
+                             "readable file for this user (a run made with sudo leaves it root's)") from None
+    with os.fdopen(fd, encoding="utf-8", errors="surrogateescape") as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                _read_decision(json.loads(line), decided)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                # a line cut short by a crash is skipped, unless it may hold a person's decision
+                if any(mark in line for mark in ('"pairs file"', '"vetoed"', '"retracts')):
+                    raise PhotoRootError(f"Cannot read line {number} of {path} (not one audit line): it may hold "
+                                         f"a person's decision; {why}: repair that line") from None
     found: dict[str, Reviewed] = {}
     holder: dict[str, str] = {}  # student -> the old folder a person gave them last
     for old_id, reviewed, _, _ in decided:
@@ -748,6 +752,21 @@ def reviewed_pairings(store: PhotoStore) -> dict[str, Reviewed]:
                 found[earlier] = Reviewed(None)  # a later reviewed file gave that student this folder
             holder[reviewed.new_id] = old_id
     return found
+
+
+def _read_decision(entry: dict, decided: list[tuple[str, Reviewed, object, object]]) -> None:
+    """One audit line into ``decided``: a person's pairing or veto, or an undo taking back a run's (by run id, or by
+    reviewed file before run ids); any other line says nothing. Raises on a line not shaped as its kind is."""
+    if entry.get("retracts_run") or entry.get("retracts"):
+        run, sha = entry.get("retracts_run"), entry.get("retracts")
+        decided[:] = [d for d in decided if not (d[2] is not None and d[2] == run) and
+                      not (d[2] is None and sha is not None and d[3] == sha)]
+    elif entry.get("paired_by") == "pairs file":
+        vetoed = bool(entry.get("vetoed"))
+        key = entry.get("student_key") if "student_key" in entry else name_key(entry.get("student"))
+        person = None if vetoed else Person(key, str(entry.get("student_codes") or ""))
+        decided.append((str(entry["old_id"]), Reviewed(None if vetoed else str(entry["new_id"]), person),
+                        entry.get("run_id"), (entry.get("pairs_file") or {}).get("sha256")))
 
 
 EARLIER_REVIEW = "paired by a reviewed file (earlier run)"

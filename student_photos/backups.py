@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -124,9 +124,15 @@ class _StreamingReader:
 
     SPACE = " \t\n\r"
 
-    def __init__(self, handle, decoder: json.JSONDecoder) -> None:
-        self.handle, self.decoder = handle, decoder
+    def __init__(self, handle, transform: Callable[[dict], object]) -> None:
+        self.handle, self.transform = handle, transform
+        self.decoder = json.JSONDecoder(object_hook=self._document)
         self.buffer, self.pos, self.eof = "", 0, False
+        self.keyed = 0  # documents read or passed over so far that hold a `student_id` key, at any depth
+
+    def _document(self, obj: dict) -> object:
+        self.keyed += "student_id" in obj
+        return self.transform(obj)
 
     def _more(self, size: int = 1 << 20) -> bool:
         data = "" if self.eof else self.handle.read(size)
@@ -177,13 +183,15 @@ class _StreamingReader:
                 pass
         elif first == "{":
             self.take("{")
+            keyed = False
             while self.peek() != "}":
-                self.key()
+                keyed |= self.key() == "student_id"
                 self.skip()
                 if self.peek() != ",":
                     break
                 self.take(",")
             self.take("}")
+            self.keyed += keyed  # counted as a decoded document would be, without holding it
         else:
             self.value()
 
@@ -207,11 +215,13 @@ class _StreamingReader:
                 return
             self.take(",")
 
-    def students(self) -> Iterator[object]:
-        """The student documents of `{"students": [...], ...}` or of a bare array."""
+    def students(self) -> Iterator[tuple[str | None, object]]:
+        """The student documents of `{"students": [...], ...}` or of a bare array, as ``(None, entry)``; each other
+        top-level key as ``(key, None)`` once its value was passed over (``keyed`` counts what it held)."""
         first = self.peek()
         if first == "[":
-            yield from self.array()
+            for entry in self.array():
+                yield None, entry
         elif first == "{":
             self.take("{")
             found = False
@@ -221,9 +231,12 @@ class _StreamingReader:
                     if found:
                         raise BackupUnusable("holds two student lists")
                     found = True
-                    yield from self.array()
+                    for entry in self.array():
+                        yield None, entry
                 else:
-                    self.skip()  # other top-level keys are ignored, and never held whole
+                    self.keyed += key == "student_id"  # the backup's own document holds one
+                    self.skip()  # other top-level keys are not read, and never held whole
+                    yield key, None
                 if self.peek() != ",":
                     break
                 self.take(",")
@@ -240,6 +253,18 @@ class _StreamingReader:
 NO_STUDENT_LIST = "holds no student list (expected {\"students\": [...]} or a JSON array)"
 
 
+def _another_shape(key: str | None, entry: int) -> str:
+    """Why a backup holding a document with a `student_id` outside its list's own entries is not read (one line)."""
+    if key is None:
+        where = (f"entry {entry} has no usable student_id of its own but holds a document with one inside it (a record "
+                 "wrapped in another, as {\"student\": {...}} or [{...}], or a list of backups)")
+    elif key == "student_id":
+        where = "holds a student_id at its top level, outside its student list"
+    else:
+        where = f"holds records outside its student list, under {json.dumps(key)[:80]}"
+    return f"{where}: a backup in another shape, not read (it may say who an id was)"
+
+
 def read_backup(path: Path, fields: Sequence[str] = (), follow: bool = False
                 ) -> Iterator[StudentRecord | InvalidEntry]:
     """A backup's students, one compact record at a time as the file is read (never the whole file).
@@ -249,35 +274,26 @@ def read_backup(path: Path, fields: Sequence[str] = (), follow: bool = False
     """
     source = f"backup {path.name}"
 
-    # Only the student list's own entries are records: a document nested inside an entry (`{"student": {...}}`, a
-    # guardian's or a sibling's `student_id`, a whole backup pasted into a list of backups) is none, and never
-    # counts as an entry with an id.
-    keyed = 0  # documents read so far that hold a `student_id` key, at any depth
-
-    def decode(obj: dict) -> object:
-        nonlocal keyed
-        value = _extended_json(obj)
-        if isinstance(value, dict) and "student_id" in value:
-            keyed += 1
-        return value
-
+    # Only the student list's own entries are records. A document with a `student_id` anywhere else may say who an id
+    # was, and is read only as part of an entry with a usable id of its own (a guardian's, a sibling's): one inside an
+    # entry without one (`{"student": {...}}`, `[{...}]`, a whole backup pasted into a list of backups) or outside the
+    # list (`"leavers": [...]` beside it, a `student_id` of the backup's own) is a backup in another shape: unusable.
     entries = with_id = 0  # entries; entries whose own student_id is text or a number (2003 is folder 2003's)
     try:
         fd = open_regular(path, follow=follow)
         with os.fdopen(fd, encoding="utf-8-sig") as handle:
-            reader = _StreamingReader(handle, json.JSONDecoder(object_hook=decode))
-            for doc in reader.students():
+            reader = _StreamingReader(handle, _extended_json)
+            for key, doc in reader.students():
+                nested, reader.keyed = reader.keyed, 0
+                raw = doc.get("student_id") if isinstance(doc, dict) else None
+                own = isinstance(raw, (str, int)) and not isinstance(raw, bool)
+                if not own and nested - (isinstance(doc, dict) and "student_id" in doc):
+                    raise BackupUnusable(_another_shape(key, entries + 1))
+                if key is not None:  # another top-level key: passed over, holding no record
+                    continue
                 entries += 1
-                nested, keyed = keyed, 0
+                with_id += own
                 if isinstance(doc, dict):
-                    raw = doc.get("student_id")
-                    if isinstance(raw, (str, int)) and not isinstance(raw, bool):
-                        with_id += 1
-                    elif nested - ("student_id" in doc):
-                        raise BackupUnusable(
-                            f"entry {entries} has no usable student_id of its own but holds a document with one "
-                            "inside it (a record wrapped in another, as {\"student\": {...}}, or a list of backups): "
-                            "a backup in another shape, not read (it may say who an id was)")
                     yield record_from_document(doc, fields)
                 else:
                     yield InvalidEntry(describe_id(doc), "", f"entry is a {type(doc).__name__}, not a document",

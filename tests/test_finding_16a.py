@@ -135,7 +135,6 @@ def _leaver_emma(school, body_of):
     return school.restore("--json")
 
 
-@pytest.mark.xfail(strict=True, reason="finding 16a-5: being fixed (backups.read_backup)")
 def test_a_student_list_entry_that_is_a_list_wrapping_a_record_makes_the_backup_unusable(school):
     """{"students": [olivia, [emma]]}: an entry with no student_id of its own that holds a record (the rule of
     ef15c62, for a dict entry) is read as an 'invalid id' and passed over; Nia is linked to Emma's photo."""
@@ -145,7 +144,6 @@ def test_a_student_list_entry_that_is_a_list_wrapping_a_record_makes_the_backup_
     assert result.code == 2, result.text
 
 
-@pytest.mark.xfail(strict=True, reason="finding 16a-6: being fixed (backups.read_backup)")
 def test_a_backup_whose_leavers_are_kept_beside_the_student_list_is_not_read_as_saying_nothing(school):
     """{"students": [olivia], "leavers": [emma]}: a record of who id 1 was, outside the student list; the other
     top-level keys are skipped (their documents with a student_id are even counted, then dropped), and the restore

@@ -41,6 +41,7 @@ def _entries(children):
         st.builds(lambda inner: {"timestamp": "2025-11-15T05:37:00", "students": inner},  # a backup in the list
                   st.lists(children, max_size=2)),
         st.sampled_from([7, "s1", None, [], {"$oid": "65a1b2c3d4e5f60718293a4b"}]),
+        st.lists(children, max_size=2),  # a list entry: wrapping a record, or holding none (finding 16a-5)
     )
 
 
@@ -65,18 +66,53 @@ def _holds_a_record(value: object) -> bool:
     return any((isinstance(v, dict) and "student_id" in v) or _holds_a_record(v) for v in inside)
 
 
+# Other top-level keys beside the student list: metadata the tool passes over, or records kept outside the list
+# (leavers, an archive; a record's own fields at the top level), before or after it (finding 16a-6).
+OTHER_KEYS = st.sampled_from(["timestamp", "metadata", "leavers", "archive", "student_id"])
+OTHER_VALUES = st.one_of(
+    st.sampled_from(["2025-11-15T05:37:00", 200000, None, {"exported_by": "seed.py", "version": 2},
+                     {"$date": "2025-11-15T05:37:00Z"}, [], ["3B", "4A"], {"classes": [{"name": "3B"}]}]),
+    st.lists(ENTRIES, max_size=2),
+    ENTRIES,
+)
+
+
 @settings(max_examples=300, deadline=None)
-@given(entries=st.lists(ENTRIES, max_size=4), bare=st.booleans())
-@example(entries=[{"student": {"student_id": "s1", "name": "Emma"}, "class": "3B"}], bare=False)
+@given(entries=st.lists(ENTRIES, max_size=4), bare=st.booleans(),
+       others=st.lists(st.tuples(OTHER_KEYS, OTHER_VALUES), max_size=3, unique_by=lambda kv: kv[0]),
+       split=st.integers(min_value=0, max_value=3))
+@example(entries=[{"student": {"student_id": "s1", "name": "Emma"}, "class": "3B"}], bare=False, others=[], split=0)
 @example(entries=[{"timestamp": "2025-11-15T05:37:00", "students": [{"student_id": "s1", "name": "Emma"}]}],
-         bare=True)
-@example(entries=[{"student_id": "s2", "name": "Zed"}, {"student": {"student_id": "s1", "name": "Emma"}}], bare=False)
-@example(entries=[{"name": "Emma", "guardian": {"student_id": "s1", "name": "Pat"}}], bare=False)
-def test_a_backup_is_usable_only_by_its_own_entries_ids(entries, bare):
-    """A backup is read only when an entry of its list has a usable student_id of its own, and no entry without one
-    holds a record inside it (a wrapped record, a backup in a list of backups: a shape not read); what it yields is
-    its entries, one record each, with their own ids, never a nested document's."""
-    body = entries if bare else {"timestamp": "2025-11-15T05:37:00", "students": entries}
+         bare=True, others=[], split=0)
+@example(entries=[{"student_id": "s2", "name": "Zed"}, {"student": {"student_id": "s1", "name": "Emma"}}], bare=False,
+         others=[], split=0)
+@example(entries=[{"name": "Emma", "guardian": {"student_id": "s1", "name": "Pat"}}], bare=False, others=[], split=0)
+@example(entries=[{"student_id": "s2", "name": "Zed"}, [{"student_id": "s1", "name": "Emma"}]], bare=False,
+         others=[], split=0)  # 16a-5
+@example(entries=[{"student_id": "s2", "name": "Zed"}, [[{"student_id": "s1", "name": "Emma"}]]], bare=True,
+         others=[], split=0)
+@example(entries=[{"student_id": "s2", "name": "Zed"}], bare=False,
+         others=[("leavers", [{"student_id": "s1", "name": "Emma"}])], split=1)  # 16a-6, after the list
+@example(entries=[{"student_id": "s2", "name": "Zed"}], bare=False,
+         others=[("leavers", [{"student_id": "s1", "name": "Emma"}])], split=0)  # before it
+@example(entries=[{"student_id": "s2", "name": "Zed"}], bare=False,
+         others=[("archive", {"students": [{"name": "Emma", "guardian": {"student_id": "s1"}}]})], split=0)
+@example(entries=[{"student_id": "s2", "name": "Zed"}], bare=False, others=[("student_id", "s1")], split=0)
+@example(entries=[{"student_id": "s2", "name": "Zed"}, [7, "s1"]], bare=False,
+         others=[("timestamp", "2025-11-15T05:37:00"), ("metadata", {"exported_by": "seed.py", "version": 2})],
+         split=1)  # metadata, and a list entry holding no record: read as before
+def test_a_backup_is_usable_only_by_its_own_entries_ids(entries, bare, others, split):
+    """A backup is read only when an entry of its list has a usable student_id of its own, and no document with a
+    student_id lies anywhere but in the list's entries that have one of their own: not inside an entry without one
+    (a wrapped record, a list entry wrapping one, a backup in a list of backups), not under another top-level key
+    (leavers beside the list, before or after it), not as the backup's own top-level student_id: a shape not read.
+    Metadata beside the list is passed over. What it yields is its entries, one record each, with their own ids,
+    never a nested document's."""
+    if bare:
+        body: object = entries
+        others = []
+    else:
+        body = dict(others[:split]) | {"students": entries} | dict(others[split:])
     folder = Path(tempfile.mkdtemp())
     try:
         path = folder / "seed_backup_20251115_0537.json"
@@ -88,8 +124,10 @@ def test_a_backup_is_usable_only_by_its_own_entries_ids(entries, bare):
     finally:
         shutil.rmtree(folder)
     own = [e for e in entries if _usable(e)]
-    wrapped = [e for e in entries if isinstance(e, dict) and not _usable(e) and _holds_a_record(e)]
-    usable = (bool(own) or not entries) and not wrapped  # an empty list says nothing wrong
+    wrapped = [e for e in entries if not _usable(e) and _holds_a_record(e)]  # a dict entry or a list entry
+    outside = [k for k, v in others if k == "student_id" or (isinstance(v, dict) and "student_id" in v)
+               or _holds_a_record(v)]
+    usable = (bool(own) or not entries) and not wrapped and not outside  # an empty list says nothing wrong
     assert (got is not None) == usable, (body, got)
     if got is not None:
         assert len(got) == len(entries)
@@ -111,6 +149,14 @@ SHAPES = {
     "a backup inside the student list": {"students": [{"timestamp": "2025-11-15T05:37:00", "students": [EMMA]}]},
     "one plain entry, one wrapped": {"students": [ZED, {"student": EMMA, "class": "3B"}]},
     "Extended JSON wrapped": {"students": [{"_id": {"$oid": "65a1b2c3d4e5f60718293a4b"}, "doc": EMMA}]},
+    # finding 16a-5: an entry that is not a document, wrapping a record
+    "a list entry wrapping a record": {"students": [ZED, [EMMA]]},
+    "a list entry wrapping a backup": [ZED, [{"students": [EMMA]}]],
+    # finding 16a-6: a record outside the student list
+    "leavers after the list": {"timestamp": "2025-11-15T05:37:00", "students": [ZED], "leavers": [EMMA]},
+    "leavers before the list": {"leavers": [EMMA], "students": [ZED], "timestamp": "2025-11-15T05:37:00"},
+    "a record in the metadata": {"metadata": {"exported_by": "seed.py", "last_left": EMMA}, "students": [ZED]},
+    "the record's own fields at the top level": {**EMMA, "students": [ZED]},
 }
 
 
@@ -128,6 +174,24 @@ def test_a_backup_holding_a_record_inside_an_entry_stops_a_writing_run(school, s
     assert school.db_docs()["1"]["photo"] is None, f"{shape}: Olivia was linked to Emma's photo ({result.text})"
     assert result.code == 2, result.text
     assert "seed_backup_20251115_0537.json" in result.text
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_a_backup_with_records_outside_its_list_is_refused_in_one_line_naming_the_key(tmp_path, before):
+    """The reason names the key the records were found under, on one line, before or after the list; metadata beside
+    the list is still passed over, and the list is read as it is read alone."""
+    others = {"leavers": [{"name": "Emma", "guardian": {"student_id": "1"}}]}
+    meta = {"timestamp": "2025-11-15T05:37:00", "metadata": {"exported_by": "seed.py", "count": 1}}
+    body = {**(others if before else {}), **meta, "students": [ZED], **({} if before else others)}
+    path = tmp_path / "seed_backup_20251115_0537.json"
+    path.write_text(json.dumps(body))
+
+    with pytest.raises(BackupUnusable) as refused:
+        list(read_backup(path))
+
+    assert 'under "leavers"' in str(refused.value) and "\n" not in str(refused.value), refused.value
+    path.write_text(json.dumps({**meta, "students": [ZED]}))
+    assert [r.student_id for r in read_backup(path)] == ["z9"]
 
 
 # ---------------------------------------------------------------- (b) pairs: a re-saved folder cell

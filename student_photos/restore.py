@@ -905,7 +905,8 @@ class JournalFacts:
 
 
 def _names_a_profile_or_an_undo(line: str) -> bool:
-    return f'/{PROFILE}"' in line or '"undoes"' in line
+    """(A text test, whatever the separators: a link change naming a profile.jpg has no "file" in it.)"""
+    return (f'/{PROFILE}"' in line and '"file"' in line) or '"undoes"' in line
 
 
 class JournalPlacements:

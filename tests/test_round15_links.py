@@ -113,3 +113,23 @@ def test_a_journal_that_cannot_be_read_stops_every_link_write_never_all_done(sch
     assert school.db_docs()[kid["student_id"]]["photo"] is None
     assert school.restore().code == 0
     assert school.db_docs()[kid["student_id"]]["photo"] == f"/api/photos/students/{kid['student_id']}/profile.jpg"
+
+
+@settings(max_examples=200, deadline=None)
+@given(sid=st.text(alphabet="abcAB01-_.é", min_size=1, max_size=12), compact=st.booleans(),
+       origin=st.dictionaries(st.sampled_from(["old_id", "name", "codes", "paired_by"]), st.text(max_size=8)))
+def test_the_text_test_keeps_every_profile_placement_and_undo_line(sid, compact, origin):
+    """The light journal pass parses only lines its text test keeps: every placement of a profile.jpg and every
+    undo's run line must pass it, whatever the separators or the values (else a placed photo is never doubted)."""
+    import json
+
+    from student_photos.restore import _names_a_profile_or_an_undo
+
+    separators = (",", ":") if compact else (", ", ": ")
+    placed = {"type": "file", "path": f"students/{sid}/profile.jpg", "size": 5, "sha256": "ab",
+              "source": f"students/{sid}x/profile.jpg", "origin": origin}
+    undo = {"type": "run", "run_id": "r2", "undoes": "r1", "tool": "migrate_orphaned_photos"}
+    for entry in (placed, undo):
+        for ascii_only in (True, False):
+            line = json.dumps(entry, separators=separators, ensure_ascii=ascii_only) + "\n"
+            assert _names_a_profile_or_an_undo(line), line

@@ -278,7 +278,8 @@ class Console:
         if s.photos_filled or report.source:
             rows.append(f"🖼️  Photos {'to fill' if verify else 'filled'} from the photo source: {s.photos_filled}")
         if report.deep or s.wrong_child:
-            rows.append(count_row("❌", "Photos that look like another child's (--deep)", s.wrong_child))
+            rows.append(count_row("❌", "Photos that look like another child's" + (" (--deep)" if report.deep else ""),
+                                  s.wrong_child))
         if s.quarantined:
             rows.append(f"📦 Photos moved to quarantine: {s.quarantined}")
         if s.backups_skipped:

@@ -1131,6 +1131,8 @@ class EvidenceJudge:
         for sid, why in doubts.items():
             repair = repairs.of(sid)
             if repair is not None:
+                if not any(p.problem is ProblemKind.WRONG_CHILD for p in repair.outcome.problems):
+                    self.report.summary.wrong_child += 1  # (--deep counted those it found)
                 repair.outcome.problems.extend(Problem(sid, plans[sid].record.name, ProblemKind.WRONG_CHILD, text)
                                                for text in why[:3])
         if facts.unread:

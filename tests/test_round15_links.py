@@ -57,6 +57,7 @@ def test_a_second_reseed_in_any_order_never_links_a_child_to_a_photo_placed_for_
             assert restored.code == 1 and verify.code == 1, (restored.text, verify.text)
             flagged = {p["student_id"] for p in restored.json["problems"] if p["problem"] == "wrong child"}
             assert flagged == {second[key]["student_id"] for key in moved}, restored.text
+            assert restored.json["summary"]["wrong_child"] == len(moved), restored.json["summary"]
         else:
             assert restored.code == 0 and verify.code == 0, (restored.text, verify.text)
     finally:

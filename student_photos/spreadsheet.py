@@ -17,6 +17,7 @@ import os
 import re
 import stat
 import tempfile
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -74,8 +75,10 @@ def as_spreadsheet_number(text: str) -> Decimal | None:
 
 def as_spreadsheet_text(text: str) -> str:
     """A cell as a spreadsheet may save it, for comparing names: `old7 `, ` old7`, `old7\u00a0` and `old7` are one
-    cell once it drops a bare cell's spaces or saves a non-breaking space as a space (``_SPREADSHEET_SPACE``)."""
-    return _SPREADSHEET_SPACE.sub(" ", text).strip(" ")
+    cell once it drops a bare cell's spaces or saves a non-breaking space as a space (``_SPREADSHEET_SPACE``), and
+    `josé` composed or decomposed, or full-width `ｏｌｄ７` and `old7`, once it normalises Unicode or saves in a code
+    page (NFKC)."""
+    return _SPREADSHEET_SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip(" ")
 
 
 def text_twins(names: Iterable[str], shown: Callable[[str], str]) -> dict[str, list[str]]:

@@ -188,6 +188,11 @@ def load_settings(photo_dir: str | None = None, backup_dir: str | None = None,
     if odd:
         raise ConfigError(f"MATCH_FIELDS has {odd[0]!r}, which is no top-level field name: separate the names with "
                           "commas (a field inside another document, a.b, is not read)")
+    # the id changes in a reseed, the link is what is repaired, the name is always compared: none says who a child is
+    if taken := [f for f in match_fields if f in ("student_id", "_id", "photo", "name")]:
+        raise ConfigError(f"MATCH_FIELDS has {taken[0]!r}: name the fields that identify a child whatever their id "
+                          f"and photo (a birth date, a student number); the name is always compared (the default is "
+                          f"{','.join(DEFAULT_MATCH_FIELDS)})")
     ratio = _number(env, "MIN_DATABASE_RATIO", 0.5)
     if ratio > 1:
         raise ConfigError(f"MIN_DATABASE_RATIO must be between 0 and 1, got {ratio:g}")

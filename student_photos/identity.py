@@ -842,6 +842,17 @@ def proven_same(a: Person, b: Person, fields: Sequence[str]) -> Judgement:
     return judged
 
 
+def proven_someone_else(old: Person, holder_id: str, candidates: Iterable[tuple[str, Person]],
+                        fields: Sequence[str]) -> tuple[str, Judgement] | None:
+    """The current student (id, judgement), other than the id's holder, whom a record of that id is proven to be
+    (the name and an identifying field agree). Only asked where the holder passed as that record through a gap (a
+    field the holder does not record): the folder of the id then holds that other child's photo."""
+    for sid, person in candidates:
+        if sid != holder_id and (judged := proven_same(old, person, fields)).verdict is Verdict.SAME:
+            return sid, judged
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class History:
     """Every backup record of one id, merged: the person they agree on, or why they do not."""

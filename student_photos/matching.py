@@ -39,6 +39,8 @@ from .identity import (
     judge_same_id,
     lookup_codes,
     merge_history,
+    proven_same,
+    proven_someone_else,
     respelled_only,
     unsearchable,
 )
@@ -278,12 +280,25 @@ class MatchBook:
         for record in records:
             for row, sid, person in held.get(one_folder_key(record.student_id), ()):
                 judged = judge_same_id(record.person, person, self.fields)
+                if judged.verdict is Verdict.SAME and record.person.codes and \
+                        proven_same(record.person, person, self.fields).verdict is not Verdict.SAME and \
+                        (elsewhere := proven_someone_else(record.person, sid, self._named_alike(record.person),
+                                                          self.fields)):
+                    judged = Judgement(Verdict.DIFFERENT, f"who is current student {elsewhere[0]} now "
+                                       f"({elsewhere[1].reason}); this record only fits by what it does not record")
                 if judged.verdict is not Verdict.SAME:
                     why = judged.reason if record.student_id == sid else \
                         f"{judged.reason}; held as {record.student_id}, this id's folder on a share that ignores " \
                         "case or drops trailing dots (SMB, macOS)"
                     found.append((row, rank, backup, _pack(record.name), judged.verdict.value, _pack(why)))
         self.db.executemany("INSERT INTO earlier VALUES (?, ?, ?, ?, ?, ?)", found)
+
+    def _named_alike(self, person: Person) -> list[tuple[str, Person]]:
+        """The current records whose name is written alike (``_loose``): whom a record could be proven to be."""
+        if person.name is None:
+            return []  # (a record with no usable name is proven no one)
+        return [(_unpack(sid) or "", Person(_unpack(key), codes or "")) for sid, key, codes in self.db.execute(
+            "SELECT sid, key, codes FROM current WHERE loose = ?", (_loose(person.name),))]
 
     _EARLIER_FIRST = "e.verdict = 'different' DESC, e.rank, e.rowid"  # which of an id's records is shown
 

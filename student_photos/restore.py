@@ -55,6 +55,7 @@ from .identity import (
     person_of,
     plainly_equal,
     proven_same,
+    proven_someone_else,
     self_verdict,
     unsearchable,
 )
@@ -479,10 +480,13 @@ class _BackupEffects:
         self.unproven: list[tuple[str, str]] = []  # (student, why a backup link of theirs is not followed)
         self.invalid: list[StudentRecord | InvalidEntry] = []
         self.not_in_db: list[tuple[str, str]] = []
+        # records of an id its holder passed as only through a gap (a field the holder does not record)
+        self.through_gap: list[tuple[StudentPlan, StudentRecord, str, tuple[str, ...]]] = []
 
     def compare(self, plan: StudentPlan, entry: StudentRecord, backup: str, fields: Sequence[str],
                 history_only: bool = False) -> None:
-        if plainly_equal(entry.raw, plan.record.raw):  # the very same values: judge one record, once
+        same_values = plainly_equal(entry.raw, plan.record.raw)
+        if same_values:  # the very same values: judge one record, once
             if plan.self_judged is None:
                 raw = plan.record.raw  # normalised here and let go: a district's Person objects add up
                 plan.self_judged = self_verdict(plan.record._person or person_of(raw[0], raw[1:]), fields)
@@ -496,6 +500,9 @@ class _BackupEffects:
                                    judged.verdict is Verdict.DIFFERENT))
             self.claim(entry, own_folder_too=True)  # a recycled id: the earlier person's claim stands
             return
+        if not same_values and entry.person.codes and \
+                proven_same(entry.person, plan.record.person, fields).verdict is not Verdict.SAME:
+            self.through_gap.append((plan, entry, backup, tuple(fields)))  # (is it proven someone else? see commit)
         if history_only or entry.photo_is_canonical:  # (its own id's link: nothing to follow)
             return
         link, _ = read_link(entry.photo)
@@ -518,6 +525,13 @@ class _BackupEffects:
             self.claims.append((link, entry.student_id, entry.person))
 
     def commit(self, census: Census) -> None:
+        for plan, entry, backup, fields in self.through_gap:
+            if found := proven_someone_else(entry.person, plan.student_id,
+                                            census.candidates_for(entry.person, fields), fields):
+                other, judged = found
+                self.conflicts.append((plan, f"backup {backup} holds {entry.name} under this id, who is current "
+                                       f"student {other} now ({judged.reason}); this record only fits by what it does "
+                                       "not record: the photo in this folder may be theirs", True))
         for plan, link in self.links:
             if link not in plan.backup_links:
                 plan.backup_links += (link,)

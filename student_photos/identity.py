@@ -25,7 +25,8 @@ import enum
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -894,14 +895,26 @@ class Choice(Generic[T]):
     fits: tuple[T, ...] = ()  # every candidate that is SAME or UNKNOWN: they could be this person
 
 
+def common_fields(old: Person, fields: Sequence[str], holders: Callable[[int, str], int]) -> frozenset[str]:
+    """The identifying fields whose every value the old record holds is held by more than MAX_SHARED_IDENTIFIER
+    current records (``holders``: how many hold one (position, code)): an office email, a year group. Agreeing on
+    one identifies no one child (``choose``)."""
+    by_field: dict[int, list[str]] = defaultdict(list)
+    for position, code in identifier_codes(old):
+        by_field[position].append(code)
+    return frozenset(fields[position] for position, codes in by_field.items()
+                     if all(holders(position, code) > MAX_SHARED_IDENTIFIER for code in codes))
+
+
 def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence[str],
-           label=str, uncompared: str = "") -> Choice[T]:
+           label=str, uncompared: str = "", common: Collection[str] = ()) -> Choice[T]:
     """Which current record (if any) is the person ``old``. ``candidates`` must hold every current record
     that could be them: all whose name is written alike (``alike_key``), every record whose name is unknown,
     every record that shares one of its identifiers (``shared_identifiers``: a corrected name? Unless both the name
     and a birth date differ: a sibling with the family's email), and every record holding a value no look-up can
     find where ``old`` holds an identifier (``BlindCurrent.candidates``); ``uncompared``: why some such record was
-    not (``BlindCurrent.uncompared``): then nothing is proven."""
+    not (``BlindCurrent.uncompared``): then nothing is proven. ``common``: fields whose value so many current records
+    hold that agreeing on it proves nothing (``common_fields``)."""
     if old.name is None:
         return Choice(Outcome.UNKNOWN, "the old record has no usable name")
     same: list[tuple[T, Judgement]] = []
@@ -950,6 +963,10 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
             return Choice(Outcome.UNKNOWN, f"only the name agrees with {label(target)}: no identifying field "
                                            "(MATCH_FIELDS) agrees (a pupil who left and a newcomer can share a name)",
                           fits=fits)
+        if all(f in common for f in judged.agreeing):
+            return Choice(Outcome.UNKNOWN, f"only the name and {', '.join(judged.agreeing)} agree with {label(target)},"
+                                           f" and more than {MAX_SHARED_IDENTIFIER} current students hold that "
+                                           f"{', '.join(judged.agreeing)}: it identifies no one child", fits=fits)
         ours = chosen.code_list(len(fields)) if chosen.codes else [""] * len(fields)
         for other, _, shared in sharing:  # the child renamed (or re-dated) since, and a newcomer of the old name?
             if not_held := [f for f in shared if not ours[list(fields).index(f)]]:

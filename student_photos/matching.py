@@ -34,6 +34,7 @@ from .identity import (
     Verdict,
     alike_key,
     choose,
+    common_fields,
     hidden_sharing,
     judge_pairing,
     judge_same_id,
@@ -432,7 +433,7 @@ class MatchBook:
         candidates += [(s, p) for s, p in self.blind.candidates(old) if s.row not in named]
         choice = choose(old, candidates + self.nameless, self.fields,
                         label=lambda s: f"{s.name or '(no name)'} ({s.student_id})",
-                        uncompared=self.blind.uncompared(old))
+                        uncompared=self.blind.uncompared(old), common=common_fields(old, self.fields, self._holders))
         fitting: list[int | tuple[bytes, int]] = [s.row for s in choice.fits]
         if choice.outcome is not Outcome.MATCH and unsearchable(old, self.fields):  # it may be a child renamed since:
             fitting += [s.row for s, p in self._sharing(old, "dD")  # (one with its birth date: the one-to-one rule)
@@ -481,8 +482,7 @@ class MatchBook:
         found: dict[int, tuple[Student, Person]] = {}
         cap = MAX_SHARING_A_DAY if kinds == "dD" else MAX_SHARED_IDENTIFIER  # (about 40 share a birthday at 200,000)
         for field, code in lookup_codes(old, kinds):  # (a list's members too: "[5]" from an import is found by 5)
-            holders = self.db.execute("SELECT count(*) FROM ident WHERE field = ? AND code = ?", (field, code))
-            if holders.fetchone()[0] > cap:
+            if self._holders(field, code) > cap:
                 continue  # (identifies no one child: comparing each holder with each orphan would be quadratic)
             for row in self.db.execute("SELECT c.row, c.sid, c.receivable, c.name, c.codes, c.key FROM ident i "
                                        "JOIN current c ON c.row = i.row WHERE i.field = ? AND i.code = ?",
@@ -490,6 +490,10 @@ class MatchBook:
                 if row[0] not in found:
                     found[row[0]] = (self._student(row[:5]), Person(_unpack(row[5]), row[4] or ""))
         return [found[row] for row in sorted(found)]
+
+    def _holders(self, field: int, code: str) -> int:
+        """How many current records hold this value (position, code)."""
+        return self.db.execute("SELECT count(*) FROM ident WHERE field = ? AND code = ?", (field, code)).fetchone()[0]
 
     def decide_by_order(self) -> list[tuple[str, Student]]:
         """The design document's pairing (name-sorted students with name-sorted folders). Unsafe."""

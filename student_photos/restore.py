@@ -44,6 +44,7 @@ from .identity import (
     Verdict,
     alike_key,
     choose,
+    common_fields,
     compare,
     hidden_sharing,
     identifier_codes,
@@ -182,6 +183,10 @@ class Census:
                 for place in identifier_codes(record.person):
                     self._by_identifier[place].append(entry)
         return self._by_name, self._by_identifier
+
+    def holders(self, position: int, code: str) -> int:
+        """How many current records hold this identifier (position, code)."""
+        return len(self._index()[1].get((position, code), ()))
 
     def identifying_codes(self, person: Person) -> list[tuple[int, str]]:
         """Its identifiers (``identity.identifier_codes``) that identify one child: held by at most
@@ -1208,7 +1213,8 @@ class EvidenceJudge:
         """Which current student an old record is, decided exactly as migrate decides an orphan."""
         fields = self.settings.match_fields
         return choose(old, self.census.candidates_for(old, fields), fields, label=lambda sid: str(sid),
-                      uncompared=self.census.blind(fields).uncompared(old))
+                      uncompared=self.census.blind(fields).uncompared(old),
+                      common=common_fields(old, fields, self.census.holders))
 
     def old_folder_refusal(self, old_id: str, plan: StudentPlan, histories: dict[str, History]) -> str | None:
         """Why the old folder ``old_id`` may not give this student a photo: its history does not prove it is

@@ -45,7 +45,6 @@ def test_finding_recycled_id_to_blank_namesake_also_in_migrate_list(school, tool
     assert run.code == 1, run.text  # WRONG: exit 0
 
 
-@pytest.mark.xfail(strict=True, reason="finding 16c-2: an identifier many records share still counts as agreement")
 @pytest.mark.parametrize("email", ["office@school.org", "noemail@school.org"])
 @pytest.mark.parametrize("others", [21, 30])
 def test_finding_a_name_and_the_office_email_thirty_pupils_share_prove_a_newcomer_is_a_leaver(school, email, others):
@@ -81,7 +80,6 @@ def test_finding_match_fields_naming_student_id_calls_every_current_child_a_leav
     for fields in ("student_id,date_of_birth", "date_of_birth,photo", "_id", "name,date_of_birth"):
         run = school.migrate("--list", "--json", MATCH_FIELDS=fields)
         assert run.code == 2 and "MATCH_FIELDS has" in run.text, run.text  # refused: says nothing of who
-@pytest.mark.xfail(strict=True, reason="finding 16c-2: an identifier many records share still counts as agreement")
 def test_finding_a_match_field_thirty_pupils_share_makes_a_name_proof(school):
     # The same root as the office email: a school lists `year_group` in MATCH_FIELDS (its records hold it); Ann Lee,
     # year 6, left; a newcomer Ann Lee joins year 6 with 29 others. Name + "year_group agrees" is taken as proof.

@@ -1125,6 +1125,9 @@ class EvidenceJudge:
         for placement in facts.placed.profiles() if journal else ():
             folder = placement.path.split("/", 2)[1]
             plan = plans.get(folder)
+            if plan is None and len(folded := self.census.plans_of_folder(folder)) == 1:
+                plan = folded[0]  # students/abc/ is ABC's folder on a share that ignores case (records.one_folder_key)
+                folder = plan.student_id
             if plan is None or folder in suspect or \
                     placed_from_another(placement, folder, plan.record.person, fields) is None:
                 continue

@@ -134,3 +134,27 @@ def test_the_text_test_keeps_every_profile_placement_and_undo_line(sid, compact,
         for ascii_only in (True, False):
             line = json.dumps(entry, separators=separators, ensure_ascii=ascii_only) + "\n"
             assert _names_a_profile_or_an_undo(line), line
+
+
+def test_a_placement_in_a_folder_spelt_otherwise_is_weighed_for_the_id_it_is_on_a_share_that_ignores_case(school):
+    """A migration placed Ann's photo in students/abc/; on a share that ignores case that folder is ABC's, and a
+    second reseed gave ABC to Bob (simulated here by renaming the folder as the share would show it): Bob is never
+    linked to it."""
+    r = Reseed(school)
+    r.child("ann", "Ann Lee", date_of_birth="2014-01-01", attendance=1)
+    r.child("bob", "Bob Ray", date_of_birth="2014-02-02", attendance=1)
+    r.commit()
+    school.collection.delete_many({})
+    school.seed([{**r.new["ann"], "student_id": "abc"}, {**r.new["bob"], "student_id": "xyz"}])
+    assert school.migrate("--migrate").code == 0
+    school.collection.delete_many({})
+    (school.students_dir / "abc").rename(school.students_dir / "ABC")
+    bob = {**r.new["bob"], "student_id": "ABC", "photo": None}
+    school.seed([bob])
+    school.write_backup([bob], name="seed_backup_20251201_0900.json")
+
+    result = school.restore("--json", MIN_DATABASE_RATIO="0")
+
+    assert school.db_docs()["ABC"]["photo"] is None, result.text
+    assert result.code == 1 and "ABC" in {p["student_id"] for p in result.json["problems"]
+                                          if p["problem"] == "wrong child"}, result.text

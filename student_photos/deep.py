@@ -32,7 +32,18 @@ from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .identity import SEPARATOR, Judgement, Person, Verdict, name_key, not_the_same, person_of, proven_same
+from .identity import (
+    SEPARATOR,
+    Judgement,
+    Person,
+    Verdict,
+    common_fields,
+    name_key,
+    not_the_same,
+    person_of,
+    proven_by,
+    proven_same,
+)
 from .journal import every_line
 from .links import PROFILE, read_link
 from .report import Problem, ProblemKind
@@ -274,6 +285,7 @@ class DeepCheck:
     def __init__(self, settings, store: PhotoStore, stop, progress) -> None:
         self.settings, self.store, self.stop, self.progress = settings, store, stop, progress
         self.plans: dict = {}
+        self.holders: Callable[[int, str], int] | None = None  # (attach)
         self.listed: set[str] = set()  # folders already walked (by the early check)
         self.unlisted: list[tuple[str, str, str]] = []  # (folder, path, why): what could not be compared
         self._rows: list[tuple] = []
@@ -310,13 +322,16 @@ class DeepCheck:
             self.db.close()
 
     def attach(self, plans: dict, owner_refusal: Callable[[str, Any, dict], str | None],
-               expect: Callable[[list], None] = lambda plans: None) -> None:
+               expect: Callable[[list], None] = lambda plans: None,
+               holders: Callable[[int, str], int] | None = None) -> None:
         """``owner_refusal(old_id, plan, histories)``: the restore's own answer to "may this old folder's photo
         be this student's?" (None when it may), so that a deep check and a restore never judge apart; ``expect``
-        is told first every student it will be asked about (one search of the backups for them all)."""
+        is told first every student it will be asked about (one search of the backups for them all); ``holders``:
+        how many current records hold an identifier (``identity.common_fields``), as the restore counts them."""
         self.plans = plans
         self.owner_refusal = owner_refusal
         self.expect = expect
+        self.holders = holders
 
     def listing(self, name: str, profile: os.stat_result | None = None, folder_fd: int | None = None) -> list[tuple]:
         """One folder's photos, with what identifies their content on disk (safe on a worker thread). With no
@@ -575,7 +590,7 @@ class DeepCheck:
             return False
         lines = placed.of_file(folder, rel)
         return any(p.path == here and not p.undone for p in lines) and not refusals(
-            lines, folder, self.plans[folder].record.person, self.settings.match_fields)
+            lines, folder, self.plans[folder].record.person, self.settings.match_fields, self.holders)
 
     def _histories(self, old_ids: set[str]) -> dict:
         if not old_ids:
@@ -626,7 +641,8 @@ class DeepCheck:
         linked: set[tuple[str, str]] = set()
         for sid, placement in self._linked_elsewhere(placements):
             judged = next((j for p, j in refusals(placements.of_digest(placement.digest), sid,
-                                                  self.plans[sid].record.person, fields) if p == placement), None)
+                                                  self.plans[sid].record.person, fields, self.holders)
+                           if p == placement), None)
             if judged is not None and (sid, placement.path) not in linked:  # one finding per student and file
                 linked.add((sid, placement.path))
                 self.result.findings.append(Finding(
@@ -635,7 +651,8 @@ class DeepCheck:
                     f"from {placement.source}, {not_the_same(judged.verdict)} ({judged.reason})"))
         for (folder, rel), of_this_file in placements.traced() if placements.count else ():
             here = f"students/{folder}/{rel}"
-            for placement, judged in refusals(of_this_file, folder, _holder_of(self.plans[folder].record), fields):
+            for placement, judged in refusals(of_this_file, folder, _holder_of(self.plans[folder].record), fields,
+                                              self.holders):
                 where = "" if placement.path == here else f" in {placement.path} (its bytes are here now)"
                 self.result.findings.append(Finding(
                     "placed from another person", [folder], [here],
@@ -873,7 +890,8 @@ class PlacementTable:
             "AND p.folder NOT IN current_ids ORDER BY p.seq", (_b(path),))]
 
 
-def placed_from_another(placement: Placement, holder_id: str, holder: Person, fields) -> Judgement | None:
+def placed_from_another(placement: Placement, holder_id: str, holder: Person, fields,
+                        holders: Callable[[int, str], int] | None = None) -> Judgement | None:
     """What one journal line says against the holder (the current student ``holder_id``) holding its bytes. None
     only when the identity rule proves the person it was placed from is the holder, or a person paired it with the
     holder by a reviewed file that still stands (fail closed). The pairing of a run an undo took back proves
@@ -884,12 +902,14 @@ def placed_from_another(placement: Placement, holder_id: str, holder: Person, fi
                                           "names: put it back to check this photo")
     if placement.origin.get("paired_by") == "pairs file" and not placement.undone:
         return _not_the_paired_student(placement, holder_id, holder, fields)
-    judged = proven_same(_origin_person(placement.origin, fields), holder, fields)
+    origin = _origin_person(placement.origin, fields)
+    # ``holders``: how many current records hold an identifier; a value most hold (the office email) proves no one
+    judged = proven_by(origin, holder, fields, common_fields(origin, fields, holders) if holders else ())
     return None if judged.verdict is Verdict.SAME else judged
 
 
-def refusals(placements: Iterable[Placement], holder_id: str, holder: Person, fields
-             ) -> list[tuple[Placement, Judgement]]:
+def refusals(placements: Iterable[Placement], holder_id: str, holder: Person, fields,
+             holders: Callable[[int, str], int] | None = None) -> list[tuple[Placement, Judgement]]:
     """The one rule, for --deep and the restore alike: every journal line of these bytes (all the placements of
     one (SHA-256, size)) that says they are not the holder's, in the order given; empty only when none does.
 
@@ -902,7 +922,7 @@ def refusals(placements: Iterable[Placement], holder_id: str, holder: Person, fi
     difference: a person's pairing of a folder says whose that folder is, not that bytes a run placed in it from a
     child proven someone else are the holder's."""
     placements = list(placements)
-    judged = [(p, placed_from_another(p, holder_id, holder, fields)) for p in placements]
+    judged = [(p, placed_from_another(p, holder_id, holder, fields, holders)) for p in placements]
     decisions = [p for p, j in judged if j is None and p.origin.get("paired_by") == "pairs file" and not p.undone]
     found: list[tuple[Placement, Judgement]] = []
     for placement, judgement in judged:

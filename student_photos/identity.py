@@ -843,13 +843,27 @@ def proven_same(a: Person, b: Person, fields: Sequence[str]) -> Judgement:
     return judged
 
 
+def proven_by(a: Person, b: Person, fields: Sequence[str], common: Collection[str] = ()) -> Judgement:
+    """``proven_same``, where agreeing only on fields whose value many current records hold (``common_fields``: the
+    office email) proves nothing either."""
+    judged = proven_same(a, b, fields)
+    if judged.verdict is Verdict.SAME and all(f in common for f in judged.agreeing):
+        return Judgement(Verdict.UNKNOWN, f"only the name and {', '.join(judged.agreeing)}, which many current "
+                                          "students hold, agree")
+    return judged
+
+
 def proven_someone_else(old: Person, holder_id: str, candidates: Iterable[tuple[str, Person]],
-                        fields: Sequence[str]) -> tuple[str, Judgement] | None:
-    """The current student (id, judgement), other than the id's holder, whom a record of that id is proven to be
-    (the name and an identifying field agree). Only asked where the holder passed as that record through a gap (a
-    field the holder does not record): the folder of the id then holds that other child's photo."""
+                        fields: Sequence[str], common: Collection[str] = ()) -> tuple[str, Judgement] | None:
+    """The current student (id, judgement), other than the id's holder, whom a record of that id is proven to be:
+    an identifying field most children do not share agrees, none differs, and the name is written alike (`Zoë` and
+    `Zoe`: a name written another way is no other person). Only asked where the holder passed as that record
+    through a gap (a field the holder does not record): the folder of the id then holds that other child's photo."""
     for sid, person in candidates:
-        if sid != holder_id and (judged := proven_same(old, person, fields)).verdict is Verdict.SAME:
+        if sid == holder_id or not names_alike(old.name, person.name):
+            continue
+        judged = proven_by(Person(person.name, old.codes), person, fields, common)  # (the fields, the name aside)
+        if judged.verdict is Verdict.SAME:
             return sid, judged
     return None
 

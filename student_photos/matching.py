@@ -40,7 +40,7 @@ from .identity import (
     judge_same_id,
     lookup_codes,
     merge_history,
-    proven_same,
+    proven_by,
     proven_someone_else,
     respelled_only,
     unsearchable,
@@ -281,10 +281,11 @@ class MatchBook:
         for record in records:
             for row, sid, person in held.get(one_folder_key(record.student_id), ()):
                 judged = judge_same_id(record.person, person, self.fields)
+                common = common_fields(record.person, self.fields, self._holders) if record.person.codes else ()
                 if judged.verdict is Verdict.SAME and record.person.codes and \
-                        proven_same(record.person, person, self.fields).verdict is not Verdict.SAME and \
+                        proven_by(record.person, person, self.fields, common).verdict is not Verdict.SAME and \
                         (elsewhere := proven_someone_else(record.person, sid, self._named_alike(record.person),
-                                                          self.fields)):
+                                                          self.fields, common)):
                     judged = Judgement(Verdict.DIFFERENT, f"who is current student {elsewhere[0]} now "
                                        f"({elsewhere[1].reason}); this record only fits by what it does not record")
                 if judged.verdict is not Verdict.SAME:

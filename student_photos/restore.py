@@ -55,6 +55,7 @@ from .identity import (
     not_the_same,
     person_of,
     plainly_equal,
+    proven_by,
     proven_same,
     proven_someone_else,
     self_verdict,
@@ -505,9 +506,8 @@ class _BackupEffects:
                                    judged.verdict is Verdict.DIFFERENT))
             self.claim(entry, own_folder_too=True)  # a recycled id: the earlier person's claim stands
             return
-        if not same_values and entry.person.codes and \
-                proven_same(entry.person, plan.record.person, fields).verdict is not Verdict.SAME:
-            self.through_gap.append((plan, entry, backup, tuple(fields)))  # (is it proven someone else? see commit)
+        if not same_values and entry.person.codes:  # (is it proven someone else? see commit)
+            self.through_gap.append((plan, entry, backup, tuple(fields)))
         if history_only or entry.photo_is_canonical:  # (its own id's link: nothing to follow)
             return
         link, _ = read_link(entry.photo)
@@ -531,8 +531,11 @@ class _BackupEffects:
 
     def commit(self, census: Census) -> None:
         for plan, entry, backup, fields in self.through_gap:
+            common = common_fields(entry.person, fields, census.holders)
+            if proven_by(entry.person, plan.record.person, fields, common).verdict is Verdict.SAME:
+                continue  # proven the holder: no gap
             if found := proven_someone_else(entry.person, plan.student_id,
-                                            census.candidates_for(entry.person, fields), fields):
+                                            census.candidates_for(entry.person, fields), fields, common):
                 other, judged = found
                 self.conflicts.append((plan, f"backup {backup} holds {entry.name} under this id, who is current "
                                        f"student {other} now ({judged.reason}); this record only fits by what it does "
@@ -1114,7 +1117,9 @@ class EvidenceJudge:
                 sid = folder_of.get(one_folder_key(link.owner)) if link.owner is not None else None
                 if sid is None or one_folder_key(old_id) == one_folder_key(sid):
                     continue
-                if (judged := proven_same(person, plans[sid].record.person, fields)).verdict is not Verdict.SAME:
+                judged = proven_by(person, plans[sid].record.person, fields,
+                                   common_fields(person, fields, self.census.holders))
+                if judged.verdict is not Verdict.SAME:
                     doubts[sid].append(f"a backup record of {old_id} links {link.relative}, "
                                        f"{not_the_same(judged.verdict)} than this student ({judged.reason}): the "
                                        "photo in this folder may be theirs; a person must compare them (no link is "
@@ -1129,7 +1134,7 @@ class EvidenceJudge:
                 plan = folded[0]  # students/abc/ is ABC's folder on a share that ignores case (records.one_folder_key)
                 folder = plan.student_id
             if plan is None or folder in suspect or \
-                    placed_from_another(placement, folder, plan.record.person, fields) is None:
+                    placed_from_another(placement, folder, plan.record.person, fields, self.census.holders) is None:
                 continue
             suspect[folder] = PROFILE
         for sid, rel in suspect.items():
@@ -1145,7 +1150,8 @@ class EvidenceJudge:
                 doubts[sid].append(f"students/{sid}/{rel}, which a run placed from another person, cannot be "
                                    f"read to compare ({getattr(exc, 'strerror', None) or exc})")
                 continue
-            for placement, judged in refusals(facts.placed.get(digest), sid, plans[sid].record.person, fields):
+            for placement, judged in refusals(facts.placed.get(digest), sid, plans[sid].record.person, fields,
+                                              self.census.holders):
                 doubts[sid].append(f"run {placement.run_id} placed students/{sid}/{rel} from {placement.source}, "
                                    f"{not_the_same(judged.verdict)} than this student ({judged.reason}); "
                                    "--deep --quarantine moves it aside")
@@ -1170,7 +1176,7 @@ class EvidenceJudge:
         plan = candidate.plan
         lines = self._journal_facts().placed.get(candidate.digest or ("", 0), ())
         return next((p for p in reversed(lines) if not p.undone and placed_from_another(
-            p, plan.student_id, plan.record.person, self.settings.match_fields) is None), None)
+            p, plan.student_id, plan.record.person, self.settings.match_fields, self.census.holders) is None), None)
 
     def _other_folder_named(self, link: PhotoLink, student_id: str) -> str | None:
         """Why a link may be another child's whatever folder it lies in: below the folder it points into (or
@@ -1325,7 +1331,8 @@ class EvidenceJudge:
         if unread := self._journal_facts().unread:  # it may say these bytes were placed from another child
             return f"cannot be checked against the runs that placed photos: {unread[0]}"
         lines = self._journal_facts().placed.get(digest, ())
-        for placement, placed in refusals(lines, plan.student_id, plan.record.person, self.settings.match_fields):
+        for placement, placed in refusals(lines, plan.student_id, plan.record.person, self.settings.match_fields,
+                                          self.census.holders):
             if placed is not None:  # (the rule --deep's "placed from another person" uses)
                 return (f"is a photo run {placement.run_id} placed in {placement.path} from {placement.source}, "
                         f"{not_the_same(placed.verdict)} than this student ({placed.reason})")
@@ -1524,7 +1531,7 @@ async def _repair_and_link(run: Session, options: RestoreOptions, census: Census
 async def _deep_check(run: Session, options: RestoreOptions, census: Census, repairs: Repairs,
                       report: RestoreReport, check: DeepCheck) -> None:
     judge = EvidenceJudge(run.settings, run.store, census, report)
-    check.attach(census.plans, judge.old_folder_refusal, judge.expect)
+    check.attach(census.plans, judge.old_folder_refusal, judge.expect, census.holders)
     result = await check.run()
     if options.quarantine and run.mode.writes and result.findings:
         check.quarantine(run.info.run_id or "", run.start_journal(), repairs.covers)

@@ -18,8 +18,9 @@ import struct
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import cast
 
@@ -697,9 +698,11 @@ class _TarSource(PhotoSource):
                 pass
         return self._finish_listing(candidates)
 
-    def _read(self, chosen: list[SourceEntry]) -> Iterator[tuple[SourceEntry, bytes]]:
-        by_offset = {self._offsets[e.path]: e for e in chosen}
-        if not by_offset:
+    def _at_offsets(self, offsets: Collection[int]) -> Iterator[tuple[tarfile.TarInfo | None, Callable[[], bytes]]]:
+        """The members at these offsets, in archive order, each with a reader of its bytes (call it before asking
+        for the next); then (None, ...) if the archive ended before all of them: it changed since the listing."""
+        left = set(offsets)
+        if not left:
             return
         try:
             tar, _stream = self._open()
@@ -707,50 +710,44 @@ class _TarSource(PhotoSource):
             raise self._error(exc) from None
         with tar:
             members = _members(tar)
-            while by_offset:
+            while left:
                 try:
                     info = next(members, None)
-                    if info is None:
-                        raise SourceError(f"{self.shown}: changed while being read")
-                    entry = by_offset.pop(info.offset, None)
-                    if entry is None:
-                        continue
-                    if not info.isreg() or check_name(info.name)[0] != entry.path:
-                        raise SourceError(f"{self.shown}: changed while being read")
-                    member = tar.extractfile(info)
-                    data = _read_bounded(member.read, self._limits.member) if member else b""
                 except (_TooBig, *_BROKEN) as exc:
                     raise self._error(exc) from None
-                handed = self._hand_out(entry, data)
-                if handed:
-                    yield handed
+                if info is None:
+                    yield None, lambda: b""
+                    return
+                if info.offset in left:
+                    left.discard(info.offset)
+                    yield info, partial(self._member_bytes, tar, info)
 
+    def _member_bytes(self, tar: tarfile.TarFile, info: tarfile.TarInfo) -> bytes:
+        try:
+            member = tar.extractfile(info)
+            return _read_bounded(member.read, self._limits.member) if member else b""
+        except (_TooBig, *_BROKEN) as exc:
+            raise self._error(exc) from None
+
+    def _read(self, chosen: list[SourceEntry]) -> Iterator[tuple[SourceEntry, bytes]]:
+        by_offset = {self._offsets[e.path]: e for e in chosen}
+        for info, read in self._at_offsets(by_offset):
+            entry = by_offset[info.offset] if info is not None else None
+            if info is None or entry is None or not info.isreg() or check_name(info.name)[0] != entry.path:
+                raise SourceError(f"{self.shown}: changed while being read")
+            if handed := self._hand_out(entry, read()):
+                yield handed
 
     def _read_refused(self, chosen: list[RefusedMember]) -> Iterator[tuple[RefusedMember, bytes]]:
         by_offset: dict[int, list[RefusedMember]] = {}
         for member in chosen:
             by_offset.setdefault(cast(int, self._handles[member.handle]), []).append(member)
-        if not by_offset:
-            return
-        try:
-            tar, _stream = self._open()
-        except (_TooBig, *_BROKEN) as exc:
-            raise self._error(exc) from None
-        with tar:
-            members = _members(tar)
-            while by_offset:
-                try:
-                    info = next(members, None)
-                    if info is None:
-                        return  # (changed since: what was not read is not known)
-                    found = by_offset.pop(info.offset, None)
-                    if found is None or not info.isreg():
-                        continue
-                    opened = tar.extractfile(info)
-                    data = _read_bounded(opened.read, self._limits.member) if opened else b""
-                except (_TooBig, *_BROKEN) as exc:
-                    raise self._error(exc) from None
-                for member in found:
+        for info, read in self._at_offsets(by_offset):
+            if info is None:
+                return  # (changed since: what was not read is not known)
+            if info.isreg():
+                data = read()
+                for member in by_offset[info.offset]:
                     yield member, data
 
 

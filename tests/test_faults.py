@@ -87,7 +87,7 @@ def test_arbitrary_bytes_as_a_backup_are_a_named_problem(raw):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
+                                                                   HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(backup_docs=st.lists(STUDENT_DOCS, max_size=5), db_docs=st.lists(STUDENT_DOCS, max_size=5),
        duplicate=st.booleans())
 def test_hostile_students_end_in_a_defined_exit_and_nothing_outside(mongo_client, mongo_url, backup_docs, db_docs,

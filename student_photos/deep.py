@@ -37,7 +37,6 @@ from .identity import (
     Judgement,
     Person,
     Verdict,
-    common_fields,
     name_key,
     not_the_same,
     person_of,
@@ -327,7 +326,7 @@ class DeepCheck:
         """``owner_refusal(old_id, plan, histories)``: the restore's own answer to "may this old folder's photo
         be this student's?" (None when it may), so that a deep check and a restore never judge apart; ``expect``
         is told first every student it will be asked about (one search of the backups for them all); ``holders``:
-        how many current records hold an identifier (``identity.common_fields``), as the restore counts them."""
+        how many current records hold an identifier (``identity.only_common``), as the restore counts them."""
         self.plans = plans
         self.owner_refusal = owner_refusal
         self.expect = expect
@@ -904,7 +903,7 @@ def placed_from_another(placement: Placement, holder_id: str, holder: Person, fi
         return _not_the_paired_student(placement, holder_id, holder, fields)
     origin = _origin_person(placement.origin, fields)
     # ``holders``: how many current records hold an identifier; a value most hold (the office email) proves no one
-    judged = proven_by(origin, holder, fields, common_fields(origin, fields, holders) if holders else ())
+    judged = proven_by(origin, holder, fields, holders)
     return None if judged.verdict is Verdict.SAME else judged
 
 

@@ -26,7 +26,7 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -843,18 +843,30 @@ def proven_same(a: Person, b: Person, fields: Sequence[str]) -> Judgement:
     return judged
 
 
-def proven_by(a: Person, b: Person, fields: Sequence[str], common: Collection[str] = ()) -> Judgement:
-    """``proven_same``, where agreeing only on fields whose value many current records hold (``common_fields``: the
-    office email) proves nothing either."""
+def only_common(old: Person, agreeing: Sequence[str], fields: Sequence[str],
+                holders: Callable[[int, str], int] | None) -> bool:
+    """Whether every field ``old`` agrees on holds a value more than MAX_SHARED_IDENTIFIER current records hold
+    (``holders``: how many hold one (position, code)); counted only then: an agreeing birth date settles it."""
+    if holders is None or not agreeing:
+        return False
+    identifiers = {fields[position] for position, _ in identifier_codes(old)}
+    return all(f in identifiers for f in agreeing) and all(f in common_fields(old, fields, holders) for f in agreeing)
+
+
+def proven_by(a: Person, b: Person, fields: Sequence[str], holders: Callable[[int, str], int] | None = None
+              ) -> Judgement:
+    """``proven_same``, where agreeing only on values many current records hold (``only_common``: the office
+    email) proves nothing either."""
     judged = proven_same(a, b, fields)
-    if judged.verdict is Verdict.SAME and all(f in common for f in judged.agreeing):
+    if judged.verdict is Verdict.SAME and only_common(a, judged.agreeing, fields, holders):
         return Judgement(Verdict.UNKNOWN, f"only the name and {', '.join(judged.agreeing)}, which many current "
                                           "students hold, agree")
     return judged
 
 
 def proven_someone_else(old: Person, holder_id: str, candidates: Iterable[tuple[str, Person]],
-                        fields: Sequence[str], common: Collection[str] = ()) -> tuple[str, Judgement] | None:
+                        fields: Sequence[str], holders: Callable[[int, str], int] | None = None
+                        ) -> tuple[str, Judgement] | None:
     """The current student (id, judgement), other than the id's holder, whom a record of that id is proven to be:
     an identifying field most children do not share agrees, none differs, and the name is written alike (`Zoë` and
     `Zoe`: a name written another way is no other person). Only asked where the holder passed as that record
@@ -862,7 +874,7 @@ def proven_someone_else(old: Person, holder_id: str, candidates: Iterable[tuple[
     for sid, person in candidates:
         if sid == holder_id or not names_alike(old.name, person.name):
             continue
-        judged = proven_by(Person(person.name, old.codes), person, fields, common)  # (the fields, the name aside)
+        judged = proven_by(Person(person.name, old.codes), person, fields, holders)  # (the fields, the name aside)
         if judged.verdict is Verdict.SAME:
             return sid, judged
     return None
@@ -921,14 +933,14 @@ def common_fields(old: Person, fields: Sequence[str], holders: Callable[[int, st
 
 
 def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence[str],
-           label=str, uncompared: str = "", common: Collection[str] = ()) -> Choice[T]:
+           label=str, uncompared: str = "", holders: Callable[[int, str], int] | None = None) -> Choice[T]:
     """Which current record (if any) is the person ``old``. ``candidates`` must hold every current record
     that could be them: all whose name is written alike (``alike_key``), every record whose name is unknown,
     every record that shares one of its identifiers (``shared_identifiers``: a corrected name? Unless both the name
     and a birth date differ: a sibling with the family's email), and every record holding a value no look-up can
     find where ``old`` holds an identifier (``BlindCurrent.candidates``); ``uncompared``: why some such record was
-    not (``BlindCurrent.uncompared``): then nothing is proven. ``common``: fields whose value so many current records
-    hold that agreeing on it proves nothing (``common_fields``)."""
+    not (``BlindCurrent.uncompared``): then nothing is proven. ``holders``: how many current records hold an identifier;
+    agreeing only on values many hold proves nothing (``only_common``)."""
     if old.name is None:
         return Choice(Outcome.UNKNOWN, "the old record has no usable name")
     same: list[tuple[T, Judgement]] = []
@@ -977,7 +989,7 @@ def choose(old: Person, candidates: Sequence[tuple[T, Person]], fields: Sequence
             return Choice(Outcome.UNKNOWN, f"only the name agrees with {label(target)}: no identifying field "
                                            "(MATCH_FIELDS) agrees (a pupil who left and a newcomer can share a name)",
                           fits=fits)
-        if all(f in common for f in judged.agreeing):
+        if only_common(old, judged.agreeing, fields, holders):
             return Choice(Outcome.UNKNOWN, f"only the name and {', '.join(judged.agreeing)} agree with {label(target)},"
                                            f" and more than {MAX_SHARED_IDENTIFIER} current students hold that "
                                            f"{', '.join(judged.agreeing)}: it identifies no one child", fits=fits)

@@ -34,7 +34,6 @@ from .identity import (
     Verdict,
     alike_key,
     choose,
-    common_fields,
     hidden_sharing,
     judge_pairing,
     judge_same_id,
@@ -281,11 +280,10 @@ class MatchBook:
         for record in records:
             for row, sid, person in held.get(one_folder_key(record.student_id), ()):
                 judged = judge_same_id(record.person, person, self.fields)
-                common = common_fields(record.person, self.fields, self._holders) if record.person.codes else ()
                 if judged.verdict is Verdict.SAME and record.person.codes and \
-                        proven_by(record.person, person, self.fields, common).verdict is not Verdict.SAME and \
+                        proven_by(record.person, person, self.fields, self._holders).verdict is not Verdict.SAME and \
                         (elsewhere := proven_someone_else(record.person, sid, self._named_alike(record.person),
-                                                          self.fields, common)):
+                                                          self.fields, self._holders)):
                     judged = Judgement(Verdict.DIFFERENT, f"who is current student {elsewhere[0]} now "
                                        f"({elsewhere[1].reason}); this record only fits by what it does not record")
                 if judged.verdict is not Verdict.SAME:
@@ -434,7 +432,7 @@ class MatchBook:
         candidates += [(s, p) for s, p in self.blind.candidates(old) if s.row not in named]
         choice = choose(old, candidates + self.nameless, self.fields,
                         label=lambda s: f"{s.name or '(no name)'} ({s.student_id})",
-                        uncompared=self.blind.uncompared(old), common=common_fields(old, self.fields, self._holders))
+                        uncompared=self.blind.uncompared(old), holders=self._holders)
         fitting: list[int | tuple[bytes, int]] = [s.row for s in choice.fits]
         if choice.outcome is not Outcome.MATCH and unsearchable(old, self.fields):  # it may be a child renamed since:
             fitting += [s.row for s, p in self._sharing(old, "dD")  # (one with its birth date: the one-to-one rule)

@@ -44,7 +44,6 @@ from .identity import (
     Verdict,
     alike_key,
     choose,
-    common_fields,
     compare,
     hidden_sharing,
     identifier_codes,
@@ -531,11 +530,10 @@ class _BackupEffects:
 
     def commit(self, census: Census) -> None:
         for plan, entry, backup, fields in self.through_gap:
-            common = common_fields(entry.person, fields, census.holders)
-            if proven_by(entry.person, plan.record.person, fields, common).verdict is Verdict.SAME:
+            if proven_by(entry.person, plan.record.person, fields, census.holders).verdict is Verdict.SAME:
                 continue  # proven the holder: no gap
             if found := proven_someone_else(entry.person, plan.student_id,
-                                            census.candidates_for(entry.person, fields), fields, common):
+                                            census.candidates_for(entry.person, fields), fields, census.holders):
                 other, judged = found
                 self.conflicts.append((plan, f"backup {backup} holds {entry.name} under this id, who is current "
                                        f"student {other} now ({judged.reason}); this record only fits by what it does "
@@ -1117,8 +1115,7 @@ class EvidenceJudge:
                 sid = folder_of.get(one_folder_key(link.owner)) if link.owner is not None else None
                 if sid is None or one_folder_key(old_id) == one_folder_key(sid):
                     continue
-                judged = proven_by(person, plans[sid].record.person, fields,
-                                   common_fields(person, fields, self.census.holders))
+                judged = proven_by(person, plans[sid].record.person, fields, self.census.holders)
                 if judged.verdict is not Verdict.SAME:
                     doubts[sid].append(f"a backup record of {old_id} links {link.relative}, "
                                        f"{not_the_same(judged.verdict)} than this student ({judged.reason}): the "
@@ -1223,7 +1220,7 @@ class EvidenceJudge:
         fields = self.settings.match_fields
         return choose(old, self.census.candidates_for(old, fields), fields, label=lambda sid: str(sid),
                       uncompared=self.census.blind(fields).uncompared(old),
-                      common=common_fields(old, fields, self.census.holders))
+                      holders=self.census.holders)
 
     def old_folder_refusal(self, old_id: str, plan: StudentPlan, histories: dict[str, History]) -> str | None:
         """Why the old folder ``old_id`` may not give this student a photo: its history does not prove it is

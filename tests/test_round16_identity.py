@@ -1,5 +1,5 @@
 """Round 16c: agreement on a value many current records hold (an office email, a year group) identifies no one
-child (identity.common_fields with identity.choose), and a record that fits an id's holder only through a gap is
+child (identity.only_common with identity.choose), and a record that fits an id's holder only through a gap is
 another child when it is proven one (identity.proven_someone_else)."""
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from student_photos.identity import (
     MAX_SHARED_IDENTIFIER,
     Outcome,
     choose,
-    common_fields,
     identifier_codes,
     person_of,
     proven_someone_else,
@@ -31,8 +30,7 @@ def test_a_name_and_a_value_many_share_never_match(holders, email, year, shared,
     newcomer = person_of("Ann Lee", ("2010-01-01" if newcomer_has_birth_date else None,
                                      email if shared == "email" else None, year if shared == "year_group" else None))
     counts = {code: holders for code in identifier_codes(leaver)}
-    common = common_fields(leaver, FIELDS, lambda position, code: counts.get((position, code), 0))
-    choice = choose(leaver, [("NEW1", newcomer)], FIELDS, common=common)
+    choice = choose(leaver, [("NEW1", newcomer)], FIELDS, holders=lambda pos, code: counts.get((pos, code), 0))
     if newcomer_has_birth_date:
         assert choice.outcome is Outcome.MATCH, choice.reason  # the name and the birth date: the usual proof
     elif holders > MAX_SHARED_IDENTIFIER:

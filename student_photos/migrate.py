@@ -31,6 +31,7 @@ from .identity import Person, Verdict, compare, name_key, not_the_same
 from .journal import Journal
 from .links import ATTENDANCE, PROFILE
 from .matching import EarlierHolder, MatchBook, Orphan, Student
+from .readahead import ReadAhead
 from .records import StudentRecord, record_from_document
 from .report import (
     Action,
@@ -78,6 +79,7 @@ DELETING_PREFIX = ".deleting-"
 # made once (json.dumps makes one per line otherwise); an audit line is never circular
 _AUDIT_LINE = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 MIGRATE_BATCH = 32  # orphans per durable batch: one filesystem flush for about a hundred files
+READ_AHEAD_WINDOW = 1024  # orphaned folders hinted ahead of the copies or cleans (readahead.ReadAhead)
 TITLE = "ORPHANED PHOTO MIGRATION"
 TOOL = "migrate_orphaned_photos"
 
@@ -903,11 +905,13 @@ async def run_migrate(settings: Settings, options: MigrateOptions, progress: Pro
             book = MatchBook(settings.match_fields)
             # a killed clean's folder goes back before the folders are listed; one that cannot is a person's
             report.set_aside = recover_interrupted_cleans(run.store, put_back=options.mode.writes)
+            read_ahead = ReadAhead(run.store.students_text, READ_AHEAD_WINDOW)
             try:
-                await _decide(run, options, book, report, stop)
+                await _decide(run, options, book, report, stop, read_ahead)
                 progress.orphans_found(report)
-                await _act(run, options, book, report, stop)
+                await _act(run, options, book, report, stop, read_ahead)
             finally:
+                read_ahead.close()
                 book.close()
         except sqlite3.Error as exc:
             raise ScratchError(f"Matching needs a temporary file and could not use one "
@@ -922,7 +926,7 @@ async def run_migrate(settings: Settings, options: MigrateOptions, progress: Pro
 
 
 async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report: MigrateReport,
-                  stop: StopFlag) -> None:
+                  stop: StopFlag, read_ahead: ReadAhead) -> None:
     """Find the orphaned folders and decide, for each, what --migrate would do (nothing on disk changes)."""
     settings, store = run.settings, run.store
     meter = run.progress.phase("Reading the database", None)
@@ -935,6 +939,8 @@ async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report
     current = book.current_ids_among(names)
     orphans = [name for name in names if name not in current]
     report.orphans_found = len(orphans)
+    if options.mode.writes and options.action in (Action.MIGRATE, Action.CLEAN):  # they read every photo
+        read_ahead.start(orphans)  # while the matching runs on this one core
     book.add_orphans(orphans)
     meter = run.progress.phase("Reading the backups", None)
     newest = load_history(settings, book, set(orphans), report)
@@ -984,7 +990,7 @@ def _entries(path: Path) -> int:
 
 
 async def _act(run: Session, options: MigrateOptions, book: MatchBook, report: MigrateReport,
-               stop: StopFlag) -> None:
+               stop: StopFlag, read_ahead: ReadAhead) -> None:
     """Survey, act on and report the orphans in batches, in name order; only counts are kept."""
     store = run.store
     journal = None
@@ -1029,8 +1035,8 @@ async def _act(run: Session, options: MigrateOptions, book: MatchBook, report: M
     if options.mode.writes and options.action is Action.MIGRATE:  # a batch holds its target folders open
         workers = workers_within_open_files(workers, MIGRATE_BATCH * 3)
     try:
-        await map_in_threads(actor, _with_paired(book, book.orphans(MIGRATE_BATCH)), workers, stop, finished, chunk=1,
-                             on_abandoned=abandoned)
+        await map_in_threads(actor, _with_paired(book, book.orphans(MIGRATE_BATCH), read_ahead), workers, stop,
+                             finished, chunk=1, on_abandoned=abandoned)
     finally:
         meter.done()
         audit.close()
@@ -1040,9 +1046,14 @@ async def _act(run: Session, options: MigrateOptions, book: MatchBook, report: M
             outputs.close(report)
 
 
-def _with_paired(book: MatchBook, batches: Iterable[list[Orphan]]) -> Iterator[tuple[list[Orphan], dict[str, Person]]]:
-    """Each batch with the person of each student a reviewed row named, read here: the workers cannot ask the book."""
+def _with_paired(book: MatchBook, batches: Iterable[list[Orphan]], read_ahead: ReadAhead
+                 ) -> Iterator[tuple[list[Orphan], dict[str, Person]]]:
+    """Each batch with the person of each student a reviewed row named, read here: the workers cannot ask the book.
+    The read-ahead hears how far the work has come."""
+    taken = 0
     for batch in batches:
+        taken += len(batch)
+        read_ahead.reached(taken)
         yield batch, {o.name: book.person_of_row(o.pairing.target.row) for o in batch
                       if o.pairing.paired_by == "pairs file" and o.pairing.target is not None}
 

@@ -370,7 +370,11 @@ def _compare_codes(x: str, y: str) -> str:
     if x[0] != y[0]:
         kinds = {"d": "a date", "D": "a date", "n": "a number", "t": "text"}
         return f"cannot be compared ({kinds[x[0]]} on one side, {kinds[y[0]]} on the other)"
-    return "agree" if x == y else "differ"
+    if x == y:
+        return "agree"
+    if x[0] == "t" and set(date_readings(x)) & set(date_readings(y)):  # `04/03/2015`, `4 March 2015`
+        return "cannot be compared (two dates written as text that may be the same day)"
+    return "differ"
 
 
 def code_verdict(x: str, y: str) -> str:
@@ -442,21 +446,25 @@ def respelled_only(a: Person, b: Person, fields: Sequence[str]) -> tuple[str, ..
 
 
 def spelled_alike(a: str | None, b: str | None, letters: int = 1) -> bool:
-    """Two name keys at most ``letters`` letters apart (added, dropped or changed), spaces aside: Sara and Sarah, Jon
-    and John, but not the twins Sam and Sara."""
+    """Two name keys at most ``letters`` letters apart (added, dropped or changed, or two neighbours swapped: Khan
+    and Kahn), spaces aside: Sara and Sarah, Jon and John, but not the twins Sam and Sara."""
     if a is None or b is None:
         return False
     x, y = a.replace(" ", ""), b.replace(" ", "")
     if abs(len(x) - len(y)) > letters:
         return False
+    before: list[int] = []
     previous = list(range(len(y) + 1))
     for i, cx in enumerate(x, 1):
         row = [i]
         for j, cy in enumerate(y, 1):
-            row.append(min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (cx != cy)))
-        if min(row) > letters:
+            cost = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (cx != cy))
+            if before and j > 1 and cx != cy and cx == y[j - 2] and x[i - 2] == cy:  # two neighbours swapped
+                cost = min(cost, before[j - 2] + 1)
+            row.append(cost)
+        if min(row) > letters and min(previous) > letters:  # (a swap reaches back two rows)
             return False
-        previous = row
+        before, previous = previous, row
     return previous[-1] <= letters
 
 
@@ -465,15 +473,18 @@ _WORD = re.compile(r"[^\W_]+")
 
 def written_alike(a: str | None, b: str | None) -> bool:
     """Two name keys that may be one name written another way: written alike (``names_alike``), one letter apart
-    (``spelled_alike``), the same
-    words in another order ('Lee, Ann'), or the words of one among the other's (first name only, 'Ann', where
-    the surname moved to another field)."""
+    or two neighbours swapped (``spelled_alike``), the same words in another order ('Lee, Ann'), or the words of
+    one among the other's (first name only, 'Ann', where the surname moved to another field)."""
     if a is None or b is None:
         return False
     if names_alike(a, b) or spelled_alike(a, b):
         return True
-    x, y = sorted(_WORD.findall(a)), sorted(_WORD.findall(b))
+    x, y = _loose_words(a), _loose_words(b)  # (`Pérez, José` is `Jose Perez`: accents aside, word by word)
     return bool(x and y) and (x == y or set(x) <= set(y) or set(y) <= set(x))
+
+
+def _loose_words(key: str) -> list[str]:
+    return sorted(w for word in _WORD.findall(key) if (w := loose_name_key(word)))
 
 
 def judge_same_id(held: Person, current: Person, fields: Sequence[str], judged: Judgement | None = None) -> Judgement:
@@ -868,16 +879,40 @@ def proven_someone_else(old: Person, holder_id: str, candidates: Iterable[tuple[
                         fields: Sequence[str], holders: Callable[[int, str], int] | None = None
                         ) -> tuple[str, Judgement] | None:
     """The current student (id, judgement), other than the id's holder, whom a record of that id is proven to be:
-    an identifying field most children do not share agrees, none differs, and the name is written alike (`Zoë` and
-    `Zoe`: a name written another way is no other person). Only asked where the holder passed as that record
-    through a gap (a field the holder does not record): the folder of the id then holds that other child's photo."""
+    an identifying field most children do not share agrees, none differs, and the name may be the record's written
+    another way (``written_alike``: `Zoe` for `Zoë`, `Khan, Mohammed`, `Mohammed Kahn`). Only asked where the holder
+    passed as that record through a gap (a field the holder does not record): the folder of the id may then hold
+    that other child's photo. ``candidates``: those named alike and those sharing one of the record's identifiers
+    or dates (a name written otherwise is found by what agrees)."""
     for sid, person in candidates:
-        if sid == holder_id or not names_alike(old.name, person.name):
+        if sid == holder_id or not written_alike(old.name, person.name):
             continue
         judged = proven_by(Person(person.name, old.codes), person, fields, holders)  # (the fields, the name aside)
+        if judged.verdict is Verdict.UNKNOWN and (read := _dates_read_as_theirs(old, person, fields)):
+            judged = proven_by(Person(person.name, read.codes), person, fields, holders)
+            if judged.verdict is Verdict.SAME:
+                return sid, Judgement(Verdict.SAME, f"{judged.reason}, the dates perhaps written another way "
+                                                    f"(name {person.name!r}, was {old.name!r})", judged.agreeing)
         if judged.verdict is Verdict.SAME:
+            if not names_alike(old.name, person.name):
+                agree = f"{', '.join(judged.agreeing)} agree{'s' * (len(judged.agreeing) == 1)}"
+                judged = Judgement(Verdict.SAME, f"{agree} and the name may be the same written another way "
+                                                 f"({person.name!r}, was {old.name!r})", judged.agreeing)
             return sid, judged
     return None
+
+
+def _dates_read_as_theirs(old: Person, person: Person, fields: Sequence[str]) -> Person | None:
+    """``old`` with each date that may be the very day ``person`` holds in that field, written another way
+    (`04/03/2012` and `2012-03-04`: readings in common, ``date_readings``), read as theirs; None when there is
+    none. Only for doubt (a gap's other child), never for a match: a date written as text is never proof."""
+    count = len(fields)
+    mine, theirs = old.code_list(count), person.code_list(count)
+    if not (old.codes and person.codes and len(mine) == len(theirs) == count):
+        return None
+    read = [y if x and y and x[0] in "tdD" and y[0] in "tdD" and code_verdict(x, y) == "unknown" and
+            set(date_readings(x)) & set(date_readings(y)) else x for x, y in zip(mine, theirs, strict=True)]
+    return Person(old.name, SEPARATOR.join(read)) if read != mine else None
 
 
 @dataclass(frozen=True, slots=True)

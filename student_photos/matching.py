@@ -282,7 +282,7 @@ class MatchBook:
                 judged = judge_same_id(record.person, person, self.fields)
                 if judged.verdict is Verdict.SAME and record.person.codes and \
                         proven_by(record.person, person, self.fields, self._holders).verdict is not Verdict.SAME and \
-                        (elsewhere := proven_someone_else(record.person, sid, self._named_alike(record.person),
+                        (elsewhere := proven_someone_else(record.person, sid, self._may_be(record.person),
                                                           self.fields, self._holders)):
                     judged = Judgement(Verdict.DIFFERENT, f"who is current student {elsewhere[0]} now "
                                        f"({elsewhere[1].reason}); this record only fits by what it does not record")
@@ -292,6 +292,19 @@ class MatchBook:
                         "case or drops trailing dots (SMB, macOS)"
                     found.append((row, rank, backup, _pack(record.name), judged.verdict.value, _pack(why)))
         self.db.executemany("INSERT INTO earlier VALUES (?, ?, ?, ?, ?, ?)", found)
+
+    def _may_be(self, person: Person) -> list[tuple[str, Person]]:
+        """Whom a record could be proven to be (``identity.proven_someone_else``): the current records named alike,
+        and those sharing one of its identifiers or dates (a name written another way is found by what agrees)."""
+        found = self._named_alike(person)
+        if person.name is None:
+            return found
+        seen = set(found)
+        for student, held in self._sharing(person, IDENTIFIER_KINDS) + self._sharing(person, "dD"):
+            if (student.student_id, held) not in seen:
+                seen.add((student.student_id, held))
+                found.append((student.student_id, held))
+        return found
 
     def _named_alike(self, person: Person) -> list[tuple[str, Person]]:
         """The current records whose name is written alike (``_loose``): whom a record could be proven to be."""

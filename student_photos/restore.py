@@ -184,6 +184,18 @@ class Census:
                     self._by_identifier[place].append(entry)
         return self._by_name, self._by_identifier
 
+    def holding_days(self, persons: Iterable[Person]) -> dict[tuple[int, str], list[tuple[str, Person]]]:
+        """The current records holding one of these persons' dates (``identity.lookup_codes``, "dD"), by (position,
+        code): one pass over the census, made only when a record needs it (migrate's look-ups hold dates too)."""
+        wanted = {place for person in persons for place in lookup_codes(person, "dD")}
+        found: dict[tuple[int, str], list[tuple[str, Person]]] = defaultdict(list)
+        if wanted:
+            for record in [p.record for p in self.plans.values()] + self.others:
+                for place in lookup_codes(record.person, "dD"):
+                    if place in wanted:
+                        found[place].append((record.student_id, record.person))
+        return found
+
     def holders(self, position: int, code: str) -> int:
         """How many current records hold this identifier (position, code)."""
         return len(self._index()[1].get((position, code), ()))
@@ -529,11 +541,15 @@ class _BackupEffects:
             self.claims.append((link, entry.student_id, entry.person))
 
     def commit(self, census: Census) -> None:
-        for plan, entry, backup, fields in self.through_gap:
-            if proven_by(entry.person, plan.record.person, fields, census.holders).verdict is Verdict.SAME:
-                continue  # proven the holder: no gap
-            if found := proven_someone_else(entry.person, plan.student_id,
-                                            census.candidates_for(entry.person, fields), fields, census.holders):
+        gaps = [(plan, entry, backup, fields) for plan, entry, backup, fields in self.through_gap
+                if proven_by(entry.person, plan.record.person, fields, census.holders).verdict is not Verdict.SAME]
+        by_day = census.holding_days(entry.person for _, entry, _, _ in gaps)  # (one pass, and only for a gap)
+        for plan, entry, backup, fields in gaps:
+            candidates = census.candidates_for(entry.person, fields)
+            seen = {id(person) for _, person in candidates}
+            candidates += [c for place in lookup_codes(entry.person, "dD") for c in by_day.get(place, ())
+                           if id(c[1]) not in seen]
+            if found := proven_someone_else(entry.person, plan.student_id, candidates, fields, census.holders):
                 other, judged = found
                 self.conflicts.append((plan, f"backup {backup} holds {entry.name} under this id, who is current "
                                        f"student {other} now ({judged.reason}); this record only fits by what it does "

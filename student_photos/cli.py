@@ -258,8 +258,30 @@ def run(args: argparse.Namespace, console: Console, stop: StopFlag,
     return report.exit_code
 
 
+def _closed_standard_streams() -> list[int]:
+    """Standard descriptors the script was started without (`>&-`), each now on /dev/null: a file opened later
+    must never take descriptor 1 or 2, where something might write to it."""
+    closed = []
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed.append(fd)
+    for fd in closed:
+        opened = os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: this one
+        if opened != fd:
+            os.dup2(opened, fd)
+            os.close(opened)
+    if 2 in closed:
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115 (the process's own stream)
+    return closed
+
+
 def script_main(main: Callable[[list[str] | None], int]) -> None:
     """Entry point of the two scripts: exit with the code, and never a traceback for a closed pipe."""
+    if 1 in _closed_standard_streams() or sys.stdout is None:
+        sys.stderr.write("❌ Standard output is closed: nothing was done (send it to a file or to /dev/null)\n")
+        sys.exit(EXIT_CANNOT_RUN)
     code = main(None)
     try:
         sys.stdout.flush()

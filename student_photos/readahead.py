@@ -1,14 +1,15 @@
 """Reading ahead: a helper process asks the kernel to read the orphaned folders' photos while this process
 matches and copies, so that the copies find them in memory instead of waiting on a cold disk one file at a time.
 
-It only ever hints: each folder is opened without following a symlink, each regular file opened read-only and
-non-blocking (never a FIFO or a device: only what the listing says is a regular file) and given
-``posix_fadvise(WILLNEED)``; nothing is read into the helper, nothing is written, and every failure is ignored.
+It only ever hints: each folder is opened without following a symlink, and each entry the listing calls a
+regular file is looked at without being opened (``O_PATH``) and, if it still is one, opened read-only as that
+very inode (a FIFO or device swapped in meanwhile is never opened) and given ``posix_fadvise(WILLNEED)``;
+nothing is read into the helper, nothing is written, and every failure is ignored.
 A separate process, not a thread, because a thread would wait for this process's interpreter lock while the
 matching holds it, which is exactly when reading ahead pays.
 
 The parent names folders (relative to students/) on the helper's stdin, NUL-terminated, as its own work reaches
-them (``ReadAhead.want``): at most a window ahead, so a district far larger than memory is not read twice. When
+them (``ReadAhead.reached``): at most a window ahead, so a district far larger than memory is not read twice. When
 stdin closes (the run ended, or was killed) the helper finishes the folders it was given and exits.
 
 Run as a script by ``ReadAhead`` (standard library only, no package import): ``python readahead.py STUDENTS``.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -27,7 +29,8 @@ from collections.abc import Callable, Iterable
 HINT_THREADS = 8  # folders looked at together: a cold disk answers several requests at once sooner than one each
 DEPTH = 3  # the folder, attendance/ and one level below it: what a migration carries
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_FILE = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+_REOPEN = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+_PATH = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC if hasattr(os, "O_PATH") else None  # look without opening
 _ATOMIC = 4096  # a pipe write of at most PIPE_BUF bytes is all or nothing, even non-blocking
 
 
@@ -57,11 +60,7 @@ def _hint_below(folder: int, depth: int, advise: Callable[[int], None]) -> None:
     for name, regular, is_folder in entries:
         try:
             if regular:
-                fd = os.open(name, _FILE, dir_fd=folder)
-                try:
-                    advise(fd)
-                finally:
-                    os.close(fd)
+                _hint_file(folder, name, advise)
             elif is_folder and depth < DEPTH:
                 sub = os.open(name, _DIR, dir_fd=folder)
                 try:
@@ -70,6 +69,24 @@ def _hint_below(folder: int, depth: int, advise: Callable[[int], None]) -> None:
                     os.close(sub)
         except OSError:
             continue
+
+
+def _hint_file(folder: int, name: str, advise: Callable[[int], None]) -> None:
+    """Hint one file the listing called regular. It may have been swapped for a FIFO or a device since: it is
+    looked at first without being opened (O_PATH), and only a regular file is then opened, as that very inode."""
+    if _PATH is None:
+        return  # (not Linux: no way to look before opening; a hint is never worth opening something else)
+    path_fd = os.open(name, _PATH, dir_fd=folder)
+    try:
+        if not stat.S_ISREG(os.fstat(path_fd).st_mode):
+            return
+        fd = os.open(f"/proc/self/fd/{path_fd}", _REOPEN)  # (that inode, whatever the name holds now)
+        try:
+            advise(fd)
+        finally:
+            os.close(fd)
+    finally:
+        os.close(path_fd)
 
 
 def helper_main(students: str) -> int:

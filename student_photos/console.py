@@ -313,6 +313,10 @@ class Console:
             self.line(f"💡 {s.not_in_database} student(s) of the newest backup are not in the database: if it was "
                       "reseeded, carry their photos first with migrate_orphaned_photos.py --list (README: 'After the "
                       "database was reseeded')", problem=True)
+        elif s.old_folders and s.photos_missing:
+            self.line(f"💡 students/ holds {s.old_folders} folder(s) of ids no current student has: if the database "
+                      "was reseeded, migrate_orphaned_photos.py --list shows whose photos they are and --migrate "
+                      "carries them (README: 'After the database was reseeded')", problem=True)
         if s.photos_missing and not report.source:
             self.line("💡 Missing photos: if another copy exists (an old server, a backup restore, the photographer's "
                       "zip), fill them with --photo-source PATH (see README.md)", problem=True)

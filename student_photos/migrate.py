@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from .backups import list_backups, read_backup, refuse_unread_backups
 from .config import Settings
 from .db import Database
-from .errors import PhotoRootError, ScratchError
+from .errors import BackupError, PhotoRootError, ScratchError
 from .identity import Person, Verdict, compare, name_key, not_the_same
 from .journal import Journal
 from .links import ATTENDANCE, PROFILE
@@ -885,6 +885,8 @@ def load_history(settings: Settings, book: MatchBook, wanted: set[str], report: 
             for entry in read_backup(path, settings.match_fields):
                 counted[0] += 1
                 if isinstance(entry, StudentRecord):
+                    if entry.photo and report.backup_linking_photos is None:
+                        report.backup_linking_photos = path.name
                     yield entry
         try:
             book.add_backup(path.name, rank, records(), orphans=wanted)
@@ -945,6 +947,13 @@ async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report
     meter = run.progress.phase("Reading the backups", None)
     newest = load_history(settings, book, set(orphans), report)
     meter.done()
+    if orphans and not report.backups_used:  # who an old id was is only known from a backup (as the restore refuses)
+        detail = "".join(f"; {n.file}: {n.error}" for n in report.backups_skipped)
+        raise BackupError(f"No backup file found! (looked for seed_backup_*.json in {settings.backup_dir}{detail}): "
+                          "who each old folder's id was is only known from a backup; check BACKUP_DIR")
+    if not names and report.backup_linking_photos:  # right after a reseed the database links none yet
+        raise PhotoRootError(f"{store.students} is empty but backup {report.backup_linking_photos} links photos (is "
+                             "the share mounted? check PHOTO_DIR): nothing can be carried from an empty folder")
     check_database_size(settings, book.current_count, report.backups_used[0] if report.backups_used else None,
                         newest)
     if options.mode.writes:

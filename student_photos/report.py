@@ -250,6 +250,7 @@ class RestoreSummary:
     duplicate_ids: int = 0
     identity_conflicts: int = 0
     not_in_database: int = 0
+    old_folders: int = 0  # folders in students/ of an id no current student has (old ids after a reseed?)
     errors: int = 0
     backups_skipped: int = 0
     wrong_child: int = 0
@@ -353,6 +354,7 @@ class MigrateReport:
     match: str = "identity"
     backups_used: list[str] = field(default_factory=list)
     backups_skipped: list[BackupNote] = field(default_factory=list)
+    backup_linking_photos: str | None = None  # the first backup linking a photo (then an empty students/ is wrong)
     backups_ignored: list[BackupNote] = field(default_factory=list)
     pairs_file: dict | None = None  # {"file", "sha256", "rows"}
     csv_file: str | None = None

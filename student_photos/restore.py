@@ -356,6 +356,7 @@ async def read_census(settings: Settings, options: RestoreOptions, store: PhotoS
     _mark_one_folder_ids(census.plans)
     meter.done()
     await early
+    report.summary.old_folders = sum(1 for name in folders_checked if name not in census.current_ids)
 
     # While the backups are read, check the students whose folders were not looked at yet.
     plans = list(census.plans.values())

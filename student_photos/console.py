@@ -571,6 +571,8 @@ class Console:
                             "folders_removed": report.folders_removed, "photos_returned": report.photos_returned,
                             "already": report.already,
                             "left": [printable(x) for x in report.left],
+                            "linked_to_removed": [{"student_id": printable(x.student_id), "name": printable(x.name),
+                                                   "link": printable(x.link)} for x in report.removed_links],
                             "notes": report.notes, "interrupted": signal_name(report.interrupted_by),
                             "exit_code": report.exit_code})
             return
@@ -579,6 +581,14 @@ class Console:
         for item in report.left:
             self.line(f"⚠️  Left: {safe(item, 400)}", problem=True)
         dry = report.info.mode.writes is False
+        for gone in report.removed_links:
+            self.line(f"⚠️  Linked to a file this undo {'would remove' if dry else 'removed'}: {safe(gone.name)} "
+                      f"({safe(gone.student_id)}): {safe(gone.link)}", problem=True)
+        if report.removed_links:
+            self.line("💡 A later run (a restore) linked these students to the copies the undo takes away, so the "
+                      "app shows no photo for them: run migrate_orphaned_photos.py --migrate again to carry the photos "
+                      "back (the links then name them again; restore_student_photos.py --verify-only checks), or, if "
+                      "those copies were wrong, give the students their right photos in the app", problem=True)
         rows = [f"🧾 Undoing run: {report.undoes.run_id} ({report.undoes.tool} {report.undoes.mode})",
                 f"↩️  Database links {'to revert' if dry else 'reverted'}: {report.links_reverted}",
                 f"🗑️  Placed files {'to remove' if dry else 'removed'} (each still has its source): "
@@ -588,6 +598,9 @@ class Console:
         if report.already:
             rows.append(f"✅ Already as before the run (never made, or undone before): {report.already}")
         rows.append(count_row("⚠️ ", "Left as they are (see above)", len(report.left)))
+        if report.removed_links:
+            rows.append(count_row("⚠️ ", f"Students linked to a file {'to be ' if dry else ''}removed (see above)",
+                                   len(report.removed_links)))
         if report.info.run_id:
             rows.append(f"🧾 Run id of this undo: {report.info.run_id}")
         self._summary_block("📊 UNDO SUMMARY", rows, report.exit_code, report.interrupted_by)

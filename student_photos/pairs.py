@@ -208,6 +208,28 @@ def _copied_text(book: MatchBook, line: int, target: Student | None, rel: str, h
             "sort it out by hand")
 
 
+def _half_filled(book: MatchBook, by_text: dict[str, list[str]], values: dict[str, str]) -> str | None:
+    """Why a row without a student_id is not "left empty" (None: it is, and the tool's own decision stands): its
+    student_name, or an override of yes, is a person's decision the row does not say how to carry out (an emptied
+    id, a name written in the wrong cell). The one student_name the tool writes itself beside no id (a student
+    whose id is empty: the plan names who cannot receive) is its own, untouched."""
+    written = values.get("student_name", "").strip()
+    override = values.get("override", "").strip()
+    if override.casefold() in YES:
+        return (f"override says {override!r} but student_id is empty: write the student_id the folder goes to (or "
+                "none), or empty its override")
+    if not written:
+        return None
+    named = _folders_named(book, by_text, values.get("orphan", ""))
+    orphan = book.orphan(named[0]) if len(named) == 1 else None
+    target = orphan.pairing.target if orphan is not None else None
+    if target is not None and not target.student_id and written_name_is(written, target.name):
+        return None  # as the plan wrote it: the tool's own row
+    return (f"student_name {written!r} is filled in but student_id is empty, so the row does not say which student "
+            "(a row left empty keeps the tool's own decision; this one is not empty): write the student's "
+            "student_id, or none to keep the folder from everyone, or empty its student_name")
+
+
 def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict:
     path = Path(path_text).expanduser().absolute()
     try:
@@ -229,9 +251,11 @@ def apply_pairs_file(path_text: str, book: MatchBook, store: PhotoStore) -> dict
     for row in rows:
         shown = row.values.get("orphan", "")
         sid = row.values.get("student_id", "")
-        if not sid:
-            continue  # a row a person left empty keeps the tool's own decision
         where = f"line {row.line}"
+        if not sid:
+            if (why := _half_filled(book, by_text, row.values)) is not None:
+                bad.append(f"{where}: {why}")
+            continue  # a row a person left empty (or as the tool wrote it) keeps the tool's own decision
         named = _folders_named(book, by_text, shown)
         if len(named) > 1:
             bad.append(f"{where}: {shown!r} is how {len(named)} folders are shown "

@@ -136,6 +136,16 @@ class LinkChange:
     identity: tuple[tuple[str, object], ...] = ()
 
 
+@dataclass(frozen=True)
+class RemovedLink:
+    """A student whose database link names a file an undo removed (or, in a dry run, would remove): a later run
+    (a restore) linked that file, so the app shows a broken photo until a person relinks or carries it again."""
+
+    student_id: str
+    name: str
+    link: str
+
+
 class ProblemKind(enum.Enum):
     MISSING = "missing"
     CORRUPT = "corrupt"

@@ -4,8 +4,10 @@ An undo changes a thing back only where it is still exactly as the run left it: 
 where the field still holds what the run wrote (a conditional write); a placed file only where it still
 holds the bytes the run placed *and* its source still exists byte-identical (so nothing that exists only
 there is ever removed); a quarantined photo only back into an empty place. Everything else is reported
-and left. An undo is itself a journalled run (it can be undone too). A clean removed only folders whose
-every file had a byte-identical copy, so there is nothing to take back; the undo says so.
+and left. After its removals an undo reads the database once more (changing nothing there): a student whose
+link, written by a later run (a restore), names a file it removed is named, and the undo is not "all done" (exit 1).
+An undo is itself a journalled run (it can be undone too). A clean removed only folders whose every file had a
+byte-identical copy, so there is nothing to take back; the undo says so.
 """
 
 from __future__ import annotations
@@ -24,8 +26,20 @@ from .db import Database, decode_value, encode_value
 from .errors import ToolError
 from .identity import Person, Verdict, person_from_document, proven_same
 from .journal import Journal, RunRecord, find_run, list_runs, read_journal
-from .records import one_folder_key
-from .report import ABSENT, EXIT_OK, EXIT_PROBLEMS, Action, LinkChange, Mode, Progress, RunInfo, StopFlag
+from .links import STUDENTS, read_link
+from .records import display_name, one_folder_key
+from .report import (
+    ABSENT,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    Action,
+    LinkChange,
+    Mode,
+    Progress,
+    RemovedLink,
+    RunInfo,
+    StopFlag,
+)
 from .session import ImplausibleDatabase, session
 from .store import (
     PhotoStore,
@@ -58,13 +72,15 @@ class UndoReport:
     already: int = 0  # already as before the run: never made (the run was stopped first), or undone before
     left: list[str] = field(default_factory=list)  # what was not taken back, and why
     notes: list[str] = field(default_factory=list)
+    # students whose link (written by a later run, a restore) names a file this undo removed: a person relinks
+    removed_links: list[RemovedLink] = field(default_factory=list)
     interrupted_by: int | None = None
 
     @property
     def exit_code(self) -> int:
         if self.interrupted_by:
             return 128 + self.interrupted_by
-        return EXIT_PROBLEMS if self.left else EXIT_OK
+        return EXIT_PROBLEMS if self.left or self.removed_links else EXIT_OK
 
 
 async def run_history(settings: Settings, tool: str) -> HistoryReport:
@@ -111,6 +127,7 @@ async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, pr
                                 "taken back where it happened")
         reviewed: dict | None = None  # the reviewed pairs file the run applied, if it did
         links: list[tuple[dict, LinkChange]] = []
+        own_links: set[object] = set()  # documents whose link the undone run wrote: this undo takes those back
         async with _LazyDatabase(settings) as database:
             # read before the journal starts: a database that cannot be read stops the undo before any change
             current = await _current_ids(await database.get(), settings, stop) if _copied_in_store(path) else set()
@@ -129,6 +146,8 @@ async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, pr
                     change = undo.link_change(entry)
                     if change is not None:
                         links.append((entry, change))
+                        with contextlib.suppress(TypeError):  # (an _id that is not hashable: never excluded)
+                            own_links.add(change.doc_id)
                     if len(links) >= BATCH:
                         await undo.revert_links(await database.get(), links, stop)
                         links = []
@@ -147,7 +166,9 @@ async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, pr
                                         "restored")
             if links and not stop.requested:
                 await undo.revert_links(await database.get(), links, stop)
-        undo.remove_filled()
+            undo.remove_filled()
+            if undo.removed and not stop.requested:  # read after the removals: who is linked to what is gone now
+                report.removed_links = await _linked_to_removed(await database.get(), stop, undo, own_links)
         undo.sweep_temporaries()
         undo.remove_dirs()
         if reviewed is not None and reviewed.get("sha256") and not stop.requested:
@@ -157,6 +178,33 @@ async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, pr
         run.finish(report.exit_code, {"links_reverted": report.links_reverted, "files_removed": report.files_removed,
                                       "left": len(report.left)})
     return report
+
+
+def _path_key(relative: str) -> tuple[str, ...]:
+    """A path under PHOTO_DIR as one key, its student folder as a share that ignores case names it."""
+    parts = relative.split("/")
+    if len(parts) > 2 and parts[0] == STUDENTS:
+        parts[1] = one_folder_key(parts[1])
+    return tuple(parts)
+
+
+async def _linked_to_removed(database: Database, stop: StopFlag, undo: _Undo, own: set[object]) -> list[RemovedLink]:
+    """The students whose link names a file this undo removed (a dry run: would remove) and that is not there now:
+    a later run (a restore) linked it. Read only; the links the undone run wrote itself are this undo's, taken back
+    above (as before the run), so they are not named again."""
+    found: list[RemovedLink] = []
+    async for doc in database.read_students((), stop):
+        link, _ = read_link(doc.get("photo"))
+        if link is None or _path_key(link.relative) not in undo.removed:
+            continue
+        with contextlib.suppress(TypeError):
+            if doc.get("_id") in own:
+                continue
+        path = _inside(undo.store, link.relative)
+        if not undo.dry_run and (path is None or os.path.lexists(path)):
+            continue  # something is in that place again
+        found.append(RemovedLink(display_name(doc.get("student_id")), display_name(doc.get("name")), link.relative))
+    return sorted(found, key=lambda r: (r.name, r.student_id))
 
 
 def _copied_in_store(path: Path) -> bool:
@@ -240,6 +288,7 @@ class _Undo:
         self.from_sources: list[dict] = []  # files a photo source filled: their source is a member of an archive
         self.holders: dict[str, list[Person]] = {}  # folder -> who holds it now (quarantined-from folders only)
         self.fields: list[str] = []
+        self.removed: set[tuple[str, ...]] = set()  # the files removed (a dry run: to remove), as ``_path_key``
 
     def _intent(self, entry: dict) -> None:
         if self.journal is not None:
@@ -350,6 +399,7 @@ class _Undo:
         shown = entry.get("path")
         if self.dry_run:
             self.report.files_removed += 1
+            self.removed.add(_path_key(str(shown)))
             return
         self._intent({"type": "unplaced", "path": shown, "sha256": entry.get("sha256"), "size": entry.get("size"),
                       "source": entry.get("source")})
@@ -381,6 +431,7 @@ class _Undo:
         os.unlink(aside)
         fsync_dir(path.parent)
         self.report.files_removed += 1
+        self.removed.add(_path_key(str(shown)))
 
     def replace(self, entry: dict) -> None:
         """Undo an undo: a file the undo removed is never put back blindly. Who holds that folder's id, and whether

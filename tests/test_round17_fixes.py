@@ -9,12 +9,12 @@
 from __future__ import annotations
 
 import csv
-import re
 import shutil
 import uuid
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_finding_17c import _run_id
 from test_migrate import Reseed
 
 from conftest import School
@@ -29,12 +29,6 @@ def _reseeded(school: School) -> Reseed:
         r.child(f"k{i}", name, date_of_birth=f"2014-01-0{i + 1}")
     r.commit()
     return r
-
-
-def _run_id(result) -> str:
-    found = re.search(r"Run id: (\S+)", result.out)
-    assert found, result.text
-    return found.group(1)
 
 
 # ---------------------------------------------------------------- 1. half-filled rows of a reviewed plan

@@ -7,6 +7,7 @@ PyMongo's async API replaced it) touches one file, and every error it raises bec
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import warnings
@@ -14,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from bson import decode as decode_document
+from bson import encode as encode_document
 from bson import json_util
 from bson.codec_options import CodecOptions
 from bson.objectid import ObjectId
@@ -69,19 +71,33 @@ async def _plain(awaitable):
 
 
 def encode_value(value: object) -> object:
-    """A BSON value as Extended JSON (the journal keeps exact old values: an undo writes them back)."""
+    """A BSON value as Extended JSON (the journal keeps exact old values: an undo writes them back). A document
+    holding a key that starts with `$` (`{"$date": ""}`, `{"$absent": true}`) would read back as another value or
+    not at all: it is kept as BSON instead, ``{"$bson": base64}``, which canonical Extended JSON never writes."""
     if value is ABSENT:
         return {"$absent": True}
     if value is None or type(value) is str:  # as canonical Extended JSON writes them, without its round trip
         return value
     if type(value) is ObjectId:
         return {"$oid": str(value)}
+    if _holds_a_dollar_key(value):
+        return {"$bson": base64.b64encode(encode_document({"v": value})).decode("ascii")}
     return json.loads(json_util.dumps(value, json_options=json_util.CANONICAL_JSON_OPTIONS))
+
+
+def _holds_a_dollar_key(value: object) -> bool:
+    if isinstance(value, dict):
+        return any(str(key).startswith("$") or _holds_a_dollar_key(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_a_dollar_key(item) for item in value)
+    return False
 
 
 def decode_value(encoded: object) -> object:
     if isinstance(encoded, dict) and encoded.get("$absent") is True:
         return ABSENT
+    if isinstance(encoded, dict) and list(encoded) == ["$bson"] and isinstance(encoded["$bson"], str):
+        return decode_document(base64.b64decode(encoded["$bson"], validate=True))["v"]
     return json_util.loads(json.dumps(encoded))
 
 

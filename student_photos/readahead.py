@@ -9,8 +9,9 @@ A separate process, not a thread, because a thread would wait for this process's
 matching holds it, which is exactly when reading ahead pays.
 
 The parent names folders (relative to students/) on the helper's stdin, NUL-terminated, as its own work reaches
-them (``ReadAhead.reached``): at most a window ahead, so a district far larger than memory is not read twice. When
-stdin closes (the run ended, or was killed) the helper finishes the folders it was given and exits.
+them (``ReadAhead.reached``): at most a window ahead, so a district far larger than memory is not read twice. A run
+that ends kills it (``ReadAhead.close``); if the run is killed, stdin closes and the helper finishes the folders it was
+given, then exits.
 
 Run as a script by ``ReadAhead`` (standard library only, no package import): ``python readahead.py STUDENTS``.
 """

@@ -257,7 +257,8 @@ def _retract(store: PhotoStore, reviewed: dict, run_id: str, undo_id: str, dry_r
 
 
 class _LazyDatabase:
-    """Connects only if the journal holds database changes (a migrate's undo needs no database)."""
+    """Connects on first use: for the run's link changes, the current ids (a run that copied within the store), and
+    who is linked to a file this undo removed."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -188,12 +188,6 @@ class ReadAhead:
         process.kill()  # what it has not hinted yet is no longer wanted
         process.wait()
 
-    def __enter__(self) -> ReadAhead:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
 
 if __name__ == "__main__":
     sys.exit(helper_main(sys.argv[1]))

@@ -321,6 +321,15 @@ def display(record: StudentRecord | InvalidEntry) -> str:
     return display_name(record.name)
 
 
+def no_usable_backup(backup_dir: object, skipped: Sequence) -> BackupError:
+    """The refusal of a run that found no backup it could read (restore and migrate): who an id was is only known
+    from one. ``skipped``: notes (``file``, ``error``) of the backups that could not be read."""
+    if not skipped:
+        return BackupError(f"No backup file found! (looked for seed_backup_*.json in {backup_dir})")
+    detail = "; ".join(f"{note.file}: {note.error}" for note in skipped)
+    return BackupError(f"No backup file found that can be read! (in {backup_dir}: {detail})")
+
+
 def refuse_unread_backups(skipped: Sequence, ignored: Sequence, still_reports: str) -> None:
     """A run that would write changes nothing while a backup was not read (unusable, or named like one but
     not quite): it may be the very record that says who an id was. ``skipped``/``ignored``: notes with ``file``."""

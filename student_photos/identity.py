@@ -552,6 +552,9 @@ def judge_candidate(old: Person, person: Person, fields: Sequence[str]) -> Judge
 
 IDENTIFIER_KINDS = "nt"  # numbers and text identify one child; a date (a birthday) is shared by many
 MAX_SHARED_IDENTIFIER = 20  # a value more current records hold (a school office's email) identifies no one child
+# Current records sharing one birth date that are still compared one by one (a respelled name, a number no look-up
+# finds, a gap's other child): a district's birthdays are ~40 each; a date thousands hold is a placeholder.
+MAX_SHARING_A_DAY = 1000
 
 
 def lookup_codes(person: Person, kinds: str = IDENTIFIER_KINDS) -> list[tuple[int, str]]:
@@ -820,7 +823,9 @@ def judge_pairing(old: Person, person: Person, fields: Sequence[str]) -> Judgeme
         return judged
     differing = [f for f, x, y in zip(fields, old.code_list(len(fields)), person.code_list(len(fields)), strict=True)
                  if x and y and _compare_codes(x, y) == "differ"] if old.codes and person.codes else []
-    renamed_and_redated = not written_alike(old.name, person.name) and _dates_may_differ(old, person, fields)
+    # (a name one letter apart is another name here: Khan and Kahn, Elias and Elisa; only the same name written
+    # alike is no rename, and a reviewed row must not pass on a likeness the cautious rules look for)
+    renamed_and_redated = not names_alike(old.name, person.name) and _dates_may_differ(old, person, fields)
     if not renamed_and_redated and not any(  # (both: another child given a recycled or renumbered number)
             c[:1] in IDENTIFIER_KINDS for f, c in zip(fields, old.code_list(len(fields)), strict=True)
             if f in differing) and any(code[0] == "n" for _, code in _shared_codes(old, person, fields)):
@@ -885,7 +890,12 @@ def proven_someone_else(old: Person, holder_id: str, candidates: Iterable[tuple[
     that other child's photo. ``candidates``: those named alike and those sharing one of the record's identifiers
     or dates (a name written otherwise is found by what agrees)."""
     for sid, person in candidates:
-        if sid == holder_id or not written_alike(old.name, person.name):
+        if sid == holder_id:
+            continue
+        if not written_alike(old.name, person.name):  # renamed since, keeping her number (`Ann Smith`, still #5)?
+            if (kept := renamed_only(old, person, fields)) and not only_common(old, kept, fields, holders):
+                return sid, Judgement(Verdict.SAME, f"the {', '.join(kept)} agree and nothing but the name differs "
+                                                    f"({person.name!r}, was {old.name!r}): renamed since?", kept)
             continue
         judged = proven_by(Person(person.name, old.codes), person, fields, holders)  # (the fields, the name aside)
         if judged.verdict is Verdict.UNKNOWN and (read := _dates_read_as_theirs(old, person, fields)):

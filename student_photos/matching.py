@@ -26,6 +26,7 @@ from .errors import ConfigError
 from .identity import (
     IDENTIFIER_KINDS,
     MAX_SHARED_IDENTIFIER,
+    MAX_SHARING_A_DAY,
     BlindCurrent,
     Judgement,
     Outcome,
@@ -53,9 +54,6 @@ FETCH_ROWS = 1024  # orphans read from the match book at a time
 MAX_NAMELESS = 50  # database records with no usable name: each could be anyone, so each is checked per orphan
 
 
-# Current records sharing one birth date that are still compared one by one (a respelled name, a number no look-up
-# finds): a district's birthdays are ~40 each; a date thousands hold is a placeholder some import wrote.
-MAX_SHARING_A_DAY = 1000
 
 
 class Student(NamedTuple):
@@ -292,6 +290,26 @@ class MatchBook:
                         "case or drops trailing dots (SMB, macOS)"
                     found.append((row, rank, backup, _pack(record.name), judged.verdict.value, _pack(why)))
         self.db.executemany("INSERT INTO earlier VALUES (?, ?, ?, ?, ?, ?)", found)
+
+    def _fits(self, folder: str, student: Student) -> bool:
+        """Whether the matching found ``student`` fitting the old folder (the listing asked a person about them)."""
+        return self.db.execute("SELECT 1 FROM fit WHERE orphan = ? AND target = ? LIMIT 1",
+                               (_pack(folder), student.row)).fetchone() is not None
+
+    def _proven_other(self, records: list[Person], student: Student) -> Student | None:
+        """A current student other than ``student`` whom one of an orphan's old records is proven to be (name and an
+        identifying field: ``identity.proven_by``): a reviewed row giving that folder to ``student`` on a mere
+        likeness (twins Ava and Eva, one letter apart) was asked of no one."""
+        for record in records:
+            if record.name is None:
+                continue
+            rows = self.db.execute("SELECT row, sid, receivable, name, codes, key FROM current WHERE loose = ?",
+                                   (_loose(record.name),)).fetchall()
+            for row in rows:
+                if row[0] != student.row and proven_by(record, Person(_unpack(row[5]), row[4] or ""), self.fields,
+                                                       self._holders).verdict is Verdict.SAME:
+                    return self._student(row[:5])
+        return None
 
     def _may_be(self, person: Person) -> list[tuple[str, Person]]:
         """Whom a record could be proven to be (``identity.proven_someone_else``): the current records named alike,
@@ -625,5 +643,11 @@ class MatchBook:
                         return Verdict.DIFFERENT, (f"the identity rule proves it is {matched.student_id} "
                                                    f"({matched.name}), and asked no one about {student.student_id} "
                                                    f"({j.reason})")
+                    if verdict is Verdict.UNKNOWN and not self._fits(orphan.name, student) and \
+                            (other := self._proven_other(records, student)) is not None:
+                        # not among the students the listing asked about, while another was proven (a match that
+                        # stood aside for a rival folder)
+                        return Verdict.DIFFERENT, (f"the identity rule proves it is {other.student_id} ({other.name}), "
+                                                   f"and asked no one about {student.student_id} ({j.reason})")
                     return verdict, j.reason
         return Verdict.DIFFERENT, judged[0].reason

@@ -23,10 +23,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .backups import list_backups, read_backup, refuse_unread_backups
+from .backups import list_backups, no_usable_backup, read_backup, refuse_unread_backups
 from .config import Settings
 from .db import Database
-from .errors import BackupError, PhotoRootError, ScratchError
+from .errors import PhotoRootError, ScratchError
 from .identity import Person, Verdict, compare, name_key, not_the_same
 from .journal import Journal
 from .links import ATTENDANCE, PROFILE
@@ -879,14 +879,13 @@ def load_history(settings: Settings, book: MatchBook, wanted: set[str], report: 
     report.backups_ignored = [BackupNote(n, w) for n, w in listing.ignored]
     newest_count = -1
     for rank, path in enumerate(listing.paths):
-        counted = [0]
+        counted, linking = [0], [False]
 
-        def records(path=path, counted=counted) -> Iterable[StudentRecord]:
+        def records(path=path, counted=counted, linking=linking) -> Iterable[StudentRecord]:
             for entry in read_backup(path, settings.match_fields):
                 counted[0] += 1
                 if isinstance(entry, StudentRecord):
-                    if entry.photo and report.backup_linking_photos is None:
-                        report.backup_linking_photos = path.name
+                    linking[0] = linking[0] or bool(entry.photo)
                     yield entry
         try:
             book.add_backup(path.name, rank, records(), orphans=wanted)
@@ -894,6 +893,8 @@ def load_history(settings: Settings, book: MatchBook, wanted: set[str], report: 
             report.backups_skipped.append(BackupNote(path.name, str(exc)))
             continue
         report.backups_used.append(path.name)
+        if linking[0] and report.backup_linking_photos is None:  # (a backup that was read: the newest such)
+            report.backup_linking_photos = path.name
         if newest_count < 0:
             newest_count = counted[0]
     return max(newest_count, 0)
@@ -948,9 +949,7 @@ async def _decide(run: Session, options: MigrateOptions, book: MatchBook, report
     newest = load_history(settings, book, set(orphans), report)
     meter.done()
     if orphans and not report.backups_used:  # who an old id was is only known from a backup (as the restore refuses)
-        detail = "".join(f"; {n.file}: {n.error}" for n in report.backups_skipped)
-        raise BackupError(f"No backup file found! (looked for seed_backup_*.json in {settings.backup_dir}{detail}): "
-                          "who each old folder's id was is only known from a backup; check BACKUP_DIR")
+        raise no_usable_backup(settings.backup_dir, report.backups_skipped)
     if not names and report.backup_linking_photos:  # right after a reseed the database links none yet
         raise PhotoRootError(f"{store.students} is empty but backup {report.backup_linking_photos} links photos (is "
                              "the share mounted? check PHOTO_DIR): nothing can be carried from an empty folder")

@@ -26,13 +26,14 @@ from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .backups import BackupUnusable, list_backups, named_backup, read_backup, refuse_unread_backups
+from .backups import BackupUnusable, list_backups, named_backup, no_usable_backup, read_backup, refuse_unread_backups
 from .config import Settings
 from .db import Database, decode_value
 from .deep import DeepCheck, Placement, PlacementTable, findings_as_problems, placed_from_another, refusals
 from .errors import PhotoRootError
 from .identity import (
     MAX_SHARED_IDENTIFIER,
+    MAX_SHARING_A_DAY,
     MAX_UNNAMED_OLD,
     BlindCurrent,
     Choice,
@@ -194,7 +195,7 @@ class Census:
                 for place in lookup_codes(record.person, "dD"):
                     if place in wanted:
                         found[place].append((record.student_id, record.person))
-        return found
+        return {place: held for place, held in found.items() if len(held) <= MAX_SHARING_A_DAY}  # (as migrate's)
 
     def holders(self, position: int, code: str) -> int:
         """How many current records hold this identifier (position, code)."""
@@ -480,9 +481,7 @@ def _read_backups(settings: Settings, options: RestoreOptions, census: Census, r
     if len(report.backups_read) > 1:
         progress.note("count", f"Also read {len(report.backups_read) - 1} older backup(s): who each id was")
     if first:
-        from .errors import BackupError
-        detail = "".join(f"; {n.file}: {n.error}" for n in report.backups_skipped)
-        raise BackupError(f"No backup file found! (looked for seed_backup_*.json in {settings.backup_dir}{detail})")
+        raise no_usable_backup(settings.backup_dir, report.backups_skipped)
 
 
 class _BackupEffects:

@@ -133,16 +133,30 @@ def header(tool: str, action: str, mode: str, photo_dir: str, database: str, **e
             "database": database, **extra}
 
 
+class JournalDamaged(JournalError):
+    """A journal line that cannot be read is followed by others: not a line cut short by a kill (only the last
+    line can be: each journal is one run's, written in order), so what the run did cannot all be known."""
+
+
 def read_journal(path: Path, wanted: Callable[[str], bool] | None = None) -> Iterator[dict]:
-    """Every line of one journal, in order; a line cut short by a kill is skipped, and one whose text ``wanted``
-    turns down is not even parsed."""
+    """Every line of one journal, in order; a last line cut short by a kill is skipped, one whose text ``wanted``
+    turns down is not even parsed, and a damaged line followed by another raises ``JournalDamaged``."""
     fd = open_regular(path)
+    damaged = 0  # the number of a line that could not be read (0: none yet)
     with os.fdopen(fd, "r", encoding="utf-8", errors="surrogateescape") as handle:
-        for line in handle:
-            if line.endswith("\n") and (wanted is None or wanted(line)):
+        for number, line in enumerate(handle, 1):
+            if not line.endswith("\n"):
+                continue  # cut short: the last line
+            if damaged:
+                raise JournalDamaged(f"journal {path.name}: line {damaged} is damaged and more lines follow it")
+            if "\x00" in line:  # (JSON escapes it: a block of zeros is damage, in any line, wanted or not)
+                damaged = number
+                continue
+            if wanted is None or wanted(line):
                 try:  # (the yield stays outside: a caller's own ValueError must not be taken for a bad line)
                     entry = json.loads(line)
                 except ValueError:
+                    damaged = number
                     continue
                 if isinstance(entry, dict):
                     yield entry

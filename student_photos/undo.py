@@ -167,7 +167,7 @@ async def run_undo(settings: Settings, tool: str, run_id: str, dry_run: bool, pr
             if links and not stop.requested:
                 await undo.revert_links(await database.get(), links, stop)
             undo.remove_filled()
-            if undo.removed and not stop.requested:  # read after the removals: who is linked to what is gone now
+            if undo.removed or undo.gone:  # read after the removals, even when stopped: who is linked to what is gone
                 report.removed_links = await _linked_to_removed(await database.get(), stop, undo, own_links)
         undo.sweep_temporaries()
         undo.remove_dirs()
@@ -189,13 +189,14 @@ def _path_key(relative: str) -> tuple[str, ...]:
 
 
 async def _linked_to_removed(database: Database, stop: StopFlag, undo: _Undo, own: set[object]) -> list[RemovedLink]:
-    """The students whose link names a file this undo removed (a dry run: would remove) and that is not there now:
-    a later run (a restore) linked it. Read only; the links the undone run wrote itself are this undo's, taken back
+    """The students whose link names a file this undo removed (a dry run: would remove), or one the run placed that
+    was already gone (an earlier undo stopped before it said so), and that is not there now: a later run (a restore)
+    linked it. Read only; the links the undone run wrote itself are this undo's, taken back
     above (as before the run), so they are not named again."""
     found: list[RemovedLink] = []
     async for doc in database.read_students((), stop):
         link, _ = read_link(doc.get("photo"))
-        if link is None or _path_key(link.relative) not in undo.removed:
+        if link is None or (_path_key(link.relative) not in undo.removed and _path_key(link.relative) not in undo.gone):
             continue
         with contextlib.suppress(TypeError):
             if doc.get("_id") in own:
@@ -290,6 +291,7 @@ class _Undo:
         self.holders: dict[str, list[Person]] = {}  # folder -> who holds it now (quarantined-from folders only)
         self.fields: list[str] = []
         self.removed: set[tuple[str, ...]] = set()  # the files removed (a dry run: to remove), as ``_path_key``
+        self.gone: set[tuple[str, ...]] = set()  # files the run placed that were already gone
 
     def _intent(self, entry: dict) -> None:
         if self.journal is not None:
@@ -348,8 +350,9 @@ class _Undo:
             self.report.left.append(f"{shown}: not a path inside the photo folder; left")
             return
         self._put_back_moved_aside(path)
-        if not os.path.lexists(path):
-            return  # never placed (the run stopped first), or already gone
+        if not os.path.lexists(path):  # never placed (the run stopped first), or already gone: an earlier undo
+            self.gone.add(_path_key(str(shown)))  # stopped before it told who is linked to it, or a person removed it
+            return
         if not _holds(path, entry.get("sha256"), entry.get("size")):
             self.report.left.append(f"{shown}: changed since the run placed it; left")
             return

@@ -471,3 +471,28 @@ def test_undo_puts_back_an_old_value_whose_keys_look_like_extended_json(school, 
 
     assert undo.code == 0, undo.text
     assert school.db_docs()[student["student_id"]]["photo"] == old_photo
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=hs.lists(hs.dictionaries(hs.sampled_from(["type", "path", "origin"]), hs.text(max_size=8), min_size=1),
+                      min_size=2, max_size=8),
+       at=hs.integers(0, 7), how=hs.sampled_from(["zeros", "cut", "garbage"]), torn=hs.booleans())
+def test_a_damaged_journal_line_followed_by_others_is_never_skipped_silently(tmp_path_factory, lines, at, how, torn):
+    """Only the last line can be cut short by a kill (each journal is one run's, written in order). A line in the
+    middle that cannot be read (zeros, cut, garbage, newline kept) makes the journal damaged; a torn last line is
+    skipped as before."""
+    from student_photos.journal import JournalDamaged, read_journal
+
+    at = at % len(lines)
+    texts = [json.dumps(line) + "\n" for line in lines]
+    texts[at] = {"zeros": "\x00" * len(texts[at]) + "\n", "cut": texts[at][:len(texts[at]) // 2] + "\n",
+                 "garbage": "{not json\n"}[how]
+    if torn:
+        texts.append('{"type": "fi')  # a kill in the middle of the last write
+    path = tmp_path_factory.mktemp("journal") / "run.jsonl"
+    path.write_text("".join(texts))
+    if at < len(lines) - 1:
+        with pytest.raises(JournalDamaged):
+            list(read_journal(path))
+    else:
+        assert list(read_journal(path)) == lines[:-1]

@@ -162,3 +162,20 @@ def test_an_undo_after_the_restore_linked_the_copies_says_who_and_what_to_do_in_
     assert school.migrate("--migrate").code == 0  # the advice: carried again, the links name them again
     assert school.restore("--verify-only", "--quiet").code == 0
     r.assert_every_photo_is_its_own()
+
+
+def test_an_undo_run_again_after_the_copies_went_still_says_who_is_linked_to_them(school):
+    """The first undo was stopped (or its database read failed) after it removed the copies, or a person deleted
+    them: the undo run again finds them gone and still names every student linked to them, never 'all done'."""
+    r = _reseeded(school)
+    migrated = school.migrate("--migrate")
+    school.write_backup(list(school.db_docs().values()), name="seed_backup_20251201_0900.json")
+    assert school.restore().code == 0
+    for k in r.new:
+        (school.folder(r.new_id(k)) / "profile.jpg").unlink()
+
+    undo = school.migrate("--undo", _run_id(migrated))
+
+    assert undo.code == 1 and "all done" not in undo.out, undo.text
+    for k in r.new:
+        assert f"{r.new[k]['name']} ({r.new_id(k)})" in undo.out, undo.text

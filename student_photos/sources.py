@@ -30,10 +30,20 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from .archive import PhotoSource, RefusedMember, SourceEntry, SourceError, open_photo_source
-from .backups import list_backups, read_backup
+from .backups import BackupUnusable, list_backups, read_backup
 from .config import Settings
 from .db import Database
-from .identity import code_verdict, date_readings, loose_name_key, name_key, unread_date, value_code
+from .identity import (
+    Verdict,
+    code_verdict,
+    date_readings,
+    loose_name_key,
+    name_key,
+    person_of,
+    proven_same,
+    unread_date,
+    value_code,
+)
 from .links import ATTENDANCE, PROFILE, STUDENTS
 from .matching import MatchBook
 from .records import StudentRecord, record_from_document
@@ -270,6 +280,7 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
     called: dict[str, int] = defaultdict(int)  # how many members have each file name
     for entry in entries:
         called[_folded(PurePosixPath(entry.path).name)] += 1
+    offered: list[tuple[SourceEntry, str, str]] = []  # (member, key, the one student it names in the database)
     for entry in entries:
         name = PurePosixPath(entry.path).name
         if map_file:
@@ -315,7 +326,69 @@ async def _assign_picture_day(settings: Settings, plan: SourcePlan, entries: lis
         elif not receivers:
             plan.unused.append((entry.path, f"{field_name} {key} is a record whose id is invalid or held twice", True))
         else:
-            plan.by_student[receivers[0]].append(SourceFile(entry, PROFILE, key))
+            offered.append((entry, key, receivers[0]))
+    held = backup_holders(settings, field_name, {key: sid for _, key, sid in offered}, plans)
+    for entry, key, sid in offered:
+        if key in held:
+            plan.unused.append((entry.path, f"{held[key]}: used for no one", True))
+        else:
+            plan.by_student[sid].append(SourceFile(entry, PROFILE, key))
+
+
+def backup_holders(settings: Settings, field_name: str, keys: dict[str, str], plans: dict) -> dict[str, str]:
+    """Why each picture-day key (key -> the current student it names) may have been another child's: a backup's
+    record that holds it, or a value that may be it (compared exactly as ``KeyIndex`` compares the database's), under
+    another id, whose person the identity rule does not prove to be that student (``identity.proven_same``, the rule
+    a backup record of another id must meet to speak for a child). Records of the student's own id are the census's
+    (``StudentPlan.conflict``). A backup that cannot be read blocks every key (who held them is not known).
+    One pass over the backups. A number that a key is (the usual student_number) is judged as it is read and kept
+    by no one; other values are indexed one backup at a time."""
+    if field_name == "student_id" or not keys:  # (an id's own backup records are the census's: ids recycled)
+        return {}
+    fields = settings.match_fields
+    read_fields = fields if field_name in fields or field_name == "name" else (*fields, field_name)
+    at = 0 if field_name == "name" else read_fields.index(field_name) + 1
+    keys_of: dict[str | None, list[str]] = defaultdict(list)
+    for key in keys:
+        keys_of[key_code(field_name, key)].append(key)
+    numbers = field_name != "name" and all(code and code[0] == "n" for code in keys_of)
+    held: dict[str, str] = {}
+
+    def judge(entry: StudentRecord, key: str, backup: str) -> None:
+        sid = keys[key]
+        if key in held or entry.student_id == sid:
+            return
+        person = entry.person if read_fields is fields else person_of(entry.raw[0], entry.raw[1:-1])
+        judged = proven_same(person, plans[sid].record.person, fields)
+        if judged.verdict is not Verdict.SAME:
+            held[key] = (f"backup {backup} holds {field_name} {key} (or a value that may be it) for "
+                         f"{entry.name or '(no name)'} (student {entry.student_id}), not proven to be student {sid} "
+                         f"who holds it now ({judged.reason}): the file may be their photo (a number given again?)")
+
+    for path in list_backups(settings.backup_dir).paths:
+        index = KeyIndex(field_name)
+        records: list[StudentRecord] = []
+        try:
+            for entry in read_backup(path, read_fields):
+                if not isinstance(entry, StudentRecord):
+                    continue
+                value = entry.raw[at]
+                if numbers and (code := key_code(field_name, value)) and code[0] == "n":
+                    for key in keys_of.get(code, ()):  # a number against numbers: only its own value may be it
+                        judge(entry, key, path.name)
+                    continue
+                index.add(str(len(records)), value, True)
+                records.append(entry)
+        except BackupUnusable as exc:
+            for key in keys:
+                held.setdefault(key, f"backup {path.name} cannot be read ({exc}), so who held {field_name} {key} "
+                                     "before is not known")
+            continue
+        if records:
+            for key in keys:
+                for position, _ in (index.holders(key) or []) if key not in held else []:
+                    judge(records[int(position)], key, path.name)
+    return held
 
 
 def _spreadsheet_twin(key: str, id_twins: dict[Decimal, list[str]]) -> str | None:

@@ -445,7 +445,7 @@ class KeyIndex:
                 self.patterns.append((_loose_pattern(value), sid))
             else:
                 self.anything.append(sid)
-        elif value is not None and value != "":  # (an absent value is no evidence, as the identity rule has it)
+        elif value_code(value) != "":  # (absent, or a placeholder 0 or `n/a`: no evidence, as in the identity rule)
             for blocked in _keys_it_may_be(self.field_name, value):
                 if blocked == ANY_KEY:
                     self.anything.append(sid)

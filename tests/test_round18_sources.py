@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 from test_sources import make_zip
@@ -116,3 +117,29 @@ def test_a_backup_that_cannot_be_read_blocks_the_keys_when_only_looking(school, 
 
     assert result.json["photo_source"]["filled"] == 0, result.json["photo_source"]
     assert result.code == 1
+
+
+@pytest.mark.parametrize("where", ["an older backup", "the database"])
+@pytest.mark.parametrize("placeholder", [0, "0", "n/a", None, ""])
+def test_a_placeholder_number_blocks_no_key(school, tmp_path, where, placeholder):
+    """A student_number of 0 or `n/a` is absent by the identity rule (a placeholder an import wrote): it is no
+    evidence that a key may be someone else's, in a backup as in the database (before, 0 and `n/a` blocked every
+    picture-day file of the school)."""
+    ben = school.new_student("Ben New", date_of_birth="2018-05-05", student_number=123)
+    other = school.new_student("Old Kid", date_of_birth="2010-01-01", student_number=placeholder)
+    if where == "the database":
+        school.write_backup([ben, other])
+        school.seed([{**ben, "photo": None}, other])
+        school.put_photo(other["student_id"])
+    else:
+        school.write_backup([other], name="seed_backup_20240101_0000.json")
+        school.write_backup([ben])
+        school.seed([{**ben, "photo": None}])
+    (school.folder(ben["student_id"]) / "attendance").mkdir(parents=True)
+    archive = tmp_path / "pd.zip"
+    make_zip(archive, {"123.jpg": jpeg_bytes("ben's face")})
+
+    result = school.restore("--photo-source", str(archive), "--source-key", "student_number", "--json")
+
+    assert result.code == 0, result.text[-1500:]
+    assert school.photo_of(ben["student_id"]) == jpeg_bytes("ben's face")

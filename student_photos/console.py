@@ -552,7 +552,8 @@ class Console:
     # ---- journal: --history and --undo ----
     def history(self, report) -> None:
         if self.as_json:
-            self.emit_json({"journal": report.journal_dir, "runs": [r.as_json() for r in report.runs], "exit_code": 0})
+            self.emit_json({"journal": report.journal_dir, "runs": [r.as_json() for r in report.runs],
+                            "unreadable": [printable(u) for u in report.unreadable], "exit_code": report.exit_code})
             return
         self.write(f"🧾 Runs that changed something (journal: {safe(report.journal_dir, 400)})\n")
         if not report.runs:
@@ -562,6 +563,8 @@ class Console:
             ended = f"exit {r.exit_code}" if r.finished else "no end record (stopped or killed)"
             undo = f", undoes {r.undoes}" if r.undoes else ""
             self.write(f"   {r.run_id}  {r.started}  {r.tool}  {r.mode}{undo}  [{safe(counts)}]  {ended}\n")
+        for text in report.unreadable:
+            self.line(f"❌ {safe(text, 400)}: what that run did cannot be listed or undone", problem=True)
         self.flush()
 
     def undo_summary(self, report) -> None:

@@ -160,6 +160,8 @@ def read_journal(path: Path, wanted: Callable[[str], bool] | None = None) -> Ite
                     continue
                 if isinstance(entry, dict):
                     yield entry
+            elif line[:1] != "{" or not line.endswith("}\n"):  # (not parsed: every line the tool writes is one object)
+                damaged = number
 
 
 @dataclass
@@ -239,14 +241,17 @@ def every_line(store: PhotoStore, unread: list[str] | None = None, wanted: Calla
             yield name[:-len(".jsonl")], entry
 
 
-def list_runs(store: PhotoStore) -> list[RunRecord]:
-    """Every journalled run, oldest first."""
+def list_runs(store: PhotoStore, unread: list[str] | None = None) -> list[RunRecord]:
+    """Every journalled run, oldest first; one whose journal cannot be read is named in ``unread``."""
     folder = journal_dir(store)
     names = _journal_names(folder)
     runs = []
     for name in names:
-        with contextlib.suppress(*UNREADABLE):
+        try:
             runs.append(_summary(folder / name))
+        except UNREADABLE as exc:
+            if unread is not None:
+                unread.append(f"journal {folder / name} could not be read ({getattr(exc, 'strerror', None) or exc})")
     return runs
 
 

@@ -40,8 +40,11 @@ from .identity import (
     judge_same_id,
     lookup_codes,
     merge_history,
+    name_only,
+    only_common,
     proven_by,
     proven_someone_else,
+    renamed_only,
     respelled_only,
     unsearchable,
 )
@@ -295,6 +298,21 @@ class MatchBook:
         """Whether the matching found ``student`` fitting the old folder (the listing asked a person about them)."""
         return self.db.execute("SELECT 1 FROM fit WHERE orphan = ? AND target = ? LIMIT 1",
                                (_pack(folder), student.row)).fetchone() is not None
+
+    def _kept_by_other(self, records: list[Person], student: Student) -> tuple[Student, tuple[str, ...]] | None:
+        """A current student other than ``student`` who holds an identifier of one of the old records (a number, a
+        text most children do not share) with nothing but the name differing, or who is proven that record."""
+        for record in records:
+            for other, held in self._sharing(record, IDENTIFIER_KINDS):
+                if other.row == student.row:
+                    continue
+                kept = renamed_only(record, held, self.fields)
+                if kept and not only_common(record, kept, self.fields, self._holders):
+                    return other, kept
+                proof = proven_by(record, held, self.fields, self._holders)
+                if proof.verdict is Verdict.SAME:
+                    return other, proof.agreeing
+        return None
 
     def _proven_other(self, records: list[Person], student: Student) -> Student | None:
         """A current student other than ``student`` whom one of an orphan's old records is proven to be (name and an
@@ -633,6 +651,11 @@ class MatchBook:
         if not records:
             return Verdict.UNKNOWN, "no backup holds this old id"
         judged = [judge_pairing(r, person, self.fields) for r in records]  # the listing's questions: a person's call
+        if all(name_only(j) or j.verdict is not Verdict.SAME for j in judged) and \
+                (keeper := self._kept_by_other(records, student)) is not None:
+            keeping, kept = keeper  # a name alone never outweighs a number another student kept (renamed since?)
+            return Verdict.DIFFERENT, (f"only the name agrees with {student.student_id}, while {keeping.student_id} "
+                                       f"({keeping.name}) has the same {', '.join(kept)}: renamed since?")
         for verdict in (Verdict.SAME, Verdict.UNKNOWN):
             for j in judged:
                 if j.verdict is verdict:

@@ -58,7 +58,11 @@ _ASIDE_NUMBERS = itertools.count()
 class HistoryReport:
     runs: list[RunRecord]
     journal_dir: str
-    exit_code: int = EXIT_OK
+    unreadable: list[str] = field(default_factory=list)  # journals that could not be read: their runs are not known
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_PROBLEMS if self.unreadable else EXIT_OK
 
 
 @dataclass
@@ -85,7 +89,9 @@ class UndoReport:
 
 async def run_history(settings: Settings, tool: str) -> HistoryReport:
     store = PhotoStore(settings.photo_dir)
-    return HistoryReport(list_runs(store), str(store.tool_dir / "journal"))
+    unreadable: list[str] = []
+    runs = list_runs(store, unreadable)
+    return HistoryReport(runs, str(store.tool_dir / "journal"), unreadable)
 
 
 def _inside(store: PhotoStore, relative: object) -> Path | None:

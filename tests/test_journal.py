@@ -422,14 +422,19 @@ def test_undo_leaves_a_folder_the_app_made_between_the_intent_and_the_mkdir(scho
     assert not school.folder(r.new_id("b")).exists(), "a folder the run made is still removed"
 
 
-def test_history_skips_a_journal_that_is_a_symlink_as_a_restore_does(school, tmp_path):
+def test_history_names_a_journal_that_is_a_symlink_as_a_restore_does(school, tmp_path):
+    """Never followed, and never passed over in silence: the restore names it and stops its link writes; --history
+    names it and exits 1 (before, it listed no run and exited 0)."""
     school.write_backup([])
     journal = school.photos / ".student-photos" / "journal"
     journal.mkdir(parents=True, exist_ok=True)
     (tmp_path / "elsewhere.jsonl").write_text('{"type": "header"}\n')
     (journal / "20260101-000000-abcdef.jsonl").symlink_to(tmp_path / "elsewhere.jsonl")
     result = school.migrate("--history", "--json")
-    assert result.code == 0 and result.json["runs"] == [], (result.code, result.err[-300:])
+    assert result.code == 1 and result.json["runs"] == [], (result.code, result.err[-300:])
+    assert "20260101-000000-abcdef.jsonl" in result.json["unreadable"][0]
+    shown = school.migrate("--history")
+    assert shown.code == 1 and "could not be read" in shown.out, shown.text
 
 
 @settings(max_examples=300, deadline=None)

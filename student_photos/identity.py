@@ -435,14 +435,21 @@ def renamed_only(a: Person, b: Person, fields: Sequence[str], judged: Judgement 
     return shared_identifiers(a, b, fields)
 
 
-def respelled_only(a: Person, b: Person, fields: Sequence[str]) -> tuple[str, ...]:
+def respelled_only(a: Person, b: Person, fields: Sequence[str], read_dates: bool = False) -> tuple[str, ...]:
     """The dates two records share when nothing but the name differs and the two names are written alike
     (``written_alike``: Sara and Sarah, 'Lee, Ann' and Ann Lee): where a birth date is all a school records, a
-    corrected name? Never proof of anything (a person decides), but never to be called a pupil who left either."""
-    judged = compare(a, b, fields)
+    corrected name? Never proof of anything (a person decides), but never to be called a pupil who left either.
+    ``read_dates``: a date written another way that may be their day counts as theirs (only where it adds a question,
+    never where it would let a reviewed row pass)."""
+    read = _dates_read_as_theirs(a, b, fields) if read_dates else None  # `04/03/2015`, 2015-03-04: maybe one day
+    judged = compare(read or a, b, fields)
     if judged.verdict is not Verdict.DIFFERENT or judged.reason != "name differs" or not written_alike(a.name, b.name):
         return ()
-    return tuple(f for f, _ in _shared_codes(a, b, fields, "dD"))
+    a, count = read or a, len(fields)
+    shared = {f for f, _ in _shared_codes(a, b, fields, "dD")}  # and a date written as text, the same on both sides
+    shared |= {f for f, x, y in zip(fields, a.code_list(count), b.code_list(count), strict=False)
+               if x and x == y and x[0] == "t" and date_readings(x)} if a.codes and b.codes else set()
+    return tuple(f for f in fields if f in shared)
 
 
 def spelled_alike(a: str | None, b: str | None, letters: int = 1) -> bool:

@@ -522,7 +522,7 @@ class MatchBook:
         """Current records with its dates and a name written alike (``identity.respelled_only``): a corrected name?
         (One sharing an identifier is among ``choose``'s candidates.)"""
         return [(s, Judgement(Verdict.UNKNOWN, "", shared)) for s, person in self._sharing(old, "dD")
-                if (shared := respelled_only(old, person, self.fields))]
+                if (shared := respelled_only(old, person, self.fields, read_dates=True))]
 
     def _sharing(self, old: Person, kinds: str) -> list[tuple[Student, Person]]:
         """Current records holding one of the old record's codes of these kinds (n, t: numbers, text; d, D: dates):

@@ -39,6 +39,7 @@ from .identity import (
     judge_pairing,
     judge_same_id,
     lookup_codes,
+    loose_name_key,
     merge_history,
     name_only,
     only_common,
@@ -46,6 +47,7 @@ from .identity import (
     proven_someone_else,
     renamed_only,
     respelled_only,
+    shared_identifiers,
     unsearchable,
 )
 from .records import StudentRecord, one_folder_key
@@ -116,6 +118,17 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
     iterator = iter(items)
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk
+
+
+def _one_edit_away(name: str | None) -> set[str]:
+    """Keys two names share when they may be one name written another way (``identity.written_alike``): the name
+    written loosely, with any one letter left out (one added, dropped, changed, or two neighbours swapped), its
+    words in any order, and each word (some of its words)."""
+    loose = loose_name_key(name) if name else None
+    if not loose:
+        return set()
+    words = [w for word in name.split() if (w := loose_name_key(word))] if name else []
+    return {loose, *(loose[:i] + loose[i + 1:] for i in range(len(loose))), "".join(sorted(words)), *words}
 
 
 class MatchBook:
@@ -464,6 +477,50 @@ class MatchBook:
             "UPDATE decision SET decision = ?, reason = ?, target = NULL WHERE name = ?",
             ((Decision.AMBIGUOUS.value, _pack(f"{n} orphaned folders fit current student {_unpack(sid)}"), name)
              for name, n, sid in shared))
+        self._doubt_respelled_classmates()
+
+    def _doubt_respelled_classmates(self) -> None:
+        """A match on the name and dates alone, while a classmate born the same day whose name is the old one written
+        another way (one letter apart, two neighbours swapped, words reordered: a boy's `Elias` mistyped as his twin
+        sister's `Elisa`) is no other folder's match: which child it is is not known (ambiguous, both asked about).
+        One look-up per birth date, each day's classmates indexed by the spellings one edit away."""
+        rows = self.db.execute("""
+            SELECT d.name, o.key, o.codes, d.target, c.codes FROM decision d JOIN orphan o ON o.name = d.name
+            JOIN current c ON c.row = d.target WHERE d.decision = ? AND d.paired_by = 'identity'""",
+                               (Decision.MIGRATE.value,)).fetchall()
+        matched = {row[3] for row in rows}  # students another folder matched: explained by it
+        by_day: dict[tuple[int, str], list[tuple[bytes, Person, int]]] = defaultdict(list)
+        for name, key, codes, target, target_codes in rows:
+            old = Person(_unpack(key), codes or "")
+            if old.name is None or _unpack(name) in self.rivals.settled or \
+                    shared_identifiers(old, Person(old.name, target_codes or ""), self.fields):
+                continue  # (an identifier agrees: a twin written alike does not share it)
+            for place in lookup_codes(old, "dD"):
+                by_day[place].append((name, old, target))
+        doubted: dict[bytes, tuple[int, str]] = {}
+        for (field, code), group in by_day.items():
+            if self._holders(field, code) > MAX_SHARING_A_DAY:
+                continue
+            spelt: dict[str, list[tuple[int, str, Person]]] = defaultdict(list)
+            for row, sid, ckey, ccodes in self.db.execute(
+                    "SELECT c.row, c.sid, c.key, c.codes FROM ident i JOIN current c ON c.row = i.row "
+                    "WHERE i.field = ? AND i.code = ?", (field, code)):
+                person = Person(_unpack(ckey), ccodes or "")
+                for near in _one_edit_away(person.name):
+                    spelt[near].append((row, _unpack(sid) or "", person))
+            for name, old, target in group:
+                for near in _one_edit_away(old.name):
+                    for row, sid, person in spelt.get(near, ()):
+                        if name not in doubted and row != target and row not in matched and \
+                                respelled_only(old, person, self.fields, read_dates=True):
+                            doubted[name] = (row, sid)
+        for name, (row, sid) in doubted.items():
+            self.db.execute("INSERT INTO fit VALUES (?, ?)", (name, row))  # (asked about: a reviewed row may name them)
+            self.db.execute("UPDATE decision SET decision = ?, reason = ?, target = NULL WHERE name = ?",
+                            (Decision.AMBIGUOUS.value, _pack(
+                                f"matches a current student by name and birth date, but {sid}, born the same day, has "
+                                "the name written another way (a twin's name mistyped? a corrected name?): which "
+                                "child it is is not known"), name))
 
     def _decide(self, rows: list[tuple]) -> tuple[Pairing, list[int | tuple[bytes, int]]]:
         """The orphan's pairing, and the students who fit it (a row; or (another orphan, row) for an orphan

@@ -50,10 +50,10 @@ def _linked_bytes(school, sid: str) -> bytes | None:
                                                                  ("Ava Ruiz", "Eva Ruiz", "Ava Ruiz"),
                                                                  ("Ruiz Ana", "Ana Ruiz", "Ruiz Ana")])
 @pytest.mark.parametrize("sister", ["newcomer", "unphotographed"])
-@pytest.mark.parametrize("tool", ["migrate", "restore"])
-@pytest.mark.xfail(strict=True, reason="known gap: a current record written alike with the same birth date is looked "
-                   "for only when no name matches exactly (matching._renamed); looking for it beside every match costs "
-                   "a comparison with every classmate born that day, not yet done within the speed target")
+@pytest.mark.parametrize("tool", ["migrate", pytest.param("restore", marks=pytest.mark.xfail(
+    strict=True, reason="known gap: the restore's own choice of an old record's child (restore.EvidenceJudge) does not "
+                        "yet doubt a match beside a classmate born the same day written alike, as migrate now does "
+                        "(matching.MatchBook._doubt_respelled_classmates)"))])
 def test_finding_exact_name_wins_over_a_twin_whose_corrected_name_is_written_alike(school, old_name, real_now,
                                                                                    other_now, tool, sister):
     day = "2016-07-08"

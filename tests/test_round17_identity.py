@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from old_records import CANON, NEWEST, backup
 
@@ -184,3 +184,40 @@ def test_a_corrected_name_with_its_birth_date_written_another_way_is_a_question(
     if old.name == now.name:
         return
     assert respelled_only(old, now, fields, read_dates=True) == ("date_of_birth",)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), words=st.lists(WORD, min_size=2, max_size=2, unique=True), own_folders=st.booleans())
+def test_a_name_mistyped_as_a_classmate_born_the_same_day_is_asked_never_given(
+        tmp_path_factory, mongo_client, mongo_url, data, words, own_folders):
+    """Round 19b: two children born the same day whose names are one another's written otherwise (twins Elias and
+    Elisa). One old folder, its record naming one of them: migrate never gives it to that one without asking while
+    the other has no folder of their own (the name may be mistyped). When each has their own folder, each migrates."""
+    from conftest import School
+    one = " ".join(words)
+    other = data.draw(written_otherwise(words))
+    if name_key(one) == name_key(other) or not written_alike(name_key(one), name_key(other)):
+        return
+    school = School(tmp_path_factory.mktemp("school") / "s", mongo_client, mongo_url)
+    try:
+        olds = [{"student_id": "old-1", "name": one, "date_of_birth": "2015-03-04", "photo": CANON.format("old-1")}]
+        if own_folders:
+            olds.append({"student_id": "old-2", "name": other, "date_of_birth": "2015-03-04",
+                         "photo": CANON.format("old-2")})
+        for record in olds:
+            school.put_photo(record["student_id"], jpeg_bytes(f"face of {record['name']}"))
+        backup(school, NEWEST, olds)
+        school.seed([{"student_id": "new-1", "name": one, "date_of_birth": "2015-03-04", "photo": None},
+                     {"student_id": "new-2", "name": other, "date_of_birth": "2015-03-04", "photo": None}])
+
+        run = school.migrate("--migrate", "--json")
+
+        decisions = {o["name"]: o["decision"] for o in run.json["orphans"]}
+        if own_folders:
+            assert run.code == 0 and decisions == {"old-1": "migrated", "old-2": "migrated"}, run.text
+            assert school.photo_of("new-1") == jpeg_bytes(f"face of {one}")
+        else:
+            assert run.code == 1 and decisions["old-1"] == "ambiguous", run.text
+            assert school.photo_of("new-1") is None and school.photo_of("new-2") is None
+    finally:
+        mongo_client.drop_database(school.db_name)

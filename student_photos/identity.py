@@ -486,11 +486,12 @@ def written_alike(a: str | None, b: str | None) -> bool:
         return False
     if names_alike(a, b) or spelled_alike(a, b):
         return True
-    x, y = _loose_words(a), _loose_words(b)  # (`Pérez, José` is `Jose Perez`: accents aside, word by word)
+    x, y = loose_words(a), loose_words(b)  # (`Pérez, José` is `Jose Perez`: accents aside, word by word)
     return bool(x and y) and (x == y or set(x) <= set(y) or set(y) <= set(x))
 
 
-def _loose_words(key: str) -> list[str]:
+def loose_words(key: str) -> list[str]:
+    """A name key's words written loosely (``loose_name_key``), split at spaces and punctuation, sorted."""
     return sorted(w for word in _WORD.findall(key) if (w := loose_name_key(word)))
 
 

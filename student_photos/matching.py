@@ -35,11 +35,13 @@ from .identity import (
     Verdict,
     alike_key,
     choose,
+    date_readings,
     hidden_sharing,
     judge_pairing,
     judge_same_id,
     lookup_codes,
     loose_name_key,
+    loose_words,
     merge_history,
     name_only,
     only_common,
@@ -122,13 +124,15 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
 
 def _one_edit_away(name: str | None) -> set[str]:
     """Keys two names share when they may be one name written another way (``identity.written_alike``): the name
-    written loosely, with any one letter left out (one added, dropped, changed, or two neighbours swapped), its
-    words in any order, and each word (some of its words)."""
-    loose = loose_name_key(name) if name else None
-    if not loose:
+    (as keyed and written loosely) with any one letter left out (one added, dropped, changed, or two neighbours
+    swapped), its words in any order, and each word (some of its words), words split at punctuation too."""
+    if not name:
         return set()
-    words = [w for word in name.split() if (w := loose_name_key(word))] if name else []
-    return {loose, *(loose[:i] + loose[i + 1:] for i in range(len(loose))), "".join(sorted(words)), *words}
+    words = loose_words(name)
+    keys = {"".join(words), *words}
+    for spelt in {name.replace(" ", ""), loose_name_key(name) or ""} - {""}:
+        keys |= {spelt, *(spelt[:i] + spelt[i + 1:] for i in range(len(spelt)))}
+    return keys
 
 
 class MatchBook:
@@ -480,24 +484,24 @@ class MatchBook:
         self._doubt_respelled_classmates()
 
     def _doubt_respelled_classmates(self) -> None:
-        """A match on the name and dates alone, while a classmate born the same day whose name is the old one written
-        another way (one letter apart, two neighbours swapped, words reordered: a boy's `Elias` mistyped as his twin
-        sister's `Elisa`) is no other folder's match: which child it is is not known (ambiguous, both asked about).
-        One look-up per birth date, each day's classmates indexed by the spellings one edit away."""
+        """A match on the name and dates (and nothing that tells the two apart), while a classmate born the same day
+        whose name is the old one written another way (one letter apart, two neighbours swapped, words reordered: a
+        boy's `Elias` mistyped as his twin sister's `Elisa`) is no other folder's match: which child it is is not
+        known (ambiguous, both asked about). One look-up per birth date, each day's classmates indexed by the
+        spellings one edit away; repeated until no folder is newly doubted (a doubted folder explains no one)."""
         rows = self.db.execute("""
             SELECT d.name, o.key, o.codes, d.target, c.codes FROM decision d JOIN orphan o ON o.name = d.name
             JOIN current c ON c.row = d.target WHERE d.decision = ? AND d.paired_by = 'identity'""",
                                (Decision.MIGRATE.value,)).fetchall()
-        matched = {row[3] for row in rows}  # students another folder matched: explained by it
-        by_day: dict[tuple[int, str], list[tuple[bytes, Person, int]]] = defaultdict(list)
+        by_day: dict[tuple[int, str], list[tuple[bytes, Person, int, set[str]]]] = defaultdict(list)
         for name, key, codes, target, target_codes in rows:
             old = Person(_unpack(key), codes or "")
-            if old.name is None or _unpack(name) in self.rivals.settled or \
-                    shared_identifiers(old, Person(old.name, target_codes or ""), self.fields):
-                continue  # (an identifier agrees: a twin written alike does not share it)
+            if old.name is None or _unpack(name) in self.rivals.settled:
+                continue
+            told = set(self._telling(old, Person(old.name, target_codes or "")))
             for place in lookup_codes(old, "dD"):
-                by_day[place].append((name, old, target))
-        doubted: dict[bytes, tuple[int, str]] = {}
+                by_day[place].append((name, old, target, told))
+        suspects: list[tuple[bytes, int, int, str]] = []  # (folder, its match, a classmate who may be them, their id)
         for (field, code), group in by_day.items():
             if self._holders(field, code) > MAX_SHARING_A_DAY:
                 continue
@@ -508,12 +512,25 @@ class MatchBook:
                 person = Person(_unpack(ckey), ccodes or "")
                 for near in _one_edit_away(person.name):
                     spelt[near].append((row, _unpack(sid) or "", person))
-            for name, old, target in group:
+            for name, old, target, told in group:
+                seen: set[int] = set()
                 for near in _one_edit_away(old.name):
                     for row, sid, person in spelt.get(near, ()):
-                        if name not in doubted and row != target and row not in matched and \
-                                respelled_only(old, person, self.fields, read_dates=True):
-                            doubted[name] = (row, sid)
+                        if row == target or row in seen:
+                            continue
+                        seen.add(row)
+                        if respelled_only(old, person, self.fields, read_dates=True) and \
+                                not told - set(self._telling(old, person)):  # (the family email: both hold it)
+                            suspects.append((name, target, row, sid))
+        matches = {row[0]: row[3] for row in rows}  # folder -> its match
+        doubted: dict[bytes, tuple[int, str]] = {}
+        while True:  # a classmate another folder matched is explained by it, unless that folder is doubted too
+            explained = {target for name, target in matches.items() if name not in doubted}
+            newly = {name: (row, sid) for name, _target, row, sid in suspects
+                     if name not in doubted and row not in explained}
+            if not newly:
+                break
+            doubted.update(newly)
         for name, (row, sid) in doubted.items():
             self.db.execute("INSERT INTO fit VALUES (?, ?)", (name, row))  # (asked about: a reviewed row may name them)
             self.db.execute("UPDATE decision SET decision = ?, reason = ?, target = NULL WHERE name = ?",
@@ -521,6 +538,15 @@ class MatchBook:
                                 f"matches a current student by name and birth date, but {sid}, born the same day, has "
                                 "the name written another way (a twin's name mistyped? a corrected name?): which "
                                 "child it is is not known"), name))
+
+    def _telling(self, old: Person, person: Person) -> tuple[str, ...]:
+        """The identifiers ``old`` shares with ``person`` that can tell one child from another: not a date written as
+        text (a birthday), not a value many current records hold (a school office's email)."""
+        count = len(self.fields)
+        texts_of_days = {f for f, x in zip(self.fields, old.code_list(count), strict=False)
+                         if x[:1] == "t" and date_readings(x)}
+        shared = tuple(f for f in shared_identifiers(old, person, self.fields) if f not in texts_of_days)
+        return () if not shared or only_common(old, shared, self.fields, self._holders) else shared
 
     def _decide(self, rows: list[tuple]) -> tuple[Pairing, list[int | tuple[bytes, int]]]:
         """The orphan's pairing, and the students who fit it (a row; or (another orphan, row) for an orphan

@@ -4,25 +4,10 @@ from __future__ import annotations
 
 import pytest
 from old_records import CANON, NEWEST, backup
+from test_finding_20a import DAY, _decisions, _setup
 from test_pairs import read_plan, save_as_spreadsheet
 
 from student_photos.sample import jpeg_bytes
-
-DAY = "2015-03-04"
-
-
-def _setup(school, olds: list[tuple[str, str, object]], nows: list[tuple[str, str, object]], **extra: object) -> None:
-    records = []
-    for sid, name, dob in olds:
-        school.put_photo(sid, jpeg_bytes(f"face of {sid}"))
-        records.append({"student_id": sid, "name": name, "date_of_birth": dob, "photo": CANON.format(sid), **extra})
-    backup(school, NEWEST, records)
-    school.seed([{"student_id": sid, "name": name, "date_of_birth": dob, "photo": None, **extra}
-                 for sid, name, dob in nows])
-
-
-def _decisions(run) -> dict[str, str]:
-    return {o["name"]: o["decision"] for o in run.json["orphans"]}
 
 
 def _holder(school, sid: str, olds: list[str]) -> str | None:

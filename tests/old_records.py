@@ -72,3 +72,15 @@ def blind_rival_run(school: School, tool: str, day: str, rivals_day: str):
                   "photo": link}])
     return school.migrate("--migrate", "--json") if tool == "migrate" else \
         school.restore("--json", MIN_DATABASE_RATIO="0")
+
+
+def ann_missing_her_photo(school: School) -> dict:
+    """Ann Lee (in the database and the backup, her folder without a photo) beside Zed Ray (with his): the school
+    the spelt-otherwise-folder tests give old folders to."""
+    ann = school.new_student("Ann Lee", date_of_birth="2015-01-01")
+    zed = school.new_student("Zed Ray", date_of_birth="2014-01-01")
+    school.seed([ann, zed])
+    school.write_backup([ann, zed])
+    (school.folder(ann["student_id"]) / "attendance").mkdir(parents=True)
+    school.put_photo(zed["student_id"])
+    return ann

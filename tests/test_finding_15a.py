@@ -6,6 +6,7 @@ import json
 import tarfile
 
 import pytest
+from old_records import ann_missing_her_photo
 from test_sources import seeded
 
 from student_photos.sample import jpeg_bytes
@@ -98,12 +99,7 @@ def test_finding_a_row_for_a_folder_whose_name_ends_in_a_space_is_carried_out_on
     The plan quotes "old7 "; the person pairs it with Ann in Excel, which saves the cell bare; the reader strips an
     unquoted cell, and Ann is given old7's photo (the twin whose name a spreadsheet changed, as 00417/417 is
     refused)."""
-    ann = school.new_student("Ann Lee", date_of_birth="2015-01-01")
-    zed = school.new_student("Zed Ray", date_of_birth="2014-01-01")
-    school.seed([ann, zed])
-    school.write_backup([ann, zed])
-    (school.folder(ann["student_id"]) / "attendance").mkdir(parents=True)
-    school.put_photo(zed["student_id"])
+    ann = ann_missing_her_photo(school)
     school.put_photo(spelt, jpeg_bytes("ann's face"))
     school.put_photo("old7", jpeg_bytes("another child's face"))
     plan = tmp_path / "plan.csv"

@@ -6,6 +6,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from old_records import ann_missing_her_photo
 
 from student_photos.sample import jpeg_bytes
 
@@ -32,12 +33,7 @@ def test_a_reviewed_row_never_goes_to_a_folder_a_spreadsheet_makes_its_cell_name
     The person pairs one with Ann; the file is re-saved. As for folders differing by white space (safety.md,
     'Reviewed pairings': a row naming any of them is refused while two of them exist), Ann must be given that
     folder's face or none, never the other's."""
-    ann = school.new_student("Ann Lee", date_of_birth="2015-01-01")
-    zed = school.new_student("Zed Ray", date_of_birth="2014-01-01")
-    school.seed([ann, zed])
-    school.write_backup([ann, zed])
-    (school.folder(ann["student_id"]) / "attendance").mkdir(parents=True)
-    school.put_photo(zed["student_id"])
+    ann = ann_missing_her_photo(school)
     faces = {name: school.put_photo(name, jpeg_bytes(f"face of folder {name!r}")) for name in names}
     plan = tmp_path / "plan.csv"
     assert school.migrate("--list", "--csv", str(plan)).code == 1

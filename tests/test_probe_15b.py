@@ -118,9 +118,9 @@ def test_probe_unicode_space_photo_dir_full_procedure(school, tmp_path):
     assert (m.code, rs.code, v.code, c.code, v2.code) == (0, 0, 0, 0, 0)
 
 
-def test_probe_second_reseed_recycles_the_migrated_id_before_any_new_backup(school):
-    """Migrate O->N (Ann), restore; then, before step 5's backup, a second reseed gives N to Bob and Ann N2.
-    No backup knows N was Ann's; only the migration's journal does. Bob must not be 'all done' wearing Ann's face."""
+def _migrated_then_reseeded_again(school) -> tuple[Reseed, str]:
+    """Migrate O->N (Ann), restore; then a second reseed gives N to Bob (his record linking N's photo) and Ann
+    the id ann-two."""
     r = Reseed(school)
     r.child("ann", "Ann Lee", date_of_birth="2014-01-01")
     r.child("bob", "Bob Ray", date_of_birth="2014-02-02", photo=False)
@@ -132,6 +132,13 @@ def test_probe_second_reseed_recycles_the_migrated_id_before_any_new_backup(scho
     ann2 = {**r.new["ann"], "student_id": "ann-two", "photo": None}
     bob2 = {**r.new["bob"], "student_id": n_ann, "photo": f"/api/photos/students/{n_ann}/profile.jpg"}
     school.seed([ann2, bob2])
+    return r, n_ann
+
+
+def test_probe_second_reseed_recycles_the_migrated_id_before_any_new_backup(school):
+    """Migrate O->N (Ann), restore; then, before step 5's backup, a second reseed gives N to Bob and Ann N2.
+    No backup knows N was Ann's; only the migration's journal does. Bob must not be 'all done' wearing Ann's face."""
+    r, n_ann = _migrated_then_reseeded_again(school)
     v = school.restore("--verify-only", "--quiet")
     d = school.restore("--verify-only", "--quiet", "--deep")
     li = school.migrate("--list")
@@ -142,23 +149,13 @@ def test_probe_second_reseed_recycles_the_migrated_id_before_any_new_backup(scho
 
 
 def test_probe_second_reseed_recycles_the_migrated_id_then_the_steps_go_on(school):
-    r = Reseed(school)
-    r.child("ann", "Ann Lee", date_of_birth="2014-01-01")
-    r.child("bob", "Bob Ray", date_of_birth="2014-02-02", photo=False)
-    r.commit()
-    assert school.migrate("--migrate").code == 0
-    assert school.restore().code in (0, 1)
-    n_ann = r.new_id("ann")
-    school.collection.delete_many({})
-    ann2 = {**r.new["ann"], "student_id": "ann-two", "photo": None}
-    bob2 = {**r.new["bob"], "student_id": n_ann, "photo": f"/api/photos/students/{n_ann}/profile.jpg"}
-    school.seed([ann2, bob2])
+    r, n_ann = _migrated_then_reseeded_again(school)
     codes = {}
     codes["list"] = school.migrate("--list").code
     mig = school.migrate("--migrate")
     codes["migrate"] = mig.code
     codes["restore"] = school.restore().code
-    school.write_backup([ann2, bob2], name="seed_backup_20251201_0900.json")
+    school.write_backup(list(school.db_docs().values()), name="seed_backup_20251201_0900.json")
     codes["verify"] = school.restore("--verify-only", "--quiet").code
     cl = school.migrate("--clean", "--confirm")
     codes["clean"] = cl.code

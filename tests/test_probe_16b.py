@@ -5,6 +5,7 @@ import json
 import os
 
 import pytest
+from old_records import ann_missing_her_photo
 
 from conftest import drop_dac_capabilities
 from student_photos.sample import jpeg_bytes
@@ -168,12 +169,7 @@ def _pair_one_of(school, tmp_path, names, chosen, resave):
     import csv
 
     from test_finding_16b import _write
-    ann = school.new_student("Ann Lee", date_of_birth="2015-01-01")
-    zed = school.new_student("Zed Ray", date_of_birth="2014-01-01")
-    school.seed([ann, zed])
-    school.write_backup([ann, zed])
-    (school.folder(ann["student_id"]) / "attendance").mkdir(parents=True)
-    school.put_photo(zed["student_id"])
+    ann = ann_missing_her_photo(school)
     faces = {name: school.put_photo(name, jpeg_bytes(f"face of folder {name!r}")) for name in names}
     plan = tmp_path / "plan.csv"
     school.migrate("--list", "--csv", str(plan))

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from old_records import ann_missing_her_photo
 
 from conftest import School
 from student_photos.backups import BackupUnusable, read_backup
@@ -248,12 +249,7 @@ def test_a_reviewed_row_goes_only_to_the_folder_its_cell_can_mean(mongo_client, 
     root = Path(tempfile.mkdtemp())
     school = School(root / "school", mongo_client, mongo_url)
     try:
-        ann = school.new_student("Ann Lee", date_of_birth="2015-01-01")
-        zed = school.new_student("Zed Ray", date_of_birth="2014-01-01")
-        school.seed([ann, zed])
-        school.write_backup([ann, zed])
-        (school.folder(ann["student_id"]) / "attendance").mkdir(parents=True)
-        school.put_photo(zed["student_id"])
+        ann = ann_missing_her_photo(school)
         faces = {name: school.put_photo(name, jpeg_bytes(f"face of folder {name!r}")) for name in names}
         plan = root / "plan.csv"
         assert school.migrate("--list", "--csv", str(plan)).code == 1

@@ -61,8 +61,6 @@ FETCH_ROWS = 1024  # orphans read from the match book at a time
 MAX_NAMELESS = 50  # database records with no usable name: each could be anyone, so each is checked per orphan
 
 
-
-
 class Student(NamedTuple):
     student_id: str
     name: str
@@ -336,14 +334,10 @@ class MatchBook:
         identifying field: ``identity.proven_by``): a reviewed row giving that folder to ``student`` on a mere
         likeness (twins Ava and Eva, one letter apart) was asked of no one."""
         for record in records:
-            if record.name is None:
-                continue
-            rows = self.db.execute("SELECT row, sid, receivable, name, codes, key FROM current WHERE loose = ?",
-                                   (_loose(record.name),)).fetchall()
-            for row in rows:
-                if row[0] != student.row and proven_by(record, Person(_unpack(row[5]), row[4] or ""), self.fields,
-                                                       self._holders).verdict is Verdict.SAME:
-                    return self._student(row[:5])
+            for other, held in self._alike_students(record):
+                if other.row != student.row and \
+                        proven_by(record, held, self.fields, self._holders).verdict is Verdict.SAME:
+                    return other
         return None
 
     def _may_be(self, person: Person) -> list[tuple[str, Person]]:
@@ -361,10 +355,13 @@ class MatchBook:
 
     def _named_alike(self, person: Person) -> list[tuple[str, Person]]:
         """The current records whose name is written alike (``_loose``): whom a record could be proven to be."""
+        return [(student.student_id, held) for student, held in self._alike_students(person)]
+
+    def _alike_students(self, person: Person) -> list[tuple[Student, Person]]:
         if person.name is None:
             return []  # (a record with no usable name is proven no one)
-        return [(_unpack(sid) or "", Person(_unpack(key), codes or "")) for sid, key, codes in self.db.execute(
-            "SELECT sid, key, codes FROM current WHERE loose = ?", (_loose(person.name),))]
+        return [(self._student(row[:5]), Person(_unpack(row[5]), row[4] or "")) for row in self.db.execute(
+            "SELECT row, sid, receivable, name, codes, key FROM current WHERE loose = ?", (_loose(person.name),))]
 
     _EARLIER_FIRST = "e.verdict = 'different' DESC, e.rank, e.rowid"  # which of an id's records is shown
 
